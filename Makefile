@@ -1,0 +1,105 @@
+# maplab - one Makefile, one build folder per configuration.
+#
+#   make [all]        build/maplab, build/maplab-fixtures, test binaries
+#   make test         build and run every Check suite (tests/run-tests.sh)
+#   make tsan         the same under ThreadSanitizer, in build/tsan
+#   make asan         the same under AddressSanitizer+UBSan, in build/asan
+#   make clean
+#
+# BUILD=dir puts a build elsewhere (parallel work never shares objects);
+# SAN=thread|address selects a sanitizer (make tsan/asan set both).
+# Sources are found by wildcard: a new variant, incident, harness module or
+# test suite needs no edit here.
+
+BUILD ?= build
+SAN ?=
+CC ?= cc
+
+PKGS := jansson liburcu-cds liburcu-memb glib-2.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS := $(shell pkg-config --libs check)
+
+OPT ?= -O2
+ifeq ($(SAN),thread)
+OPT := -O1
+SANFLAGS := -fsanitize=thread
+else ifeq ($(SAN),address)
+OPT := -O1
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -g $(OPT) \
+	  $(SANFLAGS) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
+LDLIBS := $(PKG_LIBS) -lm
+# Recorded in every run manifest.
+BUILD_DEFS := -DMAPLAB_CC='"$(shell $(CC) --version | head -n1)"' \
+	      -DMAPLAB_CFLAGS='"$(CFLAGS)"' -DMAPLAB_SAN='"$(SAN)"' \
+	      -DMAPLAB_BUILD_DIR='"$(BUILD)"'
+
+MAPS_SRC := $(wildcard maps/*.c)
+INC_SRC := $(wildcard incidents/*/*.c)
+HAR_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
+FIX_SRC := $(wildcard tests/fixtures/*.c)
+TEST_SRC := $(wildcard tests/check_*.c)
+TEST_HELP_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+MAPS_OBJ := $(call obj,$(MAPS_SRC))
+INC_OBJ := $(call obj,$(INC_SRC))
+HAR_OBJ := $(call obj,$(HAR_SRC))
+FIX_OBJ := $(call obj,$(FIX_SRC))
+TEST_HELP_OBJ := $(call obj,$(TEST_HELP_SRC))
+REG_OBJ := $(call obj,incidents/registry.c)
+MAIN_OBJ := $(call obj,harness/main.c)
+TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+LIBMAPS := $(BUILD)/libmaps.a
+LIBINC := $(BUILD)/libincidents.a
+LIBHAR := $(BUILD)/libharness.a
+
+.PHONY: all test tsan asan clean
+all: $(BUILD)/maplab $(BUILD)/maplab-fixtures $(TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(BUILD_DEFS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(BUILD_DEFS) -MMD -MP -c -o $@ $<
+
+$(LIBMAPS): $(MAPS_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBINC): $(INC_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBHAR): $(HAR_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/maplab: $(MAIN_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS) $(LDLIBS)
+
+$(BUILD)/maplab-fixtures: $(MAIN_OBJ) $(FIX_OBJ) $(LIBHAR) $(LIBMAPS)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(FIX_OBJ) $(LIBHAR) $(LIBMAPS) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS) $(CHECK_LIBS) $(LDLIBS)
+
+test: all
+	tests/run-tests.sh $(BUILD)
+
+tsan:
+	$(MAKE) BUILD=$(BUILD)/tsan SAN=thread test
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan SAN=address test
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

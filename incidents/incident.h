@@ -1,0 +1,101 @@
+/*
+ * incidents/incident.h - what an incident is, and the small context through
+ * which it sees the harness.
+ *
+ * An incident is one folder under incidents/ exporting one
+ * `const struct incident incident_<name>` and listed in
+ * incidents/incidents.def.  The harness runs it inside an isolated child
+ * process: setup -> run (until ictx_stopping()) -> oracle -> teardown.
+ * After teardown the harness reads the counting allocator: any live byte
+ * left is reported as the symptom "leaked_bytes".
+ *
+ * The context (struct ictx) is filled in by the harness and opaque here.
+ * Incidents never include a harness header.  All functions below are safe
+ * to call from any thread; metric and histogram handles are registered
+ * during setup (at most ICTX_MAX_METRICS / ICTX_MAX_HISTS) and updated with
+ * relaxed atomics from then on.
+ *
+ * Well-known names the harness, the report and the expectations use:
+ *   metrics:    "inflight" (gauge: requests accepted, not finished - the
+ *               seed's goroutine count), "ops" (counter: requests done),
+ *               "entries" (gauge: entries the incident believes are cached)
+ *   histograms: "latency" (request latency, ns)
+ *   symptoms:   "lost_inserts", "lost_deletes", "lost_updates",
+ *               "leaked_bytes", "invariant_violations", "torn_reads",
+ *               "double_settles", "counter_mismatch", "bad_config_applied"
+ *               (a symptom with value > 0 means the incident reproduced)
+ */
+#ifndef MAPLAB_INCIDENT_H
+#define MAPLAB_INCIDENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ictx;
+struct ictx_metric;
+struct ictx_hist;
+
+#define ICTX_MAX_METRICS 32
+#define ICTX_MAX_HISTS 8
+
+/* A tunable, set with `--set name=value`.  Values are doubles; integer
+ * parameters say so and are checked for a whole value. */
+struct incident_param {
+	const char *name;
+	const char *unit;  /* "ms", "keys", "threads", "" ... */
+	const char *help;  /* one line */
+	double quick;      /* default in the quick size (run <= 5 s) */
+	double full;       /* default in the full size (run >= 60 s) */
+	double min, max;   /* accepted range, inclusive */
+	bool integer;
+};
+
+struct incident {
+	const char *name;    /* "payment" */
+	const char *title;   /* "Payment gateway order cache" */
+	const char *summary; /* one line for `maplab list` */
+	double quick_seconds, full_seconds; /* default run length per size */
+	const struct incident_param *params; /* ends with {.name = NULL} */
+
+	/* Allocate state, open the map, register metrics.  0 or -errno. */
+	int (*setup)(struct ictx *ctx, void **state);
+	/* Start the workers, return once ictx_stopping() and all joined. */
+	int (*run)(void *state, struct ictx *ctx);
+	/* Check the end state, report symptoms with ictx_symptom(). */
+	void (*oracle)(void *state, struct ictx *ctx);
+	/* Free everything; after it no live byte should remain. */
+	void (*teardown)(void *state, struct ictx *ctx);
+};
+
+/* The run's identity and parameters. */
+const char *ictx_variant(const struct ictx *ctx); /* map variant name */
+unsigned ictx_map_flags(const struct ictx *ctx);  /* MAP_F_* to pass on */
+unsigned ictx_threads(const struct ictx *ctx);    /* worker threads */
+uint64_t ictx_seed(const struct ictx *ctx);
+double ictx_seconds(const struct ictx *ctx);      /* planned length */
+/* Value of a declared parameter; aborts on an undeclared name (a bug). */
+double ictx_param(const struct ictx *ctx, const char *name);
+/* A private scratch folder for this run (exists, removed afterwards). */
+const char *ictx_workdir(const struct ictx *ctx);
+
+/* True once the run's time is up (or the harness wants it to end). */
+bool ictx_stopping(const struct ictx *ctx);
+uint64_t ictx_now_ns(void); /* CLOCK_MONOTONIC */
+
+enum ictx_kind { ICTX_COUNTER, ICTX_GAUGE };
+/* Register during setup.  NULL only if the table is full (a bug). */
+struct ictx_metric *ictx_metric(struct ictx *ctx, const char *name,
+				enum ictx_kind kind);
+void ictx_add(struct ictx_metric *m, int64_t delta);
+void ictx_set(struct ictx_metric *m, int64_t value);
+
+struct ictx_hist *ictx_hist(struct ictx *ctx, const char *name);
+void ictx_hist_record(struct ictx_hist *h, uint64_t ns);
+
+/* Oracle findings and notes; they ride along in the run's record. */
+void ictx_symptom(struct ictx *ctx, const char *name, double value);
+void ictx_log(struct ictx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * maps/map_impl.h - what a variant implements; private to maps/.
+ *
+ * A variant's own struct starts with `struct map base;` so that the public
+ * wrappers in map.c can dispatch.  Each variant file exports exactly one
+ * `const struct map_variant map_variant_<name>` and keeps all else static.
+ * Optional ops may be NULL: thread_enter/exit, check.
+ */
+#ifndef MAPLAB_MAP_IMPL_H
+#define MAPLAB_MAP_IMPL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "maps/map.h"
+
+struct map {
+	const struct map_variant *variant; /* set by map_open(); immutable */
+};
+
+struct map_ops {
+	int (*open)(const struct map_config *cfg, struct map **out);
+	void (*close)(struct map *m);
+	int (*get)(struct map *m, const void *key, size_t klen, void **val);
+	int (*put)(struct map *m, const void *key, size_t klen, void *val);
+	int (*put_if_absent)(struct map *m, const void *key, size_t klen,
+			     void *val, void **existing);
+	int (*del)(struct map *m, const void *key, size_t klen);
+	int (*range)(struct map *m, map_range_fn fn, void *arg);
+	size_t (*len)(struct map *m);
+	void (*thread_enter)(struct map *m);
+	void (*thread_exit)(struct map *m);
+	void (*stats)(struct map *m, struct map_stats *st);
+	int (*check)(struct map *m, struct map_check *out);
+};
+
+/* A pthread call that cannot fail in a correct program: die loudly. */
+#define ML_CHECK_PTHREAD(call)                                               \
+	do {                                                                  \
+		int ml_rc_ = (call);                                          \
+		if (ml_rc_ != 0) {                                            \
+			fprintf(stderr, "%s:%d: %s failed: %d\n", __FILE__,   \
+				__LINE__, #call, ml_rc_);                     \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+
+#endif

@@ -1,0 +1,87 @@
+#!/bin/sh
+# run.sh - the lab's front door.  Thin: installs what is missing, builds,
+# and hands the subcommand to build/maplab (or make).  See ./run.sh --help.
+set -eu
+cd "$(dirname "$0")"
+
+BUILD=${BUILD:-build}
+MAPLAB="$BUILD/maplab"
+
+usage() {
+	cat <<'USAGE'
+usage: ./run.sh [COMMAND] [ARGS...]
+
+  (none)            install, build, run the quick lab (every incident x
+                    variant), render the report and print where it is
+  test              install, build, run every test (unit suites, then the
+                    CI expectation matrix)
+  ci [ARGS]         the CI preset against results/expectations; JUnit XML
+  bench [--quick]   the map benchmark (every variant and two peers)
+  tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
+                    beside the memory verdict
+  diagnose I V      the six-step diagnostic checklist for incident I, variant V
+  report [RUN]      (re-)render the report of a results folder (default latest)
+  list|run|matrix   passed to build/maplab (see ./run.sh run --help)
+  --help            this text
+
+Environment: BUILD=dir (build folder, default build), NO_COLOR=1,
+MAPLAB_MALLOC_TRACE=1 (malloc trace lines on any run).
+USAGE
+}
+
+# Debian packages the lab needs; only the missing ones are installed, and
+# apt-get update runs only when something is missing.
+PKGS="make gcc pkg-config check libsubunit-dev libjansson-dev liburcu-dev libglib2.0-dev gnuplot-nox"
+TEST_PKGS="chromium gdb"
+
+install_missing() {
+	missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo "run.sh: installing$missing" >&2
+	SUDO=""
+	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+build() {
+	jobs=$(nproc 2>/dev/null || echo 2)
+	make -s -j"$jobs" BUILD="$BUILD" all
+}
+
+cmd=${1:-lab}
+[ $# -gt 0 ] && shift
+
+case "$cmd" in
+-h | --help | help)
+	usage
+	;;
+lab)
+	install_missing $PKGS
+	build
+	"$MAPLAB" matrix --preset quick "$@"
+	;;
+test)
+	install_missing $PKGS $TEST_PKGS
+	build
+	make -s BUILD="$BUILD" test
+	;;
+list | run | matrix | report | ci | bench | diagnose)
+	install_missing $PKGS
+	build
+	exec "$MAPLAB" "$cmd" "$@"
+	;;
+tsan)
+	install_missing $PKGS
+	make -s -j"$(nproc)" BUILD="$BUILD/tsan" SAN=thread all
+	exec "$BUILD/tsan/maplab" tsan "$@"
+	;;
+*)
+	echo "run.sh: unknown command '$cmd'; try ./run.sh --help" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,42 @@
+#!/bin/sh
+# tests/run-tests.sh BUILD - run every Check suite binary in BUILD/tests.
+#
+# Check exits 0 when CK_RUN_SUITE/CK_RUN_CASE match nothing, so this runner
+# also fails when a binary ran no check at all.  It sums Check's
+# "N%: Checks: C, Failures: F, Errors: E" lines and closes with the plain
+# "N passed, N failed" line.
+set -u
+build=${1:-build}
+passed=0
+failed=0
+status=0
+for t in "$build"/tests/check_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	out=$("$t" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n1)
+	if [ -z "$line" ]; then
+		echo "run-tests: $name ran no test (rc $rc)" >&2
+		status=1
+		continue
+	fi
+	checks=$(printf '%s' "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+	fails=$(printf '%s' "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+	errs=$(printf '%s' "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+	if [ "$checks" -eq 0 ]; then
+		echo "run-tests: $name ran no test" >&2
+		status=1
+	fi
+	bad=$((fails + errs))
+	passed=$((passed + checks - bad))
+	failed=$((failed + bad))
+	[ "$rc" -eq 0 ] && [ "$bad" -eq 0 ] || status=1
+done
+if [ $((passed + failed)) -eq 0 ]; then
+	echo "run-tests: no test binary in $build/tests" >&2
+	status=1
+fi
+echo "$passed passed, $failed failed"
+exit $status
