@@ -7,6 +7,10 @@
 # "N passed, N failed" line.
 set -u
 build=${1:-build}
+# ThreadSanitizer builds read the documented liburcu suppressions; other
+# builds ignore TSAN_OPTIONS.
+TSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/tsan.supp${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+export TSAN_OPTIONS
 passed=0
 failed=0
 status=0

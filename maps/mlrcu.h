@@ -1,0 +1,76 @@
+/*
+ * maps/mlrcu.h - the liburcu (memb flavour) glue shared by the syncmap and
+ * rcu variants; private to maps/.
+ *
+ * This file contains the per-thread registration with nesting, read-side
+ * section wrappers, deferred reclamation (call_rcu) and the barrier, in one
+ * place so that several maps (of either variant) used by one thread share
+ * one liburcu registration.
+ *
+ * Registration: map_thread_enter() -> mlrcu_thread_enter() registers the
+ * thread with liburcu on its first enter and counts nesting; the matching
+ * last exit unregisters it.  A thread that calls into a map without having
+ * entered (a contract slip, e.g. a test's main thread) is registered lazily
+ * on its first read-side section and unregistered by a pthread key
+ * destructor when it exits, so liburcu never keeps a dead thread's TLS in
+ * its registry.
+ *
+ * ThreadSanitizer: liburcu is not instrumented, so TSan cannot see the
+ * happens-before edge a grace period creates between a reader's accesses
+ * inside its read-side section and the call_rcu callback that frees what it
+ * read.  Under TSan we model it: every read-side unlock and every call_rcu
+ * releases one sync object, every callback acquires it first (and releases
+ * it when done, for the thread that later returns from rcu_barrier).  This
+ * is sound for what RCU guarantees (a callback runs after every read-side
+ * section that could see the object has ended) and only over-approximates
+ * for sections that began after the object was unlinked and could not reach
+ * it.  Without TSan these are no-ops.
+ */
+#ifndef MAPLAB_MLRCU_H
+#define MAPLAB_MLRCU_H
+
+#include <urcu/urcu-memb.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define MLRCU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MLRCU_TSAN 1
+#endif
+#endif
+
+#ifdef MLRCU_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define mlrcu_tsan_acquire(a) __tsan_acquire((void *)(a))
+#define mlrcu_tsan_release(a) __tsan_release((void *)(a))
+#else
+#define mlrcu_tsan_acquire(a) ((void)(a))
+#define mlrcu_tsan_release(a) ((void)(a))
+#endif
+
+/* The sync object of the grace-period model above (TSan only). */
+extern char mlrcu_gp_token;
+
+void mlrcu_thread_enter(void);
+void mlrcu_thread_exit(void);
+/* Registers the calling thread lazily if it never entered. */
+void mlrcu_thread_ensure(void);
+
+/* For tests: this thread's enter depth and registration. */
+void mlrcu_thread_state(unsigned *depth, int *registered, int *lazy);
+
+/* Read-side section; nests.  Registers lazily (see above). */
+void mlrcu_read_lock(void);
+void mlrcu_read_unlock(void);
+
+/* call_rcu from a registered thread (registers lazily). */
+void mlrcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *));
+/* First and last statement of every callback passed to mlrcu_call(). */
+#define mlrcu_cb_begin() mlrcu_tsan_acquire(&mlrcu_gp_token)
+#define mlrcu_cb_end() mlrcu_tsan_release(&mlrcu_gp_token)
+/* Waits for every callback queued so far.  Not from a read-side section or
+ * a callback. */
+void mlrcu_barrier(void);
+
+#endif

@@ -1,0 +1,530 @@
+/*
+ * maps/rcu.c - liburcu's lock-free resizable RCU hash table (cds_lfht),
+ * memb flavour, behind the map interface.
+ *
+ * This file contains the "rcu" variant.  One node per key; a node is
+ * immutable once added (key, hash and value never change): a store of an
+ * existing key adds a new node in place of the old one (add_replace).
+ *
+ *   get            lookup inside a read-side section; the value is retained
+ *                  inside the section.  Wait-free with respect to writers.
+ *   put            cds_lfht_add_replace; the replaced node goes to call_rcu.
+ *   put_if_absent  lookup, then cds_lfht_add_unique (no node is allocated
+ *                  when the key is already there).
+ *   delete         lookup + cds_lfht_del; the node goes to call_rcu.
+ *   range          one read-side section around cds_lfht_for_each.  What it
+ *                  sees: every key present for the whole walk exactly once
+ *                  (a key replaced during the walk once, with either value
+ *                  - liburcu's add_replace guarantee); keys added or deleted
+ *                  during the walk may or may not be seen.  The callback may
+ *                  call into the map (liburcu allows updates during a
+ *                  traversal), so MAP_V_RANGE_REENTRANT.  A long walk holds
+ *                  back every grace period: reclamation waits for it.
+ *   len            a relaxed counter adjusted by successful adds/deletes
+ *                  (cds_lfht_count_nodes walks the table: too slow for len).
+ *
+ * Reclamation: a node unlinked by replace or delete is passed to call_rcu;
+ * its callback, after a grace period (every read-side section that could
+ * have found the node has ended), releases the map's reference to the value
+ * and frees the node.  So a reader can always retain a value it found.
+ * close deletes every node the same way and waits for all callbacks
+ * (rcu_barrier) before destroying the table, so the allocator accounting
+ * balances when close returns.
+ *
+ * Threads: thread_enter/exit register/unregister with liburcu, nested per
+ * thread across maps (maps/mlrcu.c); a thread that never entered is
+ * registered lazily.
+ *
+ * Table size (stats.buckets, stats.growths): cds_lfht does not expose its
+ * size.  We read the private `size` word of struct cds_lfht (liburcu
+ * 0.13's src/rculfhash-internal.h layout, mirrored below) only after
+ * checking at open that the mirror matches the table we just created
+ * (max_nr_buckets, mm, flags, min_nr_alloc_buckets, size all as expected);
+ * otherwise both stats stay 0.  growths counts doublings seen by the
+ * inserting threads (auto-resize runs in liburcu's worker thread).
+ *
+ * Locking: none of our own; liburcu's.  Memory ordering: cds_lfht's add,
+ * replace and delete are full barriers; lookups act as rcu_dereference.
+ * Our counters are relaxed (statistics only).  Under TSan the node
+ * publication through uninstrumented liburcu is annotated (release before
+ * adding, acquire before reading a node found by liburcu).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <urcu/urcu-memb.h>
+#include <urcu/rculfhash.h>
+
+#include "maps/alloc.h"
+#include "maps/map_impl.h"
+#include "maps/mlrcu.h"
+
+struct rmap;
+
+struct rnode {
+	struct cds_lfht_node node; /* linked by liburcu */
+	struct rcu_head rh;        /* deferred free */
+	struct rmap *m;            /* immutable */
+	void *val;                 /* immutable */
+	unsigned long hash;        /* immutable */
+	size_t klen;               /* immutable */
+	unsigned char key[];       /* immutable */
+};
+
+struct rkey {
+	const void *key;
+	size_t klen;
+	unsigned long hash;
+};
+
+/* liburcu 0.13 struct cds_lfht, head only; used only after validation. */
+struct lfht_mirror {
+	unsigned long max_nr_buckets;
+	const struct cds_lfht_mm_type *mm;
+	const void *flavor;
+	long count;
+	pthread_mutex_t resize_mutex;
+	pthread_attr_t *resize_attr;
+	unsigned int in_progress_destroy;
+	unsigned long resize_target;
+	int resize_initiated;
+	int flags;
+	unsigned long min_alloc_buckets_order;
+	unsigned long min_nr_alloc_buckets;
+	void *split_count;
+	unsigned long size;
+};
+
+#define RM_FLAGS (CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING)
+#define RLX memory_order_relaxed
+
+struct rmap {
+	struct map base;
+	struct cds_lfht *ht;           /* immutable after open */
+	const unsigned long *size_word; /* immutable: NULL when unknown */
+	uint64_t seed;                 /* immutable */
+	struct map_value_ops vops;     /* immutable */
+	bool has_vops;                 /* immutable */
+	char pad[64]; /* keep the counters below off the read-mostly line */
+	_Atomic int64_t count;         /* relaxed: live keys */
+	_Atomic uint64_t deferred;     /* relaxed: nodes handed to call_rcu */
+	_Atomic uint64_t bytes;        /* relaxed: our own allocations */
+	_Atomic unsigned long seen_size; /* largest table size seen */
+	_Atomic uint64_t growths;      /* relaxed: doublings seen */
+};
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static unsigned long rm_hash(const void *key, size_t len, uint64_t seed)
+{
+	const unsigned char *p = key;
+	uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL ^ (len * 0x87c37b91114253d5ULL);
+	uint64_t k;
+
+	while (len >= 8) {
+		memcpy(&k, p, 8);
+		k *= 0x87c37b91114253d5ULL;
+		k = rotl64(k, 31);
+		k *= 0x4cf5ad432745937fULL;
+		h ^= k;
+		h = rotl64(h, 27) * 5 + 0x52dce729;
+		p += 8;
+		len -= 8;
+	}
+	k = 0;
+	if (len)
+		memcpy(&k, p, len);
+	h ^= fmix64(k + len);
+	return (unsigned long)fmix64(h);
+}
+
+static struct rnode *to_rnode(struct cds_lfht_node *n)
+{
+	struct rnode *r = caa_container_of(n, struct rnode, node);
+
+	/* Pairs with the release in add_node(): liburcu published it. */
+	mlrcu_tsan_acquire(r);
+	return r;
+}
+
+static int rm_match(struct cds_lfht_node *n, const void *key)
+{
+	const struct rkey *k = key;
+	const struct rnode *r = to_rnode(n);
+
+	return r->hash == k->hash && r->klen == k->klen &&
+	       (k->klen == 0 || memcmp(r->key, k->key, k->klen) == 0);
+}
+
+static struct rnode *node_new(struct rmap *m, const struct rkey *k,
+			      void *val)
+{
+	struct rnode *r = ml_malloc(ML_TAG_ENTRIES, sizeof(*r) + k->klen);
+
+	if (!r)
+		return NULL;
+	atomic_fetch_add_explicit(&m->bytes, ml_size(r), RLX);
+	cds_lfht_node_init(&r->node);
+	r->m = m;
+	r->val = val;
+	r->hash = k->hash;
+	r->klen = k->klen;
+	if (k->klen)
+		memcpy(r->key, k->key, k->klen);
+	mlrcu_tsan_release(r);
+	return r;
+}
+
+/* Frees a node that was never published (the caller keeps val). */
+static void node_free_unpublished(struct rmap *m, struct rnode *r)
+{
+	atomic_fetch_sub_explicit(&m->bytes, ml_size(r), RLX);
+	ml_free(r);
+}
+
+static void node_cb(struct rcu_head *rh)
+{
+	struct rnode *r = caa_container_of(rh, struct rnode, rh);
+	struct rmap *m;
+
+	mlrcu_cb_begin();
+	m = r->m;
+	if (m->has_vops)
+		m->vops.release(r->val, m->vops.ctx);
+	atomic_fetch_sub_explicit(&m->bytes, ml_size(r), RLX);
+	ml_free(r);
+	mlrcu_cb_end();
+}
+
+static void node_retire(struct rmap *m, struct rnode *r)
+{
+	atomic_fetch_add_explicit(&m->deferred, 1, RLX);
+	mlrcu_call(&r->rh, node_cb);
+}
+
+static unsigned long table_size(struct rmap *m)
+{
+	return m->size_word ? __atomic_load_n(m->size_word, __ATOMIC_RELAXED)
+			    : 0;
+}
+
+/* After an insert: count the doublings auto-resize made since last seen. */
+static void note_size(struct rmap *m)
+{
+	unsigned long now = table_size(m);
+	unsigned long seen = atomic_load_explicit(&m->seen_size, RLX);
+
+	while (now > seen) {
+		if (atomic_compare_exchange_weak_explicit(&m->seen_size, &seen,
+							  now, RLX, RLX)) {
+			uint64_t d = 0;
+
+			while (seen && (seen << d) < now)
+				d++;
+			atomic_fetch_add_explicit(&m->growths, d, RLX);
+			break;
+		}
+	}
+}
+
+static void added(struct rmap *m)
+{
+	atomic_fetch_add_explicit(&m->count, 1, RLX);
+	note_size(m);
+}
+
+static int rm_open(const struct map_config *cfg, struct map **out)
+{
+	struct rmap *m = ml_calloc(ML_TAG_MAP, 1, sizeof(*m));
+	unsigned long init = 1;
+	const struct lfht_mirror *mir;
+
+	if (!m)
+		return -ENOMEM;
+	while (init < cfg->capacity_hint && init < (1UL << 30))
+		init <<= 1;
+	m->seed = cfg->seed ? cfg->seed : 0x6d61706c6162ULL;
+	if (cfg->vops) {
+		m->vops = *cfg->vops;
+		m->has_vops = true;
+	}
+	/* max_nr_buckets 0: the order allocator, no address-space
+	 * reservation (the mmap allocator would reserve it up front, which a
+	 * RLIMIT_AS cap refuses). */
+	m->ht = cds_lfht_new_flavor(init, 1, 0, RM_FLAGS, &urcu_memb_flavor,
+				    NULL);
+	if (!m->ht) {
+		ml_free(m);
+		return -ENOMEM;
+	}
+	mir = (const struct lfht_mirror *)(const void *)m->ht;
+	if (mir->mm == &cds_lfht_mm_order && mir->flags == RM_FLAGS &&
+	    mir->min_nr_alloc_buckets == 1 && mir->size == init &&
+	    mir->max_nr_buckets == 1UL << (sizeof(long) * 8 - 1))
+		m->size_word = &mir->size;
+	atomic_init(&m->seen_size, init);
+	atomic_init(&m->bytes, ml_size(m));
+	*out = &m->base;
+	return 0;
+}
+
+static void rm_close(struct map *mm)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+	int rc;
+
+	mlrcu_read_lock();
+	cds_lfht_for_each(m->ht, &it, n) {
+		if (cds_lfht_del(m->ht, n) == 0)
+			node_retire(m, to_rnode(n));
+	}
+	mlrcu_read_unlock();
+	mlrcu_barrier();
+	rc = cds_lfht_destroy(m->ht, NULL);
+	if (rc) {
+		fprintf(stderr, "%s:%d: cds_lfht_destroy: %d\n", __FILE__,
+			__LINE__, rc);
+		abort();
+	}
+	ml_free(m);
+}
+
+static int rm_get(struct map *mm, const void *key, size_t klen, void **val)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct rkey k = {key, klen, rm_hash(key, klen, m->seed)};
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+	int rc = -ENOENT;
+
+	*val = NULL;
+	mlrcu_read_lock();
+	cds_lfht_lookup(m->ht, k.hash, rm_match, &k, &it);
+	n = cds_lfht_iter_get_node(&it);
+	if (n) {
+		struct rnode *r = to_rnode(n);
+
+		/* The node (and the map's reference) outlive the section. */
+		if (m->has_vops)
+			m->vops.retain(r->val, m->vops.ctx);
+		*val = r->val;
+		rc = 0;
+	}
+	mlrcu_read_unlock();
+	return rc;
+}
+
+static int rm_put(struct map *mm, const void *key, size_t klen, void *val)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct rkey k = {key, klen, rm_hash(key, klen, m->seed)};
+	struct rnode *r = node_new(m, &k, val);
+	struct cds_lfht_node *old;
+
+	if (!r)
+		return -ENOMEM;
+	mlrcu_read_lock();
+	old = cds_lfht_add_replace(m->ht, k.hash, rm_match, &k, &r->node);
+	mlrcu_read_unlock();
+	if (old)
+		node_retire(m, to_rnode(old));
+	else
+		added(m);
+	return 0;
+}
+
+static int rm_put_if_absent(struct map *mm, const void *key, size_t klen,
+			    void *val, void **existing)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct rkey k = {key, klen, rm_hash(key, klen, m->seed)};
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+	struct rnode *r = NULL;
+	int rc = 0;
+
+	mlrcu_read_lock();
+	cds_lfht_lookup(m->ht, k.hash, rm_match, &k, &it);
+	n = cds_lfht_iter_get_node(&it);
+	if (!n) {
+		r = node_new(m, &k, val);
+		if (!r) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		n = cds_lfht_add_unique(m->ht, k.hash, rm_match, &k, &r->node);
+		if (n == &r->node) {
+			r = NULL;
+			added(m);
+			goto out;
+		}
+	}
+	/* Present: n is the existing node, valid inside this section. */
+	if (existing) {
+		struct rnode *e = to_rnode(n);
+
+		if (m->has_vops)
+			m->vops.retain(e->val, m->vops.ctx);
+		*existing = e->val;
+	}
+	rc = -EEXIST;
+out:
+	mlrcu_read_unlock();
+	if (r) /* lost the race to another add: never published */
+		node_free_unpublished(m, r);
+	return rc;
+}
+
+static int rm_delete(struct map *mm, const void *key, size_t klen)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct rkey k = {key, klen, rm_hash(key, klen, m->seed)};
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+	int rc = -ENOENT;
+
+	mlrcu_read_lock();
+	/* A failed del means another thread removed or replaced the node
+	 * first: look again, so a key that never went absent is not
+	 * reported missing. */
+	do {
+		cds_lfht_lookup(m->ht, k.hash, rm_match, &k, &it);
+		n = cds_lfht_iter_get_node(&it);
+	} while (n && (rc = cds_lfht_del(m->ht, n)) != 0);
+	rc = n ? 0 : -ENOENT;
+	mlrcu_read_unlock();
+	if (rc == 0) {
+		atomic_fetch_sub_explicit(&m->count, 1, RLX);
+		node_retire(m, to_rnode(n));
+	}
+	return rc;
+}
+
+static int rm_range(struct map *mm, map_range_fn fn, void *arg)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+	int rc = 0;
+
+	mlrcu_read_lock();
+	cds_lfht_for_each(m->ht, &it, n) {
+		struct rnode *r = to_rnode(n);
+
+		rc = fn(r->key, r->klen, r->val, arg);
+		if (rc)
+			break;
+	}
+	mlrcu_read_unlock();
+	return rc;
+}
+
+static size_t rm_len(struct map *mm)
+{
+	struct rmap *m = (struct rmap *)mm;
+	int64_t n = atomic_load_explicit(&m->count, RLX);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void rm_thread_enter(struct map *mm)
+{
+	(void)mm;
+	mlrcu_thread_enter();
+}
+
+static void rm_thread_exit(struct map *mm)
+{
+	(void)mm;
+	mlrcu_thread_exit();
+}
+
+static void rm_stats(struct map *mm, struct map_stats *st)
+{
+	struct rmap *m = (struct rmap *)mm;
+
+	note_size(m);
+	st->entries = rm_len(mm);
+	st->buckets = table_size(m);
+	st->growths = atomic_load_explicit(&m->growths, RLX);
+	st->bytes = atomic_load_explicit(&m->bytes, RLX);
+	st->deferred_frees = atomic_load_explicit(&m->deferred, RLX);
+}
+
+/* Quiescent map only: every node reachable by its own key, hash matches
+ * the key, no duplicate keys, count matches. */
+static int rm_check(struct map *mm, struct map_check *out)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct cds_lfht_iter it, it2;
+	struct cds_lfht_node *n;
+
+	mlrcu_read_lock();
+	cds_lfht_for_each(m->ht, &it, n) {
+		struct rnode *r = to_rnode(n);
+		struct rkey k = {r->key, r->klen, r->hash};
+		const char *bad = NULL;
+
+		out->reachable++;
+		if (rm_hash(r->key, r->klen, m->seed) != r->hash)
+			bad = "node hash does not match its key";
+		cds_lfht_lookup(m->ht, k.hash, rm_match, &k, &it2);
+		if (cds_lfht_iter_get_node(&it2) != n)
+			bad = "node not found by its own key";
+		cds_lfht_next_duplicate(m->ht, rm_match, &k, &it2);
+		if (cds_lfht_iter_get_node(&it2))
+			bad = "duplicate key";
+		if (bad && out->problems++ == 0)
+			snprintf(out->first, sizeof(out->first), "%s", bad);
+	}
+	mlrcu_read_unlock();
+	out->counted = rm_len(mm);
+	if (out->counted != out->reachable && out->problems++ == 0)
+		snprintf(out->first, sizeof(out->first),
+			 "count %llu but %llu nodes reachable",
+			 (unsigned long long)out->counted,
+			 (unsigned long long)out->reachable);
+	return out->problems ? -EBADMSG : 0;
+}
+
+static const struct map_ops rm_ops = {
+	.open = rm_open,
+	.close = rm_close,
+	.get = rm_get,
+	.put = rm_put,
+	.put_if_absent = rm_put_if_absent,
+	.del = rm_delete,
+	.range = rm_range,
+	.len = rm_len,
+	.thread_enter = rm_thread_enter,
+	.thread_exit = rm_thread_exit,
+	.stats = rm_stats,
+	.check = rm_check,
+};
+
+const struct map_variant map_variant_rcu = {
+	.name = "rcu",
+	.description = "liburcu's lock-free RCU hash table (cds_lfht, memb "
+		       "flavour); wait-free reads, call_rcu reclamation",
+	.flags = MAP_V_THREADSAFE | MAP_V_RANGE_REENTRANT,
+	.ops = &rm_ops,
+};

@@ -1,0 +1,583 @@
+/*
+ * tests/check_rcu.c - This file contains the tests specific to the rcu
+ * variant (liburcu's cds_lfht, maps/rcu.c) and to the liburcu glue it
+ * shares with syncmap (maps/mlrcu.c): grace-period reclamation (a value
+ * the map released is not freed while another thread is inside a
+ * read-side section; it is freed after the barrier), per-thread
+ * registration nesting across maps, auto-resize statistics, concurrent
+ * lookups during replaces and deletes, and what a range sees.
+ *
+ * Every test checks the allocator accounting (ml_alloc_live_total back to
+ * its baseline after close) and the value reference balance (mt_live() 0).
+ * Under ASan a reader touching a reclaimed node or value is a
+ * use-after-free report.  Fork mode; concurrent tests have timeouts and a
+ * fixed amount of work.
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "maps/alloc.h"
+#include "maps/map.h"
+#include "maps/mlrcu.h"
+#include "tests/maps_testutil.h"
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define SCALE 1
+#else
+#define SCALE 4
+#endif
+
+static uint64_t baseline;
+
+static struct map *open_v(const char *variant)
+{
+	struct map_config cfg = {.vops = &mt_vops};
+	struct map *m = NULL;
+
+	ck_assert_int_eq(map_open(variant, &cfg, &m), 0);
+	map_thread_enter(m);
+	return m;
+}
+
+static void close_v(struct map *m)
+{
+	struct map_check c;
+
+	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
+	map_thread_exit(m);
+	map_close(m);
+}
+
+static void put(struct map *m, const char *k, uint64_t key, uint64_t ver)
+{
+	ck_assert_int_eq(map_put(m, k, strlen(k), mt_val_new(key, ver)), 0);
+}
+
+static void state(unsigned *depth, int *reg)
+{
+	int lazy;
+
+	mlrcu_thread_state(depth, reg, &lazy);
+}
+
+/* ---- basics and statistics ------------------------------------------------ */
+
+START_TEST(test_stats_and_accounting)
+{
+	struct map *m;
+	struct map_stats st;
+	char k[32];
+	void *v;
+	const int n = 20000;
+
+	baseline = ml_alloc_live_total();
+	m = open_v("rcu");
+	for (int i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "key-%d", i);
+		put(m, k, (uint64_t)i, 1);
+	}
+	for (int i = 0; i < n; i += 2) { /* replace half */
+		snprintf(k, sizeof(k), "key-%d", i);
+		put(m, k, (uint64_t)i, 2);
+	}
+	for (int i = 0; i < n; i += 4) /* delete a quarter */ {
+		snprintf(k, sizeof(k), "key-%d", i);
+		ck_assert_int_eq(map_delete(m, k, strlen(k)), 0);
+		ck_assert_int_eq(map_delete(m, k, strlen(k)), -ENOENT);
+	}
+	for (int i = 1; i < n; i += 4) {
+		snprintf(k, sizeof(k), "key-%d", i);
+		ck_assert_int_eq(map_get(m, k, strlen(k), &v), 0);
+		ck_assert_uint_eq(((struct mt_val *)v)->version, 1);
+		mt_val_release(v);
+	}
+	map_stats(m, &st);
+	ck_assert_uint_eq(st.entries, (uint64_t)(n - n / 4));
+	ck_assert_uint_eq(map_len(m), (size_t)(n - n / 4));
+	ck_assert_uint_eq(st.deferred_frees, (uint64_t)(n / 2 + n / 4));
+	/* auto-resize grew the table from 1 bucket; buckets is a power of
+	 * two and reflects the doublings */
+	ck_assert_uint_gt(st.growths, 0);
+	ck_assert_uint_ge(st.buckets, (uint64_t)1 << st.growths);
+	ck_assert_uint_eq(st.buckets & (st.buckets - 1), 0);
+	ck_assert_uint_gt(st.bytes, 0);
+	close_v(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+}
+END_TEST
+
+/* ---- grace-period reclamation -------------------------------------------- */
+
+struct hold {
+	struct map *m;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inside, go;
+	struct mt_val *held;
+	long refs_seen;
+	const char *variant_for_nesting; /* NULL: hold on m only */
+};
+
+static int hold_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	struct hold *h = arg;
+
+	(void)key;
+	(void)klen;
+	pthread_mutex_lock(&h->mu);
+	h->held = val; /* borrowed: no retain */
+	h->inside = 1;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->go)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	/* Deleted and replaced meanwhile; must still be alive (ASan). */
+	mt_val_assert(h->held);
+	h->refs_seen = atomic_load(&h->held->refs);
+	return 1;
+}
+
+static void *holder(void *arg)
+{
+	struct hold *h = arg;
+	struct map *other = NULL;
+	unsigned depth;
+	int reg;
+
+	if (h->variant_for_nesting) {
+		/* Nesting: enter a second map too, leave it again before
+		 * the walk; the thread must stay registered for h->m. */
+		ck_assert_int_eq(map_open(h->variant_for_nesting, NULL, &other),
+				 0);
+		map_thread_enter(other);
+	}
+	map_thread_enter(h->m);
+	if (other) {
+		map_thread_exit(other);
+		state(&depth, &reg);
+		if (depth != 1 || !reg)
+			return (void *)1;
+	}
+	map_range(h->m, hold_cb, h);
+	map_thread_exit(h->m);
+	if (other)
+		map_close(other);
+	return NULL;
+}
+
+static void grace_period(const char *variant, const char *nest_with)
+{
+	struct map *m;
+	struct hold h = {.variant_for_nesting = nest_with};
+	struct timespec ms20 = {0, 20 * 1000 * 1000};
+	struct map_stats st;
+	pthread_t t;
+	void *ret;
+
+	baseline = ml_alloc_live_total();
+	m = open_v(variant);
+	h.m = m;
+	ck_assert_int_eq(pthread_mutex_init(&h.mu, NULL), 0);
+	ck_assert_int_eq(pthread_cond_init(&h.cv, NULL), 0);
+	put(m, "only", 1, 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, holder, &h), 0);
+	pthread_mutex_lock(&h.mu);
+	while (!h.inside)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	/* The walker is inside its read-side section with a borrowed
+	 * pointer.  Drop the map's reference: delete, then replace twice. */
+	ck_assert_int_eq(map_delete(m, "only", 4), 0);
+	put(m, "only", 1, 2);
+	put(m, "only", 1, 3);
+	map_stats(m, &st);
+	ck_assert_uint_ge(st.deferred_frees, 2);
+	/* Time for the call_rcu thread to (wrongly) reclaim. */
+	nanosleep(&ms20, NULL);
+	nanosleep(&ms20, NULL);
+	ck_assert_int_eq(mt_live(), 3); /* nothing reclaimed yet */
+	pthread_mutex_lock(&h.mu);
+	h.go = 1;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	ck_assert_int_eq(pthread_join(t, &ret), 0);
+	ck_assert_ptr_null(ret);
+	ck_assert_int_eq(h.refs_seen, 1); /* still only the map's reference */
+	/* After the grace period and the barrier: reclaimed. */
+	mlrcu_barrier();
+	ck_assert_int_eq(mt_live(), 1);
+	close_v(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+}
+
+START_TEST(test_grace_period_rcu)
+{
+	grace_period("rcu", NULL);
+}
+END_TEST
+
+START_TEST(test_grace_period_syncmap)
+{
+	grace_period("syncmap", NULL);
+}
+END_TEST
+
+/* The walker entered a second map and left it before the walk. */
+START_TEST(test_grace_period_nested_rcu)
+{
+	grace_period("rcu", "syncmap");
+}
+END_TEST
+
+START_TEST(test_grace_period_nested_syncmap)
+{
+	grace_period("syncmap", "rcu");
+}
+END_TEST
+
+/* ---- registration nesting ------------------------------------------------- */
+
+START_TEST(test_registration_nesting)
+{
+	struct map *a, *b;
+	unsigned depth;
+	int reg;
+	void *v;
+
+	baseline = ml_alloc_live_total();
+	ck_assert_int_eq(map_open("rcu", NULL, &a), 0);
+	ck_assert_int_eq(map_open("syncmap", NULL, &b), 0);
+	state(&depth, &reg);
+	ck_assert_uint_eq(depth, 0);
+	ck_assert_int_eq(reg, 0);
+	map_thread_enter(a);
+	map_thread_enter(b);
+	map_thread_enter(a); /* the same map twice nests too */
+	state(&depth, &reg);
+	ck_assert_uint_eq(depth, 3);
+	ck_assert_int_eq(reg, 1);
+	map_thread_exit(a);
+	map_thread_exit(b);
+	state(&depth, &reg);
+	ck_assert_uint_eq(depth, 1);
+	ck_assert_int_eq(reg, 1);
+	ck_assert_int_eq(map_put(a, "k", 1, (void *)1), 0);
+	ck_assert_int_eq(map_get(a, "k", 1, &v), 0);
+	map_thread_exit(a);
+	state(&depth, &reg);
+	ck_assert_uint_eq(depth, 0);
+	ck_assert_int_eq(reg, 0);
+	/* repeated cycles register and unregister cleanly */
+	for (int i = 0; i < 1000; i++) {
+		map_thread_enter(i & 1 ? a : b);
+		ck_assert_int_eq(map_get(a, "k", 1, &v), 0);
+		map_thread_exit(i & 1 ? a : b);
+	}
+	state(&depth, &reg);
+	ck_assert_uint_eq(depth, 0);
+	ck_assert_int_eq(reg, 0);
+	map_close(a);
+	map_close(b);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+}
+END_TEST
+
+/* Misuse is loud: one exit too many aborts. */
+START_TEST(test_exit_without_enter_aborts)
+{
+	struct map *a;
+
+	ck_assert_int_eq(map_open("rcu", NULL, &a), 0);
+	map_thread_enter(a);
+	map_thread_exit(a);
+	map_thread_exit(a);
+}
+END_TEST
+
+/* A thread that never entered is registered lazily and unregistered when
+ * it exits (otherwise liburcu would keep its dead TLS in the registry). */
+static void *no_enter(void *arg)
+{
+	struct map *m = arg;
+	unsigned depth;
+	int reg, lazy;
+	void *v;
+
+	if (map_get(m, "a", 1, &v) != 0)
+		return (void *)1;
+	mt_val_release(v);
+	mlrcu_thread_state(&depth, &reg, &lazy);
+	if (depth != 0 || !reg || !lazy)
+		return (void *)1;
+	return NULL;
+}
+
+START_TEST(test_lazy_registration)
+{
+	struct map *m;
+	pthread_t t;
+	void *ret;
+
+	baseline = ml_alloc_live_total();
+	m = open_v("rcu");
+	put(m, "a", 1, 1);
+	for (int i = 0; i < 50; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, no_enter, m), 0);
+		ck_assert_int_eq(pthread_join(t, &ret), 0);
+		ck_assert_ptr_null(ret);
+		/* the dead thread is out of liburcu's registry: a grace
+		 * period (the barrier) completes */
+		put(m, "a", 1, (uint64_t)i + 2);
+		mlrcu_barrier();
+		ck_assert_int_eq(mt_live(), 1);
+	}
+	close_v(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+}
+END_TEST
+
+/* ---- concurrent lookups during replaces and deletes ------------------------ */
+
+#define STABLE 256
+
+struct conc {
+	struct map *m;
+	int id, iters;
+	_Atomic int *stop;
+	_Atomic long bad;
+};
+
+static void stable_key(char *k, size_t n, int i)
+{
+	snprintf(k, n, "stable-%d", i);
+}
+
+static void *reader(void *arg)
+{
+	struct conc *c = arg;
+	char k[32];
+	unsigned s = (unsigned)c->id * 7919u + 1;
+
+	map_thread_enter(c->m);
+	while (!atomic_load(c->stop)) {
+		int i;
+		void *v;
+
+		s = s * 1103515245u + 12345u;
+		i = (int)((s >> 8) % STABLE);
+		stable_key(k, sizeof(k), i);
+		if (map_get(c->m, k, strlen(k), &v) != 0) {
+			atomic_fetch_add(&c->bad, 1); /* replace never hides */
+			continue;
+		}
+		mt_val_assert(v);
+		if (((struct mt_val *)v)->key != (uint64_t)i)
+			atomic_fetch_add(&c->bad, 1);
+		mt_val_release(v);
+	}
+	map_thread_exit(c->m);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	struct conc *c = arg;
+	char k[48];
+	void *ex;
+
+	map_thread_enter(c->m);
+	for (int n = 0; n < c->iters; n++) {
+		int i = n % STABLE;
+
+		stable_key(k, sizeof(k), i);
+		if (map_put(c->m, k, strlen(k), mt_val_new((uint64_t)i, n)))
+			atomic_fetch_add(&c->bad, 1);
+		snprintf(k, sizeof(k), "churn-%d-%d", c->id, n);
+		if (map_put_if_absent(c->m, k, strlen(k),
+				      mt_val_new(1000000 + n, 1), &ex) != 0)
+			atomic_fetch_add(&c->bad, 1);
+		if (n >= 16) {
+			snprintf(k, sizeof(k), "churn-%d-%d", c->id, n - 16);
+			if (map_delete(c->m, k, strlen(k)) != 0)
+				atomic_fetch_add(&c->bad, 1);
+		}
+	}
+	map_thread_exit(c->m);
+	return NULL;
+}
+
+START_TEST(test_concurrent_lookups)
+{
+	struct map *m;
+	_Atomic int stop = 0;
+	struct conc r[2], w[2];
+	pthread_t rt[2], wt[2];
+	char k[32];
+
+	baseline = ml_alloc_live_total();
+	m = open_v("rcu");
+	for (int i = 0; i < STABLE; i++) {
+		stable_key(k, sizeof(k), i);
+		put(m, k, (uint64_t)i, 0);
+	}
+	for (int t = 0; t < 2; t++) {
+		r[t] = (struct conc){.m = m, .id = t, .stop = &stop};
+		w[t] = (struct conc){.m = m, .id = t, .iters = 20000 * SCALE,
+				     .stop = &stop};
+		ck_assert_int_eq(pthread_create(&rt[t], NULL, reader, &r[t]),
+				 0);
+		ck_assert_int_eq(pthread_create(&wt[t], NULL, writer, &w[t]),
+				 0);
+	}
+	for (int t = 0; t < 2; t++)
+		ck_assert_int_eq(pthread_join(wt[t], NULL), 0);
+	atomic_store(&stop, 1);
+	for (int t = 0; t < 2; t++)
+		ck_assert_int_eq(pthread_join(rt[t], NULL), 0);
+	for (int t = 0; t < 2; t++) {
+		ck_assert_int_eq(atomic_load(&r[t].bad), 0);
+		ck_assert_int_eq(atomic_load(&w[t].bad), 0);
+	}
+	ck_assert_uint_eq(map_len(m), STABLE + 2 * 16);
+	close_v(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+}
+END_TEST
+
+/* ---- what a range sees -------------------------------------------------------- */
+
+struct walk {
+	struct map *m;
+	int seen[STABLE];
+	long bad;
+	int reentrant;
+};
+
+static int walk_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	struct walk *w = arg;
+	struct mt_val *v = val;
+	char k[32];
+
+	mt_val_assert(v);
+	if (klen > 7 && memcmp(key, "stable-", 7) == 0) {
+		if (v->key >= STABLE) {
+			w->bad++;
+			return 0;
+		}
+		stable_key(k, sizeof(k), (int)v->key);
+		if (strlen(k) != klen || memcmp(k, key, klen) != 0)
+			w->bad++;
+		w->seen[v->key]++;
+		if (w->reentrant &&
+		    map_put(w->m, key, klen, mt_val_new(v->key, 7)) != 0)
+			w->bad++;
+	}
+	return 0;
+}
+
+static void *ranger(void *arg)
+{
+	struct conc *c = arg;
+	struct walk *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		abort();
+	map_thread_enter(c->m);
+	for (int n = 0; n < c->iters; n++) {
+		memset(w, 0, sizeof(*w));
+		w->m = c->m;
+		w->reentrant = n % 4 == 0;
+		if (map_range(c->m, walk_cb, w) != 0)
+			atomic_fetch_add(&c->bad, 1);
+		/* present for the whole walk (replaced, never deleted):
+		 * seen exactly once */
+		for (int i = 0; i < STABLE; i++)
+			if (w->seen[i] != 1)
+				atomic_fetch_add(&c->bad, 1);
+		atomic_fetch_add(&c->bad, w->bad);
+	}
+	map_thread_exit(c->m);
+	free(w);
+	return NULL;
+}
+
+START_TEST(test_range_sees_each_stable_key_once)
+{
+	struct map *m;
+	_Atomic int stop = 0;
+	struct conc rg, w;
+	pthread_t rt, wt;
+	char k[32];
+
+	baseline = ml_alloc_live_total();
+	m = open_v("rcu");
+	rg = (struct conc){.m = m, .id = 9, .iters = 300 * SCALE,
+			   .stop = &stop};
+	w = (struct conc){.m = m, .id = 0, .iters = 20000 * SCALE,
+			  .stop = &stop};
+	for (int i = 0; i < STABLE; i++) {
+		stable_key(k, sizeof(k), i);
+		put(m, k, (uint64_t)i, 0);
+	}
+	ck_assert_int_eq(pthread_create(&rt, NULL, ranger, &rg), 0);
+	ck_assert_int_eq(pthread_create(&wt, NULL, writer, &w), 0);
+	ck_assert_int_eq(pthread_join(rt, NULL), 0);
+	ck_assert_int_eq(pthread_join(wt, NULL), 0);
+	ck_assert_int_eq(atomic_load(&rg.bad), 0);
+	ck_assert_int_eq(atomic_load(&w.bad), 0);
+	ck_assert_uint_eq(map_len(m), STABLE + 16);
+	close_v(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+}
+END_TEST
+
+static Suite *rcu_suite(void)
+{
+	Suite *s = suite_create("rcu");
+	TCase *tc = tcase_create("basic");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_stats_and_accounting);
+	tcase_add_test(tc, test_registration_nesting);
+	tcase_add_test_raise_signal(tc, test_exit_without_enter_aborts,
+				    SIGABRT);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("concurrent");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_grace_period_rcu);
+	tcase_add_test(tc, test_grace_period_syncmap);
+	tcase_add_test(tc, test_grace_period_nested_rcu);
+	tcase_add_test(tc, test_grace_period_nested_syncmap);
+	tcase_add_test(tc, test_lazy_registration);
+	tcase_add_test(tc, test_concurrent_lookups);
+	tcase_add_test(tc, test_range_sees_each_stable_key_once);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(rcu_suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,576 @@
+/*
+ * tests/check_syncmap.c - This file contains the tests specific to the
+ * syncmap variant (Go's pre-1.24 sync.Map, maps/syncmap.c): exact
+ * promotion / dirty-copy / miss / expunge counts after a scripted
+ * sequence, concurrent loads during stores, range with concurrent and
+ * re-entrant stores, and grace-period reclamation.  The generic behaviour
+ * is covered by the conformance suites (tests/check_maps*.c).
+ *
+ * Every test checks the allocator accounting (ml_alloc_live_total back to
+ * its baseline after close) and the value reference balance (mt_live() 0
+ * after close).  Run under ASan, a reader touching a reclaimed value or
+ * entry is a use-after-free report.  Fork mode; concurrent tests have
+ * timeouts and fixed amounts of work (no timing assertions).
+ */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "maps/alloc.h"
+#include "maps/map.h"
+#include "tests/maps_testutil.h"
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define SCALE 1
+#else
+#define SCALE 4
+#endif
+
+static uint64_t baseline;
+
+static struct map *open_sm(void)
+{
+	struct map_config cfg = {.vops = &mt_vops};
+	struct map *m = NULL;
+
+	baseline = ml_alloc_live_total();
+	ck_assert_int_eq(map_open("syncmap", &cfg, &m), 0);
+	map_thread_enter(m);
+	return m;
+}
+
+static void close_sm(struct map *m)
+{
+	struct map_check c;
+
+	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
+	map_thread_exit(m);
+	map_close(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+}
+
+static void put(struct map *m, const char *k, uint64_t key, uint64_t ver)
+{
+	ck_assert_int_eq(map_put(m, k, strlen(k), mt_val_new(key, ver)), 0);
+}
+
+static void expect(struct map *m, const char *k, uint64_t key, uint64_t ver)
+{
+	void *v;
+
+	ck_assert_int_eq(map_get(m, k, strlen(k), &v), 0);
+	ck_assert_uint_eq(((struct mt_val *)v)->key, key);
+	ck_assert_uint_eq(((struct mt_val *)v)->version, ver);
+	mt_val_release(v);
+}
+
+static void expect_stats(struct map *m, uint64_t prom, uint64_t copied,
+			 uint64_t misses, uint64_t expunged, int step)
+{
+	struct map_stats st;
+
+	map_stats(m, &st);
+	ck_assert_msg(st.promotions == prom && st.dirty_copied == copied &&
+			      st.misses == misses && st.expunged == expunged,
+		      "after step %d: promotions %llu copied %llu misses %llu "
+		      "expunged %llu, want %llu %llu %llu %llu",
+		      step, (unsigned long long)st.promotions,
+		      (unsigned long long)st.dirty_copied,
+		      (unsigned long long)st.misses,
+		      (unsigned long long)st.expunged,
+		      (unsigned long long)prom, (unsigned long long)copied,
+		      (unsigned long long)misses,
+		      (unsigned long long)expunged);
+}
+
+static int count_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	(void)key;
+	(void)klen;
+	mt_val_assert(val);
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * The expected counts follow Go 1.19-1.23 src/sync/map.go step by step
+ * (read = R, dirty = D, m.misses = n):
+ *  1 Store a,b,c: a is new and D == nil -> dirtyLocked copies R (empty):
+ *    copied 0; R amended; D = {a,b,c}.  Stores never count misses.
+ *  2 Load a,b,c: each misses R while amended -> missLocked: n = 1, 2, 3;
+ *    at 3 >= len(D) = 3, promotion #1: R = {a,b,c}, D = nil, n = 0.
+ *  3 Load a: hit in R, no miss.
+ *  4 Delete b: in R -> entry CASed to nil, no lock, no miss.
+ *  5 Store d: new, D == nil -> dirtyLocked: b (nil) expunged (1), a and c
+ *    copied (2); D = {a,c,d}.
+ *  6 Store b: in R but expunged -> locked path unexpunges it into D:
+ *    D = {a,c,d,b}.  No miss.
+ *  7 Load d: miss, n = 1 < 4 (misses 4).
+ *  8 Delete d: only in D -> removed from D (len 3), miss n = 2 < 3
+ *    (misses 5).
+ *  9 Load zz (absent): miss n = 3 >= 3 -> promotion #2 (misses 6):
+ *    R = {a,c,b}.
+ * 10 Range: not amended -> no promotion; sees a, b, c.
+ * 11 Delete a: in R -> nil.
+ * 12 Store e: dirtyLocked: a expunged (2), b and c copied (4);
+ *    D = {b,c,e}.
+ * 13 Range: amended -> promotion #3; sees b, c, e.
+ * 14 LoadOrStore b: clean hit in R -> loaded, no lock, no miss.
+ * 15 LoadOrStore f: new, D == nil -> dirtyLocked copies b,c,e (7).
+ * 16 LoadOrStore f: in D only -> loaded, and LoadOrStore counts a miss
+ *    there (n = 1 < 4; misses 7).
+ * 17 Store g: new key, amended -> into D, no miss.
+ * 18 Store c: in R -> lock-free swap, nothing counted.
+ * Final: promotions 3, dirty_copied 7, misses 7, expunged 2, len 5.
+ */
+START_TEST(test_scripted_counts)
+{
+	struct map *m = open_sm();
+	struct mt_val *nv;
+	void *v, *ex;
+	int seen;
+
+	put(m, "a", 1, 1);
+	put(m, "b", 2, 1);
+	put(m, "c", 3, 1);
+	expect_stats(m, 0, 0, 0, 0, 1);
+	expect(m, "a", 1, 1);
+	expect(m, "b", 2, 1);
+	expect_stats(m, 0, 0, 2, 0, 2);
+	expect(m, "c", 3, 1);
+	expect_stats(m, 1, 0, 3, 0, 2);
+	expect(m, "a", 1, 1);
+	expect_stats(m, 1, 0, 3, 0, 3);
+	ck_assert_int_eq(map_delete(m, "b", 1), 0);
+	expect_stats(m, 1, 0, 3, 0, 4);
+	put(m, "d", 4, 1);
+	expect_stats(m, 1, 2, 3, 1, 5);
+	put(m, "b", 2, 2);
+	expect_stats(m, 1, 2, 3, 1, 6);
+	expect(m, "d", 4, 1);
+	expect_stats(m, 1, 2, 4, 1, 7);
+	ck_assert_int_eq(map_delete(m, "d", 1), 0);
+	expect_stats(m, 1, 2, 5, 1, 8);
+	ck_assert_int_eq(map_get(m, "zz", 2, &v), -ENOENT);
+	expect_stats(m, 2, 2, 6, 1, 9);
+	seen = 0;
+	ck_assert_int_eq(map_range(m, count_cb, &seen), 0);
+	ck_assert_int_eq(seen, 3);
+	expect_stats(m, 2, 2, 6, 1, 10);
+	ck_assert_int_eq(map_delete(m, "a", 1), 0);
+	put(m, "e", 5, 1);
+	expect_stats(m, 2, 4, 6, 2, 12);
+	seen = 0;
+	ck_assert_int_eq(map_range(m, count_cb, &seen), 0);
+	ck_assert_int_eq(seen, 3);
+	expect_stats(m, 3, 4, 6, 2, 13);
+	nv = mt_val_new(2, 9);
+	ck_assert_int_eq(map_put_if_absent(m, "b", 1, nv, &ex), -EEXIST);
+	ck_assert_uint_eq(((struct mt_val *)ex)->version, 2);
+	mt_val_release(ex);
+	mt_val_release(nv);
+	expect_stats(m, 3, 4, 6, 2, 14);
+	ck_assert_int_eq(map_put_if_absent(m, "f", 1, mt_val_new(6, 1), &ex),
+			 0);
+	ck_assert_ptr_null(ex);
+	expect_stats(m, 3, 7, 6, 2, 15);
+	nv = mt_val_new(6, 9);
+	ck_assert_int_eq(map_put_if_absent(m, "f", 1, nv, &ex), -EEXIST);
+	ck_assert_uint_eq(((struct mt_val *)ex)->version, 1);
+	mt_val_release(ex);
+	mt_val_release(nv);
+	expect_stats(m, 3, 7, 7, 2, 16);
+	put(m, "g", 7, 1);
+	put(m, "c", 3, 2);
+	expect_stats(m, 3, 7, 7, 2, 18);
+	ck_assert_uint_eq(map_len(m), 5);
+	expect(m, "b", 2, 2);
+	expect(m, "c", 3, 2);
+	expect(m, "e", 5, 1);
+	ck_assert_int_eq(map_get(m, "a", 1, &v), -ENOENT);
+	ck_assert_int_eq(map_get(m, "d", 1, &v), -ENOENT);
+	close_sm(m);
+}
+END_TEST
+
+/* The O(n) rebuild: after a promotion, one new key copies every live key
+ * of the read map; a second new key copies nothing more. */
+START_TEST(test_rebuild_is_the_copy)
+{
+	struct map *m = open_sm();
+	struct map_stats st;
+	char k[32];
+	void *v;
+	const int n = 1000;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		put(m, k, (uint64_t)i, 1);
+	}
+	for (int i = 0; i < n; i++) { /* n misses: promotion */
+		snprintf(k, sizeof(k), "k%d", i);
+		ck_assert_int_eq(map_get(m, k, strlen(k), &v), 0);
+		mt_val_release(v);
+	}
+	map_stats(m, &st);
+	ck_assert_uint_eq(st.promotions, 1);
+	ck_assert_uint_eq(st.dirty_copied, 0);
+	put(m, "new1", 5000, 1);
+	map_stats(m, &st);
+	ck_assert_uint_eq(st.dirty_copied, (uint64_t)n);
+	put(m, "new2", 5001, 1);
+	map_stats(m, &st);
+	ck_assert_uint_eq(st.dirty_copied, (uint64_t)n);
+	ck_assert_uint_eq(st.promotions, 1);
+	ck_assert_uint_eq(map_len(m), (size_t)n + 2);
+	close_sm(m);
+}
+END_TEST
+
+/* ---- concurrent loads during stores ------------------------------------ */
+
+#define STABLE 256
+
+struct conc {
+	struct map *m;
+	int id;
+	int iters;
+	_Atomic int *stop;
+	_Atomic long bad;
+	long ops;
+};
+
+static void stable_key(char *k, size_t n, int i)
+{
+	snprintf(k, n, "stable-%d", i);
+}
+
+static void *reader(void *arg)
+{
+	struct conc *c = arg;
+	char k[32];
+	unsigned s = (unsigned)c->id * 7919u + 1;
+
+	map_thread_enter(c->m);
+	while (!atomic_load(c->stop)) {
+		int i;
+		void *v;
+
+		s = s * 1103515245u + 12345u;
+		i = (int)((s >> 8) % STABLE);
+		stable_key(k, sizeof(k), i);
+		if (map_get(c->m, k, strlen(k), &v) != 0) {
+			atomic_fetch_add(&c->bad, 1); /* stable keys never go */
+			continue;
+		}
+		mt_val_assert(v);
+		if (((struct mt_val *)v)->key != (uint64_t)i)
+			atomic_fetch_add(&c->bad, 1);
+		mt_val_release(v);
+		c->ops++;
+	}
+	map_thread_exit(c->m);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	struct conc *c = arg;
+	char k[48];
+
+	map_thread_enter(c->m);
+	for (int n = 0; n < c->iters; n++) {
+		int i = n % STABLE;
+
+		/* overwrite a stable key: the old value is reclaimed while
+		 * readers may hold it */
+		stable_key(k, sizeof(k), i);
+		if (map_put(c->m, k, strlen(k), mt_val_new((uint64_t)i, n)))
+			atomic_fetch_add(&c->bad, 1);
+		/* churn: new keys (dirty rebuilds, promotions) and deletes */
+		snprintf(k, sizeof(k), "churn-%d-%d", c->id, n);
+		if (map_put(c->m, k, strlen(k), mt_val_new(1000000 + n, 1)))
+			atomic_fetch_add(&c->bad, 1);
+		if (n >= 16) {
+			snprintf(k, sizeof(k), "churn-%d-%d", c->id, n - 16);
+			if (map_delete(c->m, k, strlen(k)) != 0)
+				atomic_fetch_add(&c->bad, 1);
+		}
+	}
+	map_thread_exit(c->m);
+	return NULL;
+}
+
+START_TEST(test_concurrent_loads_during_stores)
+{
+	struct map *m = open_sm();
+	_Atomic int stop = 0;
+	struct conc r[2], w[2];
+	pthread_t rt[2], wt[2];
+	char k[32];
+	struct map_stats st;
+
+	for (int i = 0; i < STABLE; i++) {
+		stable_key(k, sizeof(k), i);
+		put(m, k, (uint64_t)i, 0);
+	}
+	for (int t = 0; t < 2; t++) {
+		r[t] = (struct conc){.m = m, .id = t, .stop = &stop};
+		w[t] = (struct conc){.m = m, .id = t, .iters = 20000 * SCALE,
+				     .stop = &stop};
+		ck_assert_int_eq(pthread_create(&rt[t], NULL, reader, &r[t]),
+				 0);
+		ck_assert_int_eq(pthread_create(&wt[t], NULL, writer, &w[t]),
+				 0);
+	}
+	for (int t = 0; t < 2; t++)
+		ck_assert_int_eq(pthread_join(wt[t], NULL), 0);
+	atomic_store(&stop, 1);
+	for (int t = 0; t < 2; t++)
+		ck_assert_int_eq(pthread_join(rt[t], NULL), 0);
+	for (int t = 0; t < 2; t++) {
+		ck_assert_int_eq(atomic_load(&r[t].bad), 0);
+		ck_assert_int_eq(atomic_load(&w[t].bad), 0);
+	}
+	map_stats(m, &st);
+	/* The churn made the algorithm work: reads fell through, dirty maps
+	 * were rebuilt and promoted. */
+	ck_assert_uint_gt(st.promotions, 0);
+	ck_assert_uint_gt(st.dirty_copied, 0);
+	ck_assert_uint_gt(st.misses, 0);
+	ck_assert_uint_eq(map_len(m), STABLE + 2 * 16);
+	close_sm(m);
+}
+END_TEST
+
+/* ---- range with concurrent and re-entrant stores --------------------------- */
+
+struct walk {
+	struct map *m;
+	int seen_stable[STABLE];
+	long bad;
+	int reentrant;
+};
+
+static int walk_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	struct walk *w = arg;
+	struct mt_val *v = val;
+	char k[32];
+
+	mt_val_assert(v);
+	if (klen > 7 && memcmp(key, "stable-", 7) == 0) {
+		if (v->key >= STABLE) {
+			w->bad++;
+			return 0;
+		}
+		stable_key(k, sizeof(k), (int)v->key);
+		if (strlen(k) != klen || memcmp(k, key, klen) != 0)
+			w->bad++; /* value stored under another key */
+		w->seen_stable[v->key]++;
+		/* a store from inside the walk (Go allows it) */
+		if (w->reentrant &&
+		    map_put(w->m, key, klen, mt_val_new(v->key, 7)) != 0)
+			w->bad++;
+	}
+	return 0;
+}
+
+static void *ranger(void *arg)
+{
+	struct conc *c = arg;
+	struct walk *w = calloc(1, sizeof(*w));
+
+	ck_assert_ptr_nonnull(w);
+	map_thread_enter(c->m);
+	for (int n = 0; n < c->iters; n++) {
+		memset(w, 0, sizeof(*w));
+		w->m = c->m;
+		w->reentrant = n % 4 == 0;
+		if (map_range(c->m, walk_cb, w) != 0)
+			atomic_fetch_add(&c->bad, 1);
+		/* every stable key is present for the whole walk: seen
+		 * exactly once (no key twice, none missed) */
+		for (int i = 0; i < STABLE; i++)
+			if (w->seen_stable[i] != 1)
+				atomic_fetch_add(&c->bad, 1);
+		atomic_fetch_add(&c->bad, w->bad);
+	}
+	map_thread_exit(c->m);
+	free(w);
+	return NULL;
+}
+
+START_TEST(test_range_with_concurrent_stores)
+{
+	struct map *m = open_sm();
+	_Atomic int stop = 0;
+	struct conc rg = {.m = m, .id = 9, .iters = 300 * SCALE,
+			  .stop = &stop};
+	struct conc w = {.m = m, .id = 0, .iters = 20000 * SCALE,
+			 .stop = &stop};
+	pthread_t rt, wt;
+	char k[32];
+
+	for (int i = 0; i < STABLE; i++) {
+		stable_key(k, sizeof(k), i);
+		put(m, k, (uint64_t)i, 0);
+	}
+	ck_assert_int_eq(pthread_create(&rt, NULL, ranger, &rg), 0);
+	ck_assert_int_eq(pthread_create(&wt, NULL, writer, &w), 0);
+	ck_assert_int_eq(pthread_join(rt, NULL), 0);
+	ck_assert_int_eq(pthread_join(wt, NULL), 0);
+	ck_assert_int_eq(atomic_load(&rg.bad), 0);
+	ck_assert_int_eq(atomic_load(&w.bad), 0);
+	ck_assert_uint_eq(map_len(m), STABLE + 16);
+	close_sm(m);
+}
+END_TEST
+
+/* ---- grace-period reclamation -------------------------------------------- */
+
+struct hold {
+	struct map *m;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inside, go;
+	struct mt_val *held;
+	long refs_seen;
+};
+
+static int hold_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	struct hold *h = arg;
+
+	(void)key;
+	(void)klen;
+	pthread_mutex_lock(&h->mu);
+	h->held = val; /* borrowed: no retain */
+	h->inside = 1;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->go)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	/* The key was deleted and overwritten meanwhile; the value we
+	 * borrowed must still be alive (ASan: use-after-free otherwise). */
+	mt_val_assert(h->held);
+	h->refs_seen = atomic_load(&h->held->refs);
+	return 1;
+}
+
+static void *holder(void *arg)
+{
+	struct hold *h = arg;
+
+	map_thread_enter(h->m);
+	map_range(h->m, hold_cb, h);
+	map_thread_exit(h->m);
+	return NULL;
+}
+
+START_TEST(test_grace_period)
+{
+	struct map *m = open_sm();
+	struct hold h = {.m = m};
+	struct timespec ms20 = {0, 20 * 1000 * 1000};
+	pthread_t t;
+	struct map_stats st;
+
+	ck_assert_int_eq(pthread_mutex_init(&h.mu, NULL), 0);
+	ck_assert_int_eq(pthread_cond_init(&h.cv, NULL), 0);
+	put(m, "only", 1, 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, holder, &h), 0);
+	pthread_mutex_lock(&h.mu);
+	while (!h.inside)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	/* The walker is inside its read-side section holding a borrowed
+	 * pointer.  Drop the map's only reference, twice over. */
+	ck_assert_int_eq(map_delete(m, "only", 4), 0);
+	put(m, "only", 1, 2);
+	put(m, "only", 1, 3);
+	map_stats(m, &st);
+	ck_assert_uint_ge(st.deferred_frees, 2);
+	/* Give the call_rcu thread time to (wrongly) free it. */
+	nanosleep(&ms20, NULL);
+	nanosleep(&ms20, NULL);
+	ck_assert_int_eq(mt_live(), 3); /* nothing reclaimed yet */
+	pthread_mutex_lock(&h.mu);
+	h.go = 1;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(h.refs_seen, 1); /* still the map's reference */
+	close_sm(m); /* barrier: reclaimed now, counts balance */
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+}
+END_TEST
+
+/* A thread that never called map_thread_enter still works (registered
+ * lazily, unregistered at its exit). */
+static void *no_enter(void *arg)
+{
+	struct map *m = arg;
+	void *v;
+
+	if (map_get(m, "a", 1, &v) != 0)
+		return (void *)1;
+	mt_val_release(v);
+	if (map_put(m, "b", 1, mt_val_new(2, 1)) != 0)
+		return (void *)1;
+	return NULL;
+}
+
+START_TEST(test_thread_without_enter)
+{
+	struct map *m = open_sm();
+	pthread_t t;
+	void *ret;
+
+	put(m, "a", 1, 1);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, no_enter, m), 0);
+		ck_assert_int_eq(pthread_join(t, &ret), 0);
+		ck_assert_ptr_null(ret);
+	}
+	ck_assert_uint_eq(map_len(m), 2);
+	close_sm(m);
+}
+END_TEST
+
+static Suite *syncmap_suite(void)
+{
+	Suite *s = suite_create("syncmap");
+	TCase *tc = tcase_create("script");
+
+	tcase_add_test(tc, test_scripted_counts);
+	tcase_add_test(tc, test_rebuild_is_the_copy);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("concurrent");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_concurrent_loads_during_stores);
+	tcase_add_test(tc, test_range_with_concurrent_stores);
+	tcase_add_test(tc, test_grace_period);
+	tcase_add_test(tc, test_thread_without_enter);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(syncmap_suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
