@@ -8,6 +8,8 @@
 #
 # BUILD=dir puts a build elsewhere (parallel work never shares objects);
 # SAN=thread|address selects a sanitizer (make tsan/asan set both).
+# Static libraries are linked as one group: incidents call the harness's
+# ictx_* and the harness calls the incidents' registry.
 # Sources are found by wildcard: a new variant, incident, harness module or
 # test suite needs no edit here.
 
@@ -82,14 +84,14 @@ $(LIBHAR): $(HAR_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/maplab: $(MAIN_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS)
-	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(REG_OBJ) -Wl,--start-group $(LIBHAR) $(LIBINC) $(LIBMAPS) -Wl,--end-group $(LDLIBS)
 
 $(BUILD)/maplab-fixtures: $(MAIN_OBJ) $(FIX_OBJ) $(LIBHAR) $(LIBMAPS)
-	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(FIX_OBJ) $(LIBHAR) $(LIBMAPS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(FIX_OBJ) -Wl,--start-group $(LIBHAR) $(LIBMAPS) -Wl,--end-group $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS) $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) -Wl,--start-group $(LIBHAR) $(LIBINC) $(LIBMAPS) -Wl,--end-group $(CHECK_LIBS) $(LDLIBS)
 
 test: all
 	tests/run-tests.sh $(BUILD)
