@@ -1,0 +1,277 @@
+/*
+ * tests/check_bench.c - This file contains the Check suite for `maplab
+ * bench` (harness/bench.c and its peers).
+ *
+ * It runs a tiny benchmark in-process through bench_main() (which forks its
+ * own children) into a temporary --out run folder and checks the results
+ * contract: manifest.json of kind "bench", bench.json naming every
+ * registered variant (exercise variants aside) and both peers with a
+ * positive median ops/s at one thread, not-thread-safe variants skipped at
+ * two, no byte left in the counting allocator once every map is closed,
+ * and one data/bench.<mix>.<keys>.dat per point with the header
+ * "threads <impl>...".  Bad input must exit 2 and write nothing.
+ *
+ * Speed is never asserted: the machine is shared and loaded.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness/bench.h"
+#include "maps/map.h"
+
+static const char *const mixes[] = {"r99", "r90", "w50", "churn"};
+#define NMIX (sizeof(mixes) / sizeof(mixes[0]))
+static const char *const peer_names[] = {"glib", "lfht"};
+
+static void rm_rf(const char *path)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "check_bench: could not remove %s\n", path);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int run_bench(int argc, const char **argv)
+{
+	return bench_main(argc, (char **)argv);
+}
+
+/* The point for (mix, impl, threads) in bench.json, or NULL. */
+static json_t *find_point(json_t *points, const char *mix, const char *impl,
+			  int threads)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(points, i, p) {
+		if (!strcmp(json_string_value(json_object_get(p, "mix")), mix) &&
+		    !strcmp(json_string_value(json_object_get(p, "impl")), impl) &&
+		    json_integer_value(json_object_get(p, "threads")) == threads)
+			return p;
+	}
+	return NULL;
+}
+
+static void check_point(json_t *points, const char *mix, const char *impl,
+			int threads, bool skipped)
+{
+	json_t *p = find_point(points, mix, impl, threads);
+	const char *st;
+
+	ck_assert_msg(p, "no point for %s %s %d threads", mix, impl, threads);
+	st = json_string_value(json_object_get(p, "status"));
+	ck_assert_ptr_nonnull(st);
+	if (skipped) {
+		ck_assert_str_eq(st, "skipped");
+		return;
+	}
+	ck_assert_msg(!strcmp(st, "ok"), "%s %s %d threads: status %s (%s)",
+		      mix, impl, threads, st,
+		      json_string_value(json_object_get(p, "error")) ?: "");
+	ck_assert_msg(json_real_value(json_object_get(p, "median_ops_s")) > 0,
+		      "%s %s %d threads: no positive ops/s", mix, impl, threads);
+	ck_assert(json_real_value(json_object_get(p, "min_ops_s")) <=
+		  json_real_value(json_object_get(p, "max_ops_s")));
+}
+
+static void check_dat(const char *dir, const char *mix, json_t *impls)
+{
+	char path[8400], line[4096], *tok;
+	FILE *f;
+	size_t i = 0, rows = 0;
+	json_t *im;
+
+	snprintf(path, sizeof(path), "%s/data/bench.%s.2000.dat", dir, mix);
+	f = fopen(path, "r");
+	ck_assert_msg(f, "missing %s", path);
+	ck_assert(fgets(line, sizeof(line), f));
+	ck_assert_msg(line[0] != '#', "header must not start with '#'");
+	tok = strtok(line, " \t\n");
+	ck_assert_str_eq(tok, "threads");
+	json_array_foreach(impls, i, im) {
+		tok = strtok(NULL, " \t\n");
+		ck_assert_ptr_nonnull(tok);
+		ck_assert_str_eq(tok, json_string_value(json_object_get(im, "name")));
+	}
+	ck_assert_ptr_null(strtok(NULL, " \t\n"));
+	while (fgets(line, sizeof(line), f)) {
+		double thr = strtod(line, NULL);
+
+		ck_assert(thr == 1 || thr == 2);
+		rows++;
+	}
+	fclose(f);
+	ck_assert_uint_eq(rows, 2);
+}
+
+START_TEST(test_bench_quick_writes_results)
+{
+	char tmpl[] = "/tmp/check_bench.XXXXXX", dir[4200], path[4300];
+	const char *tmp = mkdtemp(tmpl);
+	const char *argv[] = {"bench",   "--quick",   "--keys", "2000",
+			      "--seconds", "0.02",    "--reps", "1",
+			      "--threads", "1,2",     "--out",  dir};
+	json_error_t jerr;
+	json_t *man, *bj, *impls, *points;
+	size_t nexpect = 0;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/run", tmp);
+	ck_assert_int_eq(run_bench(sizeof(argv) / sizeof(argv[0]), argv), 0);
+
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	man = json_load_file(path, 0, &jerr);
+	ck_assert_msg(man, "manifest.json: %s", jerr.text);
+	ck_assert_str_eq(json_string_value(json_object_get(man, "kind")), "bench");
+	ck_assert(json_is_true(json_object_get(man, "complete")));
+	ck_assert(json_is_array(json_object_get(man, "argv")));
+	snprintf(path, sizeof(path), "%s/INCOMPLETE", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+
+	snprintf(path, sizeof(path), "%s/bench.json", dir);
+	bj = json_load_file(path, 0, &jerr);
+	ck_assert_msg(bj, "bench.json: %s", jerr.text);
+	impls = json_object_get(bj, "impls");
+	points = json_object_get(bj, "points");
+	ck_assert(json_is_array(impls) && json_is_array(points));
+
+	/* every registered variant that is not an exercise, both peers */
+	for (size_t i = 0; i < map_variant_count(); i++) {
+		const struct map_variant *v = map_variant_at(i);
+
+		if (v->flags & MAP_V_EXERCISE)
+			continue;
+		nexpect++;
+		for (size_t m = 0; m < NMIX; m++) {
+			check_point(points, mixes[m], v->name, 1, false);
+			check_point(points, mixes[m], v->name, 2,
+				    !(v->flags & MAP_V_THREADSAFE));
+		}
+	}
+	for (size_t i = 0; i < 2; i++) {
+		nexpect++;
+		for (size_t m = 0; m < NMIX; m++) {
+			check_point(points, mixes[m], peer_names[i], 1, false);
+			check_point(points, mixes[m], peer_names[i], 2, false);
+		}
+	}
+	ck_assert_uint_eq(json_array_size(impls), nexpect);
+	/* every group finished and gave every byte back after the closes */
+	{
+		json_t *groups = json_object_get(bj, "groups"), *g;
+		size_t i;
+
+		ck_assert_uint_eq(json_array_size(groups), NMIX);
+		json_array_foreach(groups, i, g) {
+			ck_assert(json_is_true(json_object_get(g, "completed")));
+			ck_assert_int_eq(json_integer_value(json_object_get(
+						 g, "leaked_bytes")), 0);
+		}
+	}
+	for (size_t m = 0; m < NMIX; m++)
+		check_dat(dir, mixes[m], impls);
+
+	json_decref(bj);
+	json_decref(man);
+	rm_rf(tmp);
+}
+END_TEST
+
+/* Each row: argv after "bench" (NULL-terminated), must exit 2. */
+static const char *const bad_inputs[][6] = {
+	{"--mix", "r101", NULL},
+	{"--mix", "read", NULL},
+	{"--keys", "0", NULL},
+	{"--keys", "ten", NULL},
+	{"--threads", "0", NULL},
+	{"--threads", "1,,x", NULL},
+	{"--reps", "0", NULL},
+	{"--reps", NULL},
+	{"--seconds", "-1", NULL},
+	{"--variant", "nosuchmap", NULL},
+	{"--variant", "mutex,mutex", NULL},
+	{"--budget", "1K", NULL},
+	{"--frobnicate", NULL},
+};
+#define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
+
+START_TEST(test_bench_bad_input)
+{
+	char tmpl[] = "/tmp/check_bench.XXXXXX", out[4200];
+	const char *tmp = mkdtemp(tmpl);
+	const char *argv[10];
+	int argc = 0;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	argv[argc++] = "bench";
+	argv[argc++] = "--out";
+	argv[argc++] = out;
+	for (int i = 0; bad_inputs[_i][i]; i++)
+		argv[argc++] = bad_inputs[_i][i];
+	argv[argc] = NULL;
+	ck_assert_int_eq(run_bench(argc, argv), 2);
+	/* nothing written: the --out folder was not even created */
+	ck_assert_int_eq(count_entries(tmp), 0);
+	rm_rf(tmp);
+}
+END_TEST
+
+START_TEST(test_bench_help)
+{
+	const char *argv[] = {"bench", "--help"};
+
+	ck_assert_int_eq(run_bench(2, argv), 0);
+}
+END_TEST
+
+static Suite *bench_suite(void)
+{
+	Suite *s = suite_create("bench");
+	TCase *tc = tcase_create("run");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_bench_quick_writes_results);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("input");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_bench_bad_input, 0, NBAD);
+	tcase_add_test(tc, test_bench_help);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(bench_suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
