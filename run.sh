@@ -20,6 +20,8 @@ usage: ./run.sh [COMMAND] [ARGS...]
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
                     beside the memory verdict
   diagnose I V      the six-step diagnostic checklist for incident I, variant V
+  exercise          workshop: the conformance and concurrency suites on the
+                    `exercise` variant (maps/exercise.c) - fail until solved
   report [RUN]      (re-)render the report of a results folder (default latest)
   list|run|matrix   passed to build/maplab (see ./run.sh run --help)
   --help            this text
@@ -63,14 +65,31 @@ case "$cmd" in
 lab)
 	install_missing $PKGS
 	build
-	"$MAPLAB" matrix --preset quick "$@"
+	out="results/$(date +%Y%m%d-%H%M%S)-quick"
+	"$MAPLAB" matrix --preset quick --out "$out" "$@"
+	"$MAPLAB" report --quiet "$out"
+	echo "run.sh: the report is $out/report.html (and report.md beside it)"
 	;;
 test)
 	install_missing $PKGS $TEST_PKGS
 	build
 	make -s BUILD="$BUILD" test
+	"$MAPLAB" ci "$@"
 	;;
-list | run | matrix | report | ci | bench | diagnose)
+exercise)
+	install_missing $PKGS
+	build
+	MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps" &&
+		MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps_concurrent" &&
+		echo "run.sh: the exercise variant passes both suites; now try ./run.sh ci --variant exercise"
+	;;
+diagnose)
+	install_missing $PKGS gdb
+	build
+	make -s -j"$(nproc)" BUILD="$BUILD/tsan" SAN=thread all
+	exec "$MAPLAB" diagnose "$@"
+	;;
+list | run | matrix | report | ci | bench)
 	install_missing $PKGS
 	build
 	exec "$MAPLAB" "$cmd" "$@"

@@ -1,12 +1,348 @@
-/* harness/ci.c - the `maplab ci` subcommand (placeholder until it lands). */
+/*
+ * harness/ci.c - `maplab ci`: the CI regression mode.
+ *
+ * Runs the `ci` preset (every incident x variant, several repetitions;
+ * the preset lives with the others in cli.c) into a results folder, judges
+ * every cell against the expectation matrix (expect.h), prints the table,
+ * writes ci.json (verdicts, read by the report) and junit.xml (one test
+ * case per cell), renders the report, and exits 1 when a cell fails: a
+ * variant expected to hold showed a symptom, or an incident expected to
+ * reproduce no longer did.  Bad input exits 2 before anything runs.
+ *
+ * Single-threaded, like the runner it drives.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "harness/ci.h"
+#include "harness/cli.h"
+#include "harness/expect.h"
+#include "harness/report.h"
+#include "harness/results.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: maplab ci [--incident LIST] [--variant LIST] [--reps N]\n"
+		"                 [--expect FILE] [--out DIR] [--no-report]\n\n"
+		"Runs the ci preset, compares every cell with the expectation\n"
+		"matrix (default %s), prints the table, writes ci.json,\n"
+		"junit.xml and the report into the results folder.  Exit 0 when\n"
+		"every cell meets its expectation, 1 when one does not, 2 on\n"
+		"bad input.  --variant exercise checks the workshop exercise\n"
+		"against the expectations of `mutex`.\n",
+		EXPECT_DEFAULT_PATH);
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+struct cell {
+	const char *incident, *variant;
+	json_t *runs; /* borrowed entries */
+	const json_t *rule;
+	struct expect_verdict v;
+};
+
+/* Group the summary's runs into cells, in summary order. */
+static size_t group_cells(const json_t *runs, struct cell *cells, size_t max)
+{
+	size_t n = 0, i, j;
+	json_t *run;
+
+	json_array_foreach((json_t *)runs, i, run) {
+		const char *inc = json_string_value(json_object_get(run, "incident"));
+		const char *var = json_string_value(json_object_get(run, "variant"));
+
+		if (!inc || !var)
+			continue;
+		for (j = 0; j < n; j++)
+			if (!strcmp(cells[j].incident, inc) &&
+			    !strcmp(cells[j].variant, var))
+				break;
+		if (j == n) {
+			if (n == max)
+				continue;
+			cells[n].incident = inc;
+			cells[n].variant = var;
+			cells[n].runs = json_array();
+			n++;
+		}
+		json_array_append(cells[j].runs, run);
+	}
+	return n;
+}
+
+static int write_junit(const char *dir, const struct cell *cells, size_t n,
+		       unsigned failures)
+{
+	char path[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<testsuite name=\"maplab-ci\" tests=\"%zu\" failures=\"%u\">\n",
+		n, failures);
+	for (size_t i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+		fprintf(f, "  <testcase classname=\"maplab.%s\" name=\"%s\" "
+			   "time=\"%.1f\">\n", c->incident, c->variant,
+			isnan(c->v.median_t) ? 0.0 : c->v.median_t);
+		if (!c->v.pass) {
+			fprintf(f, "    <failure message=\"");
+			xml_escape(f, c->v.cls == EXPECT_NONE ? "no expectation"
+				      : c->v.cls == EXPECT_HOLDS
+					      ? "expected to hold: "
+					      : "expected to reproduce: ");
+			xml_escape(f, c->v.why);
+			fprintf(f, "\"/>\n");
+		}
+		fprintf(f, "    <system-out>%u/%u runs showed the symptom"
+			   "</system-out>\n  </testcase>\n",
+			c->v.shown, c->v.runs);
+	}
+	fprintf(f, "</testsuite>\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	rc = results_write_file(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+static json_t *verdict_json(const struct cell *c)
+{
+	const struct expect_verdict *v = &c->v;
+
+	return json_pack("{s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:o, s:o, "
+			 "s:o, s:o, s:s}",
+			 "incident", c->incident, "variant", c->variant,
+			 "expected", v->cls == EXPECT_REPRODUCES ? "reproduces"
+				     : v->cls == EXPECT_HOLDS ? "holds" : "none",
+			 "pass", v->pass, "runs", v->runs, "shown", v->shown,
+			 "failed_runs", v->failed_runs, "k", v->k,
+			 "p", results_num(v->p), "wilson_lo", results_num(v->lo),
+			 "wilson_hi", results_num(v->hi),
+			 "median_time_to_symptom_s", results_num(v->median_t),
+			 "why", v->why);
+}
+
+static void print_table(const struct cell *cells, size_t n)
+{
+	bool color = cli_color();
+	const char *g = color ? "\033[32m" : "", *r = color ? "\033[31m" : "",
+		   *z = color ? "\033[0m" : "";
+
+	printf("\n%-9s %-9s %-11s %-7s %-15s %-8s %s\n", "incident", "variant",
+	       "expected", "shown", "p [95% Wilson]", "t_med", "verdict");
+	for (size_t i = 0; i < n; i++) {
+		const struct expect_verdict *v = &cells[i].v;
+		char p[32], t[16];
+
+		snprintf(p, sizeof(p), "%.2f [%.2f,%.2f]", v->p, v->lo, v->hi);
+		if (isnan(v->median_t))
+			snprintf(t, sizeof(t), "-");
+		else
+			snprintf(t, sizeof(t), "%.1fs", v->median_t);
+		printf("%-9s %-9s %-11s %u/%-5u %-15s %-8s %s%s%s  %s\n",
+		       cells[i].incident, cells[i].variant,
+		       v->cls == EXPECT_REPRODUCES ? "reproduces"
+		       : v->cls == EXPECT_HOLDS    ? "holds"
+						   : "(none)",
+		       v->shown, v->runs, p, t, v->pass ? g : r,
+		       v->pass ? "PASS" : "FAIL", z, v->why);
+	}
+}
+
+/* Judge the folder dir against exp; print, write ci.json and junit.xml.
+ * Returns the number of failing cells, or -errno. */
+static int judge_folder(const char *dir, const json_t *exp, bool print)
+{
+	char err[512];
+	/* the full run records: the summary entries lack histograms */
+	json_t *all = results_load_runs(dir, err, sizeof(err));
+	struct cell cells[256];
+	unsigned failures = 0;
+	json_t *out, *arr;
+	char path[PATH_MAX];
+	size_t n;
+	int rc;
+
+	if (!all || !json_array_size(all)) {
+		fprintf(stderr, "maplab ci: %s\n",
+			all ? "the results folder holds no run" : err);
+		json_decref(all);
+		return -EINVAL;
+	}
+	n = group_cells(all, cells, 256);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		cells[i].rule = expect_rule(exp, cells[i].incident, cells[i].variant);
+		expect_judge(cells[i].rule, cells[i].runs, &cells[i].v);
+		if (!cells[i].rule) {
+			cells[i].v.pass = false;
+			snprintf(cells[i].v.why, sizeof(cells[i].v.why),
+				 "no expectation for this cell in %s",
+				 EXPECT_DEFAULT_PATH);
+		}
+		failures += !cells[i].v.pass;
+		json_array_append_new(arr, verdict_json(&cells[i]));
+	}
+	if (print)
+		print_table(cells, n);
+	out = json_pack("{s:i, s:i, s:i, s:o}", "schema_version",
+			RESULTS_SCHEMA_VERSION, "cells_total", (int)n,
+			"cells_failed", (int)failures, "cells", arr);
+	snprintf(path, sizeof(path), "%s/ci.json", dir);
+	rc = results_write_json(path, out);
+	json_decref(out);
+	if (!rc)
+		rc = write_junit(dir, cells, n, failures);
+	for (size_t i = 0; i < n; i++)
+		json_decref(cells[i].runs);
+	json_decref(all);
+	if (rc) {
+		fprintf(stderr, "maplab ci: cannot write into %s: %s\n", dir,
+			strerror(-rc));
+		return rc;
+	}
+	if (print) {
+		printf("\njunit: %s/junit.xml, verdicts: %s/ci.json\n", dir, dir);
+		printf("cells: %zu passed, %u failed\n", n - failures, failures);
+	}
+	return (int)failures;
+}
 
 int ci_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "maplab ci: not built yet\n");
-	return 2;
+	static const struct option opts[] = {
+		{"incident", required_argument, NULL, 'i'},
+		{"variant", required_argument, NULL, 'v'},
+		{"reps", required_argument, NULL, 'r'},
+		{"expect", required_argument, NULL, 'e'},
+		{"out", required_argument, NULL, 'o'},
+		{"judge", required_argument, NULL, 'j'},
+		{"no-report", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	const char *incident = NULL, *variant = NULL, *reps = NULL;
+	const char *expect_path = EXPECT_DEFAULT_PATH, *out = NULL;
+	const char *judge_only = NULL;
+	bool report = true;
+	char err[512], outbuf[PATH_MAX], dir[PATH_MAX];
+	char *margv[16];
+	int margc = 0, c, rc, failed;
+	json_t *exp;
+	uint64_t r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': incident = optarg; break;
+		case 'v': variant = optarg; break;
+		case 'r': reps = optarg; break;
+		case 'e': expect_path = optarg; break;
+		case 'o': out = optarg; break;
+		case 'j': judge_only = optarg; break;
+		case 'n': report = false; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "maplab ci: unknown or incomplete option "
+					"'%s'; try maplab ci --help\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "maplab ci: unexpected argument '%s'; try "
+				"maplab ci --help\n", argv[optind]);
+		return 2;
+	}
+	if (reps && cli_parse_u64(reps, 1, 100, &r)) {
+		fprintf(stderr, "maplab ci: --reps '%s' is not a whole number "
+				"from 1 to 100\n", reps);
+		return 2;
+	}
+	exp = expect_load(expect_path, err, sizeof(err));
+	if (!exp) {
+		fprintf(stderr, "maplab ci: %s\n", err);
+		return 2;
+	}
+	if (judge_only) { /* re-judge an existing folder, run nothing */
+		if (results_resolve(judge_only, dir, sizeof(dir), err,
+				    sizeof(err))) {
+			fprintf(stderr, "maplab ci: %s\n", err);
+			json_decref(exp);
+			return 2;
+		}
+		failed = judge_folder(dir, exp, true);
+		json_decref(exp);
+		return failed < 0 ? 2 : failed > 0;
+	}
+	if (!out) {
+		char stamp[32];
+		time_t now = time(NULL);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+		snprintf(outbuf, sizeof(outbuf), RESULTS_ROOT "/%s-ci", stamp);
+		out = outbuf;
+	}
+	margv[margc++] = "matrix";
+	margv[margc++] = "--preset";
+	margv[margc++] = "ci";
+	margv[margc++] = "--out";
+	margv[margc++] = (char *)out;
+	if (incident) {
+		margv[margc++] = "--incident";
+		margv[margc++] = (char *)incident;
+	}
+	if (variant) {
+		margv[margc++] = "--variant";
+		margv[margc++] = (char *)variant;
+	}
+	if (reps) {
+		margv[margc++] = "--reps";
+		margv[margc++] = (char *)reps;
+	}
+	margv[margc] = NULL;
+	rc = cli_matrix_main(margc, margv);
+	if (rc == 2) { /* bad input: matrix said why, wrote nothing */
+		json_decref(exp);
+		return 2;
+	}
+	/* ci.json first (the report marks rows from it), the table last so
+	 * that the verdict closes the output. */
+	failed = judge_folder(out, exp, false);
+	if (failed >= 0 && report) {
+		char *rargv[] = {"report", (char *)out, "--quiet", NULL};
+		if (report_main(3, rargv) != 0)
+			fprintf(stderr, "maplab ci: the report of %s could not "
+					"be rendered (see above)\n", out);
+	}
+	if (failed >= 0)
+		failed = judge_folder(out, exp, true);
+	json_decref(exp);
+	if (failed < 0)
+		return 1;
+	return failed > 0 || rc != 0;
 }

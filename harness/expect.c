@@ -1,0 +1,393 @@
+/*
+ * harness/expect.c - the expectation matrix: loading, rule evaluation and
+ * the per-cell verdict (see expect.h for the semantics).
+ *
+ * Rule format (results/expectations.json, documented in its "about"):
+ *   { "class": "reproduces", "k": 2,            -- of the runs made
+ *     "symptoms": ["lost_deletes", ...],        -- optional; default any
+ *     "outcomes": ["crash","oom","hang"],       -- optional; default these
+ *     "min": {"inflight_peak": 200},            -- optional thresholds
+ *     "forbid_others": true }                   -- any other symptom > 0
+ *                                                  fails the cell (a safe
+ *                                                  variant that stalls must
+ *                                                  still be correct)
+ *   { "class": "holds",
+ *     "max": {"peak_live_mib": 96, "latency_p99_ms": 250} }
+ *   { "as": "mutex" }                            -- alias (exercise)
+ * Figures known to "min"/"max": peak_live_mib, peak_rss_mib,
+ * inflight_peak, latency_p99_ms, latency_max_ms, ops, throughput_ops_s
+ * (from the run's summary), metric.<name> (metrics_final) and
+ * hist.<name>.<p50|p90|p99|p999|max>_ms (the run's histograms, e.g.
+ * hist.map_call.max_ms: the longest a producer waited in one map call).
+ *
+ * No shared state; every function is reentrant.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/expect.h"
+
+static const char *const figures[] = {
+	"peak_live_mib", "peak_rss_mib",   "inflight_peak", "latency_p99_ms",
+	"latency_max_ms", "ops", "throughput_ops_s", NULL};
+
+static bool known_figure(const char *name)
+{
+	const char *dot;
+
+	if (!strncmp(name, "metric.", 7) && name[7])
+		return true;
+	if (!strncmp(name, "hist.", 5) && (dot = strrchr(name, '.')) > name + 5)
+		return !strcmp(dot, ".p50_ms") || !strcmp(dot, ".p90_ms") ||
+		       !strcmp(dot, ".p99_ms") || !strcmp(dot, ".p999_ms") ||
+		       !strcmp(dot, ".max_ms");
+	for (size_t i = 0; figures[i]; i++)
+		if (!strcmp(figures[i], name))
+			return true;
+	return false;
+}
+
+/* hist.<name>.<q>_ms -> histograms.<name>.<q>_ns / 1e6, NaN if absent. */
+static double hist_figure(const json_t *run, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	char hist[64], key[16];
+	const json_t *h, *v;
+
+	if (dot - (name + 5) >= (long)sizeof(hist))
+		return NAN;
+	snprintf(hist, sizeof(hist), "%.*s", (int)(dot - (name + 5)), name + 5);
+	snprintf(key, sizeof(key), "%.*s_ns", (int)(strlen(dot + 1) - 3), dot + 1);
+	h = json_object_get(json_object_get(run, "histograms"), hist);
+	v = json_object_get(h, key);
+	return json_is_number(v) ? json_number_value(v) / 1e6 : NAN;
+}
+
+/* A figure of a run entry, NaN when absent. */
+static double figure(const json_t *run, const char *name)
+{
+	const json_t *s = json_object_get(run, "summary");
+	const json_t *lat = json_object_get(s, "latency_ns");
+	const json_t *v = NULL;
+	double scale = 1;
+
+	if (!strncmp(name, "metric.", 7)) {
+		v = json_object_get(json_object_get(run, "metrics_final"), name + 7);
+	} else if (!strncmp(name, "hist.", 5)) {
+		return hist_figure(run, name);
+	} else if (!strcmp(name, "peak_live_mib")) {
+		v = json_object_get(s, "peak_live_bytes");
+		scale = 1.0 / (1 << 20);
+	} else if (!strcmp(name, "peak_rss_mib")) {
+		v = json_object_get(s, "peak_rss_bytes");
+		scale = 1.0 / (1 << 20);
+	} else if (!strcmp(name, "latency_p99_ms")) {
+		v = json_object_get(lat, "p99");
+		scale = 1e-6;
+	} else if (!strcmp(name, "latency_max_ms")) {
+		v = json_object_get(lat, "max");
+		scale = 1e-6;
+	} else {
+		v = json_object_get(s, name);
+	}
+	return json_is_number(v) ? json_number_value(v) * scale : NAN;
+}
+
+static int check_bounds(const json_t *obj, const char *what, char *err,
+			size_t errlen, const char *cell)
+{
+	const char *k;
+	json_t *v;
+
+	if (!obj)
+		return 0;
+	if (!json_is_object(obj)) {
+		snprintf(err, errlen, "%s: \"%s\" must be an object", cell, what);
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)obj, k, v) {
+		if (!known_figure(k) || !json_is_number(v)) {
+			snprintf(err, errlen,
+				 "%s: \"%s\".\"%s\" is not a known figure with "
+				 "a number (known: peak_live_mib, peak_rss_mib, "
+				 "inflight_peak, latency_p99_ms, latency_max_ms, "
+				 "ops, throughput_ops_s, metric.NAME, "
+				 "hist.NAME.p99_ms|max_ms|...)", cell, what, k);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_rule(const json_t *rule, const char *cell, char *err,
+		      size_t errlen)
+{
+	const char *cls = json_string_value(json_object_get(rule, "class"));
+	const json_t *as = json_object_get(rule, "as");
+	const json_t *k = json_object_get(rule, "k");
+
+	if (!json_is_object(rule)) {
+		snprintf(err, errlen, "%s: a rule must be an object", cell);
+		return -EINVAL;
+	}
+	if (as) {
+		if (!json_is_string(as)) {
+			snprintf(err, errlen, "%s: \"as\" names a variant", cell);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!cls || (strcmp(cls, "reproduces") && strcmp(cls, "holds"))) {
+		snprintf(err, errlen,
+			 "%s: \"class\" must be \"reproduces\" or \"holds\"",
+			 cell);
+		return -EINVAL;
+	}
+	if (k && (!json_is_integer(k) || json_integer_value(k) < 1)) {
+		snprintf(err, errlen, "%s: \"k\" must be a whole number >= 1",
+			 cell);
+		return -EINVAL;
+	}
+	if (json_object_get(rule, "forbid_others") &&
+	    !json_is_boolean(json_object_get(rule, "forbid_others"))) {
+		snprintf(err, errlen, "%s: \"forbid_others\" must be true or "
+				      "false", cell);
+		return -EINVAL;
+	}
+	if (check_bounds(json_object_get(rule, "min"), "min", err, errlen,
+			 cell) ||
+	    check_bounds(json_object_get(rule, "max"), "max", err, errlen, cell))
+		return -EINVAL;
+	return 0;
+}
+
+json_t *expect_load(const char *path, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *exp = json_load_file(path, 0, &je);
+	const json_t *cells;
+	const char *inc, *var;
+	json_t *row, *rule;
+	char cell[160];
+
+	if (!exp) {
+		snprintf(err, errlen,
+			 "%s:%d: %s (fix the file or pass --expect FILE)",
+			 path, je.line, je.text);
+		return NULL;
+	}
+	cells = json_object_get(exp, "cells");
+	if (!json_is_object(cells)) {
+		snprintf(err, errlen, "%s: no \"cells\" object (see the file's "
+				      "\"about\" for the format)", path);
+		goto bad;
+	}
+	json_object_foreach((json_t *)cells, inc, row) {
+		if (!json_is_object(row)) {
+			snprintf(err, errlen, "%s: cells.%s must be an object",
+				 path, inc);
+			goto bad;
+		}
+		json_object_foreach(row, var, rule) {
+			snprintf(cell, sizeof(cell), "%s: %s x %s", path, inc,
+				 var);
+			if (check_rule(rule, cell, err, errlen))
+				goto bad;
+		}
+	}
+	return exp;
+bad:
+	json_decref(exp);
+	return NULL;
+}
+
+const json_t *expect_rule(const json_t *exp, const char *incident,
+			  const char *variant)
+{
+	const json_t *row =
+		json_object_get(json_object_get(exp, "cells"), incident);
+	const json_t *rule = json_object_get(row, variant);
+
+	for (int hops = 0; rule && hops < 4; hops++) {
+		const char *as = json_string_value(json_object_get(rule, "as"));
+		if (!as)
+			return rule;
+		rule = json_object_get(row, as);
+	}
+	return NULL;
+}
+
+enum expect_class expect_class_of(const json_t *rule)
+{
+	const char *cls = json_string_value(json_object_get(rule, "class"));
+
+	if (!cls)
+		return EXPECT_NONE;
+	return strcmp(cls, "reproduces") == 0 ? EXPECT_REPRODUCES
+					      : EXPECT_HOLDS;
+}
+
+static bool in_list(const json_t *list, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach((json_t *)list, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return true;
+	return false;
+}
+
+int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
+		       size_t len)
+{
+	const char *outcome = json_string_value(json_object_get(run, "outcome"));
+	const json_t *outs = json_object_get(rule, "outcomes");
+	const json_t *names = json_object_get(rule, "symptoms");
+	const json_t *syms = json_object_get(run, "symptoms");
+	bool holds = expect_class_of(rule) == EXPECT_HOLDS;
+	const char *k;
+	json_t *v;
+
+	if (!outcome || !strcmp(outcome, "error") ||
+	    !strcmp(outcome, "interrupted")) {
+		snprintf(why, len, "%s", outcome ? outcome : "no outcome");
+		return -1;
+	}
+	if (strcmp(outcome, "ok") &&
+	    (holds || !outs || in_list(outs, outcome))) {
+		const char *sig = json_string_value(
+			json_object_get(json_object_get(run, "signal"), "name"));
+		const char *det = json_string_value(json_object_get(run, "detector"));
+		snprintf(why, len, "%s%s%s", outcome,
+			 det ? ": " : sig ? " " : "", det ? det : sig ? sig : "");
+		return 1;
+	}
+	if (!holds && json_is_true(json_object_get(rule, "forbid_others"))) {
+		json_object_foreach((json_t *)syms, k, v) {
+			if (json_number_value(v) > 0 &&
+			    !(names && in_list(names, k))) {
+				snprintf(why, len, "wrong: %s=%.0f", k,
+					 json_number_value(v));
+				return -2;
+			}
+		}
+	}
+	json_object_foreach((json_t *)syms, k, v) {
+		double x = json_number_value(v);
+		if (x > 0 && (holds || !names || in_list(names, k))) {
+			snprintf(why, len, "%s=%.0f", k, x);
+			return 1;
+		}
+	}
+	json_object_foreach(json_object_get(rule, "min"), k, v) {
+		double x = figure(run, k);
+		if (!isnan(x) && x >= json_number_value(v)) {
+			snprintf(why, len, "%s %.0f >= %g", k, x,
+				 json_number_value(v));
+			return 1;
+		}
+	}
+	json_object_foreach(json_object_get(rule, "max"), k, v) {
+		double x = figure(run, k);
+		if (!isnan(x) && x > json_number_value(v)) {
+			snprintf(why, len, "%s %.1f > %g", k, x,
+				 json_number_value(v));
+			return 1;
+		}
+	}
+	snprintf(why, len, "%s", outcome);
+	return 0;
+}
+
+void expect_wilson(unsigned x, unsigned n, double *lo, double *hi)
+{
+	const double z = 1.959963984540054;
+	double p, d, c, h;
+
+	if (n == 0) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	p = (double)x / n;
+	d = 1 + z * z / n;
+	c = (p + z * z / (2.0 * n)) / d;
+	h = z * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
+	*lo = c - h < 0 ? 0 : c - h;
+	*hi = c + h > 1 ? 1 : c + h;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void expect_judge(const json_t *rule, const json_t *runs,
+		  struct expect_verdict *v)
+{
+	double times[256];
+	unsigned nt = 0;
+	size_t i;
+	json_t *run;
+
+	memset(v, 0, sizeof(*v));
+	v->cls = expect_class_of(rule);
+	v->median_t = NAN;
+	json_array_foreach((json_t *)runs, i, run) {
+		char why[sizeof(v->why)];
+		int r = expect_run_symptom(rule, run, why, sizeof(why));
+
+		v->runs++;
+		if (r == -2) { /* a forbidden symptom: the cell fails */
+			v->forbidden++;
+			snprintf(v->why, sizeof(v->why), "%s", why);
+			continue;
+		}
+		if (r < 0) {
+			v->failed_runs++;
+			if (!v->why[0] || v->cls == EXPECT_REPRODUCES)
+				snprintf(v->why, sizeof(v->why), "%s", why);
+			continue;
+		}
+		if (r == 0) {
+			if (v->cls == EXPECT_REPRODUCES && !v->shown)
+				snprintf(v->why, sizeof(v->why), "%s", why);
+			continue;
+		}
+		v->shown++;
+		if (v->cls == EXPECT_HOLDS || v->shown == 1)
+			snprintf(v->why, sizeof(v->why), "%s", why);
+		if (nt < sizeof(times) / sizeof(times[0])) {
+			const json_t *s = json_object_get(run, "summary");
+			const json_t *t = json_object_get(s, "time_to_outcome_s");
+			if (!json_is_number(t))
+				t = json_object_get(run, "duration_s");
+			if (json_is_number(t))
+				times[nt++] = json_number_value(t);
+		}
+	}
+	if (nt) {
+		qsort(times, nt, sizeof(times[0]), cmp_double);
+		v->median_t = nt % 2 ? times[nt / 2]
+				     : (times[nt / 2 - 1] + times[nt / 2]) / 2;
+	}
+	v->p = v->runs ? (double)v->shown / v->runs : 0;
+	expect_wilson(v->shown, v->runs, &v->lo, &v->hi);
+	if (v->cls == EXPECT_REPRODUCES) {
+		const json_t *k = json_object_get(rule, "k");
+		unsigned need = json_is_integer(k) ? json_integer_value(k) : 1;
+		v->k = need < v->runs ? need : v->runs;
+		v->pass = v->runs > 0 && v->shown >= v->k && v->k > 0 &&
+			  !v->forbidden;
+	} else if (v->cls == EXPECT_HOLDS) {
+		v->pass = v->runs > 0 && v->shown == 0 && v->failed_runs == 0;
+		if (v->pass)
+			snprintf(v->why, sizeof(v->why), "held");
+	}
+}

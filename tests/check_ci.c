@@ -1,0 +1,305 @@
+/*
+ * tests/check_ci.c - the expectation matrix and `maplab ci`'s judgement.
+ *
+ * Unit tests of harness/expect.c (rules, k-of-n, Wilson interval), and
+ * `maplab ci --judge` over small results folders written here: a safe
+ * variant that shows a symptom must fail the gate with a readable table,
+ * an unsafe variant that stopped reproducing must fail it, a corrupt
+ * expectations file must exit 2.  The scenario runs themselves are
+ * checked by `./run.sh ci` after the unit tests.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness/expect.h"
+
+#ifndef MAPLAB_BUILD_DIR
+#define MAPLAB_BUILD_DIR "build"
+#endif
+
+static json_t *run_entry(const char *inc, const char *var, const char *outcome,
+			 const char *sym, double val, double inflight)
+{
+	json_t *r = json_pack("{s:s, s:s, s:i, s:s, s:n, s:n, s:{}, "
+			      "s:{s:f, s:f, s:f, s:{s:f, s:f, s:f}}}",
+			      "incident", inc, "variant", var, "rep", 1,
+			      "outcome", outcome, "signal", "detector",
+			      "symptoms", "summary", "peak_live_bytes", 1e6,
+			      "peak_rss_bytes", 4e6, "inflight_peak", inflight,
+			      "latency_ns", "p50", 1e4, "p99", 1e5, "max", 1e6);
+	if (sym)
+		json_object_set_new(json_object_get(r, "symptoms"), sym,
+				    json_real(val));
+	return r;
+}
+
+static json_t *rule(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+
+	ck_assert_msg(j != NULL, "bad test rule: %s", e.text);
+	return j;
+}
+
+START_TEST(wilson_known_values)
+{
+	double lo, hi;
+
+	/* 8 of 10: Wilson 95% = [0.4902, 0.9433] */
+	expect_wilson(8, 10, &lo, &hi);
+	ck_assert(fabs(lo - 0.4902) < 1e-3 && fabs(hi - 0.9433) < 1e-3);
+	expect_wilson(0, 4, &lo, &hi);
+	ck_assert(lo == 0 && fabs(hi - 0.4899) < 1e-3);
+	expect_wilson(4, 4, &lo, &hi);
+	ck_assert(fabs(lo - 0.5101) < 1e-3 && hi == 1);
+}
+END_TEST
+
+START_TEST(reproduces_k_of_n)
+{
+	json_t *r = rule("{\"class\":\"reproduces\",\"k\":2,"
+			 "\"symptoms\":[\"lost_deletes\"]}");
+	json_t *runs = json_array();
+	struct expect_verdict v;
+
+	json_array_append_new(runs, run_entry("p", "unsafe", "ok", NULL, 0, 1));
+	json_array_append_new(runs, run_entry("p", "unsafe", "crash", NULL, 0, 1));
+	json_array_append_new(runs,
+			      run_entry("p", "unsafe", "ok", "torn_reads", 3, 1));
+	expect_judge(r, runs, &v);
+	/* torn_reads is not among the rule's symptoms: 1 of 3 shown. */
+	ck_assert_uint_eq(v.shown, 1);
+	ck_assert(!v.pass);
+	json_array_append_new(runs,
+			      run_entry("p", "unsafe", "ok", "lost_deletes", 5, 1));
+	expect_judge(r, runs, &v);
+	ck_assert_uint_eq(v.shown, 2);
+	ck_assert(v.pass);
+	ck_assert(v.lo > 0 && v.hi <= 1 && v.lo < v.p && v.p < v.hi);
+	json_decref(runs);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(holds_fails_on_any_symptom_or_bound)
+{
+	json_t *r = rule("{\"class\":\"holds\",\"max\":{\"inflight_peak\":100}}");
+	json_t *runs = json_array();
+	struct expect_verdict v;
+
+	json_array_append_new(runs, run_entry("m", "mutex", "ok", NULL, 0, 10));
+	expect_judge(r, runs, &v);
+	ck_assert(v.pass);
+	json_array_append_new(runs, run_entry("m", "mutex", "ok", NULL, 0, 500));
+	expect_judge(r, runs, &v);
+	ck_assert(!v.pass);
+	ck_assert_msg(strstr(v.why, "inflight_peak") != NULL, "why: %s", v.why);
+	json_array_clear(runs);
+	json_array_append_new(runs,
+			      run_entry("m", "mutex", "ok", "counter_mismatch", 1, 1));
+	expect_judge(r, runs, &v);
+	ck_assert(!v.pass);
+	ck_assert_msg(strstr(v.why, "counter_mismatch") != NULL, "why: %s", v.why);
+	json_array_clear(runs);
+	json_array_append_new(runs, run_entry("m", "mutex", "error", NULL, 0, 1));
+	expect_judge(r, runs, &v);
+	ck_assert(!v.pass);
+	ck_assert_uint_eq(v.failed_runs, 1);
+	json_decref(runs);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(histogram_and_metric_figures)
+{
+	json_t *r = rule("{\"class\":\"reproduces\","
+			 "\"min\":{\"hist.map_call.max_ms\":100}}");
+	json_t *h = rule("{\"class\":\"holds\",\"max\":{\"metric.dropped\":0}}");
+	json_t *run = run_entry("m", "mutex", "ok", NULL, 0, 1);
+	char why[128];
+
+	json_object_set_new(run, "histograms",
+			    rule("{\"map_call\":{\"max_ns\":250000000}}"));
+	json_object_set_new(run, "metrics_final", rule("{\"dropped\":3}"));
+	ck_assert_int_eq(expect_run_symptom(r, run, why, sizeof(why)), 1);
+	ck_assert_msg(strstr(why, "hist.map_call.max_ms 250") != NULL, "%s", why);
+	ck_assert_int_eq(expect_run_symptom(h, run, why, sizeof(why)), 1);
+	json_object_set_new(run, "metrics_final", rule("{\"dropped\":0}"));
+	json_object_set_new(run, "histograms",
+			    rule("{\"map_call\":{\"max_ns\":2000000}}"));
+	ck_assert_int_eq(expect_run_symptom(r, run, why, sizeof(why)), 0);
+	ck_assert_int_eq(expect_run_symptom(h, run, why, sizeof(why)), 0);
+	json_decref(run);
+	json_decref(r);
+	json_decref(h);
+}
+END_TEST
+
+START_TEST(forbid_others_fails_a_wrong_safe_variant)
+{
+	json_t *r = rule("{\"class\":\"reproduces\",\"k\":1,"
+			 "\"symptoms\":[\"torn_reads\"],\"forbid_others\":true}");
+	json_t *runs = json_array();
+	struct expect_verdict v;
+
+	json_array_append_new(runs,
+			      run_entry("config", "mutex", "ok", "torn_reads", 9, 1));
+	expect_judge(r, runs, &v);
+	ck_assert(v.pass);
+	json_array_append_new(runs, run_entry("config", "mutex", "ok",
+					      "bad_config_applied", 1, 1));
+	expect_judge(r, runs, &v);
+	ck_assert(!v.pass);
+	ck_assert_uint_eq(v.forbidden, 1);
+	ck_assert_msg(strstr(v.why, "bad_config_applied") != NULL, "%s", v.why);
+	json_decref(runs);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(avalanche_threshold_reproduces)
+{
+	json_t *r = rule("{\"class\":\"reproduces\",\"min\":{\"inflight_peak\":200}}");
+	json_t *run = run_entry("m", "mutex", "ok", NULL, 0, 150);
+	char why[128];
+
+	ck_assert_int_eq(expect_run_symptom(r, run, why, sizeof(why)), 0);
+	json_decref(run);
+	run = run_entry("m", "mutex", "ok", NULL, 0, 250);
+	ck_assert_int_eq(expect_run_symptom(r, run, why, sizeof(why)), 1);
+	ck_assert_msg(strstr(why, "inflight_peak") != NULL, "why: %s", why);
+	json_decref(run);
+	json_decref(r);
+}
+END_TEST
+
+/* Write a results folder + expectations; run maplab ci --judge on it. */
+static int judge(const char *exp_text, json_t *runs, char *out, size_t len)
+{
+	char dir[] = "/tmp/maplab-ci-test-XXXXXX", path[512], cmd[1024];
+	json_t *run;
+	FILE *f, *p;
+	size_t n, i;
+	int st;
+
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/runs", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	json_array_foreach(runs, i, run) {
+		snprintf(path, sizeof(path), "%s/runs/%03zu.json", dir, i);
+		ck_assert_int_eq(json_dump_file(run, path, 0), 0);
+	}
+	json_decref(runs);
+	snprintf(path, sizeof(path), "%s/exp.json", dir);
+	f = fopen(path, "w");
+	ck_assert(f != NULL);
+	fputs(exp_text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "NO_COLOR=1 %s/maplab ci --judge %s --expect %s/exp.json 2>&1",
+		 MAPLAB_BUILD_DIR, dir, dir);
+	p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *const EXP =
+	"{\"cells\":{\"payment\":{"
+	"\"unsafe\":{\"class\":\"reproduces\",\"k\":1},"
+	"\"mutex\":{\"class\":\"holds\"},"
+	"\"exercise\":{\"as\":\"mutex\"}}}}";
+
+START_TEST(ci_gate_fails_broken_safe_variant)
+{
+	char out[8192];
+	json_t *runs = json_array();
+	int rc;
+
+	json_array_append_new(runs, run_entry("payment", "unsafe", "crash", NULL, 0, 1));
+	json_array_append_new(runs, run_entry("payment", "mutex", "ok",
+					      "lost_deletes", 42, 1));
+	rc = judge(EXP, runs, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d, output:\n%s", rc, out);
+	ck_assert_msg(strstr(out, "FAIL") && strstr(out, "lost_deletes=42"),
+		      "output:\n%s", out);
+	ck_assert_msg(strstr(out, "cells: 1 passed, 1 failed"), "output:\n%s", out);
+}
+END_TEST
+
+START_TEST(ci_gate_fails_when_unsafe_stops_reproducing)
+{
+	char out[8192];
+	json_t *runs = json_array();
+	int rc;
+
+	json_array_append_new(runs, run_entry("payment", "unsafe", "ok", NULL, 0, 1));
+	json_array_append_new(runs, run_entry("payment", "mutex", "ok", NULL, 0, 1));
+	json_array_append_new(runs, run_entry("payment", "exercise", "ok", NULL, 0, 1));
+	rc = judge(EXP, runs, out, sizeof(out));
+	ck_assert_msg(rc == 1, "exit %d, output:\n%s", rc, out);
+	ck_assert_msg(strstr(out, "cells: 2 passed, 1 failed"), "output:\n%s", out);
+}
+END_TEST
+
+START_TEST(ci_gate_passes_and_rejects_corrupt_expectations)
+{
+	char out[8192];
+	json_t *runs = json_array();
+	int rc;
+
+	json_array_append_new(runs, run_entry("payment", "unsafe", "oom", NULL, 0, 1));
+	json_array_append_new(runs, run_entry("payment", "mutex", "ok", NULL, 0, 1));
+	rc = judge(EXP, json_incref(runs), out, sizeof(out));
+	ck_assert_msg(rc == 0, "exit %d, output:\n%s", rc, out);
+	rc = judge("{\"cells\": {\"payment\": {\"mutex\": {\"class\": \"maybe\"}}}}",
+		   json_incref(runs), out, sizeof(out));
+	ck_assert_msg(rc == 2 && strchr(out, '\n') == out + strlen(out) - 1,
+		      "exit %d, output:\n%s", rc, out);
+	rc = judge("{\"cells\": ", runs, out, sizeof(out));
+	ck_assert_msg(rc == 2, "exit %d, output:\n%s", rc, out);
+}
+END_TEST
+
+static Suite *ci_suite(void)
+{
+	Suite *s = suite_create("ci");
+	TCase *t = tcase_create("expect");
+
+	tcase_add_test(t, wilson_known_values);
+	tcase_add_test(t, reproduces_k_of_n);
+	tcase_add_test(t, holds_fails_on_any_symptom_or_bound);
+	tcase_add_test(t, avalanche_threshold_reproduces);
+	tcase_add_test(t, histogram_and_metric_figures);
+	tcase_add_test(t, forbid_others_fails_a_wrong_safe_variant);
+	suite_add_tcase(s, t);
+	t = tcase_create("gate");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, ci_gate_fails_broken_safe_variant);
+	tcase_add_test(t, ci_gate_fails_when_unsafe_stops_reproducing);
+	tcase_add_test(t, ci_gate_passes_and_rejects_corrupt_expectations);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ci_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
