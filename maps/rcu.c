@@ -99,6 +99,11 @@ struct lfht_mirror {
 	unsigned long size;
 };
 
+/* ACCOUNTING is not optional here: without it liburcu grows the table
+ * whenever one insert sees a chain of 3, which by chance keeps happening
+ * at any load, and 10^6 keys drove one test process past 8 GiB of buckets.
+ * With it, growth is count-based: up to 8 keys per bucket on average
+ * before the table is resized to the count (and it shrinks on deletes). */
 #define RM_FLAGS (CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING)
 #define RLX memory_order_relaxed
 
@@ -115,6 +120,8 @@ struct rmap {
 	_Atomic uint64_t bytes;        /* relaxed: our own allocations */
 	_Atomic unsigned long seen_size; /* largest table size seen */
 	_Atomic uint64_t growths;      /* relaxed: doublings seen */
+	_Atomic int64_t forced_at;     /* relaxed: count at the last forced
+					  resize (see unstick_resize) */
 };
 
 static uint64_t rotl64(uint64_t x, int r)
@@ -250,6 +257,37 @@ static void added(struct rmap *m)
 	note_size(m);
 }
 
+/*
+ * liburcu 0.13's lazy resize can stall for good: its launcher queues the
+ * resize work and only then sets resize_initiated, so a worker that runs
+ * first clears the flag before it is set, and no resize is queued again
+ * (seen by the benchmark and the payment and config incidents on a busy
+ * machine: a table stuck at 4-16 buckets under tens of thousands of keys,
+ * lookups walking chains of thousands, runs classified `hang`).  When the
+ * table holds more than 32 keys per bucket - four times the load at which
+ * accounting should have grown it - force the resize from this (inserting,
+ * registered, outside any read-side section) thread, at most once per
+ * doubling of the count.  A healthy table never reaches the trigger.
+ */
+static void unstick_resize(struct rmap *m)
+{
+	int64_t n = atomic_load_explicit(&m->count, RLX);
+	int64_t last = atomic_load_explicit(&m->forced_at, RLX);
+	unsigned long size = table_size(m), target = 1;
+
+	if (!size || n < 1024 || (uint64_t)n < 32ull * size || n < 2 * last)
+		return;
+	if (urcu_memb_read_ongoing()) /* a range callback: can't wait here */
+		return;
+	if (!atomic_compare_exchange_strong_explicit(&m->forced_at, &last, n,
+						     RLX, RLX))
+		return; /* another inserter is doing it */
+	while (target < (unsigned long)n / 8 && target < (1UL << 30))
+		target <<= 1;
+	cds_lfht_resize(m->ht, target);
+	note_size(m);
+}
+
 static int rm_open(const struct map_config *cfg, struct map **out)
 {
 	struct rmap *m = ml_calloc(ML_TAG_MAP, 1, sizeof(*m));
@@ -345,10 +383,12 @@ static int rm_put(struct map *mm, const void *key, size_t klen, void *val)
 	mlrcu_read_lock();
 	old = cds_lfht_add_replace(m->ht, k.hash, rm_match, &k, &r->node);
 	mlrcu_read_unlock();
-	if (old)
+	if (old) {
 		node_retire(m, to_rnode(old));
-	else
+	} else {
 		added(m);
+		unstick_resize(m);
+	}
 	return 0;
 }
 
@@ -391,6 +431,8 @@ out:
 	mlrcu_read_unlock();
 	if (r) /* lost the race to another add: never published */
 		node_free_unpublished(m, r);
+	else if (rc == 0)
+		unstick_resize(m);
 	return rc;
 }
 
