@@ -7,7 +7,7 @@
  *
  * Fork mode stays on: a crashing variant fails one test, not the suite.
  * Tests that could hang on a deadlock (range re-entry) have timeouts.
- * Under a sanitizer the growth test uses 200,000 keys instead of
+ * Under a sanitizer the growth test uses 100,000 keys instead of
  * 1,000,000 (same code paths, fewer doublings), to keep the run short.
  */
 #include <check.h>
@@ -24,14 +24,17 @@
 #include "tests/maps_testutil.h"
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define GROWTH_KEYS 200000u
+#define GROWTH_KEYS 100000u
 #else
 #define GROWTH_KEYS 1000000u
 #endif
 
+/* The variants under test (all, or $MAPLAB_VARIANTS), by loop index. */
+static size_t sel[64];
+
 static const struct map_variant *variant(int i)
 {
-	const struct map_variant *v = map_variant_at((size_t)i);
+	const struct map_variant *v = map_variant_at(sel[i]);
 
 	ck_assert_ptr_nonnull(v);
 	return v;
@@ -871,7 +874,7 @@ END_TEST
 static Suite *maps_suite(void)
 {
 	Suite *s = suite_create("maps");
-	int n = (int)map_variant_count();
+	int n = mt_select_variants(sel, 64, 0);
 	TCase *tc;
 
 	tc = tcase_create("conformance");
@@ -889,9 +892,12 @@ static Suite *maps_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("growth");
-	tcase_set_timeout(tc, 300);
+	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, test_growth, 0, n);
 	suite_add_tcase(s, tc);
+
+	if (mt_variants_filtered())
+		return s; /* ./run.sh exercise: only the named variants */
 
 	tc = tcase_create("core");
 	tcase_set_timeout(tc, 60);

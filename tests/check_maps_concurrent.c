@@ -662,9 +662,7 @@ static Suite *concurrent_suite(void)
 	Suite *s = suite_create("maps_concurrent");
 	TCase *tc;
 
-	for (size_t i = 0; i < map_variant_count() && ts_count < 64; i++)
-		if (map_variant_at(i)->flags & MAP_V_THREADSAFE)
-			ts_idx[ts_count++] = i;
+	ts_count = mt_select_variants(ts_idx, 64, MAP_V_THREADSAFE);
 
 	tc = tcase_create("threadsafe");
 	tcase_set_timeout(tc, 240);
@@ -673,6 +671,8 @@ static Suite *concurrent_suite(void)
 	suite_add_tcase(s, tc);
 
 #ifndef __SANITIZE_THREAD__
+	if (mt_variants_filtered())
+		return s; /* ./run.sh exercise: only the named variants */
 	tc = tcase_create("unsafe-race");
 	tcase_set_timeout(tc, RACE_ATTEMPTS * (RACE_DEADLINE_S + 10));
 	tcase_add_test(tc, test_unsafe_race);

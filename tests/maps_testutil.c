@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/maps_testutil.h"
 
@@ -85,4 +86,41 @@ long mt_live(void)
 uint64_t mt_created(void)
 {
 	return atomic_load_explicit(&created, memory_order_relaxed);
+}
+
+int mt_variants_filtered(void)
+{
+	const char *e = getenv("MAPLAB_VARIANTS");
+
+	return e && *e;
+}
+
+int mt_select_variants(size_t *idx, int max, unsigned need_flags)
+{
+	const char *e = getenv("MAPLAB_VARIANTS");
+	int n = 0;
+
+	if (!mt_variants_filtered()) {
+		for (size_t i = 0; i < map_variant_count() && n < max; i++)
+			if ((map_variant_at(i)->flags & need_flags) == need_flags)
+				idx[n++] = i;
+		return n;
+	}
+	while (*e && n < max) {
+		size_t len = strcspn(e, ",");
+		size_t i;
+
+		for (i = 0; i < map_variant_count(); i++)
+			if (strlen(map_variant_at(i)->name) == len &&
+			    !strncmp(map_variant_at(i)->name, e, len))
+				break;
+		if (i == map_variant_count()) {
+			fprintf(stderr, "MAPLAB_VARIANTS: unknown variant '%.*s'\n",
+				(int)len, e);
+			abort();
+		}
+		idx[n++] = i;
+		e += len + (e[len] == ',');
+	}
+	return n;
 }

@@ -34,6 +34,15 @@ void mt_val_release(struct mt_val *v);
 /* Aborts unless v looks like a live test value. */
 void mt_val_assert(const struct mt_val *v);
 
+/* The variants a suite loops over, as registry indexes into idx (at most
+ * max): those named in $MAPLAB_VARIANTS (a comma list; `./run.sh exercise`
+ * sets it to "exercise"), else every variant whose flags include
+ * need_flags.  An unknown name aborts with a message.  Returns the count. */
+int mt_select_variants(size_t *idx, int max, unsigned need_flags);
+/* true when $MAPLAB_VARIANTS narrows the suites (variant-independent
+ * tests are then skipped). */
+int mt_variants_filtered(void);
+
 /* Values created minus values destroyed. */
 long mt_live(void);
 uint64_t mt_created(void);

@@ -1,0 +1,81 @@
+/*
+ * tests/check_exercise.c - the workshop's `exercise` variant ships
+ * unsolved: CI checks that it builds, that it is a correct map on one
+ * thread (the conformance suite passes), and that the concurrency suite
+ * catches its missing locks - the same suites `./run.sh exercise` runs
+ * for a participant.  If a participant's solved copy runs this, the
+ * second test tells them it now holds (and fails: it guards the shipped,
+ * unsolved state).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#ifndef MAPLAB_BUILD_DIR
+#define MAPLAB_BUILD_DIR "build"
+#endif
+
+/* Run a suite binary on the exercise variant; its exit status. */
+static int run_suite(const char *suite, char *out, size_t len)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+		 "MAPLAB_VARIANTS=exercise %s/tests/%s 2>&1", MAPLAB_BUILD_DIR,
+		 suite);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	while (fread(cmd, 1, sizeof(cmd), p) > 0)
+		;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+START_TEST(exercise_is_a_correct_single_threaded_map)
+{
+	char out[16384];
+	int rc = run_suite("check_maps", out, sizeof(out));
+
+	ck_assert_msg(rc == 0 && strstr(out, "100%: Checks: "),
+		      "conformance on exercise: exit %d\n%s", rc, out);
+}
+END_TEST
+
+START_TEST(unsolved_exercise_fails_the_concurrency_suite)
+{
+	char out[16384];
+	int rc = 0;
+
+	/* A real race: it shows in practically every run, but allow three. */
+	for (int attempt = 0; attempt < 3 && rc == 0; attempt++)
+		rc = run_suite("check_maps_concurrent", out, sizeof(out));
+	ck_assert_msg(rc != 0 && strstr(out, "Checks: "),
+		      "the unsolved exercise passed the concurrency suite three "
+		      "times (solved? then this guard is done):\n%s", out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("exercise");
+	TCase *tc = tcase_create("exercise");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, exercise_is_a_correct_single_threaded_map);
+	tcase_add_test(tc, unsolved_exercise_fails_the_concurrency_suite);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
