@@ -7,10 +7,12 @@
  *     "symptoms": ["lost_deletes", ...],        -- optional; default any
  *     "outcomes": ["crash","oom","hang"],       -- optional; default these
  *     "min": {"inflight_peak": 200},            -- optional thresholds
- *     "forbid_others": true }                   -- any other symptom > 0
- *                                                  fails the cell (a safe
- *                                                  variant that stalls must
- *                                                  still be correct)
+ *     "forbid_others": true }                   -- any other symptom > 0,
+ *                                                  or an outcome not in
+ *                                                  "outcomes", fails the
+ *                                                  cell (a safe variant
+ *                                                  that stalls must still
+ *                                                  be correct)
  *   { "class": "holds",
  *     "max": {"peak_live_mib": 96, "latency_p99_ms": 250} }
  *   { "as": "mutex" }                            -- alias (exercise)
@@ -249,6 +251,7 @@ int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
 	const json_t *names = json_object_get(rule, "symptoms");
 	const json_t *syms = json_object_get(run, "symptoms");
 	bool holds = expect_class_of(rule) == EXPECT_HOLDS;
+	bool forbid;
 	const char *k;
 	json_t *v;
 
@@ -257,16 +260,21 @@ int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
 		snprintf(why, len, "%s", outcome ? outcome : "no outcome");
 		return -1;
 	}
-	if (strcmp(outcome, "ok") &&
-	    (holds || !outs || in_list(outs, outcome))) {
+	forbid = !holds && json_is_true(json_object_get(rule, "forbid_others"));
+	if (strcmp(outcome, "ok")) {
 		const char *sig = json_string_value(
 			json_object_get(json_object_get(run, "signal"), "name"));
 		const char *det = json_string_value(json_object_get(run, "detector"));
-		snprintf(why, len, "%s%s%s", outcome,
-			 det ? ": " : sig ? " " : "", det ? det : sig ? sig : "");
-		return 1;
+		bool counts = holds || !outs || in_list(outs, outcome);
+
+		if (counts || forbid) {
+			snprintf(why, len, "%s%s%s%s", counts ? "" : "wrong: ",
+				 outcome, det ? ": " : sig ? " " : "",
+				 det ? det : sig ? sig : "");
+			return counts ? 1 : -2;
+		}
 	}
-	if (!holds && json_is_true(json_object_get(rule, "forbid_others"))) {
+	if (forbid) {
 		json_object_foreach((json_t *)syms, k, v) {
 			if (json_number_value(v) > 0 &&
 			    !(names && in_list(names, k))) {

@@ -161,6 +161,18 @@ START_TEST(forbid_others_fails_a_wrong_safe_variant)
 	ck_assert_msg(strstr(v.why, "bad_config_applied") != NULL, "%s", v.why);
 	json_decref(runs);
 	json_decref(r);
+	/* with "outcomes": [] a crash is wrong too, not the symptom */
+	r = rule("{\"class\":\"reproduces\",\"k\":1,\"outcomes\":[],"
+		 "\"symptoms\":[\"torn_reads\"],\"forbid_others\":true}");
+	runs = json_array();
+	json_array_append_new(runs,
+			      run_entry("config", "mutex", "ok", "torn_reads", 9, 1));
+	json_array_append_new(runs, run_entry("config", "mutex", "crash", NULL, 0, 1));
+	expect_judge(r, runs, &v);
+	ck_assert(!v.pass);
+	ck_assert_msg(strstr(v.why, "wrong: crash") != NULL, "%s", v.why);
+	json_decref(runs);
+	json_decref(r);
 }
 END_TEST
 
