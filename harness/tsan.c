@@ -17,7 +17,10 @@
  * How: TSan reads TSAN_OPTIONS once, at process start, and forked children
  * inherit it, so the lane re-executes itself once with log_path pointing
  * into a scratch folder (MAPLAB_TSAN_LOGS marks the second pass) and
- * exitcode=0 (the outcome must stay the memory's, not TSan's).  Caps: the
+ * exitcode=0 (the outcome must stay the memory's, not TSan's); TSan's
+ * own SEGV/SIGBUS handlers are turned off, so that a child the races
+ * crash dies of its signal (a `crash`, as in the plain lane) instead of
+ * TSan's "DEADLYSIGNAL" exit.  Caps: the
  * allocator budget stays at the normal 192 MiB, but the RSS cap is raised,
  * because TSan's shadow memory counts in RSS.
  *
@@ -52,7 +55,7 @@ static void usage(FILE *f)
 		"usage: maplab tsan [--incident LIST] [--variant LIST]\n"
 		"                   [--seconds S] [--out DIR] [--no-report]\n\n"
 		"The ThreadSanitizer lane (needs the TSan build: ./run.sh tsan).\n"
-		"Runs every cell briefly (default 2s), then prints the TSan\n"
+		"Runs every cell briefly (default 8s), then prints the TSan\n"
 		"verdict beside the memory verdict and writes tsan.json, the\n"
 		"TSan logs and the report into the results folder.  Exit 0 when\n"
 		"unsafe draws reports, the safe variants none, and the\n"
@@ -220,7 +223,7 @@ static int lane(const char *out, const char *logs, const char *incident,
 			snprintf(check, sizeof(check), "%s",
 				 reports ? "TSan reported a race in a safe variant"
 				 : shown > 0
-					 ? "race-free memory failure, TSan silent"
+					 ? "race-free failure, TSan silent"
 				 : shown == 0 ? "clean" : "run failed");
 		}
 		failures += !pass;
@@ -265,7 +268,7 @@ int tsan_main(int argc, char **argv)
 		{"no-report", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
-	const char *incident = NULL, *variant = NULL, *seconds = "2s";
+	const char *incident = NULL, *variant = NULL, *seconds = "8s";
 	const char *out = NULL, *logs = getenv(TSAN_ENV);
 	bool report = true;
 	char err[512], outbuf[PATH_MAX], tmpl[] = "/tmp/maplab-tsan-XXXXXX";
@@ -303,7 +306,7 @@ int tsan_main(int argc, char **argv)
 	}
 	if (cli_parse_duration(seconds, &sec) || sec > 60) {
 		fprintf(stderr, "maplab tsan: --seconds '%s' is not a duration "
-				"up to 60s, e.g. 2s\n", seconds);
+				"up to 60s, e.g. 8s\n", seconds);
 		return 2;
 	}
 	if (logs) /* second pass: TSAN_OPTIONS are in force */
@@ -331,7 +334,8 @@ int tsan_main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(opts_env, sizeof(opts_env),
-		 "log_path=%s/tsan exitcode=0 halt_on_error=0 "
+		 "log_path=%s/tsan exitcode=0 halt_on_error=0 handle_segv=0 "
+		 "handle_sigbus=0 handle_sigfpe=0 handle_sigill=0 "
 		 "suppressions=%s %s", tmpl, supp,
 		 getenv("TSAN_OPTIONS") ? getenv("TSAN_OPTIONS") : "");
 	setenv("TSAN_OPTIONS", opts_env, 1);
