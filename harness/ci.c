@@ -301,10 +301,7 @@ int ci_main(int argc, char **argv)
 		return failed < 0 ? 2 : failed > 0;
 	}
 	if (!out) {
-		char stamp[32];
-		time_t now = time(NULL);
-		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-		snprintf(outbuf, sizeof(outbuf), RESULTS_ROOT "/%s-ci", stamp);
+		cli_default_out(outbuf, sizeof(outbuf), "ci");
 		out = outbuf;
 	}
 	margv[margc++] = "matrix";

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <getopt.h>
@@ -42,6 +43,17 @@ void cli_exec_self(char **argv)
 		execv(self, argv);
 	}
 	execv("/proc/self/exe", argv);
+}
+
+void cli_default_out(char *buf, size_t len, const char *label)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm); /* UTC, as results_open() names folders */
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, len, RESULTS_ROOT "/%s-%s", stamp, label);
 }
 
 bool cli_color(void)

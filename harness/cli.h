@@ -7,6 +7,7 @@
 #define MAPLAB_HARNESS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* argv[0] of the process (main sets it), so manifests record the exact
@@ -26,6 +27,9 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Re-execute this binary by its real path (so that /proc comm and ps show
  * "maplab", not "exe"); returns only on failure (errno set). */
 void cli_exec_self(char **argv);
+/* A fresh results folder name, "results/<date>-<time>-<label>", the way
+ * results_open() names one, for subcommands that must know it up front. */
+void cli_default_out(char *buf, size_t len, const char *label);
 /* true unless NO_COLOR is set (to anything) or stdout is not a tty. */
 bool cli_color(void);
 

@@ -504,11 +504,10 @@ int diagnose_main(int argc, char **argv)
 		return 2;
 	}
 	if (!out) {
-		char stamp[32];
-		time_t now = time(NULL);
-		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-		snprintf(outbuf, sizeof(outbuf), RESULTS_ROOT "/%s-diagnose-%s-%s",
-			 stamp, inc, var);
+		char label[96];
+
+		snprintf(label, sizeof(label), "diagnose-%s-%s", inc, var);
+		cli_default_out(outbuf, sizeof(outbuf), label);
 		out = outbuf;
 	}
 	if (results_check_out(out, err, sizeof(err))) {

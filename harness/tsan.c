@@ -313,10 +313,7 @@ int tsan_main(int argc, char **argv)
 		return lane(out, logs, incident, variant, seconds, report);
 
 	if (!out) {
-		char stamp[32];
-		time_t now = time(NULL);
-		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-		snprintf(outbuf, sizeof(outbuf), RESULTS_ROOT "/%s-tsan", stamp);
+		cli_default_out(outbuf, sizeof(outbuf), "tsan");
 		out = outbuf;
 	}
 	if (results_check_out(out, err, sizeof(err))) {
