@@ -21,7 +21,8 @@
  *
  * How: the cell runs as `maplab run -v` in a subprocess (so the harness's
  * caps and records apply unchanged) with its stderr, which carries the
- * child's malloc trace, saved to a file.  Halfway through the planned run
+ * child's malloc trace, saved to a file.  Twice - early (0.3 s, before a
+ * racing map has usually crashed) and halfway through the planned run -
  * the probe finds the run's child process and reads its threads and
  * backtraces (gdb stops the process for a moment: the probe perturbs the
  * run a little, which diagnose.md says).  Then the page diagnose.md is
@@ -474,7 +475,9 @@ int diagnose_main(int argc, char **argv)
 	const char *inc = NULL, *var = NULL, *out = NULL;
 	char *pass[48], *rargv[64];
 	int npass = 0, rc, status = 0, rargc = 0, errfd;
-	bool gdb = true, tsan = true, probed = false;
+	bool gdb = true, tsan = true;
+	double probe_at[2];
+	int probes = 0;
 	char outbuf[PATH_MAX], err[512], path[PATH_MAX];
 	const struct incident *incident = NULL;
 	double planned, t0;
@@ -534,8 +537,10 @@ int diagnose_main(int argc, char **argv)
 
 	snprintf(path, sizeof(path), "/tmp/maplab-diagnose-%d.stderr", getpid());
 	errfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	printf("diagnose %s x %s: running the cell (probe at %.1fs)\n", inc, var,
-	       planned / 2);
+	probe_at[0] = planned / 2 < 0.3 ? planned / 4 : 0.3;
+	probe_at[1] = planned / 2;
+	printf("diagnose %s x %s: running the cell (probes at %.1fs and "
+	       "%.1fs)\n", inc, var, probe_at[0], probe_at[1]);
 	fflush(NULL);
 	sub = fork();
 	if (sub == 0) {
@@ -556,14 +561,17 @@ int diagnose_main(int argc, char **argv)
 		pid_t w = waitpid(sub, &status, WNOHANG);
 		if (w == sub)
 			break;
-		if (!probed && now_s() - t0 >= planned / 2 &&
+		if (probes < 2 && now_s() - t0 >= probe_at[probes] &&
 		    (child = child_of(sub)) > 0) {
-			probed = true;
-			fprintf(tf, "probe at %.2fs after start, pid %d\n\n",
-				now_s() - t0, child);
+			fprintf(tf, "%sprobe %d at %.2fs after start, pid %d\n\n",
+				probes ? "\n" : "", probes + 1, now_s() - t0, child);
 			threads_snapshot(child, tf);
-			if (gdb)
+			if (gdb) {
+				fprintf(gf, "=== probe %d at %.2fs\n", probes + 1,
+					now_s() - t0);
 				backtraces(child, gf);
+			}
+			probes++;
 		}
 		usleep(20000);
 	}
@@ -601,10 +609,11 @@ int diagnose_main(int argc, char **argv)
 	md = open_memstream(&mdbuf, &mdlen);
 	fprintf(md, "# Diagnosis: %s x %s\n\nThe seed's six-step checklist "
 		    "(chapter 4) for one run; outcome **%s**.  Run record: "
-		    "`runs/`; report: [report.html](report.html).  The probe at "
-		    "%.1fs reads /proc and attaches gdb for a moment, which "
-		    "perturbs the run slightly.\n\n", inc, var,
-		json_string_value(json_object_get(run, "outcome")), planned / 2);
+		    "`runs/`; report: [report.html](report.html).  The probes "
+		    "(%.1fs, %.1fs; %d taken) read /proc and attach gdb for a "
+		    "moment, which perturbs the run slightly.\n\n", inc, var,
+		json_string_value(json_object_get(run, "outcome")), probe_at[0],
+		probe_at[1], probes);
 	printf("\n");
 	step_heap(md, run);
 
@@ -630,6 +639,19 @@ int diagnose_main(int argc, char **argv)
 		    "(t=%.2fs).  Every thread's backtrace at the probe (gdb in "
 		    "batch mode): [`gdb.txt`](gdb.txt).\n\n```\n%.*s```\n\n",
 		v, at, (int)(glen > 3000 ? 3000 : glen), gbuf ? gbuf : "");
+	if (!glen) {
+		const char *tail = json_string_value(
+			json_object_get(run, "stderr_tail"));
+		size_t tl = tail ? strlen(tail) : 0;
+
+		fprintf(md, "The run ended before a probe could attach (outcome "
+			    "`%s` after %.2fs).  What the dying process said "
+			    "itself, the end of its stderr ([`stderr.txt`]"
+			    "(stderr.txt)):\n\n```\n%s```\n\n",
+			json_string_value(json_object_get(run, "outcome")),
+			json_number_value(json_object_get(run, "duration_s")),
+			tl > 1500 ? tail + tl - 1500 : tail ? tail : "");
+	}
 	printf("5 dump:      in-flight peaked at %.0f (t=%.2fs); backtraces in "
 	       "gdb.txt (%zu bytes)\n", v, at, glen);
 
