@@ -438,7 +438,8 @@ static int load_runs_dir(struct report *rp, char *err, size_t n)
 		names = nv;
 		nn++;
 	}
-	qsort(names, nn, sizeof(*names), cmp_str);
+	if (nn > 1) /* names is NULL for an empty runs/ */
+		qsort(names, nn, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < nn && rc == 0; i++) {
 		json_t *rec = NULL;
 
@@ -708,7 +709,9 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 		if (rc)
 			return rc;
 	}
-	qsort(rp->runs, rp->nruns, sizeof(*rp->runs), cmp_run);
+	/* runs is NULL when the folder holds no run: qsort's base is nonnull. */
+	if (rp->nruns > 1)
+		qsort(rp->runs, rp->nruns, sizeof(*rp->runs), cmp_run);
 	for (size_t i = 0; i < rp->nruns; i++) {
 		struct rp_run *r = &rp->runs[i];
 		char dpath[PATH_MAX];

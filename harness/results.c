@@ -1105,9 +1105,15 @@ json_t *results_load_runs(const char *dir, char *err, size_t errlen)
 				goto out;
 			names = t;
 		}
-		names[n++] = strdup(e->d_name);
+		if (!(names[n] = strdup(e->d_name))) {
+			if (err)
+				snprintf(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1) /* names is NULL when no .json was found */
+		qsort(names, n, sizeof(*names), cmp_str);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char rel[PATH_MAX];
