@@ -15,7 +15,7 @@ usage: ./run.sh [COMMAND] [ARGS...]
                     variant), render the report and print where it is
   test              install, build, run every test (unit suites, then the
                     CI expectation matrix)
-  ci [ARGS]         the CI preset against results/expectations; JUnit XML
+  ci [ARGS]         the CI preset against harness/expectations.json; JUnit XML
   bench [--quick]   the map benchmark (every variant and two peers)
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
                     beside the memory verdict

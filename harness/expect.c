@@ -2,7 +2,7 @@
  * harness/expect.c - the expectation matrix: loading, rule evaluation and
  * the per-cell verdict (see expect.h for the semantics).
  *
- * Rule format (results/expectations.json, documented in its "about"):
+ * Rule format (harness/expectations.json, documented in its "about"):
  *   { "class": "reproduces", "k": 2,            -- of the runs made
  *     "symptoms": ["lost_deletes", ...],        -- optional; default any
  *     "outcomes": ["crash","oom","hang"],       -- optional; default these

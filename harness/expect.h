@@ -1,5 +1,5 @@
 /*
- * harness/expect.h - the expectation matrix (results/expectations.json):
+ * harness/expect.h - the expectation matrix (harness/expectations.json):
  * for every incident x variant, whether the incident must `reproduce` (its
  * symptom shows in at least k of n repetitions) or the variant must `hold`
  * (every repetition ok, no symptom, within the stated bounds).  Used by
@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EXPECT_DEFAULT_PATH "results/expectations.json"
+#define EXPECT_DEFAULT_PATH "harness/expectations.json"
 
 enum expect_class { EXPECT_NONE = 0, EXPECT_REPRODUCES, EXPECT_HOLDS };
 

@@ -205,7 +205,8 @@ static void usage(FILE *f)
 	      "  --expect expectations JSON {incident: {variant: {class: "
 	      "\"reproduces\"|\"holds\"}}}\n"
 	      "           (default: RUN/expectations.json, then "
-	      "RUN/../expectations.json; none: no marks)\n"
+	      "RUN/../expectations.json, then harness/expectations.json;\n"
+	      "           none: no marks)\n"
 	      "  --quiet  no verdict table in the terminal\n"
 	      "Writes RUN/report.html, RUN/report.md and RUN/plots/.\n", f);
 }

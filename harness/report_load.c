@@ -588,7 +588,7 @@ next:;
 
 /*
  * Expectations: --expect FILE, else RUN/expectations.json, RUN/../
- * expectations.json, results/expectations.json (from the current folder).
+ * expectations.json, harness/expectations.json (from the current folder).
  * The file is harness/expect.h's {"cells": {incident: {variant: rule}}},
  * validated by expect_load(); the bare {incident: {variant: {"class":..}}}
  * form is accepted too and wrapped into "cells".
