@@ -112,3 +112,15 @@ void mlrcu_barrier(void)
 	urcu_memb_barrier();
 	mlrcu_tsan_acquire(&mlrcu_gp_token);
 }
+
+void mlrcu_map_thread_enter(struct map *m)
+{
+	(void)m;
+	mlrcu_thread_enter();
+}
+
+void mlrcu_map_thread_exit(struct map *m)
+{
+	(void)m;
+	mlrcu_thread_exit();
+}

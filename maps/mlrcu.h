@@ -54,6 +54,12 @@ extern char mlrcu_gp_token;
 
 void mlrcu_thread_enter(void);
 void mlrcu_thread_exit(void);
+
+struct map;
+/* The same, in the shape of map_ops.thread_enter/exit, for the variants
+ * built on liburcu (the registration is per thread, not per map). */
+void mlrcu_map_thread_enter(struct map *m);
+void mlrcu_map_thread_exit(struct map *m);
 /* Registers the calling thread lazily if it never entered. */
 void mlrcu_thread_ensure(void);
 

@@ -488,18 +488,6 @@ static size_t rm_len(struct map *mm)
 	return n > 0 ? (size_t)n : 0;
 }
 
-static void rm_thread_enter(struct map *mm)
-{
-	(void)mm;
-	mlrcu_thread_enter();
-}
-
-static void rm_thread_exit(struct map *mm)
-{
-	(void)mm;
-	mlrcu_thread_exit();
-}
-
 static void rm_stats(struct map *mm, struct map_stats *st)
 {
 	struct rmap *m = (struct rmap *)mm;
@@ -557,8 +545,8 @@ static const struct map_ops rm_ops = {
 	.del = rm_delete,
 	.range = rm_range,
 	.len = rm_len,
-	.thread_enter = rm_thread_enter,
-	.thread_exit = rm_thread_exit,
+	.thread_enter = mlrcu_map_thread_enter,
+	.thread_exit = mlrcu_map_thread_exit,
 	.stats = rm_stats,
 	.check = rm_check,
 };

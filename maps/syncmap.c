@@ -929,18 +929,6 @@ static size_t sm_len(struct map *mm)
 	return n > 0 ? (size_t)n : 0;
 }
 
-static void sm_thread_enter(struct map *mm)
-{
-	(void)mm;
-	mlrcu_thread_enter();
-}
-
-static void sm_thread_exit(struct map *mm)
-{
-	(void)mm;
-	mlrcu_thread_exit();
-}
-
 static void sm_stats(struct map *mm, struct map_stats *st)
 {
 	struct smmap *m = (struct smmap *)mm;
@@ -1035,8 +1023,8 @@ static const struct map_ops sm_ops = {
 	.del = sm_delete,
 	.range = sm_range,
 	.len = sm_len,
-	.thread_enter = sm_thread_enter,
-	.thread_exit = sm_thread_exit,
+	.thread_enter = mlrcu_map_thread_enter,
+	.thread_exit = mlrcu_map_thread_exit,
 	.stats = sm_stats,
 	.check = sm_check,
 };
