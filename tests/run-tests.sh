@@ -4,7 +4,7 @@
 # Check exits 0 when CK_RUN_SUITE/CK_RUN_CASE match nothing, so this runner
 # also fails when a binary ran no check at all.  It sums Check's
 # "N%: Checks: C, Failures: F, Errors: E" lines and closes with the plain
-# "N passed, N failed" line.
+# "N passed, N failed" line.  Each binary's wall time is printed after it.
 set -u
 build=${1:-build}
 # ThreadSanitizer builds read the documented liburcu suppressions; other
@@ -17,9 +17,12 @@ status=0
 for t in "$build"/tests/check_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
+	t0=$(date +%s)
 	out=$("$t" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
+	# Seconds per binary: the first thing to read when CI runs long.
+	echo "run-tests: $name took $(($(date +%s) - t0)) s (rc $rc)"
 	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n1)
 	if [ -z "$line" ]; then
 		echo "run-tests: $name ran no test (rc $rc)" >&2
