@@ -25,6 +25,7 @@
 
 #include "harness/bench.h"
 #include "maps/map.h"
+#include "tests/ck_run.h"
 
 static const char *const mixes[] = {"r99", "r90", "w50", "churn"};
 #define NMIX (sizeof(mixes) / sizeof(mixes[0]))
@@ -266,12 +267,5 @@ static Suite *bench_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bench_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(bench_suite());
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness/expect.h"
+#include "tests/ck_run.h"
 
 #ifndef MAPLAB_BUILD_DIR
 #define MAPLAB_BUILD_DIR "build"
@@ -307,11 +308,5 @@ static Suite *ci_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ci_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(ci_suite());
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "tests/ck_run.h"
+
 #ifndef MAPLAB_BUILD_DIR
 #define MAPLAB_BUILD_DIR "build"
 #endif
@@ -78,16 +80,10 @@ int main(void)
 {
 	Suite *s = suite_create("exercise");
 	TCase *tc = tcase_create("exercise");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, exercise_is_a_correct_single_threaded_map);
 	tcase_add_test(tc, unsolved_exercise_fails_the_concurrency_suite);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(s);
 }

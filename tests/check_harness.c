@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/ck_run.h"
+
 #ifndef MAPLAB_BUILD_DIR
 #define MAPLAB_BUILD_DIR "build"
 #endif
@@ -733,8 +735,7 @@ int main(void)
 	TCase *ti = tcase_create("interrupt");
 	TCase *tb = tcase_create("cli");
 	json_error_t je;
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	char rel_bin[PATH_MAX];
 
@@ -773,10 +774,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, ti);
 	suite_add_tcase(s, tb);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = ck_run(s);
 	json_decref(schema);
-	return failed ? 1 : 0;
+	return rc;
 }

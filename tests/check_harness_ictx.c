@@ -19,6 +19,7 @@
 #include "harness/ictx.h"
 #include "harness/telemetry.h"
 #include "maps/alloc.h"
+#include "tests/ck_run.h"
 
 static const struct incident_param t_params[] = {
 	{"keys", "keys", "how many keys", 100, 5000, 1, 1e6, true},
@@ -308,8 +309,6 @@ int main(void)
 {
 	Suite *s = suite_create("harness_ictx");
 	TCase *tc = tcase_create("ictx");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, params_and_sets);
@@ -319,9 +318,5 @@ int main(void)
 	tcase_add_test(tc, run_budget);
 	tcase_add_test(tc, ring_decimates);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ck_run(s);
 }

@@ -34,6 +34,7 @@
 #include "incidents/config/config.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
+#include "tests/ck_run.h"
 
 #define SEED 42u
 
@@ -55,33 +56,11 @@ static const char *const torn_sets[] = {
 _Static_assert(sizeof(torn_sets) == sizeof(small_sets) + sizeof(char *),
 	       "torn_sets = small_sets + one");
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define UNDER_SANITIZER 1 /* shadow memory: no RLIMIT_AS */
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-/* A sanitizer that catches the race ends the unsafe child with its own
- * status: ASan/UBSan exit 1 after printing the report (a use after free),
- * TSan's _exit hook turns the child's exit 0 into 66 after a report.  The
- * child's own statuses differ from these (0 ran clean, 3 setup failed,
- * 5 symptoms), so in a sanitizer build that status is the sanitizer's
- * finding, and a run nothing caught still fails. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_EXIT 1
-#elif defined(__SANITIZE_THREAD__)
-#define SANITIZER_EXIT 66
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_EXIT 1
-#elif __has_feature(thread_sanitizer)
-#define SANITIZER_EXIT 66
-#endif
-#endif
-#ifndef SANITIZER_EXIT
-#define SANITIZER_EXIT (-1) /* no sanitizer: no such status */
-#endif
+/* A sanitizer that catches the race ends the unsafe child with
+ * CK_SANITIZER_EXIT (tests/ck_run.h).  The child's own statuses differ from
+ * it (0 ran clean, 3 setup failed, 5 symptoms), so in a sanitizer build
+ * that status is the sanitizer's finding, and a run nothing caught still
+ * fails. */
 
 static struct ictx *make_ctx(const struct incident *inc, const char *variant,
 			     double seconds, const char *extra)
@@ -406,7 +385,7 @@ START_TEST(unsafe_reproduces)
 		struct ictx_opts o = ICTX_OPTS_INIT;
 		struct ictx *c;
 		double bad;
-#ifndef UNDER_SANITIZER
+#ifndef CK_UNDER_SANITIZER
 		struct rlimit rl = {2000000000ul, 2000000000ul};
 
 		setrlimit(RLIMIT_AS, &rl);
@@ -434,12 +413,12 @@ START_TEST(unsafe_reproduces)
 	if (_i) /* detector: dies as Go does (or crashes first) */
 		ck_assert_msg(WIFSIGNALED(status) ||
 				      WEXITSTATUS(status) == 2 ||
-				      WEXITSTATUS(status) == SANITIZER_EXIT,
+				      WEXITSTATUS(status) == CK_SANITIZER_EXIT,
 			      "status %#x", status);
 	else
 		ck_assert_msg(WIFSIGNALED(status) ||
 				      WEXITSTATUS(status) == 5 ||
-				      WEXITSTATUS(status) == SANITIZER_EXIT,
+				      WEXITSTATUS(status) == CK_SANITIZER_EXIT,
 			      "unsafe ran clean (status %#x)", status);
 }
 END_TEST
@@ -505,12 +484,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(config_suite());
 }

@@ -30,6 +30,7 @@
 #include "incidents/metrics/metrics.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
+#include "tests/ck_run.h"
 
 extern const struct incident incident_metrics;
 
@@ -225,26 +226,10 @@ static const char *const race_sets[] = {
 	"ttl_ms=150", "walk_ms=20",       "req_bytes=256",
 };
 
-/* A sanitizer that catches the race ends the child with its own status
- * before the oracle runs: ASan/UBSan print the report and exit 1, TSan's
- * _exit hook turns the child's 0 into 66 after a report.  The child itself
- * only ever exits 0, so in a sanitizer build that status is a detected
- * memory error or data race: a reproduction.  No such status otherwise. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_EXIT 1
-#elif defined(__SANITIZE_THREAD__)
-#define SANITIZER_EXIT 66
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_EXIT 1
-#elif __has_feature(thread_sanitizer)
-#define SANITIZER_EXIT 66
-#endif
-#endif
-#ifndef SANITIZER_EXIT
-#define SANITIZER_EXIT (-1)
-#endif
-
+/* A sanitizer that catches the race ends the child with
+ * CK_SANITIZER_EXIT (tests/ck_run.h) before the oracle runs.  The child
+ * itself only ever exits 0, so in a sanitizer build that status is a
+ * detected memory error or data race: a reproduction. */
 static bool unsafe_once(int attempt)
 {
 	static const char *const names[] = {
@@ -280,7 +265,7 @@ static bool unsafe_once(int attempt)
 		fprintf(stderr, "unsafe: crashed with signal %d\n",
 			WTERMSIG(status));
 		shown = true;
-	} else if (WEXITSTATUS(status) == SANITIZER_EXIT) {
+	} else if (WEXITSTATUS(status) == CK_SANITIZER_EXIT) {
 		fprintf(stderr, "unsafe: sanitizer report (exit %d)\n",
 			WEXITSTATUS(status));
 		shown = true;
@@ -360,12 +345,5 @@ static Suite *metrics_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(metrics_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(metrics_suite());
 }

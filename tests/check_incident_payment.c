@@ -32,6 +32,7 @@
 #include "incidents/payment/payment.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
+#include "tests/ck_run.h"
 
 /* Small: a few thousand orders, frequent sweeps, a short TTL. */
 static const char *const small_sets[] = {
@@ -385,12 +386,5 @@ static Suite *payment_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(payment_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(payment_suite());
 }

@@ -21,9 +21,10 @@
 #include "maps/alloc.h"
 #include "maps/core.h"
 #include "maps/map.h"
+#include "tests/ck_run.h"
 #include "tests/maps_testutil.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#ifdef CK_UNDER_SANITIZER
 #define GROWTH_KEYS 100000u
 #else
 #define GROWTH_KEYS 1000000u
@@ -919,12 +920,5 @@ static Suite *maps_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(maps_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(maps_suite());
 }

@@ -44,9 +44,10 @@
 #include <unistd.h>
 
 #include "maps/map.h"
+#include "tests/ck_run.h"
 #include "tests/maps_testutil.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#ifdef CK_UNDER_SANITIZER
 #define PRIVATE_KEYS 1500u
 #define SHARED_OPS 6000u
 #else
@@ -701,12 +702,5 @@ static Suite *concurrent_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(concurrent_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(concurrent_suite());
 }

@@ -26,9 +26,10 @@
 #include "maps/alloc.h"
 #include "maps/map.h"
 #include "maps/mlrcu.h"
+#include "tests/ck_run.h"
 #include "tests/maps_testutil.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#ifdef CK_UNDER_SANITIZER
 #define SCALE 1
 #else
 #define SCALE 4
@@ -572,12 +573,5 @@ static Suite *rcu_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rcu_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(rcu_suite());
 }

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "harness/report.h"
+#include "tests/ck_run.h"
 
 #define FIXTURE "results/fixture"
 
@@ -712,11 +713,5 @@ static Suite *report_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(report_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(report_suite());
 }
