@@ -50,7 +50,7 @@
  * adding, acquire before reading a node found by liburcu).
  *
  * The read path, what it costs (callgrind, 16-byte keys, 10^4 keys): a get
- * is about 250 instructions, an rwlock get about 300.  Of the 250, ~140
+ * is about 260 instructions, an rwlock get about 315.  Of the 260, ~140
  * are cds_lfht_lookup (of which ~70 liburcu's table-driven bit reversal
  * and bucket lookup, out of our reach); the read-side section is inlined
  * from liburcu's static header (_LGPL_SOURCE, not under TSan), the hash
@@ -60,13 +60,22 @@
  * What the read path cannot shed is the writers' bill.  liburcu's
  * call_rcu thread runs one grace period per batch (it sleeps 10 ms
  * between batches); a grace period of the memb flavour waits until every
- * reader has left the section it was in, issuing two membarriers (an IPI
- * to every CPU running one of our threads) per wait round, and after 100
- * spins sleeps on a futex that the next unlock of any reader wakes.  A
- * reader preempted inside its section therefore costs a round per unlock
- * of the others until it runs again: with 2 workers on 2 loaded vCPUs,
- * ~250 membarriers per grace period (18,000 a second) instead of the 4 of
- * an unpreempted one, and a futex syscall in the readers' unlocks.
+ * reader has left the section it was in: 100 spins, then per wait round
+ * two membarriers (an IPI to every CPU running one of our threads) and a
+ * sleep on a futex that the next unlock of any reader wakes.  A reader
+ * preempted inside its section therefore costs a round per unlock of the
+ * others until it runs again: with 2 workers on 2 loaded vCPUs, ~250
+ * membarriers per grace period (18,000 a second) instead of the 4 of an
+ * unpreempted one, and a futex syscall in the readers' unlocks.
+ *
+ * Why memb and not QSBR: QSBR's read side is free only while a thread
+ * stays online and reports quiescent states between operations.  Threads
+ * here enter a map and then block elsewhere (incident workers, tests), and
+ * an online thread that blocks stalls every grace period, so each
+ * operation would have to go online and offline again - three full
+ * fences per get (liburcu 0.13), where memb's section has none.  Nor a
+ * call_rcu thread per map: one more thread per map competing for the same
+ * CPUs, each running its own grace periods.
  */
 /* liburcu's read-side primitives inline (see mlrcu_read_lock_inl); under
  * TSan they stay in the uninstrumented library (same test as mlrcu.h). */
