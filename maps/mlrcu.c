@@ -3,10 +3,12 @@
  * variants: registration with nesting, read-side wrappers, call_rcu and
  * barrier.  See maps/mlrcu.h for the rules and the TSan model.
  *
- * State: per-thread only (TLS), plus a pthread key whose destructor
- * unregisters lazily registered threads, and a pthread_once that installs
- * fork handlers so a child forked after call_rcu was used gets a working
- * call_rcu thread (liburcu 0.13 leaves installing them to the program).
+ * State: per-thread only (TLS; the registered flag is exported, read-only
+ * outside this file, for the inline read-side path in mlrcu.h), plus a
+ * pthread key whose destructor unregisters lazily registered threads, and
+ * a pthread_once that installs fork handlers so a child forked after
+ * call_rcu was used gets a working call_rcu thread (liburcu 0.13 leaves
+ * installing them to the program).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,7 +20,7 @@
 char mlrcu_gp_token;
 
 static __thread unsigned tls_nest;     /* enters minus exits, this thread */
-static __thread bool tls_registered;   /* registered with liburcu */
+__thread bool mlrcu_tls_registered;    /* registered with liburcu */
 static __thread bool tls_lazy;         /* registered without an enter */
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -27,9 +29,9 @@ static pthread_key_t lazy_key;
 static void lazy_destructor(void *arg)
 {
 	(void)arg;
-	if (tls_registered) {
+	if (mlrcu_tls_registered) {
 		urcu_memb_unregister_thread();
-		tls_registered = false;
+		mlrcu_tls_registered = false;
 		tls_lazy = false;
 	}
 }
@@ -45,9 +47,9 @@ static void init_once(void)
 void mlrcu_thread_enter(void)
 {
 	ML_CHECK_PTHREAD(pthread_once(&once, init_once));
-	if (!tls_registered) {
+	if (!mlrcu_tls_registered) {
 		urcu_memb_register_thread();
-		tls_registered = true;
+		mlrcu_tls_registered = true;
 	}
 	tls_nest++;
 }
@@ -59,19 +61,19 @@ void mlrcu_thread_exit(void)
 			__FILE__, __LINE__);
 		abort();
 	}
-	if (--tls_nest == 0 && tls_registered && !tls_lazy) {
+	if (--tls_nest == 0 && mlrcu_tls_registered && !tls_lazy) {
 		urcu_memb_unregister_thread();
-		tls_registered = false;
+		mlrcu_tls_registered = false;
 	}
 }
 
 void mlrcu_thread_ensure(void)
 {
-	if (tls_registered)
+	if (mlrcu_tls_registered)
 		return;
 	ML_CHECK_PTHREAD(pthread_once(&once, init_once));
 	urcu_memb_register_thread();
-	tls_registered = true;
+	mlrcu_tls_registered = true;
 	tls_lazy = true;
 	/* Any non-NULL value makes the destructor run at thread exit. */
 	ML_CHECK_PTHREAD(pthread_setspecific(lazy_key, &tls_lazy));
@@ -80,13 +82,13 @@ void mlrcu_thread_ensure(void)
 void mlrcu_thread_state(unsigned *depth, int *registered, int *lazy)
 {
 	*depth = tls_nest;
-	*registered = tls_registered;
+	*registered = mlrcu_tls_registered;
 	*lazy = tls_lazy;
 }
 
 void mlrcu_read_lock(void)
 {
-	if (!tls_registered)
+	if (!mlrcu_tls_registered)
 		mlrcu_thread_ensure();
 	urcu_memb_read_lock();
 }
@@ -99,7 +101,7 @@ void mlrcu_read_unlock(void)
 
 void mlrcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *))
 {
-	if (!tls_registered)
+	if (!mlrcu_tls_registered)
 		mlrcu_thread_ensure();
 	mlrcu_tsan_release(&mlrcu_gp_token);
 	urcu_memb_call_rcu(head, fn);
@@ -107,7 +109,7 @@ void mlrcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *))
 
 void mlrcu_barrier(void)
 {
-	if (!tls_registered)
+	if (!mlrcu_tls_registered)
 		mlrcu_thread_ensure();
 	urcu_memb_barrier();
 	mlrcu_tsan_acquire(&mlrcu_gp_token);
