@@ -304,7 +304,7 @@ static size_t slot_len(const struct core_bucket *b, int i)
 }
 
 static inline bool slot_eq(const struct core_bucket *b, int i,
-		    const struct probe *p)
+			   const struct probe *p)
 {
 	const struct core_long_key *lk;
 
