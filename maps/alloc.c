@@ -11,9 +11,10 @@
  * pointer (magic != ML_MAGIC_LIVE) dies loudly instead of skewing the
  * books.  A plain block has no pad (offset 16): the header keeps malloc's
  * 16-byte alignment for the caller's bytes.  An aligned block
- * (ml_calloc_aligned) asks malloc for align - 1 spare bytes and puts the
- * header just before the first aligned address past it; the pad is
- * malloc overhead, like the header, and is not counted.
+ * (ml_calloc_aligned) asks malloc for align - 1 spare bytes and returns
+ * the first aligned address at least 16 bytes into the block, with the
+ * header right before it; the pad is malloc overhead, like the header,
+ * and is not counted.
  *
  * Counters.  Per-tag live bytes and alloc/free counts are striped over
  * ML_STRIPES cache-line-aligned stripes.  A thread picks its stripe once
