@@ -1,13 +1,20 @@
 /*
  * maps/alloc.c - This file contains the counting allocator (maps/alloc.h).
  *
- * Every block carries a 16-byte header before the caller's bytes:
+ * Every block carries a 16-byte header right before the caller's bytes:
  *
- *     [ size (8) | tag (4) | magic (4) ][ caller's bytes ... ]
+ *     [ pad ][ size (8) | tag (2) | offset (2) | magic (4) ][ caller's bytes ]
+ *     ^ malloc's block                                      ^ returned pointer
  *
- * so ml_free() knows what to give back, and a freed or foreign pointer
- * (magic != ML_MAGIC_LIVE) dies loudly instead of skewing the books.  The
- * header keeps malloc's 16-byte alignment for the caller's bytes.
+ * so ml_free() knows what to give back (offset: from malloc's block to the
+ * caller's bytes, so free() gets the block back), and a freed or foreign
+ * pointer (magic != ML_MAGIC_LIVE) dies loudly instead of skewing the
+ * books.  A plain block has no pad (offset 16): the header keeps malloc's
+ * 16-byte alignment for the caller's bytes.  An aligned block
+ * (ml_calloc_aligned) asks malloc for align - 1 spare bytes and returns
+ * the first aligned address at least 16 bytes into the block, with the
+ * header right before it; the pad is malloc overhead, like the header,
+ * and is not counted.
  *
  * Counters.  Per-tag live bytes and alloc/free counts are striped over
  * ML_STRIPES cache-line-aligned stripes.  A thread picks its stripe once
@@ -70,9 +77,10 @@
 #define ML_MAGIC_FREE 0x46524545u /* "FREE" */
 
 struct ml_header {
-	uint64_t size;  /* bytes requested by the caller */
-	uint32_t tag;   /* enum ml_tag */
-	uint32_t magic; /* ML_MAGIC_LIVE while allocated */
+	uint64_t size;   /* bytes requested by the caller */
+	uint16_t tag;    /* enum ml_tag */
+	uint16_t offset; /* caller's bytes - malloc's block (16 + pad) */
+	uint32_t magic;  /* ML_MAGIC_LIVE while allocated */
 };
 _Static_assert(sizeof(struct ml_header) == 16, "header must keep alignment");
 
@@ -214,16 +222,21 @@ static void refuse(enum ml_tag tag)
 }
 
 /* zero: calloc, which skips the memset for fresh mmap'd chunks (big
- * bucket arrays), where malloc + memset would touch every page. */
-static void *alloc_block(enum ml_tag tag, size_t size, bool zero)
+ * bucket arrays), where malloc + memset would touch every page.  align:
+ * 0 for malloc's alignment, else a power of two <= ML_ALIGN_MAX; inlined
+ * so that ml_malloc and ml_calloc, which pass 0, pay nothing for it. */
+static inline __attribute__((always_inline)) void *
+alloc_block(enum ml_tag tag, size_t size, bool zero, size_t align)
 {
 	struct ml_stripe *s;
 	struct ml_header *h;
 	uint64_t budget;
+	size_t pad = align ? align - 1 : 0;
+	char *raw;
 
 	if ((unsigned)tag >= ML_TAG_COUNT)
 		tag = ML_TAG_OTHER;
-	if (size > SIZE_MAX - sizeof(*h)) {
+	if (size > SIZE_MAX - sizeof(*h) - pad) {
 		refuse(tag);
 		return NULL;
 	}
@@ -238,14 +251,21 @@ static void *alloc_block(enum ml_tag tag, size_t size, bool zero)
 		refuse(tag);
 		return NULL;
 	}
-	h = zero ? calloc(1, sizeof(*h) + size) : malloc(sizeof(*h) + size);
-	if (!h) {
+	raw = zero ? calloc(1, sizeof(*h) + pad + size)
+		   : malloc(sizeof(*h) + pad + size);
+	if (!raw) {
 		refuse(tag);
 		return NULL;
 	}
+	h = (struct ml_header *)raw;
+	if (align) /* the header goes right before the aligned address */
+		h = (struct ml_header *)((((uintptr_t)raw + sizeof(*h) + pad) &
+					  ~(uintptr_t)pad) -
+					 sizeof(*h));
 	t_lease -= size;
 	h->size = size;
-	h->tag = (uint32_t)tag;
+	h->tag = (uint16_t)tag;
+	h->offset = (uint16_t)((char *)(h + 1) - raw);
 	h->magic = ML_MAGIC_LIVE;
 	s = my_stripe();
 	atomic_fetch_add_explicit(&s->live[tag], size, memory_order_relaxed);
@@ -256,7 +276,7 @@ static void *alloc_block(enum ml_tag tag, size_t size, bool zero)
 
 void *ml_malloc(enum ml_tag tag, size_t size)
 {
-	return alloc_block(tag, size, false);
+	return alloc_block(tag, size, false, 0);
 }
 
 void *ml_calloc(enum ml_tag tag, size_t n, size_t size)
@@ -267,7 +287,24 @@ void *ml_calloc(enum ml_tag tag, size_t n, size_t size)
 		refuse(tag);
 		return NULL;
 	}
-	return alloc_block(tag, n * size, true);
+	return alloc_block(tag, n * size, true, 0);
+}
+
+void *ml_calloc_aligned(enum ml_tag tag, size_t align, size_t n,
+			size_t size)
+{
+	if ((unsigned)tag >= ML_TAG_COUNT)
+		tag = ML_TAG_OTHER;
+	if (align < sizeof(struct ml_header) || align > ML_ALIGN_MAX ||
+	    (align & (align - 1))) {
+		errno = EINVAL; /* a caller's bug, not an out-of-memory */
+		return NULL;
+	}
+	if (size && n > SIZE_MAX / size) {
+		refuse(tag);
+		return NULL;
+	}
+	return alloc_block(tag, n * size, true, align);
 }
 
 void ml_free(void *p)
@@ -280,7 +317,9 @@ void ml_free(void *p)
 	if (!p)
 		return;
 	h = (struct ml_header *)p - 1;
-	if (h->magic != ML_MAGIC_LIVE || h->tag >= ML_TAG_COUNT) {
+	if (h->magic != ML_MAGIC_LIVE || h->tag >= ML_TAG_COUNT ||
+	    h->offset < sizeof(*h) ||
+	    h->offset >= sizeof(*h) + ML_ALIGN_MAX) {
 		fprintf(stderr,
 			"ml_free(%p): not a live block (double free or heap "
 			"corruption): magic %#x\n",
@@ -290,7 +329,7 @@ void ml_free(void *p)
 	size = h->size;
 	tag = h->tag;
 	h->magic = ML_MAGIC_FREE;
-	free(h);
+	free((char *)p - h->offset);
 	s = my_stripe();
 	atomic_fetch_sub_explicit(&s->live[tag], size, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&s->live_total, size, memory_order_relaxed);

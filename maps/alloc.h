@@ -8,7 +8,8 @@
  * remembered: that is the lab's "clean oom" with forensics.
  *
  * Invariants:
- *  - ml_free() takes only pointers returned by ml_malloc()/ml_calloc();
+ *  - ml_free() takes only pointers returned by ml_malloc()/ml_calloc()/
+ *    ml_calloc_aligned();
  *    the tag and size live in a small header before the block, so callers
  *    never pass sizes and a racing caller cannot corrupt the books by
  *    passing a wrong one.
@@ -64,6 +65,13 @@ struct ml_alloc_snapshot {
  * fails; size 0 is allowed and returns a unique pointer. */
 void *ml_malloc(enum ml_tag tag, size_t size);
 void *ml_calloc(enum ml_tag tag, size_t n, size_t size);
+/* ml_calloc whose block starts at a multiple of align (a power of two,
+ * 16 <= align <= ML_ALIGN_MAX; any other align returns NULL with errno
+ * EINVAL and counts no failure).  Counted like any block (the requested
+ * bytes only), freed with ml_free. */
+#define ML_ALIGN_MAX 4096
+void *ml_calloc_aligned(enum ml_tag tag, size_t align, size_t n,
+			size_t size);
 /* NULL is a no-op. */
 void ml_free(void *p);
 /* Bytes requested for p (without the header). */

@@ -48,13 +48,39 @@
  *   I5 no chain is cyclic; noverflow/oldnoverflow count the overflow
  *      buckets reachable from each array.
  *   I6 no evacuated state appears in the current array.
+ *   I7 an occupied slot's klen is its key's length (0..16) with the key
+ *      inline and zero past that length, or CORE_KLEN_LONG with a long
+ *      key of more than 16 bytes.
  *
- * Memory.  Everything goes through ml_malloc: bucket arrays (BUCKETS),
- * overflow buckets (OVERFLOW), keys longer than 8 bytes (KEYS; shorter
- * keys live in the slot).  Unlike Go there is no garbage collector: an
- * old bucket's overflow chain is freed as soon as the bucket is evacuated
- * (safe because no walk is in progress during a write: re-entry from a
- * range callback is refused), and the old array when the last bucket is.
+ * Bucket layout (core.h).  A bucket is 256 bytes, 64-byte aligned: four
+ * cache lines.  Bytes 0-23 are tophash[8], klen[8] (one byte per slot)
+ * and the overflow pointer; then 8 slots of 24 bytes, a 16-byte key and
+ * its 8-byte value side by side (slot 0 and slot 1's key share line 0
+ * with the header; 40 bytes of padding end the bucket).  A lookup scans
+ * line 0 (tophash, klen, chain link) and reads a slot only on a tophash
+ * match, so a hit reads 2 lines on average: 1 for slot 0, 3 for slot 4
+ * (bytes 120-143, across lines 1 and 2), 2 for the others.  Keys of up
+ * to 16 bytes (ids, hex digests, the benchmark's 16 hex digits) live in
+ * the slot, zero-padded (I7), so comparing one is comparing 16 bytes
+ * (two 8-byte words once inlined): no pointer to chase, no memcmp call.
+ * A longer key is one KEYS block holding its length and its bytes; its
+ * slot holds CORE_KLEN_LONG and a pointer, so the real length is read
+ * from the line the bytes are on and costs an inline key nothing.
+ * (Go's map[string]V buckets are 208 bytes of string headers and chase
+ * a pointer for every compare.)  The price is memory: a bucket array is
+ * 256 / 6.5 = 39 to 79 bytes per entry (just before / just after a
+ * doubling), for any key of up to 16 bytes, 40% more than a 176-byte
+ * bucket with 8-byte inline keys would take.
+ *
+ * Memory.  Everything goes through the counting allocator: bucket arrays
+ * (BUCKETS) and overflow buckets (OVERFLOW), both 64-byte aligned
+ * (ml_calloc_aligned), and keys longer than 16 bytes (KEYS).  `bytes`
+ * counts what the table requested (arrays, overflow buckets, long-key
+ * blocks), as the allocator counts it.  Unlike Go there is no garbage
+ * collector: an old bucket's overflow chain is freed as soon as the
+ * bucket is evacuated (safe because no walk is in progress during a
+ * write: re-entry from a range callback is refused), and the old array
+ * when the last bucket is.
  * -ENOMEM leaves the table's contents unchanged: a write allocates what it
  * needs (new array, overflow bucket, key copy, the destination overflow
  * buckets of an evacuation) before it moves or stores anything.  A delete
@@ -94,6 +120,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,9 +138,14 @@
 #define LOAD_FACTOR_NUM 13
 #define LOAD_FACTOR_DEN 2
 #define CORE_WRITING 0x4u /* Go's hashWriting */
-#define CORE_INLINE_KEY 8
 #define DEFAULT_SEED 0x9e3779b97f4a7c15ull
 #define RANGE_DEPTH 16
+
+_Static_assert(sizeof(struct core_bucket) == 256 &&
+		       _Alignof(struct core_bucket) == 64 &&
+		       offsetof(struct core_bucket, slot) == 24,
+	       "a bucket is four cache lines, slots after a 24-byte header");
+_Static_assert(CORE_INLINE_KEY < CORE_KLEN_LONG, "klen byte encoding");
 
 static bool is_empty(uint8_t x)
 {
@@ -220,21 +252,75 @@ uint64_t core_hash(uint64_t seed, const void *key, size_t len)
 
 /* ---- slots ------------------------------------------------------------ */
 
-static const uint8_t *slot_key(const struct core_bucket *b, int i)
+/* n <= 16 bytes, as a few fixed-size moves (overlapping ones when n is
+ * not a power of two): no memcpy call for a variable length. */
+static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t n)
 {
-	return b->klen[i] <= CORE_INLINE_KEY ? b->key[i].inl : b->key[i].ptr;
+	if (n >= 8) {
+		memcpy(dst, src, 8);
+		memcpy(dst + n - 8, src + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(dst, src, 4);
+		memcpy(dst + n - 4, src + n - 4, 4);
+	} else if (n) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
 }
 
-static bool slot_eq(const struct core_bucket *b, int i, const void *key,
-		    size_t klen)
+/* A key as a lookup compares it: the klen byte a matching slot has and,
+ * for an inline key, its 16 bytes zero-padded as a slot stores them. */
+struct probe {
+	const uint8_t *key; /* the caller's bytes */
+	size_t len;
+	uint8_t kb;                   /* len, or CORE_KLEN_LONG */
+	uint8_t inl[CORE_INLINE_KEY]; /* inline form (kb != CORE_KLEN_LONG) */
+};
+
+static inline void probe_init(struct probe *p, const void *key, size_t klen)
 {
-	return b->klen[i] == klen && memcmp(slot_key(b, i), key, klen) == 0;
+	p->key = key;
+	p->len = klen;
+	memset(p->inl, 0, sizeof(p->inl));
+	if (klen > CORE_INLINE_KEY) {
+		p->kb = CORE_KLEN_LONG;
+		return;
+	}
+	p->kb = (uint8_t)klen;
+	copy_small(p->inl, key, klen);
+}
+
+static const uint8_t *slot_key(const struct core_bucket *b, int i)
+{
+	return b->klen[i] == CORE_KLEN_LONG ? b->slot[i].key.ptr->bytes
+					    : b->slot[i].key.inl;
+}
+
+static size_t slot_len(const struct core_bucket *b, int i)
+{
+	return b->klen[i] == CORE_KLEN_LONG ? b->slot[i].key.ptr->len
+					    : b->klen[i];
+}
+
+static inline bool slot_eq(const struct core_bucket *b, int i,
+			   const struct probe *p)
+{
+	const struct core_long_key *lk;
+
+	if (b->klen[i] != p->kb)
+		return false;
+	if (p->kb != CORE_KLEN_LONG) /* two words, inlined (I7) */
+		return memcmp(b->slot[i].key.inl, p->inl, CORE_INLINE_KEY) ==
+		       0;
+	lk = b->slot[i].key.ptr;
+	return lk->len == p->len && memcmp(lk->bytes, p->key, p->len) == 0;
 }
 
 static uint64_t slot_hash(const struct core_table *t,
 			  const struct core_bucket *b, int i)
 {
-	return core_hash(t->seed, slot_key(b, i), b->klen[i]);
+	return core_hash(t->seed, slot_key(b, i), slot_len(b, i));
 }
 
 static void val_retain(const struct core_table *t, void *v)
@@ -309,7 +395,8 @@ static void detect_write_end(struct core_table *t)
 static struct core_bucket *alloc_array(struct core_table *t, uint8_t b)
 {
 	struct core_bucket *a =
-		ml_calloc(ML_TAG_BUCKETS, bucket_shift(b), sizeof(*a));
+		ml_calloc_aligned(ML_TAG_BUCKETS, _Alignof(struct core_bucket),
+				  bucket_shift(b), sizeof(*a));
 
 	if (a)
 		t->bytes += bucket_shift(b) * sizeof(*a);
@@ -326,7 +413,8 @@ static void free_array(struct core_table *t, struct core_bucket *a)
 
 static struct core_bucket *alloc_overflow(struct core_table *t)
 {
-	struct core_bucket *b = ml_calloc(ML_TAG_OVERFLOW, 1, sizeof(*b));
+	struct core_bucket *b = ml_calloc_aligned(
+		ML_TAG_OVERFLOW, _Alignof(struct core_bucket), 1, sizeof(*b));
 
 	if (b)
 		t->bytes += sizeof(*b);
@@ -341,9 +429,9 @@ static void free_overflow(struct core_table *t, struct core_bucket *b)
 
 static void free_key(struct core_table *t, struct core_bucket *b, int i)
 {
-	if (b->klen[i] > CORE_INLINE_KEY) {
-		t->bytes -= b->klen[i];
-		ml_free(b->key[i].ptr);
+	if (b->klen[i] == CORE_KLEN_LONG) {
+		t->bytes -= ml_size(b->slot[i].key.ptr);
+		ml_free(b->slot[i].key.ptr);
 	}
 }
 
@@ -482,8 +570,7 @@ static int evacuate(struct core_table *t, size_t oldbucket)
 			}
 			d->b->tophash[d->i] = top;
 			d->b->klen[d->i] = b->klen[i];
-			d->b->key[d->i] = b->key[i];
-			d->b->val[d->i] = b->val[i];
+			d->b->slot[d->i] = b->slot[i];
 			d->i++;
 		}
 	}
@@ -521,8 +608,8 @@ static int grow_work(struct core_table *t, size_t bucket)
 
 /* The bucket that holds hash now: the new one, or the old one if that is
  * not evacuated yet. */
-static struct core_bucket *bucket_of(const struct core_table *t,
-				     uint64_t hash)
+static inline struct core_bucket *bucket_of(const struct core_table *t,
+					    uint64_t hash)
 {
 	size_t m = bucket_shift(t->B) - 1;
 	struct core_bucket *b = &t->buckets[hash & m];
@@ -565,7 +652,7 @@ static void destroy_chain(struct core_table *t, struct core_bucket *head,
 	for (b = head; b; b = b->overflow)
 		for (int i = 0; i < CORE_BUCKET_CNT; i++)
 			if (b->tophash[i] >= MIN_TOP_HASH) {
-				val_release(t, b->val[i]);
+				val_release(t, b->slot[i].val);
 				free_key(t, b, i);
 			}
 	for (b = head->overflow; b; b = next) {
@@ -597,9 +684,12 @@ void core_destroy(struct core_table *t)
 
 /* ---- lookups ---------------------------------------------------------- */
 
-/* Find key in the chain starting at b.  On a hit, *hb and *hi name the slot. */
-static bool find(struct core_bucket *b, uint8_t top, const void *key,
-		 size_t klen, struct core_bucket **hb, int *hi)
+/* Find key in the chain starting at b: the tophash scan reads line 0 of
+ * each bucket; a slot's key is read only when its tophash matches.  On a
+ * hit, *hb and *hi name the slot. */
+static inline bool find(struct core_bucket *b, uint8_t top,
+			const struct probe *p, struct core_bucket **hb,
+			int *hi)
 {
 	for (; b; b = b->overflow)
 		for (int i = 0; i < CORE_BUCKET_CNT; i++) {
@@ -608,7 +698,7 @@ static bool find(struct core_bucket *b, uint8_t top, const void *key,
 					return false;
 				continue;
 			}
-			if (!slot_eq(b, i, key, klen))
+			if (!slot_eq(b, i, p))
 				continue;
 			*hb = b;
 			*hi = i;
@@ -621,14 +711,16 @@ int core_get(struct core_table *t, const void *key, size_t klen, void **val)
 {
 	uint64_t hash = core_hash(t->seed, key, klen);
 	struct core_bucket *b;
+	struct probe p;
 	int i;
 
 	detect_read(t);
-	if (!find(bucket_of(t, hash), tophash(hash), key, klen, &b, &i)) {
+	probe_init(&p, key, klen);
+	if (!find(bucket_of(t, hash), tophash(hash), &p, &b, &i)) {
 		*val = NULL;
 		return -ENOENT;
 	}
-	*val = b->val[i];
+	*val = b->slot[i].val;
 	val_retain(t, *val);
 	return 0;
 }
@@ -647,12 +739,14 @@ static int assign(struct core_table *t, const void *key, size_t klen,
 	uint64_t hash = core_hash(t->seed, key, klen);
 	uint8_t top = tophash(hash);
 	struct core_bucket *b, *insertb, *last, *ovf = NULL;
-	uint8_t *kcopy = NULL;
+	struct core_long_key *kcopy = NULL;
+	struct probe p;
 	void *old = NULL;
 	bool release_old = false;
 	int inserti = 0, rc, gw;
 
 	detect_write_begin(t);
+	probe_init(&p, key, klen);
 again:
 	gw = 0;
 	if (growing(t))
@@ -671,16 +765,16 @@ again:
 					goto notfound;
 				continue;
 			}
-			if (!slot_eq(b, i, key, klen))
+			if (!slot_eq(b, i, &p))
 				continue;
 			if (if_absent) {
-				*existing = b->val[i];
+				*existing = b->slot[i].val;
 				val_retain(t, *existing);
 				rc = -EEXIST;
 			} else {
-				old = b->val[i];
+				old = b->slot[i].val;
 				release_old = true;
-				b->val[i] = val;
+				b->slot[i].val = val;
 				rc = 0;
 			}
 			goto out;
@@ -701,8 +795,10 @@ notfound:
 		goto again;
 	}
 	/* Allocate before storing anything. */
-	if (klen > CORE_INLINE_KEY) {
-		kcopy = ml_malloc(ML_TAG_KEYS, klen);
+	if (p.kb == CORE_KLEN_LONG) {
+		kcopy = klen > SIZE_MAX - sizeof(*kcopy)
+				? NULL
+				: ml_malloc(ML_TAG_KEYS, sizeof(*kcopy) + klen);
 		if (!kcopy) {
 			rc = -ENOMEM;
 			goto out;
@@ -721,14 +817,15 @@ notfound:
 		inserti = 0;
 	}
 	if (kcopy) {
-		memcpy(kcopy, key, klen);
-		t->bytes += klen;
-		insertb->key[inserti].ptr = kcopy;
-	} else if (klen) {
-		memcpy(insertb->key[inserti].inl, key, klen);
+		kcopy->len = klen;
+		memcpy(kcopy->bytes, key, klen);
+		t->bytes += sizeof(*kcopy) + klen;
+		insertb->slot[inserti].key.ptr = kcopy;
+	} else { /* all 16 bytes: zero past klen (I7) */
+		memcpy(insertb->slot[inserti].key.inl, p.inl, CORE_INLINE_KEY);
 	}
-	insertb->klen[inserti] = (uint32_t)klen;
-	insertb->val[inserti] = val;
+	insertb->klen[inserti] = p.kb;
+	insertb->slot[inserti].val = val;
 	insertb->tophash[inserti] = top;
 	t->count++;
 	rc = 0;
@@ -758,20 +855,22 @@ int core_delete(struct core_table *t, const void *key, size_t klen)
 	uint64_t hash = core_hash(t->seed, key, klen);
 	uint8_t top = tophash(hash);
 	struct core_bucket *b, *borig;
+	struct probe p;
 	void *old;
 	int i;
 
 	detect_write_begin(t);
+	probe_init(&p, key, klen);
 	if (growing(t)) /* an -ENOMEM here only means: delete in place */
 		(void)grow_work(t, hash & (bucket_shift(t->B) - 1));
 	borig = bucket_of(t, hash);
-	if (!find(borig, top, key, klen, &b, &i)) {
+	if (!find(borig, top, &p, &b, &i)) {
 		detect_write_end(t);
 		return -ENOENT;
 	}
-	old = b->val[i];
+	old = b->slot[i].val;
 	free_key(t, b, i);
-	b->val[i] = NULL;
+	memset(&b->slot[i], 0, sizeof(b->slot[i]));
 	b->klen[i] = 0;
 	b->tophash[i] = EMPTY_ONE;
 	/* If the chain now ends in EMPTY_ONE slots, turn them into
@@ -841,7 +940,8 @@ static int walk_chain(struct core_table *t, struct core_bucket *b,
 				continue;
 			if (filter && (slot_hash(t, b, i) & mask) != want)
 				continue;
-			rc = fn(slot_key(b, i), b->klen[i], b->val[i], arg);
+			rc = fn(slot_key(b, i), slot_len(b, i), b->slot[i].val,
+				arg);
 			if (rc)
 				return rc;
 		}
@@ -926,6 +1026,42 @@ static bool cyclic(const struct core_bucket *head)
 	return false;
 }
 
+/* I7 for an occupied slot; false when its key cannot be read. */
+static bool key_ok(struct checker *c, const struct core_bucket *b, int i,
+		   size_t idx)
+{
+	uint8_t kb = b->klen[i];
+	const struct core_long_key *lk = b->slot[i].key.ptr;
+
+	if (kb == CORE_KLEN_LONG) {
+		if (!lk) {
+			problem(c, "bucket %zu slot %zu: NULL key", idx,
+				(size_t)i);
+			return false;
+		}
+		if (lk->len <= CORE_INLINE_KEY)
+			problem(c,
+				"bucket %zu slot %zu: %zu-byte key stored "
+				"out of line",
+				idx, (size_t)i, lk->len);
+		return true;
+	}
+	if (kb > CORE_INLINE_KEY) {
+		problem(c, "bucket %zu slot %zu: bad key length byte %zu", idx,
+			(size_t)i, (size_t)kb);
+		return false;
+	}
+	for (int k = kb; k < CORE_INLINE_KEY; k++)
+		if (b->slot[i].key.inl[k]) {
+			problem(c,
+				"bucket %zu slot %zu: inline key not "
+				"zero-padded",
+				idx, (size_t)i);
+			break;
+		}
+	return true;
+}
+
 /* Check one chain whose entries must hash to `idx` under `mask`. */
 static void check_chain(struct checker *c, const struct core_bucket *head,
 			size_t idx, size_t mask, bool old)
@@ -966,11 +1102,8 @@ static void check_chain(struct checker *c, const struct core_bucket *head,
 				continue;
 			}
 			c->reachable++;
-			if (b->klen[i] > CORE_INLINE_KEY && !b->key[i].ptr) {
-				problem(c, "bucket %zu slot %zu: NULL key",
-					idx, (size_t)i);
+			if (!key_ok(c, b, i, idx))
 				continue;
-			}
 			h = slot_hash(c->t, b, i);
 			if ((h & mask) != idx)
 				problem(c,

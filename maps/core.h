@@ -26,20 +26,39 @@
 #include "maps/map.h"
 
 #define CORE_BUCKET_CNT 8
+#define CORE_INLINE_KEY 16  /* keys up to this long live in the slot */
+#define CORE_KLEN_LONG 0xff /* klen[] of a key stored out of line */
 
-/* A key slot: keys of up to 8 bytes live inline, longer ones are copied
- * into an ml_malloc(ML_TAG_KEYS) block the slot points to. */
-union core_key {
-	uint8_t inl[8];
-	uint8_t *ptr;
+/* A key longer than CORE_INLINE_KEY: one ml_malloc(ML_TAG_KEYS) block,
+ * its length first, so a compare reads the length from the line it reads
+ * the bytes from. */
+struct core_long_key {
+	size_t len;      /* > CORE_INLINE_KEY */
+	uint8_t bytes[]; /* len bytes */
 };
 
+/* A key slot: an inline key's bytes, zero past its length (a compare
+ * checks all 16), or the long key the slot owns.  Which one: klen[]. */
+union core_key {
+	uint8_t inl[CORE_INLINE_KEY];
+	struct core_long_key *ptr;
+};
+
+struct core_slot {
+	union core_key key;
+	void *val;
+};
+
+/* 256 bytes, 64-byte aligned: four cache lines ("Bucket layout" in
+ * core.c).  Line 0 holds tophash, klen, overflow and slot 0, so a lookup
+ * scans one line and reads a slot's key and value only on a tophash
+ * match. */
 struct core_bucket {
-	uint8_t tophash[CORE_BUCKET_CNT]; /* top hash byte or a state (< 5) */
-	uint32_t klen[CORE_BUCKET_CNT];
-	union core_key key[CORE_BUCKET_CNT];
-	void *val[CORE_BUCKET_CNT];
-	struct core_bucket *overflow; /* next bucket of this chain or NULL */
+	/* top hash byte, or a slot state (< 5) */
+	_Alignas(64) uint8_t tophash[CORE_BUCKET_CNT];
+	uint8_t klen[CORE_BUCKET_CNT]; /* 0..16 inline, or CORE_KLEN_LONG */
+	struct core_bucket *overflow;  /* next bucket of this chain or NULL */
+	struct core_slot slot[CORE_BUCKET_CNT];
 };
 
 /* All fields are owned by whoever excludes writers (see above); none is

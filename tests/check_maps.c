@@ -742,6 +742,104 @@ START_TEST(test_core_enomem_mid_growth)
 }
 END_TEST
 
+/* Keys of every length 0..40 side by side: inline (zero-padded, so "a"
+ * and "a\0" differ by their length byte) and out of line; buckets are
+ * 64-byte aligned; the table's bytes are exactly the allocator's books;
+ * core_check catches a broken key encoding (I7). */
+static int len_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	uint64_t *seen = arg;
+
+	ck_assert_uint_eq((uintptr_t)val - 1, klen);
+	ck_assert(klen == 0 || ((const uint8_t *)key)[klen - 1] == 0 ||
+		  ((const uint8_t *)key)[klen - 1] == 'x');
+	*seen |= 1ull << klen;
+	return 0;
+}
+
+START_TEST(test_core_key_lengths)
+{
+	struct core_table t;
+	struct map_config cfg = {0};
+	struct map_check c = {0};
+	struct ml_alloc_snapshot s;
+	uint8_t k[41], zeros[41] = {0};
+	uint64_t seen = 0;
+	bool broken = false;
+	void *v;
+
+	ck_assert_int_eq(core_init(&t, &cfg, false), 0);
+	memset(k, 'x', sizeof(k));
+	/* "x...x" of each length, and "x...x\0" of each length + 1: the
+	 * latter equals the former zero-padded */
+	for (size_t n = 0; n <= 40; n++) {
+		const uint8_t *key = n % 2 ? zeros : k;
+
+		ck_assert_int_eq(core_put(&t, key, n, (void *)(uintptr_t)(n + 1)),
+				 0);
+	}
+	ck_assert_uint_eq(core_len(&t), 41);
+	ck_assert_uint_eq((uintptr_t)t.buckets % 64, 0);
+	for (size_t n = 0; n <= 40; n++) {
+		const uint8_t *key = n % 2 ? zeros : k;
+
+		ck_assert_int_eq(core_get(&t, key, n, &v), 0);
+		ck_assert_ptr_eq(v, (void *)(uintptr_t)(n + 1));
+		/* zero bytes of an even length were never stored: padded,
+		 * they look like every odd one; only the length byte differs */
+		if (n % 2 == 0 && n > 0)
+			ck_assert_int_eq(core_get(&t, zeros, n, &v), -ENOENT);
+	}
+	ck_assert_int_eq(core_range(&t, &t, NULL, len_cb, &seen), 0);
+	ck_assert_uint_eq(seen, (1ull << 41) - 1);
+	ck_assert_int_eq(core_check(&t, &c), 0);
+	/* bytes held: arrays + overflow buckets + long keys, as counted */
+	ml_alloc_snapshot(&s);
+	ck_assert_uint_eq(t.bytes, s.live[ML_TAG_BUCKETS] +
+					   s.live[ML_TAG_OVERFLOW] +
+					   s.live[ML_TAG_KEYS]);
+	ck_assert_uint_eq(s.live[ML_TAG_KEYS],
+			  24 * sizeof(struct core_long_key) +
+				  (17 + 40) * 24 / 2);
+	for (struct core_bucket *b = &t.buckets[0]; b; b = b->overflow)
+		ck_assert_uint_eq((uintptr_t)b % 64, 0);
+	/* delete the odd lengths, the even ones stay */
+	for (size_t n = 1; n <= 40; n += 2)
+		ck_assert_int_eq(core_delete(&t, zeros, n), 0);
+	for (size_t n = 0; n <= 40; n++)
+		ck_assert_int_eq(core_get(&t, n % 2 ? zeros : k, n, &v),
+				 n % 2 ? -ENOENT : 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(core_check(&t, &c), 0);
+	/* break I7: padding past an inline key's length, a bad length byte */
+	for (size_t j = 0; j < ((size_t)1 << t.B) && !broken; j++) {
+		struct core_bucket *b = &t.buckets[j];
+
+		for (int i = 0; i < CORE_BUCKET_CNT && !broken; i++) {
+			if (b->tophash[i] < 5 || b->klen[i] >= CORE_INLINE_KEY)
+				continue;
+			broken = true;
+			b->slot[i].key.inl[CORE_INLINE_KEY - 1] ^= 1;
+			memset(&c, 0, sizeof(c));
+			ck_assert_int_eq(core_check(&t, &c), -EBADMSG);
+			ck_assert_ptr_nonnull(strstr(c.first, "zero-padded"));
+			b->slot[i].key.inl[CORE_INLINE_KEY - 1] ^= 1;
+			b->klen[i] += 100;
+			memset(&c, 0, sizeof(c));
+			ck_assert_int_eq(core_check(&t, &c), -EBADMSG);
+			ck_assert_ptr_nonnull(strstr(c.first, "length byte"));
+			b->klen[i] -= 100;
+		}
+	}
+	ck_assert(broken);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(core_check(&t, &c), 0);
+	core_destroy(&t);
+	ck_assert_uint_eq(t.bytes, 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), 0);
+}
+END_TEST
+
 /* The detector stays quiet single-threaded. */
 START_TEST(test_core_detector_quiet)
 {
@@ -796,6 +894,56 @@ START_TEST(test_alloc_books)
 	ck_assert_ptr_null(ml_calloc(ML_TAG_OTHER, SIZE_MAX / 2, 4));
 	ck_assert_str_eq(ml_tag_name(ML_TAG_BUCKETS), "buckets");
 	ck_assert_str_eq(ml_tag_name(99), "?");
+}
+END_TEST
+
+/* Aligned blocks: aligned, zeroed, counted in requested bytes only. */
+START_TEST(test_alloc_aligned)
+{
+	struct ml_alloc_snapshot s;
+	void *p[40];
+
+	for (int i = 0; i < 40; i++) {
+		size_t align = (size_t)16 << (i % 5); /* 16 .. 256 */
+
+		p[i] = ml_calloc_aligned(ML_TAG_BUCKETS, align, (size_t)i + 1,
+					 24);
+		ck_assert_ptr_nonnull(p[i]);
+		ck_assert_uint_eq((uintptr_t)p[i] % align, 0);
+		ck_assert_uint_eq(ml_size(p[i]), ((size_t)i + 1) * 24);
+		for (int b = 0; b < (i + 1) * 24; b++)
+			ck_assert_int_eq(((unsigned char *)p[i])[b], 0);
+		memset(p[i], 0xa5, ((size_t)i + 1) * 24);
+	}
+	ml_alloc_snapshot(&s);
+	ck_assert_uint_eq(s.live[ML_TAG_BUCKETS], 24 * 40 * 41 / 2);
+	ck_assert_uint_eq(s.live_total, 24 * 40 * 41 / 2);
+	for (int i = 0; i < 40; i++)
+		ml_free(p[i]);
+	/* a bad alignment is the caller's bug: EINVAL, no oom recorded */
+	errno = 0;
+	ck_assert_ptr_null(ml_calloc_aligned(ML_TAG_BUCKETS, 48, 1, 8));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(ml_calloc_aligned(ML_TAG_BUCKETS, 8, 1, 8));
+	ck_assert_ptr_null(
+		ml_calloc_aligned(ML_TAG_BUCKETS, 2 * ML_ALIGN_MAX, 1, 8));
+	ck_assert_ptr_null(
+		ml_calloc_aligned(ML_TAG_BUCKETS, 64, SIZE_MAX / 2, 4));
+	ck_assert_int_eq(errno, ENOMEM);
+	ml_alloc_snapshot(&s);
+	ck_assert_uint_eq(s.live_total, 0);
+	ck_assert_uint_eq(s.allocs[ML_TAG_BUCKETS], 40);
+	ck_assert_uint_eq(s.frees[ML_TAG_BUCKETS], 40);
+	ck_assert_uint_eq(s.failures, 1);
+	/* the budget applies as to any block */
+	ml_alloc_set_budget(1000000);
+	ck_assert_ptr_null(ml_calloc_aligned(ML_TAG_OVERFLOW, 64, 1, 2000000));
+	ck_assert_int_eq(errno, ENOMEM);
+	p[0] = ml_calloc_aligned(ML_TAG_OVERFLOW, 64, 1, 900000);
+	ck_assert_ptr_nonnull(p[0]);
+	ml_free(p[0]);
+	ml_alloc_set_budget(0);
+	ck_assert_uint_eq(ml_alloc_live_total(), 0);
 }
 END_TEST
 
@@ -907,11 +1055,13 @@ static Suite *maps_suite(void)
 	tcase_add_test(tc, test_core_check_detects);
 	tcase_add_test(tc, test_core_enomem_mid_growth);
 	tcase_add_test(tc, test_core_detector_quiet);
+	tcase_add_test(tc, test_core_key_lengths);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("alloc");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_alloc_books);
+	tcase_add_test(tc, test_alloc_aligned);
 	tcase_add_test(tc, test_alloc_budget);
 	tcase_add_test(tc, test_alloc_threads);
 	suite_add_tcase(s, tc);
