@@ -4,7 +4,8 @@
  *
  *   maplab bench [--quick] [--mix r99,r90,w50,churn] [--keys 10000,1000000]
  *                [--threads 1,2,4,8] [--reps 5] [--seconds S] [--seed N]
- *                [--variant a,b,...] [--budget SIZE] [--out DIR]
+ *                [--variant a,b,...] [--values refcounted|plain]
+ *                [--budget SIZE] [--out DIR]
  *
  * What one measurement is.  A map (variant or peer) is opened with
  * capacity_hint K (GLib has no hint and grows; the hint also keeps the
@@ -29,6 +30,12 @@
  * hands back a retained reference which the worker reads and releases; a
  * put allocates a new value and the map's overwrite releases the old one.
  * So every figure includes retain/release and one allocation per write.
+ * --values plain measures the maps alone: values come from a fixed pool
+ * that lives as long as the child, retain and release do nothing, a put
+ * stores a pool value instead of allocating one.  The difference between
+ * the two is what reference counting costs: every refcounted get writes
+ * the value's cache line, and at 2+ threads over one key set those lines
+ * move between cores on most gets, which caps every lock-free reader.
  *
  * Repetitions.  For each (mix, keys) every map gets its own child process
  * (its own heap and counting allocator, so maps never share malloc state;
@@ -143,6 +150,7 @@ struct opts {
 	struct impl impl[MAX_IMPLS];
 	size_t nimpl;
 	const char *out;
+	bool plain; /* --values plain */
 };
 
 /* Per (mix, keys, impl, threads): written by the child, read by the
@@ -295,6 +303,39 @@ static struct bval *bval_new(uint64_t data)
 	return v;
 }
 
+/* --values plain: a fixed pool of values, set up by a child before its
+ * first thread and never written after (data = index), so readers share
+ * its lines read-only; the map's retain/release do nothing. */
+#define PLAIN_POOL 4096u
+static struct bval plain_pool[PLAIN_POOL];
+static bool plain_values; /* set by child_map before any thread, then read */
+
+static void plain_noop(void *val, void *ctx)
+{
+	(void)val;
+	(void)ctx;
+}
+
+static const struct map_value_ops plain_ops = {plain_noop, plain_noop, NULL};
+
+static const struct map_value_ops *value_ops(void)
+{
+	return plain_values ? &plain_ops : &bval_ops;
+}
+
+/* A value to put: a new reference-counted one, or a pool value. */
+static struct bval *value_new(uint64_t data)
+{
+	return plain_values ? &plain_pool[data % PLAIN_POOL] : bval_new(data);
+}
+
+/* Drops a reference the worker holds (a get's, or a failed put's). */
+static void value_drop(struct bval *v)
+{
+	if (!plain_values)
+		bval_release(v, NULL);
+}
+
 /* ------------------------------------------------------ impl dispatch */
 
 static inline int im_get(const struct impl *im, void *h, const char *k,
@@ -341,7 +382,7 @@ static size_t im_len(const struct impl *im, void *h)
 static int put_new(const struct impl *im, void *h, uint64_t id, uint64_t data)
 {
 	char key[KEY_LEN + 1];
-	struct bval *v = bval_new(data);
+	struct bval *v = value_new(data);
 	int rc;
 
 	if (!v)
@@ -349,7 +390,7 @@ static int put_new(const struct impl *im, void *h, uint64_t id, uint64_t data)
 	key_make(id, key);
 	rc = im_put(im, h, key, v);
 	if (rc)
-		bval_release(v, NULL); /* on error the caller still owns it */
+		value_drop(v); /* on error the caller still owns it */
 	return rc;
 }
 
@@ -426,12 +467,12 @@ static void *worker_main(void *arg)
 				if (rc == 0) {
 					/* use the value, then drop it */
 					sink ^= ((struct bval *)v)->data;
-					bval_release(v, NULL);
+					value_drop(v);
 				} else {
 					anomalies++;
 				}
 			} else {
-				struct bval *nv = bval_new(x);
+				struct bval *nv = value_new(x);
 
 				if (!nv) {
 					err = -ENOMEM;
@@ -439,7 +480,7 @@ static void *worker_main(void *arg)
 				}
 				rc = im_put(im, h, key, nv);
 				if (rc) {
-					bval_release(nv, NULL);
+					value_drop(nv);
 					err = rc;
 					break;
 				}
@@ -553,11 +594,11 @@ static void *prefill_main(void *arg)
 {
 	struct life *l = arg;
 	const struct impl *im = l->im;
-	struct map_config cfg = {.vops = &bval_ops, .seed = l->o->seed,
+	struct map_config cfg = {.vops = value_ops(), .seed = l->o->seed,
 				 .capacity_hint = l->nkeys};
 
 	if (im->p)
-		l->rc = im->p->open(&bval_ops, l->nkeys, &l->h);
+		l->rc = im->p->open(value_ops(), l->nkeys, &l->h);
 	else
 		l->rc = map_open(im->name, &cfg, (struct map **)&l->h);
 	if (l->rc)
@@ -698,6 +739,10 @@ static void child_map(const struct opts *o, struct shared *sh, size_t mi,
 	const struct mix *mix = &o->mix[mi];
 	uint64_t nkeys = o->keys[ki], run_seq = 1;
 	size_t pidx = pinfo_index(o, mi, ki, i);
+
+	plain_values = o->plain; /* before any thread of this child */
+	for (unsigned v = 0; v < PLAIN_POOL; v++)
+		plain_pool[v] = (struct bval){.data = v};
 	struct pinfo *pi = &sh->pinfo[pidx];
 	struct ginfo *gi = &sh->ginfo[pidx];
 	struct life life = {.im = &o->impl[i], .o = o, .nkeys = nkeys};
@@ -798,7 +843,8 @@ static void usage(FILE *f)
 		"                    [--threads 1,2,4,8] [--reps 5] "
 		"[--seconds 0.3] [--seed 1]\n"
 		"                    [--variant NAME,...] [--budget 4G] "
-		"[--out DIR]\n\n"
+		"[--out DIR]\n"
+		"                    [--values refcounted|plain]\n\n"
 		"Every registered variant (one thread only when not "
 		"thread-safe) and the peers\n"
 		"glib (GHashTable + pthread_mutex_t) and lfht (raw liburcu "
@@ -808,12 +854,15 @@ static void usage(FILE *f)
 		"--seconds each.  Mixes: rNN (NN%% gets, the rest overwrites), "
 		"wNN (NN%% overwrites),\n"
 		"churn (50%% gets, 25%% inserts of new keys, 25%% deletes).  "
-		"--quick: keys 10000,\n"
-		"threads 1,2, reps 2, 0.05 s (explicit options win).  Writes "
-		"manifest.json,\n"
-		"bench.json and data/bench.<mix>.<keys>.dat into --out DIR (a "
-		"new or empty folder;\n"
-		"default results/<date>-<time>-bench, then results/latest "
+		"Values: refcounted\n"
+		"(default: a get retains, a put allocates) or plain (a fixed "
+		"pool, no refcount).\n"
+		"--quick: keys 10000, threads 1,2, reps 2, 0.05 s (explicit "
+		"options win).  Writes\n"
+		"manifest.json, bench.json and data/bench.<mix>.<keys>.dat "
+		"into --out DIR (a new or\n"
+		"empty folder; default results/<date>-<time>-bench, then "
+		"results/latest\n"
 		"points to it).\n");
 }
 
@@ -909,6 +958,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	const char *v_mix = NULL, *v_keys = NULL, *v_thr = NULL, *v_reps = NULL;
 	const char *v_sec = NULL, *v_var = NULL, *v_seed = NULL, *v_bud = NULL;
+	const char *v_values = NULL;
 	char buf[1024], *items[MAX_IMPLS + 1];
 	size_t n;
 	uint64_t u;
@@ -918,7 +968,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		const char *a = argv[i], *val = NULL, *eq;
 		static const char *const takes[] = {
 			"--mix", "--keys", "--threads", "--reps", "--seconds",
-			"--variant", "--seed", "--budget", "--out", NULL};
+			"--variant", "--seed", "--budget", "--out", "--values",
+			NULL};
 		const char *name = a;
 		char nbuf[32];
 
@@ -957,10 +1008,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 6: v_seed = val; break;
 		case 7: v_bud = val; break;
 		case 8: o->out = val; break;
+		case 9: v_values = val; break;
 		}
 	}
 	if (o->out && !*o->out)
 		return bad("--out needs a folder%s", "");
+	if (v_values && !strcmp(v_values, "plain"))
+		o->plain = true;
+	else if (v_values && strcmp(v_values, "refcounted"))
+		return bad("--values takes refcounted or plain, not '%s'",
+			   v_values);
 
 	if (!v_mix)
 		v_mix = "r99,r90,w50,churn";
@@ -1075,14 +1132,20 @@ static json_t *loadavg(void)
 	return json_pack("[fff]", l[0], l[1], l[2]);
 }
 
+static const char *values_name(const struct opts *o)
+{
+	return o->plain ? "plain" : "refcounted";
+}
+
 /* What results_manifest_base() does not know: caps, preset, seeds, params. */
 static void manifest_add(json_t *m, const struct opts *o, double timeout_s)
 {
-	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i}", "reps",
+	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i,s:s}", "reps",
 				   (int)o->reps, "seconds", o->seconds,
 				   "warmup_passes", 1, "budget_bytes",
 				   (json_int_t)o->budget, "key_bytes", KEY_LEN,
-				   "churn_window", CHURN_WINDOW);
+				   "churn_window", CHURN_WINDOW, "values",
+				   values_name(o));
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < o->nmix; i++)
@@ -1208,12 +1271,13 @@ static json_t *bench_json(const struct opts *o, const struct shared *sh,
 				       "threadsafe", o->impl[i].threadsafe));
 	json_object_set_new(b, "impls", arr);
 	json_object_set_new(b, "params",
-			    json_pack("{s:i,s:i,s:f,s:I,s:I,s:i,s:i}", "reps",
-				      (int)o->reps, "warmup_passes", 1,
+			    json_pack("{s:i,s:i,s:f,s:I,s:I,s:i,s:i,s:s}",
+				      "reps", (int)o->reps, "warmup_passes", 1,
 				      "seconds", o->seconds, "seed",
 				      (json_int_t)o->seed, "budget_bytes",
 				      (json_int_t)o->budget, "key_bytes",
-				      KEY_LEN, "churn_window", CHURN_WINDOW));
+				      KEY_LEN, "churn_window", CHURN_WINDOW,
+				      "values", values_name(o)));
 	json_object_set_new(b, "load", json_pack("{s:o,s:o}", "before",
 						   load_before, "after",
 						   load_after));
@@ -1632,9 +1696,9 @@ int bench_main(int argc, char **argv)
 	/* a dead child's pipe must give EPIPE, not kill the parent */
 	old_pipe = signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "maplab bench: %zu maps, %zu mixes x %zu key counts x "
-			"%zu thread counts, %u reps of %.3g s -> %s\n",
+			"%zu thread counts, %u reps of %.3g s, %s values -> %s\n",
 		o.nimpl, o.nmix, o.nkeys, o.nthreads, o.reps, o.seconds,
-		d.path);
+		values_name(&o), d.path);
 	for (size_t mi = 0; mi < o.nmix; mi++)
 		for (size_t ki = 0; ki < o.nkeys; ki++)
 			run_group(&o, &sh, mi, ki);

@@ -9,7 +9,9 @@
  * positive median ops/s at one thread, not-thread-safe variants skipped at
  * two, no byte left in the counting allocator once every map is closed,
  * and one data/bench.<mix>.<keys>.dat per point with the header
- * "threads <impl>...".  Bad input must exit 2 and write nothing.
+ * "threads <impl>...".  It runs twice: with the default reference-counted
+ * values and with --values plain, each recorded in bench.json's params.
+ * Bad input must exit 2 and write nothing.
  *
  * Speed is never asserted: the machine is shared and loaded.
  */
@@ -128,20 +130,25 @@ static void check_dat(const char *dir, const char *mix, json_t *impls)
 	ck_assert_uint_eq(rows, 2);
 }
 
+/* Loop index: 0 = default values (refcounted), 1 = --values plain. */
+static const char *const values_mode[] = {"refcounted", "plain"};
+
 START_TEST(test_bench_quick_writes_results)
 {
 	char tmpl[] = "/tmp/check_bench.XXXXXX", dir[4200], path[4300];
 	const char *tmp = mkdtemp(tmpl);
-	const char *argv[] = {"bench",   "--quick",   "--keys", "2000",
-			      "--seconds", "0.02",    "--reps", "1",
-			      "--threads", "1,2",     "--out",  dir};
+	const char *argv[] = {"bench",     "--quick", "--keys",   "2000",
+			      "--seconds", "0.02",    "--reps",   "1",
+			      "--threads", "1,2",     "--out",    dir,
+			      "--values",  "plain"};
+	int argc = sizeof(argv) / sizeof(argv[0]) - (_i == 0 ? 2 : 0);
 	json_error_t jerr;
 	json_t *man, *bj, *impls, *points;
 	size_t nexpect = 0;
 
 	ck_assert_ptr_nonnull(tmp);
 	snprintf(dir, sizeof(dir), "%s/run", tmp);
-	ck_assert_int_eq(run_bench(sizeof(argv) / sizeof(argv[0]), argv), 0);
+	ck_assert_int_eq(run_bench(argc, argv), 0);
 
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	man = json_load_file(path, 0, &jerr);
@@ -155,6 +162,9 @@ START_TEST(test_bench_quick_writes_results)
 	snprintf(path, sizeof(path), "%s/bench.json", dir);
 	bj = json_load_file(path, 0, &jerr);
 	ck_assert_msg(bj, "bench.json: %s", jerr.text);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(bj, "params"), "values")),
+			 values_mode[_i]);
 	impls = json_object_get(bj, "impls");
 	points = json_object_get(bj, "points");
 	ck_assert(json_is_array(impls) && json_is_array(points));
@@ -215,6 +225,7 @@ static const char *const bad_inputs[][6] = {
 	{"--variant", "nosuchmap", NULL},
 	{"--variant", "mutex,mutex", NULL},
 	{"--budget", "1K", NULL},
+	{"--values", "borrowed", NULL},
 	{"--frobnicate", NULL},
 };
 #define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
@@ -255,7 +266,7 @@ static Suite *bench_suite(void)
 	TCase *tc = tcase_create("run");
 
 	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_bench_quick_writes_results);
+	tcase_add_loop_test(tc, test_bench_quick_writes_results, 0, 2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("input");
 	tcase_set_timeout(tc, 30);
