@@ -23,6 +23,12 @@
 #include "harness/report_impl.h"
 #include "incidents/registry.h"
 
+/* bench.json's value_model (what a benchmark's values cost), or NULL. */
+static const char *bench_values(const struct report *rp)
+{
+	return json_string_value(json_object_get(rp->bench, "value_model"));
+}
+
 static void esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
@@ -731,6 +737,11 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 		html_tsan(rp, f);
 	if (rp->nbcharts) {
 		fputs("<section id=\"bench\">\n<h2>Benchmark</h2>\n", f);
+		if (bench_values(rp)) {
+			fputs("<p>In this benchmark, ", f);
+			esc(f, bench_values(rp));
+			fputs(".</p>\n", f);
+		}
 		for (size_t i = 0; i < rp->nbcharts; i++)
 			html_chart(rp, f, &rp->bcharts[i].chart);
 		fputs("</section>\n", f);
@@ -840,6 +851,8 @@ int rp_write_md(const struct report *rp, FILE *f)
 		md_tsan(rp, f);
 	if (rp->nbcharts) {
 		fputs("<a id=\"bench\"></a>\n\n## Benchmark\n\n", f);
+		if (bench_values(rp))
+			fprintf(f, "In this benchmark, %s.\n\n", bench_values(rp));
 		for (size_t i = 0; i < rp->nbcharts; i++)
 			md_chart(f, &rp->bcharts[i].chart);
 	}

@@ -534,7 +534,8 @@ START_TEST(test_bench_folder)
 	snprintf(p, sizeof(p), "%s/bench.json", tmpl);
 	f = fopen(p, "w");
 	ck_assert_ptr_nonnull(f);
-	fputs("{\"schema_version\": 1}\n", f);
+	fputs("{\"schema_version\": 1, \"value_model\": \"values are "
+	      "plain <test>\"}\n", f);
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/data", tmpl);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
@@ -549,6 +550,9 @@ START_TEST(test_bench_folder)
 	ck_assert_ptr_nonnull(html);
 	ck_assert(strstr(html, "<section id=\"bench\">") != NULL);
 	ck_assert(figure_drawn(html, "bench-r90-10000"));
+	/* the value model a design review needs, escaped */
+	ck_assert(strstr(html, "In this benchmark, values are plain "
+			       "&lt;test&gt;.") != NULL);
 	svg = slurp(tmpl, "plots/bench-r90-10000.svg", NULL);
 	ck_assert_ptr_nonnull(svg);
 	ck_assert(strstr(svg, "glib") != NULL); /* the peer has a line */
