@@ -112,7 +112,7 @@ int core_range(struct core_table *t, const void *owner, const void *held,
  * otherwise the `held` pointer that walk registered. */
 const void *core_range_held(const void *owner);
 
-/* The seeded 64-bit hash the table uses (exported for tests/benchmarks). */
+/* The seeded 64-bit hash the table uses; syncmap hashes with it too. */
 uint64_t core_hash(uint64_t seed, const void *key, size_t len);
 
 #endif

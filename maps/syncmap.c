@@ -76,6 +76,7 @@
 #include <string.h>
 
 #include "maps/alloc.h"
+#include "maps/core.h"
 #include "maps/map_impl.h"
 #include "maps/mlrcu.h"
 
@@ -139,45 +140,6 @@ struct smmap {
 #define RLX memory_order_relaxed
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static uint64_t rotl64(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-static uint64_t fmix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
-}
-
-/* A seeded 64-bit hash in the style of MurmurHash3's mixing steps. */
-static uint64_t sm_hash(const void *key, size_t len, uint64_t seed)
-{
-	const unsigned char *p = key;
-	uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL ^ (len * 0x87c37b91114253d5ULL);
-	uint64_t k;
-
-	while (len >= 8) {
-		memcpy(&k, p, 8);
-		k *= 0x87c37b91114253d5ULL;
-		k = rotl64(k, 31);
-		k *= 0x4cf5ad432745937fULL;
-		h ^= k;
-		h = rotl64(h, 27) * 5 + 0x52dce729;
-		p += 8;
-		len -= 8;
-	}
-	k = 0;
-	if (len)
-		memcpy(&k, p, len);
-	h ^= fmix64(k + len);
-	return fmix64(h);
-}
 
 static void *sm_alloc(struct smmap *m, enum ml_tag tag, size_t size)
 {
@@ -685,7 +647,7 @@ static void sm_close(struct map *mm)
 static int sm_get(struct map *mm, const void *key, size_t klen, void **val)
 {
 	struct smmap *m = (struct smmap *)mm;
-	uint64_t h = sm_hash(key, klen, m->seed);
+	uint64_t h = core_hash(m->seed, key, klen);
 	struct smentry *e;
 	struct smbox *b;
 	uintptr_t r;
@@ -729,7 +691,7 @@ static void swapped(struct smmap *m, struct smbox *old)
 static int sm_put(struct map *mm, const void *key, size_t klen, void *val)
 {
 	struct smmap *m = (struct smmap *)mm;
-	uint64_t h = sm_hash(key, klen, m->seed);
+	uint64_t h = core_hash(m->seed, key, klen);
 	struct smbox *nb = box_new(m, val), *old;
 	struct smentry *e;
 	uintptr_t r;
@@ -774,7 +736,7 @@ static int sm_put_if_absent(struct map *mm, const void *key, size_t klen,
 			    void *val, void **existing)
 {
 	struct smmap *m = (struct smmap *)mm;
-	uint64_t h = sm_hash(key, klen, m->seed);
+	uint64_t h = core_hash(m->seed, key, klen);
 	struct smbox *nb = NULL, *lb = NULL, *p;
 	enum tlos st = TLOS_EXPUNGED;
 	struct smentry *e;
@@ -850,7 +812,7 @@ out:
 static int sm_delete(struct map *mm, const void *key, size_t klen)
 {
 	struct smmap *m = (struct smmap *)mm;
-	uint64_t h = sm_hash(key, klen, m->seed);
+	uint64_t h = core_hash(m->seed, key, klen);
 	struct smentry *e;
 	struct smbox *old;
 	bool removed = false;
