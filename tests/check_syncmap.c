@@ -3,7 +3,9 @@
  * syncmap variant (Go's pre-1.24 sync.Map, maps/syncmap.c): exact
  * promotion / dirty-copy / miss / expunge counts after a scripted
  * sequence, concurrent loads during stores, range with concurrent and
- * re-entrant stores, and grace-period reclamation.  The generic behaviour
+ * re-entrant stores.  Grace-period reclamation under a walker that holds
+ * a borrowed value is tested for both RCU-reclaimed variants in
+ * tests/check_rcu.c (grace_period("syncmap", ...)).  The generic behaviour
  * is covered by the conformance suites (tests/check_maps*.c).
  *
  * Every test checks the allocator accounting (ml_alloc_live_total back to
@@ -434,86 +436,6 @@ START_TEST(test_range_with_concurrent_stores)
 }
 END_TEST
 
-/* ---- grace-period reclamation -------------------------------------------- */
-
-struct hold {
-	struct map *m;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int inside, go;
-	struct mt_val *held;
-	long refs_seen;
-};
-
-static int hold_cb(const void *key, size_t klen, void *val, void *arg)
-{
-	struct hold *h = arg;
-
-	(void)key;
-	(void)klen;
-	pthread_mutex_lock(&h->mu);
-	h->held = val; /* borrowed: no retain */
-	h->inside = 1;
-	pthread_cond_broadcast(&h->cv);
-	while (!h->go)
-		pthread_cond_wait(&h->cv, &h->mu);
-	pthread_mutex_unlock(&h->mu);
-	/* The key was deleted and overwritten meanwhile; the value we
-	 * borrowed must still be alive (ASan: use-after-free otherwise). */
-	mt_val_assert(h->held);
-	h->refs_seen = atomic_load(&h->held->refs);
-	return 1;
-}
-
-static void *holder(void *arg)
-{
-	struct hold *h = arg;
-
-	map_thread_enter(h->m);
-	map_range(h->m, hold_cb, h);
-	map_thread_exit(h->m);
-	return NULL;
-}
-
-START_TEST(test_grace_period)
-{
-	struct map *m = open_sm();
-	struct hold h = {.m = m};
-	struct timespec ms20 = {0, 20 * 1000 * 1000};
-	pthread_t t;
-	struct map_stats st;
-
-	ck_assert_int_eq(pthread_mutex_init(&h.mu, NULL), 0);
-	ck_assert_int_eq(pthread_cond_init(&h.cv, NULL), 0);
-	put(m, "only", 1, 1);
-	ck_assert_int_eq(pthread_create(&t, NULL, holder, &h), 0);
-	pthread_mutex_lock(&h.mu);
-	while (!h.inside)
-		pthread_cond_wait(&h.cv, &h.mu);
-	pthread_mutex_unlock(&h.mu);
-	/* The walker is inside its read-side section holding a borrowed
-	 * pointer.  Drop the map's only reference, twice over. */
-	ck_assert_int_eq(map_delete(m, "only", 4), 0);
-	put(m, "only", 1, 2);
-	put(m, "only", 1, 3);
-	map_stats(m, &st);
-	ck_assert_uint_ge(st.deferred_frees, 2);
-	/* Give the call_rcu thread time to (wrongly) free it. */
-	nanosleep(&ms20, NULL);
-	nanosleep(&ms20, NULL);
-	ck_assert_int_eq(mt_live(), 3); /* nothing reclaimed yet */
-	pthread_mutex_lock(&h.mu);
-	h.go = 1;
-	pthread_cond_broadcast(&h.cv);
-	pthread_mutex_unlock(&h.mu);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_int_eq(h.refs_seen, 1); /* still the map's reference */
-	close_sm(m); /* barrier: reclaimed now, counts balance */
-	pthread_cond_destroy(&h.cv);
-	pthread_mutex_destroy(&h.mu);
-}
-END_TEST
-
 /* A thread that never called map_thread_enter still works (registered
  * lazily, unregistered at its exit). */
 static void *no_enter(void *arg)
@@ -558,7 +480,6 @@ static Suite *syncmap_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_concurrent_loads_during_stores);
 	tcase_add_test(tc, test_range_with_concurrent_stores);
-	tcase_add_test(tc, test_grace_period);
 	tcase_add_test(tc, test_thread_without_enter);
 	suite_add_tcase(s, tc);
 	return s;
