@@ -97,16 +97,6 @@
 #include "maps/alloc.h"
 #include "maps/map.h"
 
-#ifndef MAPLAB_CC
-#define MAPLAB_CC "unknown"
-#endif
-#ifndef MAPLAB_CFLAGS
-#define MAPLAB_CFLAGS "unknown"
-#endif
-#ifndef MAPLAB_SAN
-#define MAPLAB_SAN ""
-#endif
-
 #define BENCH_SCHEMA_VERSION 1
 #define MAX_MIXES 8
 #define MAX_KEYS 8
