@@ -25,6 +25,7 @@
 #include <signal.h>
 
 #include "harness/cli.h"
+#include "harness/verdict.h"
 #include "harness/presets.h"
 #include "harness/results.h"
 #include "harness/runner.h"
@@ -546,28 +547,49 @@ struct row {
 	char incident[32], variant[32];
 	unsigned rep;
 	int outcome;
-	double dur, peak_mib, ops_s, p99_ms;
+	double dur, peak_mib, ops_s, p99_ms, inflight;
 	char detail[400], symptoms[300];
+	json_t *rec; /* the run record, for the design verdict; owned */
 };
 
-static void print_table(const struct row *rows, size_t n, bool col)
+static const char *verdict_color(const struct verdict *v)
 {
-	printf("\n%-10s %-9s %3s  %-11s %7s %8s %11s %9s  %s\n", "incident",
-	       "variant", "rep", "outcome", "time_s", "peak_MiB", "ops/s",
-	       "p99_ms", "symptoms / detail");
-	for (size_t i = 0; i < n; i++) {
-		const struct row *r = &rows[i];
-		char ops[32], p99[32];
+	return v->cls == VERDICT_HOLDS ? "\033[32m"
+	       : v->cls == VERDICT_BROKEN ? "\033[31m" : "\033[33m";
+}
 
+/* The table, with each run's design verdict: judged once every run of the
+ * folder is in, since a stall is relative to the same run's best design. */
+static void print_table(struct row *rows, size_t n, bool col)
+{
+	json_t **recs = calloc(n ? n : 1, sizeof(*recs));
+
+	for (size_t i = 0; recs && i < n; i++)
+		recs[i] = rows[i].rec;
+	printf("\n%-10s %-9s %3s  %-11s %7s %8s %9s %11s %9s  %s\n",
+	       "incident", "variant", "rep", "outcome", "time_s", "peak_MiB",
+	       "inflight", "ops/s", "p99_ms", "design verdict");
+	for (size_t i = 0; i < n; i++) {
+		struct row *r = &rows[i];
+		char ops[32], p99[32], inf[32], vt[260];
+		struct verdict_ref ref;
+		struct verdict v;
+
+		verdict_ref_of(recs, recs ? n : 0, r->incident, &ref);
+		verdict_of(r->rec, &ref, &v);
+		verdict_text(&v, vt, sizeof(vt));
 		snprintf(ops, sizeof(ops), isfinite(r->ops_s) ? "%.0f" : "-", r->ops_s);
 		snprintf(p99, sizeof(p99), isfinite(r->p99_ms) ? "%.3f" : "-", r->p99_ms);
-		printf("%-10s %-9s %3u  %s%-11s%s %7.1f %8.1f %11s %9s  %s%s%s\n",
+		snprintf(inf, sizeof(inf), isfinite(r->inflight) ? "%.0f" : "-",
+			 r->inflight);
+		printf("%-10s %-9s %3u  %s%-11s%s %7.1f %8.1f %9s %11s %9s  "
+		       "%s%s%s\n",
 		       r->incident, r->variant, r->rep,
 		       col ? color(r->outcome) : "", run_outcome_name(r->outcome),
-		       col ? "\033[0m" : "", r->dur, r->peak_mib, ops, p99,
-		       r->symptoms, r->symptoms[0] && r->detail[0] ? "; " : "",
-		       r->detail);
+		       col ? "\033[0m" : "", r->dur, r->peak_mib, inf, ops, p99,
+		       col ? verdict_color(&v) : "", vt, col ? "\033[0m" : "");
 	}
+	free(recs);
 }
 
 static int execute(struct cli *c, int argc, char **argv)
@@ -722,13 +744,17 @@ static int execute(struct cli *c, int argc, char **argv)
 					json_t *rj = results_run_json(&s, &res);
 					struct results_run_view vw;
 
+					row->inflight = NAN;
 					if (rj && results_view(rj, &vw)) {
 						row->ops_s = vw.ops_per_s;
 						row->p99_ms = vw.p99_ns / 1e6;
+						row->inflight = json_number_value(json_object_get(
+							json_object_get(rj, "summary"),
+							"inflight_peak"));
 						symptom_text(json_object_get(rj, "symptoms"),
 							     row->symptoms, sizeof(row->symptoms));
 					}
-					json_decref(rj);
+					row->rec = rj;
 				}
 				detail_text(&res, row->detail, sizeof(row->detail));
 				if (!c->quiet)
@@ -747,6 +773,8 @@ static int execute(struct cli *c, int argc, char **argv)
 	print_table(rows, nrows, col);
 	printf("\nresults: %s%s\n", d.path,
 	       runner_interrupted ? "  (INCOMPLETE: interrupted)" : "");
+	for (size_t i = 0; i < nrows; i++)
+		json_decref(rows[i].rec);
 	free(rows);
 	if (runner_interrupted)
 		return 128 + runner_interrupted;

@@ -219,11 +219,12 @@ static size_t manifest_rows(const struct report *rp, struct kv *kv, size_t max)
 }
 
 /* One verdict row's cells, shared by all three outputs. */
-enum { V_RUN, V_OUTCOME, V_SYMPTOMS, V_LIVE, V_RSS, V_TTO, V_INFL, V_P99,
-       V_THR, V_EXPECT, V_N };
+enum { V_RUN, V_VERDICT, V_OUTCOME, V_SYMPTOMS, V_LIVE, V_RSS, V_GROWTH,
+       V_TTO, V_INFL, V_P99, V_THR, V_EXPECT, V_N };
 static const char *const vhead[V_N] = {
-	"run", "outcome", "symptoms", "peak live", "peak RSS", "time to OOM",
-	"in-flight peak", "latency p99", "throughput", "expected",
+	"run", "design verdict", "outcome", "symptoms", "peak live",
+	"peak RSS", "growth while loaded", "time to OOM", "in-flight peak",
+	"latency p99", "throughput", "expected",
 };
 
 static int verdict_cells(const struct report *rp, const struct rp_incident *inc,
@@ -234,7 +235,18 @@ static int verdict_cells(const struct report *rp, const struct rp_incident *inc,
 	int mark = rp_expect_mark(rp, r, &cls, why, sizeof(why));
 	double tto = rp_time_to_outcome(r);
 
+	struct verdict v;
+
 	rp_run_label(rp, inc, r, cell[V_RUN], 400);
+	rp_verdict(rp, r, &v);
+	verdict_text(&v, cell[V_VERDICT], 400);
+	if (isnan(v.growth_mib_s))
+		snprintf(cell[V_GROWTH], 400, "–");
+	else if (!isnan(v.to_cap_s) && strcmp(rp_outcome(r), "oom"))
+		snprintf(cell[V_GROWTH], 400, "%.1f MiB/s (cap in ~%.0f s)",
+			 v.growth_mib_s, v.to_cap_s);
+	else
+		snprintf(cell[V_GROWTH], 400, "%.1f MiB/s", v.growth_mib_s);
 	rp_fmt_outcome(r, cell[V_OUTCOME], 400);
 	rp_fmt_symptoms(r, cell[V_SYMPTOMS], 400);
 	rp_fmt_mib(rp_runnum(r, "summary.peak_live_bytes"), cell[V_LIVE], 400);
@@ -311,6 +323,8 @@ static const char css[] =
 	"td.num{text-align:right;white-space:nowrap}"
 	"tr.bad td{background:#fdecea}tr.odd td{background:#fff8e1}"
 	"td.ok{color:#137333;font-weight:600}td.fail{color:#b3261e;font-weight:600}"
+	"td.broken,span.broken{color:#b3261e;font-weight:600}"
+	"td.holds,span.holds{color:#137333;font-weight:600}"
 	"td.warn{color:#b06000;font-weight:600}"
 	"span.sw{display:inline-block;width:.8em;height:.8em;border-radius:2px;"
 	"margin-right:.4em;vertical-align:-.05em}"
@@ -449,6 +463,10 @@ static void html_verdict(const struct report *rp, FILE *f,
 				 !strcmp(o, "ok") ? " class=\"ok\"" : "") :
 				j == V_EXPECT ? (mark > 0 ? " class=\"ok\"" :
 						 mark == 0 ? " class=\"fail\"" : "") :
+				j == V_VERDICT ? (!strncmp(cell[j], "broken", 6) ?
+						  " class=\"broken\"" :
+						  !strncmp(cell[j], "holds", 5) ?
+						  " class=\"holds\"" : "") :
 				j >= V_LIVE ? " class=\"num\"" :
 				j == V_SYMPTOMS ? " class=\"sym\"" : "";
 
@@ -496,7 +514,8 @@ static void html_overview(const struct report *rp, FILE *f)
 			json_t *cell = json_array();
 			const json_t *rule = expect_rule(rp->expect, inc->name, vars[k]);
 			struct expect_verdict v = { 0 };
-			bool judged = false;
+			struct verdict dv;
+			bool judged = false, any_broken = false, any_holds = false;
 
 			for (size_t j = 0; j < inc->nruns; j++) {
 				const struct rp_run *r = &rp->runs[inc->runs[j]];
@@ -505,11 +524,17 @@ static void html_overview(const struct report *rp, FILE *f)
 
 				if (strcmp(r->variant, vars[k]))
 					continue;
-				l = rp_run_symptomatic(r) && !rp_run_failed(r) ?
-					    "ok + symptom" :
-				    !strcmp(rp_outcome(r), "ok") &&
-					    rp_runnum(r, "summary.ops") == 0 ?
-					    "ok, no requests" : rp_outcome(r);
+				rp_verdict(rp, r, &dv);
+				l = dv.cls == VERDICT_HOLDS ? "holds" :
+				    dv.cls == VERDICT_NONE ? rp_outcome(r) :
+				    dv.how == VERDICT_HOW_OOM ? "broken: oom" :
+				    dv.how == VERDICT_HOW_CRASH ? "broken: crash" :
+				    dv.how == VERDICT_HOW_HANG ? "broken: hang" :
+				    dv.how == VERDICT_HOW_CORRUPT ? "broken: corrupt" :
+				    dv.how == VERDICT_HOW_TORN ? "broken: torn" :
+								 "broken: stall";
+				any_broken |= dv.cls == VERDICT_BROKEN;
+				any_holds |= dv.cls == VERDICT_HOLDS;
 				for (m = 0; m < nl && strcmp(lab[m], l); m++)
 					;
 				if (m == nl && nl < 16) {
@@ -535,10 +560,13 @@ static void html_overview(const struct report *rp, FILE *f)
 				judged = true;
 			}
 			json_decref(cell);
-			fprintf(f, "<td%s>", judged && !v.pass ? " class=\"fail\"" : "");
+			fprintf(f, "<td><span class=\"%s\">",
+				any_broken ? "broken" : any_holds ? "holds" : "");
 			esc(f, out[0] ? out : "–");
+			fputs("</span>", f);
 			if (judged) {
-				fprintf(f, " %s", v.pass ? "✓" : "✗");
+				fprintf(f, " <span class=\"%s\" title=\"as expected?\">%s</span>",
+					v.pass ? "holds" : "broken", v.pass ? "✓" : "✗");
 				if (v.cls == EXPECT_REPRODUCES && v.runs > 1)
 					fprintf(f, " <small>(%u/%u reproduced)</small>",
 						v.shown, v.runs);
@@ -547,12 +575,18 @@ static void html_overview(const struct report *rp, FILE *f)
 		}
 		fputs("</tr>\n", f);
 	}
-	fputs("</table>\n<p class=\"note\">Outcome of each run (crash, oom, hang, "
-	      "error, ok; \"+ symptom\": the incident's oracle found lost or "
-	      "leaked data although the run ended normally).", f);
+	fputs("</table>\n<p class=\"note\">The design verdict of each run: "
+	      "<span class=\"broken\">broken</span> — oom (the run reached its "
+	      "memory cap), crash, hang, corrupt (the incident's oracle found "
+	      "lost or damaged data), torn (a request saw two config versions), "
+	      "stall (in-flight peak or p99 at least 5× the best design of the "
+	      "same run) — or <span class=\"holds\">holds</span>.  Each "
+	      "incident's table below says how and at what cost.", f);
 	if (rp->expect)
-		fputs(" ✓/✗: the cell passes or fails its expectation (all "
-		      "repetitions judged together, as `maplab ci` does).", f);
+		fputs(" ✓/✗ is a different question: did the cell do what "
+		      "harness/expectations.json says it should (all repetitions "
+		      "judged together, as `maplab ci` does)?  A blamed design "
+		      "expected to break is ✓ when it breaks.", f);
 	fputs("</p>\n</section>\n", f);
 }
 
@@ -902,8 +936,8 @@ void rp_print_terminal(const struct report *rp, FILE *f)
 {
 	char cell[V_N][400];
 	static const int cols[] = { V_RUN, V_OUTCOME, V_LIVE, V_RSS, V_INFL,
-				    V_P99, V_THR };
-	static const int width[] = { 12, 28, 9, 9, 8, 9, 11 };
+				    V_P99, V_THR, V_VERDICT };
+	static const int width[] = { 12, 28, 9, 9, 8, 9, 11, 60 };
 	const size_t nc = sizeof(cols) / sizeof(cols[0]);
 
 	for (size_t i = 0; i < rp->nincs; i++) {

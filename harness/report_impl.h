@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "harness/verdict.h"
+
 /* A flat data file: the header's column names and the rows, row-major. */
 struct rp_series {
 	char **cols;   /* ncols names, malloc'd */
@@ -140,6 +142,10 @@ int rp_expect_mark(const struct report *rp, const struct rp_run *r,
 /* Run-label used on chart axes and in tables: "mutex" or "mutex r2". */
 void rp_run_label(const struct report *rp, const struct rp_incident *inc,
 		  const struct rp_run *r, char *buf, size_t n);
+/* The design verdict of a run, its stall reference taken from the same
+ * incident's runs in this folder. */
+void rp_verdict(const struct report *rp, const struct rp_run *r,
+		struct verdict *v);
 void rp_story(const struct report *rp, const struct rp_incident *inc,
 	      char *buf, size_t n);
 /* The seed-vs-lab table: rows of cells; the first row is the header. */

@@ -358,6 +358,9 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 			double y = NAN;
 			const char *o = rp_outcome(r);
 			const char *sig = rp_runstr(r, "signal.name");
+			const char *oom_tag = !strcmp(rp_outcome(r), "oom")
+						      ? rp_runstr(r, "oom.tag")
+						      : NULL;
 			int pt = !strcmp(o, "oom") ? 11 : !strcmp(o, "crash") ? 13 : 5;
 			char lab[80];
 
@@ -377,11 +380,12 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 			if (isnan(y) || isnan(t))
 				continue;
 			rp_run_label(rp, inc, r, lab, sizeof(lab));
-			fprintf(ev, "%.4f %.6g %lu %d \"%s: %s %.2f s\"\n", t,
-				y * scale, rgb_int(rp_color(r->variant)), pt, lab,
+			fprintf(ev, "%.4f %.6g %lu %d \"%s: %s %.2f s%s%s%s\"\n",
+				t, y * scale, rgb_int(rp_color(r->variant)), pt, lab,
 				!strcmp(o, "oom") ? "OOM" :
 				!strcmp(o, "crash") ? (sig ? sig : "crash") : "hang",
-				t);
+				t, oom_tag ? " (" : "", oom_tag ? oom_tag : "",
+				oom_tag ? ")" : "");
 			nevents++;
 		}
 	}

@@ -63,6 +63,8 @@
  *   - stop (struct mstate.stop) is seq_cst: set once by the dispatcher.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -70,6 +72,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "incidents/metrics/metrics.h"
 #include "maps/alloc.h"
@@ -176,21 +179,25 @@ static struct counter *counter_new(struct mstate *st, uint32_t id,
 /* ---- parameters --------------------------------------------------------- */
 
 static const struct incident_param metrics_params[] = {
-	{"rate", "req/s", "push requests per second (open loop)", 100000,
-	 100000, 100, 5000000, true},
+	{"rate", "req/s", "push requests per second (open loop)", 300000,
+	 300000, 100, 5000000, true},
 	{"new_series", "series/s", "brand-new series per second (cardinality "
 				   "growth)",
 	 20000, 10000, 0, 1000000, true},
-	{"initial_series", "series", "series in the map at start", 100000,
+	{"initial_series", "series", "series in the map at start", 150000,
 	 200000, 1, 10000000, true},
 	{"zipf_s", "", "skew of series popularity (1 = Zipf, 0 = uniform)", 1.0,
 	 1.0, 0.0, 3.0, false},
-	{"walk_ms", "ms", "aggregator period: one whole-map walk each", 100, 100,
+	{"walk_ms", "ms", "aggregator period: one whole-map walk each", 40, 40,
 	 1, 60000, true},
 	{"ttl_ms", "ms", "expire series not bumped for this long (0 = never)",
 	 10000, 60000, 0, 3600000, true},
-	{"req_bytes", "bytes", "size of one queued push request", 512, 512, 128,
-	 65536, true},
+	{"req_bytes", "bytes", "size of one queued push request", 1024, 1024,
+	 128, 65536, true},
+	{"export", "", "1 = each walk writes the roll-up, one text line per "
+		       "series, to a file (a textfile exporter); 0 = memory "
+		       "only",
+	 1, 1, 0, 1, true},
 	{.name = NULL},
 };
 
@@ -320,7 +327,55 @@ struct walk {
 	uint32_t *exp;  /* expired ids (tag OTHER), grown as needed */
 	size_t nexp, cap;
 	bool exp_full;  /* allocation refused: expire the rest next walk */
+	size_t out_len; /* bytes of st->out not yet written */
+	uint64_t out_off; /* file offset of the next write */
 };
+
+/* Write the export buffer out.  A failed write (a full disk) is counted
+ * and the rest of this walk's export is skipped; the roll-up goes on. */
+static void export_flush(struct walk *w)
+{
+	struct mstate *st = w->st;
+	ssize_t n;
+	size_t done = 0;
+
+	while (st->out_fd >= 0 && done < w->out_len) {
+		n = pwrite(st->out_fd, st->out + done, w->out_len - done,
+			   (off_t)(w->out_off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			st->export_errors++;
+			break;
+		}
+		done += (size_t)n;
+	}
+	w->out_off += done;
+	w->out_len = 0;
+}
+
+/* One exposition line per series: `name value timestamp_ms`, what a
+ * textfile exporter or a push to a TSDB writes for each rolled-up
+ * counter.  This is the walk's real per-series work; under a lock held
+ * through the walk, the producers wait for all of it. */
+static void export_line(struct walk *w, const void *key, size_t klen,
+			uint64_t value)
+{
+	struct mstate *st = w->st;
+	int n;
+
+	if (!st->out)
+		return;
+	if (klen > METRICS_KEY_MAX)
+		klen = METRICS_KEY_MAX; /* a corrupt table's garbage key */
+	if (EXPORT_BUF - w->out_len < METRICS_KEY_MAX + 64)
+		export_flush(w);
+	n = snprintf(st->out + w->out_len, EXPORT_BUF - w->out_len,
+		     "%.*s %" PRIu64 " %" PRIu64 "\n", (int)klen,
+		     (const char *)key, value, w->now / 1000000u);
+	if (n > 0 && (size_t)n < EXPORT_BUF - w->out_len)
+		w->out_len += (size_t)n;
+}
 
 static int walk_cb(const void *key, size_t klen, void *val, void *arg)
 {
@@ -329,8 +384,8 @@ static int walk_cb(const void *key, size_t klen, void *val, void *arg)
 	uint32_t *grown;
 	uint64_t last;
 
-	(void)key;
-	(void)klen;
+	uint64_t delta;
+
 	if (++w->visited > w->bound)
 		return 1; /* a cycle in a corrupt table: give up this walk */
 	if (!c || c->magic != COUNTER_LIVE) {
@@ -338,8 +393,9 @@ static int walk_cb(const void *key, size_t klen, void *val, void *arg)
 		return 0;
 	}
 	/* relaxed: atomicity is all the roll-up needs (file comment). */
-	w->rolled += atomic_exchange_explicit(&c->count, 0,
-					      memory_order_relaxed);
+	delta = atomic_exchange_explicit(&c->count, 0, memory_order_relaxed);
+	w->rolled += delta;
+	export_line(w, key, klen, delta);
 	if (!w->st->ttl_ns || w->exp_full)
 		return 0;
 	last = atomic_load_explicit(&c->last_ns, memory_order_relaxed);
@@ -392,6 +448,9 @@ static void aggregate_once(struct mstate *st)
 	t0 = ictx_now_ns();
 	w.now = t0;
 	rc = map_range(st->map, walk_cb, &w);
+	export_flush(&w);
+	if (st->out_fd >= 0 && ftruncate(st->out_fd, (off_t)w.out_off))
+		st->export_errors++;
 	t1 = ictx_now_ns();
 	ictx_hist_record(st->h_walk, t1 - t0);
 	st->walks++;
@@ -594,6 +653,34 @@ static void dispatch(struct mstate *st)
 
 /* ---- the incident's entry points ------------------------------------------ */
 
+/* The export file each walk rewrites in place (the run's work folder,
+ * removed by the harness), and its buffer.  0 or -errno. */
+static int export_open(struct mstate *st, struct ictx *ctx)
+{
+	char path[4096];
+
+	if (!ictx_param(ctx, "export"))
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/rollup.prom",
+		     ictx_workdir(ctx)) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	st->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			  0644);
+	if (st->out_fd < 0)
+		return -errno;
+	st->out = ml_malloc(ML_TAG_OTHER, EXPORT_BUF);
+	return st->out ? 0 : -ENOMEM;
+}
+
+static void export_close(struct mstate *st)
+{
+	if (st->out_fd >= 0)
+		close(st->out_fd);
+	st->out_fd = -1;
+	ml_free(st->out);
+	st->out = NULL;
+}
+
 static int metrics_setup(struct ictx *ctx, void **state)
 {
 	struct map_config cfg = {0};
@@ -620,6 +707,7 @@ static int metrics_setup(struct ictx *ctx, void **state)
 	st->nprod = ictx_threads(ctx) ? ictx_threads(ctx) : 8;
 	if (st->nprod > MAX_PRODUCERS)
 		st->nprod = MAX_PRODUCERS;
+	st->out_fd = -1;
 	atomic_init(&st->stop, false);
 	atomic_init(&st->universe, st->initial);
 	v = map_variant_find(ictx_variant(ctx));
@@ -653,6 +741,10 @@ static int metrics_setup(struct ictx *ctx, void **state)
 		rc = -ENOSPC;
 		goto out;
 	}
+
+	rc = export_open(st, ctx);
+	if (rc)
+		goto out;
 
 	/* ml_calloc aligns to 16 bytes; struct pq wants a cache line. */
 	st->pq_raw = ml_calloc(ML_TAG_QUEUE, 1,
@@ -717,6 +809,7 @@ static int metrics_setup(struct ictx *ctx, void **state)
 	*state = st;
 	return 0;
 out:
+	export_close(st);
 	if (st->map)
 		map_close(st->map);
 	if (st->pq) {
@@ -930,6 +1023,7 @@ static void metrics_teardown(void *state, struct ictx *ctx)
 		MT_CHECK(pthread_mutex_destroy(&st->pq[i].mu));
 		MT_CHECK(pthread_cond_destroy(&st->pq[i].cv));
 	}
+	export_close(st);
 	ml_free(st->pq_raw);
 	ml_free(st);
 }
@@ -938,8 +1032,8 @@ const struct incident incident_metrics = {
 	.name = "metrics",
 	.title = "Metrics aggregator walking the map while producers wait",
 	.summary = "producers bump per-series counters; an aggregator walks "
-		   "and rolls up the whole map every 100 ms",
-	.quick_seconds = 3,
+		   "the whole map every 40 ms and exports the roll-up",
+	.quick_seconds = 5,
 	.full_seconds = 60,
 	.params = metrics_params,
 	.setup = metrics_setup,

@@ -26,6 +26,7 @@
 #define DISPATCH_CHUNK 256        /* requests handed over at once */
 #define PUBLISH_BATCH 32          /* producer metric updates batched */
 #define MAX_PRODUCERS 256
+#define EXPORT_BUF (64 * 1024)    /* the walk's export buffer */
 #define PQ_ALIGN 64               /* a cache line */
 #define ORACLE_DRAIN_NS 2000000000ull /* wait for deferred releases, */
 #define ORACLE_QUIET_NS 250000000ull  /* while they still come */
@@ -97,6 +98,10 @@ struct mstate {
 	uint64_t rolled;             /* aggregator-only; read after join */
 	uint64_t expired;            /* aggregator-only */
 	uint64_t walks, walk_aborts, walk_bad; /* aggregator-only */
+	char *out;              /* export buffer (OTHER), NULL if export=0;
+				   aggregator-only */
+	int out_fd;             /* the export file, -1 if none; immutable */
+	uint64_t export_errors; /* failed writes; aggregator-only */
 	uint64_t arrivals, disp_dropped;       /* dispatcher-only */
 
 	struct pq *pq; /* nprod queues, inside pq_raw; immutable */

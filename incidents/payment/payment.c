@@ -63,6 +63,7 @@
  * block may have been reused) and counts it instead of freeing twice.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdalign.h>
@@ -71,7 +72,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "incidents/incident.h"
 #include "incidents/payment/payment.h"
@@ -163,7 +166,8 @@ struct payment {
 
 	/* parameters (immutable after setup) */
 	double rate;
-	uint32_t open, updates_max, dup_pct, pay_min, pay_max, warm_pct;
+	uint32_t open, updates_max, dup_pct, pay_min, pay_max, warm_pct,
+		abandon_pct;
 	uint64_t ttl_ns, sweep_ns;
 
 	/* ledger: entries [0, nledger); ids below next_id were opened.
@@ -185,6 +189,12 @@ struct payment {
 	unsigned nworkers;       /* started */
 	pthread_t reaper;
 	bool reaper_started;
+
+	/* the audit log the reaper appends each evicted order to; the fd is
+	 * immutable after setup, the tallies are the reaper's own (read
+	 * after join) */
+	int audit_fd;            /* -1 if audit=0 */
+	uint64_t audit_bytes, audit_errors;
 
 	/* reaper wake-up */
 	pthread_mutex_t rmu;
@@ -213,27 +223,7 @@ struct payment {
 };
 
 static const struct incident_param payment_params[] = {
-	{"rate", "notes/s", "notification arrivals per second (open loop)",
-	 15000, 15000, 100, 1000000, true},
-	{"open", "orders", "orders open at once (the cache's steady size)",
-	 50000, 40000, 1, 2000000, true},
-	{"updates_max", "notes", "status updates per order: 0..this",
-	 3, 3, 0, 100, true},
-	{"dup_pct", "%", "settles redelivered by the provider", 10, 10, 0, 100,
-	 true},
-	{"payload_min", "bytes", "smallest raw body", 1024, 1024, 16, 1 << 20,
-	 true},
-	{"payload_max", "bytes", "largest raw body", 4096, 4096, 16, 1 << 20,
-	 true},
-	{"warm_pct", "%", "open orders already cached when the run starts",
-	 0, 0, 0, 100, true},
-	{"hint", "orders", "map capacity hint at open (0 = none, as Go's "
-	 "make(map)); added to what warm_pct reloads", 1024, 1024, 0,
-	 10000000, true},
-	{"ttl_ms", "ms", "settled orders stay cached this long", 200, 2000, 0,
-	 600000, true},
-	{"sweep_ms", "ms", "reaper period (one full walk each)", 250, 1000, 1,
-	 600000, true},
+	PAYMENT_PARAMS(15000, 0, 0),
 	{.name = NULL},
 };
 
@@ -535,6 +525,35 @@ struct sweep {
 	int64_t max_us;          /* longest walk so far */
 };
 
+/* Persist an order the sweep is about to evict: one record (a header
+ * line, then its raw body) appended with one write, as a reaper that must
+ * keep what it drops does.  Called from the walk, so under a lock held
+ * through it the callbacks wait for this I/O too.  A failed write (a full
+ * disk) is counted; the eviction goes on. */
+static void audit(struct payment *p, const struct order *o)
+{
+	char head[64];
+	struct iovec iov[2];
+	int h;
+	ssize_t n;
+
+	if (p->audit_fd < 0)
+		return;
+	h = snprintf(head, sizeof(head), "evicted %" PRIu64 " seq %" PRIu32
+		     " bytes %" PRIu32 "\n", o->id, o->seq, o->raw_len);
+	iov[0].iov_base = head;
+	iov[0].iov_len = h > 0 && h < (int)sizeof(head) ? (size_t)h : 0;
+	iov[1].iov_base = o->raw;
+	iov[1].iov_len = o->raw_len;
+	do
+		n = writev(p->audit_fd, iov, 2);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		p->audit_errors++;
+	else
+		p->audit_bytes += (uint64_t)n;
+}
+
 static int sweep_cb(const void *key, size_t klen, void *val, void *arg)
 {
 	struct sweep *s = arg;
@@ -558,6 +577,7 @@ static int sweep_cb(const void *key, size_t klen, void *val, void *arg)
 	}
 	if (o->state != ST_SETTLED || s->now - o->settled_ns < s->ttl)
 		return 0;
+	audit(s->p, o);
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 1024;
 		uint64_t *ids = ml_malloc(ML_TAG_OTHER, ncap * sizeof(*ids));
@@ -653,6 +673,23 @@ static void slot_open(struct payment *p, struct slot *s)
 	s->nevents = 2 + (uint32_t)(rng_next(&p->rng) % (p->updates_max + 1));
 }
 
+/* The slot's order is done (settled or abandoned): open the next one. */
+static void slot_next(struct payment *p, struct slot *s)
+{
+	if (p->next_id < p->nledger)
+		slot_open(p, s);
+	else /* ledger full: retire the slot */
+		*s = p->slots[--p->nslots];
+}
+
+/* Whether an order is one whose settle never comes: a seeded draw per
+ * order id, so a rerun abandons the same orders. */
+static bool abandoned(const struct payment *p, uint64_t id)
+{
+	return p->abandon_pct &&
+	       mix64(id ^ p->seed ^ 0x61626e646e64ull) % 100 < p->abandon_pct;
+}
+
 static void emit(struct payment *p, uint64_t id, uint32_t seq, uint8_t kind,
 		 uint64_t arrival)
 {
@@ -699,6 +736,12 @@ static void arrive(struct payment *p, uint64_t k, uint64_t arrival)
 	l = &p->ledger[s->id];
 	kind = s->next_seq == 1 ? N_CREATE
 	       : s->next_seq == s->nevents ? N_SETTLE : N_UPDATE;
+	if (kind == N_SETTLE && abandoned(p, s->id)) {
+		/* no settle will ever come: the order stays open in the
+		 * cache, and the slot moves on to a new order */
+		slot_next(p, s);
+		return;
+	}
 	l->seq = s->next_seq;
 	l->state = kind == N_CREATE ? ST_CREATED
 		   : kind == N_UPDATE ? ST_UPDATED : ST_SETTLED;
@@ -716,11 +759,7 @@ static void arrive(struct payment *p, uint64_t k, uint64_t arrival)
 		d->due = k + DUP_DELAY;
 		p->dup_len++;
 	}
-	if (p->next_id < p->nledger) {
-		slot_open(p, s);
-	} else { /* ledger full: retire the slot */
-		*s = p->slots[--p->nslots];
-	}
+	slot_next(p, s);
 }
 
 static void dispatch(struct payment *p)
@@ -761,9 +800,23 @@ static void dispatch(struct payment *p)
 
 /* ---- the incident --------------------------------------------------- */
 
-static void payment_teardown(void *state, struct ictx *ctx);
 
-static int payment_setup(struct ictx *ctx, void **state)
+/* The audit log, in the run's work folder (removed by the harness). */
+static int audit_open(struct payment *p, struct ictx *ctx)
+{
+	char path[4096];
+
+	if (!ictx_param(ctx, "audit"))
+		return 0;
+	if (snprintf(path, sizeof(path), "%s/audit.log", ictx_workdir(ctx)) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	p->audit_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+				 O_CLOEXEC, 0644);
+	return p->audit_fd < 0 ? -errno : 0;
+}
+
+int payment_setup(struct ictx *ctx, void **state)
 {
 	struct payment *p;
 	struct map_config cfg = {0};
@@ -793,6 +846,8 @@ static int payment_setup(struct ictx *ctx, void **state)
 	p->updates_max = (uint32_t)ictx_param(ctx, "updates_max");
 	p->dup_pct = (uint32_t)ictx_param(ctx, "dup_pct");
 	p->warm_pct = (uint32_t)ictx_param(ctx, "warm_pct");
+	p->abandon_pct = (uint32_t)ictx_param(ctx, "abandon_pct");
+	p->audit_fd = -1;
 	p->pay_min = (uint32_t)ictx_param(ctx, "payload_min");
 	p->pay_max = (uint32_t)ictx_param(ctx, "payload_max");
 	p->ttl_ns = (uint64_t)ictx_param(ctx, "ttl_ms") * 1000000ull;
@@ -805,7 +860,10 @@ static int payment_setup(struct ictx *ctx, void **state)
 	*state = p;
 
 	/* every order the run can open: the window plus one per completed
-	 * order (at least two notifications each), with room for a late stop */
+	 * order (at least two notifications each, one if it is abandoned
+	 * after its create), with room for a late stop */
+	if (p->abandon_pct)
+		min_events = 1;
 	p->nledger = p->open +
 		     (uint64_t)(p->rate * (secs * 1.5 + 1.0)) / min_events;
 	p->ledger = ml_calloc(ML_TAG_OTHER, p->nledger, sizeof(*p->ledger));
@@ -821,6 +879,9 @@ static int payment_setup(struct ictx *ctx, void **state)
 		rc = -ENOMEM;
 		goto fail;
 	}
+	rc = audit_open(p, ctx);
+	if (rc)
+		goto fail;
 	for (unsigned i = 0; i < p->nthreads; i++) {
 		PAY_CHECK_PTHREAD(pthread_mutex_init(&p->queues[i].mu, NULL));
 		PAY_CHECK_PTHREAD(pthread_cond_init(&p->queues[i].cv, NULL));
@@ -934,7 +995,7 @@ fail:
 	return rc;
 }
 
-static int payment_run(void *state, struct ictx *ctx)
+int payment_run(void *state, struct ictx *ctx)
 {
 	struct payment *p = state;
 	struct worker_arg args[MAX_THREADS];
@@ -1016,7 +1077,7 @@ static int oracle_cb(const void *key, size_t klen, void *val, void *arg)
 	return 0;
 }
 
-static void payment_oracle(void *state, struct ictx *ctx)
+void payment_oracle(void *state, struct ictx *ctx)
 {
 	struct payment *p = state;
 	struct map_check mc;
@@ -1120,7 +1181,7 @@ static void payment_oracle(void *state, struct ictx *ctx)
 
 /* ---- teardown ------------------------------------------------------- */
 
-static void payment_teardown(void *state, struct ictx *ctx)
+void payment_teardown(void *state, struct ictx *ctx)
 {
 	struct payment *p = state;
 	struct ml_alloc_snapshot s;
@@ -1174,6 +1235,12 @@ static void payment_teardown(void *state, struct ictx *ctx)
 				 s.live[ML_TAG_ENTRIES],
 			 atomic_load(&p->bad_release),
 			 atomic_load(&p->corrupt_seen));
+	}
+	if (p->audit_fd >= 0) {
+		ictx_log(ctx, "payment: audit log %" PRIu64 " bytes, %" PRIu64
+			 " failed writes", p->audit_bytes, p->audit_errors);
+		close(p->audit_fd);
+		p->audit_fd = -1;
 	}
 	ml_free(p->queues_mem);
 	ml_free(p->dups);

@@ -1,0 +1,12 @@
+/*
+ * incidents/retention/retention.h - the `retention` incident's descriptor
+ * (the payment scenario with abandoned orders; see retention.c).
+ */
+#ifndef MAPLAB_INCIDENT_RETENTION_H
+#define MAPLAB_INCIDENT_RETENTION_H
+
+#include "incidents/incident.h"
+
+extern const struct incident incident_retention;
+
+#endif
