@@ -398,7 +398,16 @@ static const struct seed_row seed_rows[] = {
 	  "(mean)", "<5%", "37%", CMEAN, "frag*100 m_frag_permille*0.1", U_PCT },
 	{ "config", "heap fragmentation → free share of the malloc heap "
 	  "(peak)", "–", "–", CMAX, "frag*100 m_frag_permille*0.1", U_PCT },
+	{ "config", "… of which by the reload (documents, parse, map, values)",
+	  "–", "–", CMEAN, "m_alloc_rate_reload", U_RATE },
+	{ "config", "… of which by requests", "–", "–", CMEAN,
+	  "m_alloc_rate_requests", U_RATE },
+	{ "config", "peak live bytes (counting allocator)", "–", "–", SUM,
+	  "summary.peak_live_bytes", U_MIB },
 	{ "config", "peak RSS", "–", "–", SUM, "summary.peak_rss_bytes", U_MIB },
+	{ "retention", "heap_alloc_bytes → peak live bytes", "12 MB", "327 MB",
+	  SUM, "summary.peak_live_bytes", U_MIB },
+	{ "retention", "time to OOM", "–", "(not given)", TTO, NULL, U_S },
 };
 
 static const char *seed_header(const char *incident, int which)

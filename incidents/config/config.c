@@ -196,6 +196,7 @@ struct cfg_state {
 
 	/* telemetry thread only, read by the oracle after join */
 	uint64_t frag_peak, alloc_rate_sum, free_rate_sum, rate_samples;
+	uint64_t req_rate_sum; /* the requests' share of alloc_rate_sum */
 
 	struct reader *readers; /* nreaders, 64-byte aligned inside... */
 	void *readers_mem;      /* ...this block (ml_calloc aligns to 16) */
@@ -205,7 +206,7 @@ struct cfg_state {
 		*m_free_rate, *m_frag, *m_frag_peak, *m_heap, *m_heap_free,
 		*m_bad, *m_reloads, *m_skipped, *m_torn, *m_garbage,
 		*m_version, *m_dropped, *m_retired, *m_apply_err, *m_top,
-		*m_reload_allocs;
+		*m_reload_allocs, *m_rate_reload, *m_rate_requests;
 	struct ictx_hist *h_latency, *h_reload, *h_apply, *h_grace,
 		*h_mallinfo, *h_serve;
 };
@@ -814,8 +815,10 @@ static void *telemetry_main(void *arg)
 	struct cfg_state *st = arg;
 	struct ml_alloc_snapshot a;
 	uint64_t prev_allocs = 0, prev_frees = 0, prev_t, next, ja, jf;
+	uint64_t prev_req;
 
 	ml_alloc_snapshot(&a);
+	prev_req = a.allocs[ML_TAG_REQUESTS];
 	for (int t = 0; t < ML_TAG_COUNT; t++) {
 		prev_allocs += a.allocs[t];
 		prev_frees += a.frees[t];
@@ -849,13 +852,24 @@ static void *telemetry_main(void *arg)
 			uint64_t ar = (allocs - prev_allocs) * 1000000000ull / dt;
 			uint64_t fr = (frees - prev_frees) * 1000000000ull / dt;
 
+			/* by cause: the requests' own objects (tag
+			 * REQUESTS) against everything else, which only the
+			 * reload allocates (documents, parse, map, values) */
+			uint64_t rr = (a.allocs[ML_TAG_REQUESTS] - prev_req) *
+				      1000000000ull / dt;
+
 			ictx_set(st->m_alloc_rate, (int64_t)ar);
+			ictx_set(st->m_rate_requests, (int64_t)rr);
+			ictx_set(st->m_rate_reload, (int64_t)(ar > rr ? ar - rr
+								     : 0));
+			st->req_rate_sum += rr;
 			ictx_set(st->m_free_rate, (int64_t)fr);
 			st->alloc_rate_sum += ar;
 			st->free_rate_sum += fr;
 			st->rate_samples++;
 		}
 		prev_allocs = allocs;
+		prev_req = a.allocs[ML_TAG_REQUESTS];
 		prev_frees = frees;
 		prev_t = now;
 		/* Heap held from the kernel = arena (all arenas) + mmapped
@@ -985,6 +999,9 @@ static int config_setup(struct ictx *ctx, void **state)
 	st->m_ops = ictx_metric(ctx, "ops", ICTX_COUNTER);
 	st->m_entries = ictx_metric(ctx, "entries", ICTX_GAUGE);
 	st->m_alloc_rate = ictx_metric(ctx, "alloc_rate", ICTX_GAUGE);
+	st->m_rate_reload = ictx_metric(ctx, "alloc_rate_reload", ICTX_GAUGE);
+	st->m_rate_requests = ictx_metric(ctx, "alloc_rate_requests",
+					  ICTX_GAUGE);
 	st->m_free_rate = ictx_metric(ctx, "free_rate", ICTX_GAUGE);
 	st->m_frag = ictx_metric(ctx, "frag_permille", ICTX_GAUGE);
 	st->m_frag_peak = ictx_metric(ctx, "frag_peak_permille", ICTX_GAUGE);
@@ -1255,10 +1272,14 @@ static void config_oracle(void *state, struct ictx *ctx)
 	ictx_log(ctx,
 		 "config: requests %" PRIu64 " torn %" PRIu64 " garbage %" PRIu64
 		 " misses %" PRIu64 " dropped at stop %" PRIu64
-		 "; allocs/s mean %" PRIu64 " frees/s mean %" PRIu64
-		 "; frag peak %.1f%%",
+		 "; allocs/s mean %" PRIu64 " (requests %" PRIu64 ", reload %"
+		 PRIu64 ") frees/s mean %" PRIu64 "; frag peak %.1f%%",
 		 served, torn, garbage, misses, st->dropped_at_stop,
 		 st->rate_samples ? st->alloc_rate_sum / st->rate_samples : 0,
+		 st->rate_samples ? st->req_rate_sum / st->rate_samples : 0,
+		 st->rate_samples ? (st->alloc_rate_sum - st->req_rate_sum) /
+					    st->rate_samples
+				  : 0,
 		 st->rate_samples ? st->free_rate_sum / st->rate_samples : 0,
 		 (double)st->frag_peak / 10.0);
 }
