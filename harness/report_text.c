@@ -599,8 +599,8 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 		 dropped ? " Variants beyond the ninth are left out." : "",
 		 !strcmp(inc->name, "config") ?
 			 " The seed's fragmentation cell for ConcurrentHashMap is "
-			 "blank in its text (an HTML-stripped \"<5%\"; DESIGN.md "
-			 "reads <5%). The seed measures a JVM (minor GCs, GC pauses); "
+			 "blank in its text (an HTML-stripped \"<5%\", read here "
+			 "as <5%). The seed measures a JVM (minor GCs, GC pauses); "
 			 "the lab's stand-ins are the allocation rate and reader "
 			 "latency under glibc malloc." :
 		 !strcmp(inc->name, "metrics") ?
