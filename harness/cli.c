@@ -676,7 +676,7 @@ static int execute(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "maplab %s: %s\n", c->cmd, err);
 		free(rows);
 		return rc == -EEXIST || rc == -EBUSY || rc == -EACCES ||
-		       rc == -ENOENT || rc == -EINVAL ? 2 : 1;
+		       rc == -ENOENT || rc == -EINVAL || rc == -ENOTDIR ? 2 : 1;
 	}
 	for (size_t i = 0; i < c->ninc; i++) {
 		json_t *p = json_object();

@@ -141,6 +141,17 @@ static json_t *jstr_or_null(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
+/* A string the child produced: made valid one-line UTF-8 first. */
+static json_t *jstr_clean(const char *s)
+{
+	char buf[1024];
+
+	if (!s || !*s)
+		return json_null();
+	results_one_line(buf, sizeof(buf), s);
+	return json_string(buf);
+}
+
 void results_iso_time(double t, char *buf, size_t len)
 {
 	time_t s = (time_t)t;
@@ -203,6 +214,12 @@ int results_check_out(const char *out, char *err, size_t errlen)
 			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 				empty = false;
 		closedir(d);
+		if (!empty && results_writer(out)) {
+			snprintf(err, errlen, "--out %s is being written by "
+				 "another maplab run (pid %d); pick a new "
+				 "folder", out, results_writer(out));
+			return -EBUSY;
+		}
 		if (!empty) {
 			snprintf(err, errlen,
 				 "--out %s exists and is not empty; pick a new "
@@ -675,7 +692,7 @@ json_t *results_run_json(const struct run_spec *spec,
 	}
 	json_object_set_new(j, "exit_status",
 			    jint_or_null(res->exit_status >= 0, res->exit_status));
-	json_object_set_new(j, "detector", jstr_or_null(res->detector));
+	json_object_set_new(j, "detector", jstr_clean(res->detector));
 	json_object_set_new(j, "oom",
 			    res->oom_cap ? json_pack("{s:s, s:o, s:o, s:o}", "cap",
 						     res->oom_cap, "at_s",
@@ -684,7 +701,7 @@ json_t *results_run_json(const struct run_spec *spec,
 						     "grew_most",
 						     jstr_or_null(res->oom_grew_most))
 					 : json_null());
-	json_object_set_new(j, "error", jstr_or_null(res->error));
+	json_object_set_new(j, "error", jstr_clean(res->error));
 	json_object_set_new(j, "phase", json_string(ictx_phase_name(st->phase)));
 	json_object_set_new(j, "child_pid", json_integer(res->child_pid));
 	json_object_set_new(j, "duration_s", json_real(res->duration_s));
@@ -709,7 +726,16 @@ json_t *results_run_json(const struct run_spec *spec,
 	json_object_set_new(j, "log", log);
 	json_object_set_new(j, "log_dropped",
 			    json_integer((json_int_t)ictx_log_dropped(c)));
-	json_object_set_new(j, "stderr_tail", json_string(res->stderr_tail));
+	{
+		/* the child's bytes: any, cut anywhere; escapes can triple them */
+		size_t cap = strlen(res->stderr_tail) * 4 + 1;
+		char *tail = malloc(cap);
+
+		if (tail)
+			results_clean_text(tail, cap, res->stderr_tail);
+		json_object_set_new(j, "stderr_tail", json_string(tail ? tail : ""));
+		free(tail);
+	}
 	json_object_set_new(j, "series", series);
 	return j;
 }
@@ -802,7 +828,20 @@ static size_t utf8_char(const unsigned char *s)
 		       ? len : 0;
 }
 
+static void clean_utf8(char *dst, size_t n, const char *src, bool lines);
+
 void results_one_line(char *dst, size_t n, const char *src)
+{
+	clean_utf8(dst, n, src, false);
+}
+
+void results_clean_text(char *dst, size_t n, const char *src)
+{
+	clean_utf8(dst, n, src, true);
+}
+
+/* lines: keep newlines and tabs as they are. */
+static void clean_utf8(char *dst, size_t n, const char *src, bool lines)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t o = 0;
@@ -813,7 +852,9 @@ void results_one_line(char *dst, size_t n, const char *src)
 		char esc[8];
 		size_t len = utf8_char(p), w;
 
-		if (len == 1 && (*p < 0x20 || *p == 0x7f))
+		if (len == 1 && lines && (*p == '\n' || *p == '\t'))
+			w = 1;
+		else if (len == 1 && (*p < 0x20 || *p == 0x7f))
 			w = (size_t)snprintf(esc, sizeof(esc), *p == '\n' ? "\\n"
 					     : *p == '\t' ? "\\t" : "\\x%02x", *p);
 		else if (len == 0)
