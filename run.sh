@@ -13,8 +13,8 @@ usage: ./run.sh [COMMAND] [ARGS...]
 
   (none)            install, build, run the quick lab (every incident x
                     variant), render the report and print where it is
-  test              install, build, run every test (unit suites, then the
-                    CI expectation matrix)
+  test              install, build, run every test (unit suites, the
+                    concurrency suites under TSan, then the CI matrix)
   ci [ARGS]         the CI preset against harness/expectations.json; JUnit XML
   bench [--quick]   the map benchmark (every variant and two peers)
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
@@ -74,6 +74,7 @@ test)
 	install_missing $PKGS $TEST_PKGS
 	build
 	make -s BUILD="$BUILD" test
+	make -s -j"$(nproc)" BUILD="$BUILD" tsan-concurrency
 	"$MAPLAB" ci "$@"
 	;;
 exercise)

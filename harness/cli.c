@@ -204,21 +204,25 @@ static void names_of_variants(char *buf, size_t len)
 /* Split a comma list into the selection; 0 or exit code 2. */
 static int select_incidents(struct cli *c)
 {
-	char buf[1024], names[512], *save = NULL;
+	char names[512], *buf, *save = NULL;
+	int rc = 0;
 
 	if (!c->incident_arg) {
 		for (size_t i = 0; i < incident_count && i < MAX_SEL; i++)
 			c->inc[c->ninc++] = incident_table[i];
 		return 0;
 	}
-	snprintf(buf, sizeof(buf), "%s", c->incident_arg);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	if (!(buf = strdup(c->incident_arg)))
+		return bad(c->cmd, "out of memory");
+	for (char *t = strtok_r(buf, ",", &save); t && !rc;
+	     t = strtok_r(NULL, ",", &save)) {
 		const struct incident *inc = incident_find(t);
 
 		if (!inc) {
 			names_of_incidents(names, sizeof(names));
-			return bad(c->cmd, "unknown incident '%s'; choose from: %s",
-				   t, names[0] ? names : "(none built)");
+			rc = bad(c->cmd, "unknown incident '%s'; choose from: %s",
+				 t, names[0] ? names : "(none built)");
+			break;
 		}
 		for (size_t i = 0; i < c->ninc; i++)
 			if (c->inc[i] == inc)
@@ -226,6 +230,9 @@ static int select_incidents(struct cli *c)
 		if (inc && c->ninc < MAX_SEL)
 			c->inc[c->ninc++] = inc;
 	}
+	free(buf);
+	if (rc)
+		return rc;
 	if (!c->ninc)
 		return bad(c->cmd, "--incident needs a name (or a comma list)");
 	return 0;
@@ -233,7 +240,8 @@ static int select_incidents(struct cli *c)
 
 static int select_variants(struct cli *c)
 {
-	char buf[1024], names[512], *save = NULL;
+	char names[512], *buf, *save = NULL;
+	int rc = 0;
 
 	if (!c->variant_arg) {
 		for (size_t i = 0; i < map_variant_count() && c->nvar < MAX_SEL; i++)
@@ -241,15 +249,18 @@ static int select_variants(struct cli *c)
 				c->var[c->nvar++] = map_variant_at(i)->name;
 		return 0;
 	}
-	snprintf(buf, sizeof(buf), "%s", c->variant_arg);
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	if (!(buf = strdup(c->variant_arg)))
+		return bad(c->cmd, "out of memory");
+	for (char *t = strtok_r(buf, ",", &save); t && !rc;
+	     t = strtok_r(NULL, ",", &save)) {
 		const struct map_variant *v = map_variant_find(t);
 		const char *name;
 
 		if (!v) {
 			names_of_variants(names, sizeof(names));
-			return bad(c->cmd, "unknown variant '%s'; choose from: %s",
-				   t, names[0] ? names : "(none built)");
+			rc = bad(c->cmd, "unknown variant '%s'; choose from: %s",
+				 t, names[0] ? names : "(none built)");
+			break;
 		}
 		name = v->name;
 		for (size_t i = 0; i < c->nvar; i++)
@@ -258,6 +269,9 @@ static int select_variants(struct cli *c)
 		if (name && c->nvar < MAX_SEL)
 			c->var[c->nvar++] = name;
 	}
+	free(buf);
+	if (rc)
+		return rc;
 	if (!c->nvar)
 		return bad(c->cmd, "--variant needs a name (or a comma list)");
 	return 0;
@@ -315,6 +329,53 @@ static void usage_matrix(FILE *f)
 "  --mem-cap SIZE, --budget SIZE, --timeout S, --sample-ms N,\n"
 "  --no-telemetry, --out DIR, -v, -q: as in `maplab run --help`\n"
 "  -h, --help         this text\n");
+}
+
+/* MemTotal from /proc/meminfo in bytes, 0 when unreadable. */
+static uint64_t mem_total(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	unsigned long long kib = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib << 10;
+}
+
+/* Rules across options: each incident's parameter rules, --timeout above
+ * the run's length (plus 1 s for setup and teardown), --mem-cap within
+ * the machine's memory.  0 or exit code 2 (one line printed). */
+static int check_across(const struct cli *c)
+{
+	enum ictx_size size = c->size >= 0 ? (enum ictx_size)c->size
+			      : c->preset ? c->preset->size : ICTX_SIZE_QUICK;
+	uint64_t phys = mem_total();
+
+	for (size_t i = 0; i < c->ninc; i++) {
+		const struct incident *inc = c->inc[i];
+		double sec = c->seconds > 0 ? c->seconds
+			     : size == ICTX_SIZE_FULL ? inc->full_seconds
+						      : inc->quick_seconds;
+		char err[400];
+
+		if (ictx_check_rules(inc, size, c->sets, c->nsets, err, sizeof(err)))
+			return bad(c->cmd, "%s", err);
+		if (c->timeout > 0 && c->timeout < sec + 1)
+			return bad(c->cmd, "--timeout %gs is too short for %s's "
+				   "%gs run (it would always end as a hang); give "
+				   "at least %gs or leave the default", c->timeout,
+				   inc->name, sec, sec + 1);
+	}
+	if (phys && c->mem_cap > phys)
+		return bad(c->cmd, "--mem-cap %.1f GiB is above this machine's "
+			   "memory (%.1f GiB); give a cap below it, e.g. 256M",
+			   (double)c->mem_cap / (1 << 30), (double)phys / (1 << 30));
+	return 0;
 }
 
 enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
@@ -474,6 +535,8 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 			return bad(c->cmd, "--set %s: no selected incident has the "
 				   "parameter '%s'; see maplab list", c->sets[s], key);
 	}
+	if ((rc = check_across(c)))
+		return rc;
 	if (c->out) {
 		char err[600];
 
@@ -592,6 +655,12 @@ static void print_table(struct row *rows, size_t n, bool col)
 	free(recs);
 }
 
+/* A write failed because the results folder (or a part of it) vanished. */
+static bool folder_gone(int rc)
+{
+	return rc == -ENOENT || rc == -ENOTDIR || rc == -ESTALE;
+}
+
 static int execute(struct cli *c, int argc, char **argv)
 {
 	struct results_dir d;
@@ -603,7 +672,7 @@ static int execute(struct cli *c, int argc, char **argv)
 	struct row *rows = calloc(total ? total : 1, sizeof(*rows));
 	json_t *params = json_object(), *seeds = json_array();
 	double max_timeout = 0;
-	bool col = cli_color(), failed_write = false;
+	bool col = cli_color(), failed_write = false, gone = false;
 	uint64_t cap = 0, budget = 0, rlim = 0;
 	int rc;
 
@@ -628,7 +697,8 @@ static int execute(struct cli *c, int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "maplab %s: %s\n", c->cmd, err);
 		free(rows);
-		return rc == -EEXIST || rc == -EACCES || rc == -ENOENT ? 2 : 1;
+		return rc == -EEXIST || rc == -EBUSY || rc == -EACCES ||
+		       rc == -ENOENT || rc == -EINVAL || rc == -ENOTDIR ? 2 : 1;
 	}
 	for (size_t i = 0; i < c->ninc; i++) {
 		json_t *p = json_object();
@@ -683,7 +753,7 @@ static int execute(struct cli *c, int argc, char **argv)
 	if (!c->quiet)
 		printf("maplab %s: %zu run%s -> %s\n", c->cmd, total,
 		       total == 1 ? "" : "s", d.path);
-	for (size_t i = 0; i < c->ninc && !runner_interrupted; i++) {
+	for (size_t i = 0; i < c->ninc && !runner_interrupted && !gone; i++) {
 		const char *sets[MAX_SETS];
 		size_t nsets = 0;
 
@@ -696,8 +766,9 @@ static int execute(struct cli *c, int argc, char **argv)
 			if (ictx_find_param(c->inc[i], key))
 				sets[nsets++] = c->sets[s];
 		}
-		for (size_t v = 0; v < c->nvar && !runner_interrupted; v++)
-			for (unsigned r = 1; r <= reps && !runner_interrupted; r++) {
+		for (size_t v = 0; v < c->nvar && !runner_interrupted && !gone; v++)
+			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone;
+			     r++) {
 				struct run_spec s = {
 					.inc = c->inc[i], .variant = c->var[v],
 					.rep = r, .threads = c->threads,
@@ -727,11 +798,15 @@ static int execute(struct cli *c, int argc, char **argv)
 					failed_write = true;
 					continue;
 				}
-				if (results_add_run(&d, &s, &res)) {
+				if ((rc = results_add_run(&d, &s, &res))) {
 					fprintf(stderr, "maplab %s: cannot write the record "
-						"of %s x %s into %s\n", c->cmd, s.inc->name,
-						s.variant, d.path);
+						"of %s x %s into %s: %s%s\n", c->cmd,
+						s.inc->name, s.variant, d.path,
+						strerror(-rc), folder_gone(rc)
+						? "; the folder is gone, stopping" : "");
 					failed_write = true;
+					if (folder_gone(rc))
+						gone = true;
 				}
 				nrows++;
 				snprintf(row->incident, sizeof(row->incident), "%s", s.inc->name);
@@ -768,8 +843,12 @@ static int execute(struct cli *c, int argc, char **argv)
 				runner_result_free(&res);
 			}
 	}
-	if (results_close(&d, !runner_interrupted && !failed_write))
+	if ((rc = results_close(&d, !runner_interrupted && !failed_write))) {
+		if (!gone)
+			fprintf(stderr, "maplab %s: cannot finish %s: %s\n",
+				c->cmd, d.path, strerror(-rc));
 		failed_write = true;
+	}
 	print_table(rows, nrows, col);
 	printf("\nresults: %s%s\n", d.path,
 	       runner_interrupted ? "  (INCOMPLETE: interrupted)" : "");

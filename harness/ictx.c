@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "harness/ictx.h"
+#include "harness/results.h"
 #include "harness/telemetry.h"
 #include "maps/alloc.h"
 #include "maps/map_impl.h"
@@ -110,7 +111,8 @@ struct ictx {
 	_Atomic size_t nmetrics;  /* release-stored under reg_lock */
 	_Atomic size_t nhists;
 	_Atomic size_t nsymptoms;
-	_Atomic size_t nlog;
+	_Atomic size_t nlog;      /* lines stored, <= ICTX_MAX_LOG */
+	_Atomic uint64_t log_total; /* lines logged; stored under reg_lock */
 	uint64_t log_dropped;     /* under reg_lock */
 	struct ictx_metric metrics[ICTX_MAX_METRICS];
 	struct ictx_hist hists[ICTX_MAX_HISTS];
@@ -203,12 +205,14 @@ static int parse_set(const struct incident *inc, const char *kv,
 	}
 	errno = 0;
 	v = strtod(eq + 1, &end);
-	if (eq[1] == '\0' || *end != '\0' || errno || !isfinite(v)) {
+	/* ERANGE with a finite result is an underflow (4.9e-324): a number,
+	 * judged by the range check below; an overflow is inf. */
+	if (eq[1] == '\0' || *end != '\0' || isnan(v)) {
 		snprintf(err, errlen, "--set %s: '%s' is not a number", kv,
 			 eq + 1);
 		return -EINVAL;
 	}
-	if (v < p->min || v > p->max) {
+	if (v < p->min || v > p->max || !isfinite(v)) {
 		snprintf(err, errlen,
 			 "--set %s: %s must be within [%g, %g] %s", kv, name,
 			 p->min, p->max, p->unit ? p->unit : "");
@@ -236,6 +240,50 @@ int ictx_check_set(const struct incident *inc, const char *kv, char *err,
 		errlen = sizeof(scratch);
 	}
 	return parse_set(inc, kv, &p, &v, err, errlen);
+}
+
+/* The value a run would use: the last --set of name, else the default. */
+static double effective(const struct incident *inc, enum ictx_size size,
+			const char *const *sets, size_t nsets, const char *name)
+{
+	const struct incident_param *p = ictx_find_param(inc, name);
+	size_t kl = strlen(name);
+	double v;
+
+	if (!p)
+		return NAN;
+	v = size == ICTX_SIZE_FULL ? p->full : p->quick;
+	for (size_t i = 0; i < nsets; i++)
+		if (!strncmp(sets[i], name, kl) && sets[i][kl] == '=')
+			v = strtod(sets[i] + kl + 1, NULL);
+	return v;
+}
+
+int ictx_check_rules(const struct incident *inc, enum ictx_size size,
+		     const char *const *sets, size_t nsets, char *err,
+		     size_t errlen)
+{
+	for (const struct incident_rule *r = inc->rules; r && r->a; r++) {
+		double a = effective(inc, size, sets, nsets, r->a);
+		double plus = r->plus ? effective(inc, size, sets, nsets, r->plus) : 0;
+		double b = r->b ? effective(inc, size, sets, nsets, r->b) : r->bound;
+
+		if (a + plus <= b)
+			continue;
+		if (r->plus)
+			snprintf(err, errlen, "incident %s: %s (%g) + %s (%g) "
+				 "must not exceed %g: %s", inc->name, r->a, a,
+				 r->plus, plus, b, r->fix);
+		else if (r->b)
+			snprintf(err, errlen, "incident %s: %s (%g) must not "
+				 "exceed %s (%g): %s", inc->name, r->a, a, r->b,
+				 b, r->fix);
+		else
+			snprintf(err, errlen, "incident %s: %s (%g) must not "
+				 "exceed %g: %s", inc->name, r->a, a, b, r->fix);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* ---- create / destroy ---------------------------------------------- */
@@ -675,22 +723,30 @@ out:
 
 void ictx_log(struct ictx *c, const char *fmt, ...)
 {
+	char line[4 * ICTX_LOG_LEN];
 	va_list ap;
-	size_t n;
+	uint64_t total;
+	size_t slot;
 
 	if (!c || !fmt)
 		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
 	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->reg_lock));
-	n = atomic_load_explicit(&c->nlog, memory_order_relaxed);
-	if (n < ICTX_MAX_LOG) {
-		va_start(ap, fmt);
-		vsnprintf(c->log[n], ICTX_LOG_LEN, fmt, ap);
-		va_end(ap);
-		/* release: publishes the line to lock-free readers */
-		atomic_store_explicit(&c->nlog, n + 1, memory_order_release);
-	} else {
+	total = atomic_load_explicit(&c->log_total, memory_order_relaxed);
+	/* the first ICTX_LOG_HEAD lines stay; after them a ring keeps the
+	 * latest, so an end-of-run summary is never pushed out */
+	slot = total < ICTX_MAX_LOG ? (size_t)total
+	       : ICTX_LOG_HEAD + (size_t)((total - ICTX_LOG_HEAD) %
+					  (ICTX_MAX_LOG - ICTX_LOG_HEAD));
+	results_one_line(c->log[slot], ICTX_LOG_LEN, line);
+	if (total >= ICTX_MAX_LOG)
 		c->log_dropped++;
-	}
+	atomic_store_explicit(&c->log_total, total + 1, memory_order_relaxed);
+	/* release: publishes the line to lock-free readers */
+	atomic_store_explicit(&c->nlog, total < ICTX_MAX_LOG ? total + 1
+				       : ICTX_MAX_LOG, memory_order_release);
 	ML_CHECK_PTHREAD(pthread_mutex_unlock(&c->reg_lock));
 }
 
@@ -728,7 +784,16 @@ size_t ictx_log_count(const struct ictx *c)
 
 const char *ictx_log_at(const struct ictx *c, size_t i)
 {
-	return i < ictx_log_count(c) ? c->log[i] : NULL;
+	uint64_t total = atomic_load_explicit(&c->log_total, memory_order_relaxed);
+	uint64_t line;
+
+	if (i >= ictx_log_count(c))
+		return NULL;
+	if (i < ICTX_LOG_HEAD || total <= ICTX_MAX_LOG)
+		return c->log[i];
+	line = total - ICTX_MAX_LOG + i; /* the i-th kept line's number */
+	return c->log[ICTX_LOG_HEAD + (line - ICTX_LOG_HEAD) %
+			(ICTX_MAX_LOG - ICTX_LOG_HEAD)];
 }
 
 uint64_t ictx_log_dropped(const struct ictx *c)

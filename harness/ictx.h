@@ -46,7 +46,9 @@ enum ictx_size { ICTX_SIZE_QUICK = 0, ICTX_SIZE_FULL = 1 };
 #define ICTX_MAX_SETS 32      /* --set overrides per run */
 #define ICTX_MAX_PARAMS 48    /* parameters an incident may declare */
 #define ICTX_MAX_SYMPTOMS 32
-#define ICTX_MAX_LOG 64       /* log lines kept (later ones are counted) */
+#define ICTX_MAX_LOG 64       /* log lines kept: the first ICTX_LOG_HEAD ... */
+#define ICTX_LOG_HEAD 48      /* ... and the last 16 (the ones between are
+			       * counted in ictx_log_dropped) */
 #define ICTX_LOG_LEN 240      /* bytes per log line, NUL included */
 #define ICTX_NAME_LEN 48      /* metric/hist/symptom names, NUL included */
 #define ICTX_ERR_LEN 240
@@ -119,6 +121,12 @@ void ictx_attach_telemetry(struct ictx *ctx, struct telemetry *t);
 
 /* Validate one "name=value" against inc's params (no context needed):
  * 0, or -EINVAL with a one-line message in err. */
+/* The incident's cross-parameter rules (incident.h) on the values a run
+ * of this size with these overrides would use: 0, or -EINVAL with one
+ * line in err naming the parameters, their values and the fix. */
+int ictx_check_rules(const struct incident *inc, enum ictx_size size,
+		     const char *const *sets, size_t nsets, char *err,
+		     size_t errlen);
 int ictx_check_set(const struct incident *inc, const char *kv, char *err,
 		   size_t errlen);
 const struct incident_param *ictx_find_param(const struct incident *inc,
@@ -169,7 +177,11 @@ bool ictx_symptom_at(const struct ictx *ctx, size_t i, const char **name,
 double ictx_symptom_value(const struct ictx *ctx, const char *name,
 			  double dflt);
 
-size_t ictx_log_count(const struct ictx *ctx); /* lines kept */
+/* Lines kept, in order: the first ICTX_LOG_HEAD, then the latest ones
+ * (the dropped lines lie between index ICTX_LOG_HEAD - 1 and
+ * ICTX_LOG_HEAD).  Read them once the run has ended: the tail is a ring
+ * its writer overwrites.  Each line is one line of valid UTF-8. */
+size_t ictx_log_count(const struct ictx *ctx);
 const char *ictx_log_at(const struct ictx *ctx, size_t i);
 uint64_t ictx_log_dropped(const struct ictx *ctx);
 

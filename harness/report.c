@@ -187,6 +187,13 @@ int report_render(const char *dir, const struct report_opts *opts, char *err,
 
 		if (!opts->quiet)
 			rp_print_terminal(&rp, o);
+		if (rp.incomplete)
+			fprintf(o, "\nINCOMPLETE: %zu run%s recorded (%s)\n",
+				rp.nruns, rp.nruns == 1 ? "" : "s",
+				rp.writer_pid ? "still being written"
+					      : "interrupted or failed");
+		for (size_t i = 0; i < rp.nnotes; i++)
+			fprintf(o, "note: %s\n", rp.notes[i]);
 		fprintf(o, "\nreport %s: %s/report.html (and report.md)\n", rp.hash,
 			dir);
 	}

@@ -703,6 +703,16 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 			"\"record missing\" did not finish.</div>\n",
 			rp->nruns, rp->nruns == 1 ? "" : "s");
 	}
+	if (rp->nnotes) {
+		fputs("<div class=\"banner\" id=\"notes\"><b>Notes on this "
+		      "folder.</b><ul>\n", f);
+		for (size_t i = 0; i < rp->nnotes; i++) {
+			fputs("<li>", f);
+			esc(f, rp->notes[i]);
+			fputs("</li>\n", f);
+		}
+		fputs("</ul></div>\n", f);
+	}
 	fputs("<nav id=\"contents\"><b>Contents</b><ul>\n"
 	      "<li><a href=\"#run\">What ran</a></li>\n", f);
 	if (rp->nincs)
@@ -821,6 +831,11 @@ int rp_write_md(const struct report *rp, FILE *f)
 	if (rp->incomplete)
 		fprintf(f, "> **Incomplete results**: the run was interrupted or "
 			"is still being written; %zu run(s) recorded.\n\n", rp->nruns);
+	if (rp->nnotes)
+		fputs("> **Notes on this folder**:\n>\n", f);
+	for (size_t i = 0; i < rp->nnotes; i++)
+		fprintf(f, "> - %s\n%s", rp->notes[i],
+			i + 1 == rp->nnotes ? "\n" : "");
 	fputs("<a id=\"run\"></a>\n\n## What ran\n\n```\n", f);
 	for (size_t i = 0; i + 1 < nkv; i++)
 		fprintf(f, "%-9s %s\n", kv[i].k, kv[i].v);

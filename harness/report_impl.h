@@ -84,6 +84,10 @@ struct report {
 	struct rp_bench_chart *bcharts;
 	size_t nbcharts;
 	bool incomplete;      /* INCOMPLETE file, or manifest.complete false */
+	int writer_pid;       /* a maplab still writing the folder, -1 unknown
+			       * pid, 0 none (results_writer()) */
+	char **notes;         /* what the loader distrusted, one line each */
+	size_t nnotes;
 	char hash[16];        /* short content hash, hex */
 	char hash_what[160];  /* which files it covers */
 };
@@ -94,6 +98,10 @@ void RP_CUT(char *buf, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* report_load.c */
+/* Add a note (one line) about the folder, shown on the page and the
+ * terminal; out of memory drops it. */
+void rp_note(struct report *rp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int rp_load(struct report *rp, const char *dir, const char *expect_path,
 	    char *err, size_t errlen);
 void rp_free(struct report *rp);

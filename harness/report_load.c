@@ -12,6 +12,12 @@
  * over summary.json's entry (kept even when the record is missing, so a run
  * whose record was lost still shows, as such).  Without summary.json (an
  * interrupted folder) the run list comes from runs/<run>.json alone.
+ * Nothing is dropped silently: a record summary.json does not list is
+ * shown with a note (a writer still at work writes the record first), a
+ * file whose name is not <incident>.<variant>.r<rep> of its own content is
+ * ignored with a note (so a stray copy never adds a row), an unreadable
+ * data file is noted.  The citation hash covers every file the page is
+ * drawn from, runs/ and data/ included.
  * Single-threaded.
  */
 #include <dirent.h>
@@ -28,6 +34,7 @@
 
 #include "harness/expect.h"
 #include "harness/report_impl.h"
+#include "harness/results.h"
 #include "incidents/registry.h"
 #include "maps/map.h"
 
@@ -41,6 +48,24 @@ static int fail(char *err, size_t n, int rc, const char *fmt, ...)
 	vsnprintf(err, n, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+void rp_note(struct report *rp, const char *fmt, ...)
+{
+	char line[600], clean[600];
+	char **nn;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	results_one_line(clean, sizeof(clean), line);
+	nn = realloc(rp->notes, (rp->nnotes + 1) * sizeof(*nn));
+	if (!nn)
+		return;
+	rp->notes = nn;
+	if ((nn[rp->nnotes] = strdup(clean)))
+		rp->nnotes++;
 }
 
 void RP_CUT(char *buf, size_t n, const char *fmt, ...)
@@ -407,7 +432,56 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* No summary.json: take runs/<run>.json in name order. */
+static bool have_run(const struct report *rp, const char *base)
+{
+	for (size_t i = 0; i < rp->nruns; i++)
+		if (strcmp(rp->runs[i].base, base) == 0)
+			return true;
+	return false;
+}
+
+/* One runs/<name>.json that summary.json does not list (or, without a
+ * summary, any): added when its name is its own <incident>.<variant>.
+ * r<rep>, else ignored with a note.  A corrupt file fails the load when
+ * there is no summary (it is then the only source), else it is noted. */
+static int load_unlisted(struct report *rp, const char *name, char *err,
+			 size_t n)
+{
+	json_t *rec = NULL;
+	char base[200];
+	json_t *rep;
+	int rc = load_record(rp, name, &rec, err, n);
+
+	if (rc) {
+		if (!rp->summary)
+			return rc;
+		rp_note(rp, "runs/%s.json ignored: %s", name, err);
+		err[0] = '\0';
+		return 0;
+	}
+	if (!rec)
+		return 0;
+	rep = json_object_get(rec, "rep");
+	snprintf(base, sizeof(base), "%s.%s.r%lld",
+		 rp_jstr(rec, "incident") ? rp_jstr(rec, "incident") : "?",
+		 rp_jstr(rec, "variant") ? rp_jstr(rec, "variant") : "?",
+		 json_is_integer(rep) ? (long long)json_integer_value(rep) : -1);
+	if (strcmp(base, name) != 0)
+		rp_note(rp, "runs/%s.json ignored: its name is not the one its "
+			"record gives (%s.json): a stray or renamed copy", name,
+			base);
+	else if (!have_run(rp, name)) {
+		rc = add_run(rp, NULL, rec, err, n);
+		if (rc == 0 && rp->summary)
+			rp_note(rp, "runs/%s.json is not listed in summary.json "
+				"(recorded after it, or the summary is older): "
+				"shown from its record", name);
+	}
+	json_decref(rec);
+	return rc;
+}
+
+/* Every runs/<run>.json in name order that is not loaded yet. */
 static int load_runs_dir(struct report *rp, char *err, size_t n)
 {
 	char path[PATH_MAX];
@@ -440,14 +514,9 @@ static int load_runs_dir(struct report *rp, char *err, size_t n)
 	}
 	if (nn > 1) /* names is NULL for an empty runs/ */
 		qsort(names, nn, sizeof(*names), cmp_str);
-	for (size_t i = 0; i < nn && rc == 0; i++) {
-		json_t *rec = NULL;
-
-		rc = load_record(rp, names[i], &rec, err, n);
-		if (rc == 0 && rec)
-			rc = add_run(rp, NULL, rec, err, n);
-		json_decref(rec);
-	}
+	for (size_t i = 0; i < nn && rc == 0; i++)
+		if (!have_run(rp, names[i]))
+			rc = load_unlisted(rp, names[i], err, n);
 out:
 	closedir(d);
 	for (size_t i = 0; i < nn; i++)
@@ -501,25 +570,61 @@ static int group_incidents(struct report *rp, char *err, size_t n)
 	return 0;
 }
 
+static void hash_file(GChecksum *ck, const char *dir, const char *rel,
+		      bool *found)
+{
+	char path[PATH_MAX];
+	size_t len;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	text = rp_read_file(path, &len);
+	*found = text != NULL;
+	if (!text)
+		return;
+	/* the name too: moving bytes between files changes the hash */
+	g_checksum_update(ck, (const guchar *)rel, (gssize)strlen(rel) + 1);
+	g_checksum_update(ck, (const guchar *)text, (gssize)len);
+	free(text);
+}
+
+/* SHA-256 over every file the page is drawn from: manifest, summary, the
+ * run records and data files it loaded (report order), bench, tsan. */
 static int content_hash(struct report *rp, char *err, size_t n)
 {
 	static const char *const files[] = { "manifest.json", "summary.json",
 					     "bench.json", "tsan.json" };
 	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
 	const char *hex;
+	size_t nrec = 0, ndat = 0;
+	char rel[300];
+	bool found;
 
 	rp->hash_what[0] = '\0';
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char path[PATH_MAX];
-		size_t len;
-		char *text;
-
-		snprintf(path, sizeof(path), "%s/%s", rp->dir, files[i]);
-		text = rp_read_file(path, &len);
-		if (!text)
+		if (i == 2) { /* after the summary: the runs it describes */
+			for (size_t r = 0; r < rp->nruns; r++) {
+				snprintf(rel, sizeof(rel), "runs/%s.json",
+					 rp->runs[r].base);
+				if (rp->runs[r].rec) {
+					hash_file(ck, rp->dir, rel, &found);
+					nrec += found;
+				}
+				snprintf(rel, sizeof(rel), "data/%s.dat",
+					 rp->runs[r].base);
+				if (rp->runs[r].have_dat) {
+					hash_file(ck, rp->dir, rel, &found);
+					ndat += found;
+				}
+			}
+			snprintf(rel, sizeof(rel), "%s%zu runs/*.json + %zu "
+				 "data/*.dat", rp->hash_what[0] ? " + " : "",
+				 nrec, ndat);
+			g_strlcat(rp->hash_what, rel, sizeof(rp->hash_what));
+		}
+		hash_file(ck, rp->dir, files[i], &found);
+		if (!found)
 			continue;
-		g_checksum_update(ck, (const guchar *)text, (gssize)len);
-		free(text);
 		if (rp->hash_what[0])
 			g_strlcat(rp->hash_what, " + ", sizeof(rp->hash_what));
 		g_strlcat(rp->hash_what, files[i], sizeof(rp->hash_what));
@@ -650,6 +755,16 @@ static int load_expect(struct report *rp, const char *given, char *err,
 	return 0;
 }
 
+/* Rows whose time is not a number: a damaged data file. */
+static size_t corrupt_rows(const struct rp_series *s)
+{
+	size_t bad = 0;
+
+	for (size_t r = 0; r < s->nrows; r++)
+		bad += isnan(s->v[r * s->ncols]);
+	return bad;
+}
+
 int rp_load(struct report *rp, const char *dir, const char *expect_path,
 	    char *err, size_t n)
 {
@@ -674,6 +789,11 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 	snprintf(path, sizeof(path), "%s/INCOMPLETE", rp->dir);
 	rp->incomplete = access(path, F_OK) == 0 ||
 			 json_is_false(json_object_get(rp->manifest, "complete"));
+	rp->writer_pid = results_writer(rp->dir);
+	if (rp->writer_pid)
+		rp_note(rp, "still being written by maplab (pid %d): the runs "
+			"finished so far are shown; render again when it is done",
+			rp->writer_pid);
 	runs = rp->summary ? json_object_get(rp->summary, "runs") : NULL;
 	if (rp->summary && !json_is_array(runs))
 		return fail(err, n, -EINVAL, "%s/summary.json: no runs array",
@@ -697,6 +817,11 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 					    rp->dir, i);
 			snprintf(base, sizeof(base), "%s.%s.r%lld", inc, var,
 				 (long long)json_integer_value(rep));
+			if (have_run(rp, base)) {
+				rp_note(rp, "summary.json lists %s twice: shown "
+					"once", base);
+				continue;
+			}
 			rc = load_record(rp, base, &rec, err, n);
 			if (rc == 0)
 				rc = add_run(rp, e, rec, err, n);
@@ -704,11 +829,10 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 			if (rc)
 				return rc;
 		}
-	} else {
-		rc = load_runs_dir(rp, err, n);
-		if (rc)
-			return rc;
 	}
+	rc = load_runs_dir(rp, err, n); /* what summary.json does not list */
+	if (rc)
+		return rc;
 	/* runs is NULL when the folder holds no run: qsort's base is nonnull. */
 	if (rp->nruns > 1)
 		qsort(rp->runs, rp->nruns, sizeof(*rp->runs), cmp_run);
@@ -720,10 +844,22 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 		snprintf(dpath, sizeof(dpath), "%s/data/%s.dat", rp->dir, r->base);
 		if (access(dpath, F_OK) != 0)
 			continue;
-		if (rp_read_series(dpath, &r->ser, derr, sizeof(derr)) == 0 &&
-		    rp_series_col(&r->ser, "t_s") == 0 && r->ser.nrows > 0)
+		if (rp_read_series(dpath, &r->ser, derr, sizeof(derr)) != 0) {
+			rp_note(rp, "data/%s.dat unreadable (%s): its charts "
+				"leave this run out", r->base,
+				strrchr(derr, ':') ? strrchr(derr, ':') + 2 : derr);
+			continue;
+		}
+		if (rp_series_col(&r->ser, "t_s") != 0)
+			rp_note(rp, "data/%s.dat is corrupt (no t_s column "
+				"first): its charts leave this run out", r->base);
+		else if (corrupt_rows(&r->ser))
+			rp_note(rp, "data/%s.dat is corrupt (%zu of %zu rows "
+				"have no time): its charts leave this run out",
+				r->base, corrupt_rows(&r->ser), r->ser.nrows);
+		else if (r->ser.nrows > 0)
 			r->have_dat = true;
-		else
+		if (!r->have_dat)
 			rp_series_free(&r->ser);
 	}
 	rc = group_incidents(rp, err, n);
@@ -754,6 +890,9 @@ void rp_free(struct report *rp)
 		free(rp->incs[i].runs);
 	free(rp->incs);
 	free(rp->bcharts);
+	for (size_t i = 0; i < rp->nnotes; i++)
+		free(rp->notes[i]);
+	free(rp->notes);
 	json_decref(rp->manifest);
 	json_decref(rp->summary);
 	json_decref(rp->expect);

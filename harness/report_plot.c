@@ -286,12 +286,26 @@ struct ts_spec {
 	bool linear;          /* never a log axis (zeros matter here) */
 };
 
+/* Finite values of column c in a series. */
+static size_t finite_count(const struct rp_series *s, long c)
+{
+	size_t k = 0;
+
+	for (size_t r = 0; c >= 0 && r < s->nrows; r++)
+		k += isfinite(s->v[r * s->ncols + (size_t)c]);
+	return k;
+}
+
 /* One time-series chart for an incident; skipped (with the reason) when no
- * run has the column. */
+ * run has the column.  A line needs two points: a run with fewer samples
+ * of the column (three for a rate: its first sample has none) is left out
+ * of the chart and named in its caption; with none left the chart is not
+ * drawn (gnuplot refuses a plot whose points are all undefined). */
 static int ts_chart(struct report *rp, struct rp_incident *inc,
 		    const struct ts_spec *sp, char *err, size_t n)
 {
 	struct params p = { 0 }, files = { 0 }, names = { 0 }, colors = { 0 };
+	struct params left = { 0 }; /* runs with too few samples */
 	struct rp_chart *c = new_chart(inc, sp->suffix, sp->title, sp->caption);
 	char col[64] = "", rel[PATH_MAX];
 	double lo = INFINITY, hi = 0, scale = 1;
@@ -335,6 +349,13 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 
 		if (ci < 0 || (sp->variant && strcmp(r->variant, sp->variant)))
 			continue;
+		if (finite_count(&r->ser, ci) < (sp->rate ? 3u : 2u)) {
+			char lab[80];
+
+			rp_run_label(rp, inc, r, lab, sizeof(lab));
+			p_add(&left, "%s%s", left.s ? ", " : "", lab);
+			continue;
+		}
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(rp->runs[inc->runs[k]].variant, r->variant) &&
 			    rp->runs[inc->runs[k]].have_dat)
@@ -394,6 +415,20 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 		rc = -EIO;
 		goto out;
 	}
+	if (left.oom) {
+		snprintf(err, n, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!nfiles) {
+		RP_CUT(c->why, sizeof(c->why), "Not drawn: no run has two or "
+		       "more samples of %s (%s).", col, left.s ? left.s : "");
+		goto out;
+	}
+	if (left.s)
+		RP_CUT(c->caption + strlen(c->caption),
+		       sizeof(c->caption) - strlen(c->caption),
+		       " Not in this chart (fewer than two samples): %s.", left.s);
 	p_add(&p, "out=\"%s/plots/%s\"; ", rp->tmpname, c->id);
 	p_str(&p, "title", sp->title);
 	p_str(&p, "ylabel", sp->ylabel);
@@ -433,6 +468,7 @@ out:
 	p_free(&files);
 	p_free(&names);
 	p_free(&colors);
+	p_free(&left);
 	return rc;
 }
 
@@ -637,7 +673,7 @@ static int bench_chart(struct report *rp, struct rp_bench_chart *b, char *err,
 	struct params p = { 0 }, names = { 0 }, colors = { 0 }, dashes = { 0 };
 	double lo = INFINITY, hi = 0;
 	const char *stem = b->file + strlen("data/bench.");
-	int rc;
+	int rc = 0;
 
 	snprintf(mix, sizeof(mix), "%.*s", (int)(strlen(stem) - 4), stem);
 	RP_CUT(id, sizeof(id), "bench-%s", mix);
@@ -678,6 +714,11 @@ static int bench_chart(struct report *rp, struct rp_bench_chart *b, char *err,
 			hi = fmax(hi, m);
 		}
 	}
+	if (!(hi > 0)) {
+		snprintf(b->chart.why, sizeof(b->chart.why),
+			 "Not drawn: %s holds no measured point.", b->file);
+		goto out;
+	}
 	p_add(&p, "out=\"%s/plots/%s\"; file=\"%s\"; ", rp->tmpname, id, b->file);
 	p_str(&p, "title", b->chart.title);
 	p_str(&p, "names", names.s ? names.s : "");
@@ -688,6 +729,7 @@ static int bench_chart(struct report *rp, struct rp_bench_chart *b, char *err,
 	rc = run_gnuplot(rp, "bench.gp", &p, err, n);
 	if (rc == 0)
 		b->chart.drawn = chart_files_exist(rp, id);
+out:
 	p_free(&p);
 	p_free(&names);
 	p_free(&colors);

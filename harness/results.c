@@ -8,16 +8,24 @@
  * registered (series_columns), and the same column list feeds the run
  * JSON's "series" and the .dat file, so both always agree.
  *
+ * One writer per folder: results_open() claims the folder by creating
+ * INCOMPLETE with O_EXCL (in a folder that is new, or empty but for it)
+ * and holds an flock on it until results_close(); a second writer gets
+ * -EBUSY before writing anything, and a reader can tell a folder still
+ * being written (lock held) from an interrupted one (results_writer()).
+ *
  * Not thread-safe; no shared state besides the caller's struct results_dir.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glib.h>
 #include <gnu/libc-version.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -133,6 +141,17 @@ static json_t *jstr_or_null(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
+/* A string the child produced: made valid one-line UTF-8 first. */
+static json_t *jstr_clean(const char *s)
+{
+	char buf[1024];
+
+	if (!s || !*s)
+		return json_null();
+	results_one_line(buf, sizeof(buf), s);
+	return json_string(buf);
+}
+
 void results_iso_time(double t, char *buf, size_t len)
 {
 	time_t s = (time_t)t;
@@ -165,8 +184,14 @@ int results_check_out(const char *out, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (strlen(out) > PATH_MAX - 200) {
-		snprintf(err, errlen, "--out %s: path too long", out);
+		snprintf(err, errlen, "--out: path too long (%zu bytes); pick "
+			 "a shorter one", strlen(out));
 		return -ENAMETOOLONG;
+	}
+	if (!g_utf8_validate(out, -1, NULL)) {
+		snprintf(err, errlen, "--out: the folder name is not valid "
+			 "UTF-8 (it is recorded in JSON); pick a UTF-8 name");
+		return -EINVAL;
 	}
 	if (stat(out, &st) == 0) {
 		DIR *d;
@@ -189,6 +214,12 @@ int results_check_out(const char *out, char *err, size_t errlen)
 			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 				empty = false;
 		closedir(d);
+		if (!empty && results_writer(out)) {
+			snprintf(err, errlen, "--out %s is being written by "
+				 "another maplab run (pid %d); pick a new "
+				 "folder", out, results_writer(out));
+			return -EBUSY;
+		}
 		if (!empty) {
 			snprintf(err, errlen,
 				 "--out %s exists and is not empty; pick a new "
@@ -572,8 +603,13 @@ json_t *results_run_json(const struct run_spec *spec,
 			has_lat = true;
 		}
 	}
-	for (size_t i = 0; i < ictx_log_count(c); i++)
+	for (size_t i = 0; i < ictx_log_count(c); i++) {
+		if (i == ICTX_LOG_HEAD && ictx_log_dropped(c))
+			json_array_append_new(log, json_sprintf(
+				"[... %llu lines not kept ...]",
+				(unsigned long long)ictx_log_dropped(c)));
 		json_array_append_new(log, json_string(ictx_log_at(c, i)));
+	}
 	for (size_t i = 0; i < nc; i++)
 		json_array_append_new(columns, json_string(cols[i].name));
 	for (uint32_t r = 0; r < res->nrows; r++) {
@@ -656,7 +692,7 @@ json_t *results_run_json(const struct run_spec *spec,
 	}
 	json_object_set_new(j, "exit_status",
 			    jint_or_null(res->exit_status >= 0, res->exit_status));
-	json_object_set_new(j, "detector", jstr_or_null(res->detector));
+	json_object_set_new(j, "detector", jstr_clean(res->detector));
 	json_object_set_new(j, "oom",
 			    res->oom_cap ? json_pack("{s:s, s:o, s:o, s:o}", "cap",
 						     res->oom_cap, "at_s",
@@ -665,7 +701,7 @@ json_t *results_run_json(const struct run_spec *spec,
 						     "grew_most",
 						     jstr_or_null(res->oom_grew_most))
 					 : json_null());
-	json_object_set_new(j, "error", jstr_or_null(res->error));
+	json_object_set_new(j, "error", jstr_clean(res->error));
 	json_object_set_new(j, "phase", json_string(ictx_phase_name(st->phase)));
 	json_object_set_new(j, "child_pid", json_integer(res->child_pid));
 	json_object_set_new(j, "duration_s", json_real(res->duration_s));
@@ -690,7 +726,16 @@ json_t *results_run_json(const struct run_spec *spec,
 	json_object_set_new(j, "log", log);
 	json_object_set_new(j, "log_dropped",
 			    json_integer((json_int_t)ictx_log_dropped(c)));
-	json_object_set_new(j, "stderr_tail", json_string(res->stderr_tail));
+	{
+		/* the child's bytes: any, cut anywhere; escapes can triple them */
+		size_t cap = strlen(res->stderr_tail) * 4 + 1;
+		char *tail = malloc(cap);
+
+		if (tail)
+			results_clean_text(tail, cap, res->stderr_tail);
+		json_object_set_new(j, "stderr_tail", json_string(tail ? tail : ""));
+		free(tail);
+	}
 	json_object_set_new(j, "series", series);
 	return j;
 }
@@ -704,6 +749,151 @@ static int mkdir_p1(const char *path)
 	return 0;
 }
 
+/* True when dir holds nothing but INCOMPLETE. */
+static bool only_marker(const char *dir)
+{
+	DIR *dd = opendir(dir);
+	struct dirent *e;
+	bool only = true;
+
+	if (!dd)
+		return false;
+	while ((e = readdir(dd)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, "INCOMPLETE"))
+			only = false;
+	closedir(dd);
+	return only;
+}
+
+/*
+ * Claim d->path for this process: INCOMPLETE created with O_EXCL, then an
+ * exclusive flock held on it until results_close() (a reader tests it with
+ * results_writer()).  A folder another writer claimed, or that filled up
+ * between the caller's emptiness check and the claim, is refused with
+ * -EBUSY / -EEXIST and left exactly as it was.
+ */
+static int claim(struct results_dir *d, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 16], text[96];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/INCOMPLETE", d->path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST) {
+		snprintf(err, errlen, "--out %s is being written by another "
+			 "maplab run (or was left interrupted); pick a new "
+			 "folder", d->path);
+		return -EBUSY;
+	}
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot write into %s: %s", d->path,
+			 strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !only_marker(d->path)) {
+		unlink(path);
+		close(fd);
+		snprintf(err, errlen, "--out %s was filled by another writer "
+			 "meanwhile; pick a new folder", d->path);
+		return -EEXIST;
+	}
+	n = snprintf(text, sizeof(text), "runs in progress or interrupted "
+		     "(maplab pid %d)\n", (int)getpid());
+	if (write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
+		int e = errno ? errno : EIO;
+
+		unlink(path);
+		close(fd);
+		snprintf(err, errlen, "cannot write into %s: %s", d->path,
+			 strerror(e));
+		return -e;
+	}
+	d->claim_fd = fd;
+	return fsync_dir_of(path);
+}
+
+/* Length of the valid UTF-8 character at s (1-4), or 0 when invalid. */
+static size_t utf8_char(const unsigned char *s)
+{
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2
+		     : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len && g_utf8_validate((const char *)s, (gssize)len, NULL)
+		       ? len : 0;
+}
+
+static void clean_utf8(char *dst, size_t n, const char *src, bool lines);
+
+void results_one_line(char *dst, size_t n, const char *src)
+{
+	clean_utf8(dst, n, src, false);
+}
+
+void results_clean_text(char *dst, size_t n, const char *src)
+{
+	clean_utf8(dst, n, src, true);
+}
+
+/* lines: keep newlines and tabs as they are. */
+static void clean_utf8(char *dst, size_t n, const char *src, bool lines)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t o = 0;
+
+	if (!n)
+		return;
+	while (*p) {
+		char esc[8];
+		size_t len = utf8_char(p), w;
+
+		if (len == 1 && lines && (*p == '\n' || *p == '\t'))
+			w = 1;
+		else if (len == 1 && (*p < 0x20 || *p == 0x7f))
+			w = (size_t)snprintf(esc, sizeof(esc), *p == '\n' ? "\\n"
+					     : *p == '\t' ? "\\t" : "\\x%02x", *p);
+		else if (len == 0)
+			w = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		else
+			w = len;
+		if (o + w >= n)
+			break;
+		memcpy(dst + o, len && w == len ? (const char *)p : esc, w);
+		o += w;
+		p += len ? len : 1;
+	}
+	dst[o] = '\0';
+}
+
+int results_writer(const char *dir)
+{
+	char path[PATH_MAX + 16], text[128] = "";
+	const char *pid;
+	int fd, pidv = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/INCOMPLETE", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd); /* nobody holds it: an interrupted writer */
+		return 0;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	pid = strstr(text, "pid ");
+	if (pid)
+		pidv = atoi(pid + 4);
+	return pidv > 0 ? pidv : -1;
+}
+
 int results_open(struct results_dir *d, const char *out, const char *label,
 		 const char *kind, int argc, char **argv, char *err,
 		 size_t errlen)
@@ -714,6 +904,7 @@ int results_open(struct results_dir *d, const char *out, const char *label,
 	int rc;
 
 	memset(d, 0, sizeof(*d));
+	d->claim_fd = -1;
 	localtime_r(&now, &tm);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
@@ -732,6 +923,12 @@ int results_open(struct results_dir *d, const char *out, const char *label,
 		rc = mkdir_p1(d->path);
 	} else {
 		rc = mkdir_p1(RESULTS_ROOT);
+		if (rc) {
+			snprintf(err, errlen, "cannot create %s/ here: %s; run "
+				 "from a folder you can write to, or pass --out "
+				 "DIR", RESULTS_ROOT, strerror(-rc));
+			return rc;
+		}
 		for (int i = 1; !rc && i < 100; i++) {
 			if (i == 1)
 				snprintf(d->run_id, sizeof(d->run_id), "%s-%s",
@@ -753,17 +950,19 @@ int results_open(struct results_dir *d, const char *out, const char *label,
 			 strerror(-rc));
 		return rc;
 	}
-	snprintf(sub, sizeof(sub), "%s/INCOMPLETE", d->path);
-	rc = results_write_file(sub, "runs in progress or interrupted\n", 32);
+	rc = claim(d, err, errlen);
+	if (rc)
+		return rc;
 	snprintf(sub, sizeof(sub), "%s/runs", d->path);
-	if (!rc)
-		rc = mkdir_p1(sub);
+	rc = mkdir_p1(sub);
 	snprintf(sub, sizeof(sub), "%s/data", d->path);
 	if (!rc)
 		rc = mkdir_p1(sub);
 	if (rc) {
 		snprintf(err, errlen, "cannot write into %s: %s", d->path,
 			 strerror(-rc));
+		close(d->claim_fd);
+		d->claim_fd = -1;
 		return rc;
 	}
 	d->manifest = results_manifest_base(d->run_id, kind, argc, argv);
@@ -1024,6 +1223,9 @@ int results_close(struct results_dir *d, bool complete)
 	json_decref(d->manifest);
 	json_decref(d->summary_runs);
 	d->manifest = d->summary_runs = NULL;
+	if (d->claim_fd >= 0)
+		close(d->claim_fd); /* releases the writer's flock */
+	d->claim_fd = -1;
 	return rc;
 }
 

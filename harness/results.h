@@ -52,10 +52,14 @@ struct results_dir {
 	json_t *manifest;     /* owned; written by open/close/flush */
 	json_t *summary_runs; /* owned; array of summary entries */
 	bool under_root;      /* results/latest points here at close */
+	int claim_fd;         /* INCOMPLETE, flock'd until close; -1 none */
 };
 
-/* Make the folder (out, or results/<date>-<time>-<label>), its runs/ and
- * data/, INCOMPLETE, and a first manifest.  0 or -errno (message). */
+/* Make the folder (out, or results/<date>-<time>-<label>), claim it
+ * (INCOMPLETE, O_EXCL, flock'd until close), its runs/ and data/, and a
+ * first manifest.  0 or -errno (message): -EBUSY when another writer
+ * holds the folder, -EEXIST when it is not empty, -EACCES/-ENOENT when it
+ * cannot be made. */
 int results_open(struct results_dir *d, const char *out, const char *label,
 		 const char *kind, int argc, char **argv, char *err,
 		 size_t errlen);
@@ -74,6 +78,17 @@ json_t *results_run_json(const struct run_spec *spec,
 void results_run_name(const struct run_spec *spec, char *buf, size_t len);
 
 /* ---- loading back --------------------------------------------------- */
+
+/* Copy src into dst (n bytes, NUL included) as one line of valid UTF-8:
+ * control characters become \n, \t or \xNN, bytes that are not UTF-8
+ * become \xNN, and a cut never splits a character. */
+void results_one_line(char *dst, size_t n, const char *src);
+/* The same, keeping newlines and tabs (multi-line text, e.g. stderr). */
+void results_clean_text(char *dst, size_t n, const char *src);
+
+/* The pid of the process still writing dir (its flock on INCOMPLETE is
+ * held; -1 when the pid is unreadable), or 0 when nobody is. */
+int results_writer(const char *dir);
 
 /* Resolve a results folder argument: NULL or "latest" -> the target of
  * results/latest; a run id -> results/<id>; else the path itself.

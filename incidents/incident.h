@@ -51,12 +51,24 @@ struct incident_param {
 	bool integer;
 };
 
+/* A cross-parameter rule, declared beside the parameter table and checked
+ * in the parent (with the size's defaults and the --set overrides) before
+ * anything is written: a (+ plus) <= b, or <= bound when b is NULL. */
+struct incident_rule {
+	const char *a;     /* a parameter name */
+	const char *plus;  /* another one added to a, or NULL */
+	const char *b;     /* the parameter a must not exceed, or NULL */
+	double bound;      /* the limit when b is NULL */
+	const char *fix;   /* how to fix a violation, one phrase */
+};
+
 struct incident {
 	const char *name;    /* "payment" */
 	const char *title;   /* "Payment gateway order cache" */
 	const char *summary; /* one line for `maplab list` */
 	double quick_seconds, full_seconds; /* default run length per size */
 	const struct incident_param *params; /* ends with {.name = NULL} */
+	const struct incident_rule *rules;   /* ends with {.a = NULL}; or NULL */
 
 	/* Allocate state, open the map, register metrics.  0 or -errno. */
 	int (*setup)(struct ictx *ctx, void **state);

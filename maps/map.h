@@ -119,7 +119,8 @@ void map_thread_exit(struct map *m);
 
 void map_stats(struct map *m, struct map_stats *st);
 /* 0 when every invariant holds, -EBADMSG when not (details in *out),
- * -ENOTSUP when the variant cannot check. */
+ * -ENOTSUP when the variant cannot check, -EDEADLK from inside a range
+ * callback of a variant that cannot check there (sharded). */
 int map_check(struct map *m, struct map_check *out);
 
 #endif

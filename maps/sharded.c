@@ -1,18 +1,26 @@
 /*
  * maps/sharded.c - This file contains the `sharded` variant: N core
  * tables (maps/core.c), each behind its own pthread_rwlock_t, the key's
- * shard chosen by FNV-1a-32 of the key bytes, as orcaman/concurrent-map
- * does (32 shards by default; map_config.shards, a power of two).
+ * shard chosen by FNV-1-32 of the key bytes (multiply, then xor), as
+ * orcaman/concurrent-map's fnv32() does (32 shards by default;
+ * map_config.shards, a power of two, so `& (n - 1)` is orcaman's `% n`).
  *
  * Layout: each shard (lock + table) is aligned to and padded to a cache
  * line multiple, so two shards' locks never share a line: threads working
  * on different shards do not bounce each other's lock words.
  *
  * Locking: an operation on a key takes only its shard's lock (read for
- * get, write for put/delete).  No operation ever holds two shard locks, so
- * there is no lock order to respect.  len, stats and check visit the
- * shards one at a time, each under its read lock: their sum is not a
- * snapshot while writers run.
+ * get, write for put/delete).  len, stats and check visit the shards one
+ * at a time, each under its read lock: their sum is not a snapshot while
+ * writers run.
+ *
+ * Lock order (the one rule): shard locks are taken in ascending index
+ * order only.  A thread holds at most one shard lock, except inside a walk
+ * of shard h, where re-entrant len/stats take shards above h, one at a
+ * time.  No thread ever waits for a lower shard while holding a higher
+ * one, so no cycle of waits can form - whatever the rwlock's preference
+ * (glibc's default lets readers pass waiting writers, which once hid an
+ * inversion here; a writer-preferring lock would not).
  *
  * What a walk sees: range read-locks one shard, walks it, unlocks, moves
  * to the next.  Keys never move between shards, so every key present for
@@ -25,13 +33,20 @@
  *
  * Re-entry: a range callback that calls get/put/delete/range on the same
  * map gets -EDEADLK, for every key (a key in the shard being walked would
- * deadlock; refusing all is the simpler rule).  len, stats and check from
- * inside the callback skip locking the shard this thread holds.
+ * deadlock; refusing all is the simpler rule).  len and stats from inside
+ * the callback work: the shards already walked count as the walk saw them
+ * (their core_stats taken under their lock as the walk left each one, kept
+ * in this thread's walk record), the held shard is read under the lock
+ * this thread holds, the shards above it are locked in ascending order.
+ * check from inside the callback returns -EDEADLK: it would have to lock
+ * the shards below (against the order) and cannot use a summary.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "maps/alloc.h"
 #include "maps/core.h"
@@ -56,15 +71,16 @@ static struct sharded_map *sm(struct map *m)
 	return (struct sharded_map *)m;
 }
 
-/* FNV-1a, 32 bits, as orcaman/concurrent-map's fnv32(). */
+/* FNV-1, 32 bits (multiply, then xor), as orcaman/concurrent-map's
+ * fnv32(). */
 static uint32_t fnv32(const void *key, size_t klen)
 {
 	const uint8_t *p = key;
 	uint32_t h = 2166136261u;
 
 	for (size_t i = 0; i < klen; i++) {
-		h ^= p[i];
 		h *= 16777619u;
+		h ^= p[i];
 	}
 	return h;
 }
@@ -200,86 +216,119 @@ static int sharded_delete(struct map *mp, const void *key, size_t klen)
 	return rc;
 }
 
+/*
+ * This thread's walks of sharded maps in progress, innermost first (a walk
+ * of one map may walk another; re-entry into the same map is refused).
+ * Thread-local: only the walking thread reads or writes its records.
+ */
+struct walk {
+	const struct sharded_map *m;
+	unsigned held;          /* index of the shard being walked */
+	struct map_stats below; /* core_stats of shards < held, each taken
+				 * under its lock as the walk left it */
+	struct walk *outer;
+};
+
+static _Thread_local struct walk *t_walk;
+
+static struct walk *walk_of(const struct sharded_map *m)
+{
+	for (struct walk *w = t_walk; w; w = w->outer)
+		if (w->m == m)
+			return w;
+	return NULL;
+}
+
 static int sharded_range(struct map *mp, map_range_fn fn, void *arg)
 {
 	struct sharded_map *m = sm(mp);
+	struct walk w = {.m = m, .outer = t_walk};
 	int rc = 0;
 
 	if (core_range_held(mp))
 		return -EDEADLK;
+	t_walk = &w;
 	for (unsigned i = 0; i < m->nshards && !rc; i++) {
 		struct shard *s = &m->shards[i];
 
+		w.held = i;
 		rdlock(s);
 		rc = core_range(&s->t, mp, s, fn, arg);
+		core_stats(&s->t, &w.below);
 		unlock(s);
 	}
+	t_walk = w.outer;
 	return rc;
 }
 
-/* Visit each shard under its read lock, skipping the lock of the shard
- * this thread holds in a walk. */
-static void each_shard(struct sharded_map *m,
-		       void (*fn)(struct core_table *t, void *arg), void *arg)
+/* Sum core_stats over the shards without breaking the lock order: outside
+ * a walk, each shard under its read lock in turn; inside a walk of this
+ * map, the walk's record for the shards below, the held shard as it is,
+ * the shards above under their read locks (ascending). */
+static void sum_stats(struct sharded_map *m, struct map_stats *st)
 {
-	const void *held = core_range_held(&m->base);
+	const struct walk *w = walk_of(m);
+	unsigned first = 0;
 
-	for (unsigned i = 0; i < m->nshards; i++) {
+	if (w) {
+		struct map_stats b = w->below;
+
+		st->entries += b.entries;
+		st->buckets += b.buckets;
+		st->overflow_buckets += b.overflow_buckets;
+		st->growths += b.growths;
+		st->evacuated += b.evacuated;
+		st->bytes += b.bytes;
+		core_stats(&m->shards[w->held].t, st); /* this thread holds it */
+		first = w->held + 1;
+	}
+	for (unsigned i = first; i < m->nshards; i++) {
 		struct shard *s = &m->shards[i];
 
-		if (s != held)
-			rdlock(s);
-		fn(&s->t, arg);
-		if (s != held)
-			unlock(s);
+		rdlock(s);
+		core_stats(&s->t, st);
+		unlock(s);
 	}
-}
-
-static void add_len(struct core_table *t, void *arg)
-{
-	*(size_t *)arg += core_len(t);
 }
 
 static size_t sharded_len(struct map *mp)
 {
-	size_t n = 0;
+	struct map_stats st;
 
-	each_shard(sm(mp), add_len, &n);
-	return n;
-}
-
-static void add_stats(struct core_table *t, void *arg)
-{
-	core_stats(t, arg);
+	memset(&st, 0, sizeof(st));
+	sum_stats(sm(mp), &st);
+	return (size_t)st.entries;
 }
 
 static void sharded_stats(struct map *mp, struct map_stats *st)
 {
 	struct sharded_map *m = sm(mp);
 
-	each_shard(m, add_stats, st);
+	sum_stats(m, st);
 	st->bytes += sizeof(*m) + m->nshards * sizeof(struct shard);
 }
 
-struct check_arg {
-	struct map_check *out;
-	int rc;
-};
-
-static void check_one(struct core_table *t, void *arg)
-{
-	struct check_arg *a = arg;
-
-	if (core_check(t, a->out))
-		a->rc = -EBADMSG;
-}
-
+/* -EDEADLK inside a walk of this map (see Re-entry above). */
 static int sharded_check(struct map *mp, struct map_check *out)
 {
-	struct check_arg a = {out, 0};
+	struct sharded_map *m = sm(mp);
+	int rc = 0;
 
-	each_shard(sm(mp), check_one, &a);
-	return a.rc;
+	if (walk_of(m)) {
+		snprintf(out->first, sizeof(out->first),
+			 "map_check inside a walk of a sharded map: refused "
+			 "(lock order)");
+		return -EDEADLK;
+	}
+	for (unsigned i = 0; i < m->nshards; i++) {
+		struct shard *s = &m->shards[i];
+
+		rdlock(s);
+		if (core_check(&s->t, out))
+			rc = -EBADMSG;
+		unlock(s);
+	}
+	return rc;
 }
 
 static const struct map_ops sharded_ops = {
@@ -297,7 +346,7 @@ static const struct map_ops sharded_ops = {
 
 const struct map_variant map_variant_sharded = {
 	.name = "sharded",
-	.description = "32 core tables, each behind its own rwlock, FNV-1a "
+	.description = "32 core tables, each behind its own rwlock, FNV-1 "
 		       "shard choice (orcaman/concurrent-map)",
 	.flags = MAP_V_THREADSAFE,
 	.ops = &sharded_ops,

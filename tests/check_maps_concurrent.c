@@ -478,6 +478,125 @@ START_TEST(test_walk_during_growth)
 }
 END_TEST
 
+/* ---- re-entrant len/stats during concurrent walks ---------------------- */
+
+/*
+ * Two walkers call map_len and map_stats from inside their range callbacks
+ * while two writers churn keys: the walkers then hold a lock of the map
+ * (a shard's read lock for sharded) while len/stats take locks again.  If
+ * two walks can take the same locks in opposite orders, TSan reports a
+ * lock-order inversion (halt_on_error in the TSan lane fails the test),
+ * and with writer-preferring locks the walks deadlock (the tcase timeout
+ * fails it).  The counts must stay inside what the writers allow: the
+ * STABLE keys are always present, at most CHURN more.
+ */
+#ifdef CK_UNDER_SANITIZER
+#define RE_WALKS 12u
+#else
+#define RE_WALKS 40u
+#endif
+#define RE_STABLE 512u
+#define RE_CHURN 64u
+
+struct re_arg {
+	struct map *m;
+	int t;                /* 0, 1: walkers; 2, 3: writers */
+	_Atomic unsigned *walkers_done;
+	uint64_t errors, calls;
+	char first[160];
+};
+
+static int re_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	struct re_arg *a = arg;
+	struct map_stats st = {0};
+	size_t n;
+
+	(void)key;
+	(void)klen;
+	(void)val;
+	if (++a->calls % 8) /* every 8th entry: enough to overlap walks */
+		return 0;
+	n = map_len(a->m);
+	map_stats(a->m, &st);
+	if (n < RE_STABLE || n > RE_STABLE + RE_CHURN ||
+	    st.entries < RE_STABLE || st.entries > RE_STABLE + RE_CHURN) {
+		if (!a->errors++)
+			snprintf(a->first, sizeof(a->first),
+				 "walker %d: len %zu, stats.entries %" PRIu64
+				 " outside [%u, %u]", a->t, n, st.entries,
+				 RE_STABLE, RE_STABLE + RE_CHURN);
+	}
+	return 0;
+}
+
+static void *re_main(void *arg)
+{
+	struct re_arg *a = arg;
+
+	map_thread_enter(a->m);
+	if (a->t < 2) {
+		for (unsigned w = 0; w < RE_WALKS; w++) {
+			int rc = map_range(a->m, re_cb, a);
+
+			if (rc && !a->errors++)
+				snprintf(a->first, sizeof(a->first),
+					 "walker %d: range rc %d", a->t, rc);
+		}
+		atomic_fetch_add(a->walkers_done, 1);
+	} else {
+		for (uint64_t i = 0; atomic_load(a->walkers_done) < 2; i++) {
+			uint64_t k = 0x4300000000ull | ((uint64_t)a->t << 16) |
+				     (i % (RE_CHURN / 2));
+			struct mt_val *v = mt_val_new(k, i);
+			int rc = map_put(a->m, &k, 8, v);
+
+			if (rc)
+				mt_val_release(v); /* not taken */
+			if (rc == 0)
+				rc = map_delete(a->m, &k, 8);
+			if (rc && !a->errors++)
+				snprintf(a->first, sizeof(a->first),
+					 "writer %d: rc %d", a->t, rc);
+		}
+	}
+	map_thread_exit(a->m);
+	return NULL;
+}
+
+START_TEST(test_reentrant_len_during_walks)
+{
+	const struct map_variant *var = ts_variant(_i);
+	struct map_config cfg = {.vops = &mt_vops};
+	struct re_arg a[4];
+	pthread_t th[4];
+	_Atomic unsigned walkers_done = 0;
+	struct map *m = NULL;
+
+	ck_assert_int_eq(map_open(var->name, &cfg, &m), 0);
+	map_thread_enter(m);
+	for (uint64_t i = 0; i < RE_STABLE; i++) {
+		ck_assert_int_eq(map_put(m, &i, 8, mt_val_new(i, 1)), 0);
+	}
+	map_thread_exit(m);
+	for (int t = 0; t < 4; t++) {
+		a[t] = (struct re_arg){.m = m, .t = t,
+				       .walkers_done = &walkers_done};
+		ck_assert_int_eq(pthread_create(&th[t], NULL, re_main, &a[t]), 0);
+	}
+	for (int t = 0; t < 4; t++)
+		pthread_join(th[t], NULL);
+	for (int t = 0; t < 4; t++)
+		ck_assert_msg(a[t].errors == 0, "%s: %s", var->name, a[t].first);
+	ck_assert_uint_gt(a[0].calls, RE_WALKS * (RE_STABLE - 1));
+	map_thread_enter(m);
+	ck_assert_uint_eq(map_len(m), RE_STABLE);
+	map_thread_exit(m);
+	map_close(m);
+	ck_assert_int_eq(mt_live(), 0);
+}
+END_TEST
+
 /* ---- the unsafe variant races for real ------------------------------- */
 
 #ifndef __SANITIZE_THREAD__
@@ -689,6 +808,7 @@ static Suite *concurrent_suite(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_loop_test(tc, test_mixed, 0, ts_count);
 	tcase_add_loop_test(tc, test_walk_during_growth, 0, ts_count);
+	tcase_add_loop_test(tc, test_reentrant_len_during_walks, 0, ts_count);
 	suite_add_tcase(s, tc);
 
 #ifndef __SANITIZE_THREAD__

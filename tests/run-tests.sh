@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/run-tests.sh BUILD - run every Check suite binary in BUILD/tests.
+# tests/run-tests.sh BUILD [NAME...] - run every Check suite binary in
+# BUILD/tests (or only the named ones, e.g. check_rcu).
 #
 # Check exits 0 when CK_RUN_SUITE/CK_RUN_CASE match nothing, so this runner
 # also fails when a binary ran no check at all.  It sums Check's
@@ -7,6 +8,7 @@
 # "N passed, N failed" line.  Each binary's wall time is printed after it.
 set -u
 build=${1:-build}
+[ $# -gt 0 ] && shift
 # ThreadSanitizer builds read the documented liburcu suppressions; other
 # builds ignore TSAN_OPTIONS.
 TSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/tsan.supp${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
@@ -14,7 +16,17 @@ export TSAN_OPTIONS
 passed=0
 failed=0
 status=0
-for t in "$build"/tests/check_*; do
+if [ $# -gt 0 ]; then
+	list=$(for n in "$@"; do printf '%s/tests/%s\n' "$build" "$n"; done)
+else
+	list=$(ls "$build"/tests/check_* 2>/dev/null)
+fi
+for t in $list; do
+	if [ $# -gt 0 ] && [ ! -x "$t" ]; then
+		echo "run-tests: $t is not built" >&2
+		status=1
+		continue
+	fi
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	t0=$(date +%s)

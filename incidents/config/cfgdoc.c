@@ -89,6 +89,20 @@ static void vops_release(void *val, void *ctx)
 const struct map_value_ops config_vops = {
 	.retain = vops_retain, .release = vops_release, .ctx = NULL};
 
+/* Bytes of s to print for at most max bytes without splitting a UTF-8
+ * character (a continuation byte is never the first one left out). */
+static int utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 static uint64_t splitmix(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ull;
@@ -636,6 +650,11 @@ int config_load(const char *buf, size_t len, uint64_t min_version,
 	err[0] = '\0';
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
+		/* jansson quotes the input near the error: a newline there
+		 * would break the one-line message */
+		for (char *c = jerr.text; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
 		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
 			 jerr.line, jerr.column, jerr.text);
 		goto out;
@@ -687,9 +706,9 @@ int config_load(const char *buf, size_t len, uint64_t min_version,
 
 		if (!svc_name(name, &svc)) {
 			snprintf(err, errlen,
-				 "services: bad service name \"%.40s\" "
+				 "services: bad service name \"%.*s\" "
 				 "(expected svcNNNNN)",
-				 name);
+				 utf8_prefix(name, 40), name);
 			goto out;
 		}
 		snprintf(where, sizeof(where), "services.%s", name);

@@ -238,6 +238,15 @@ static const struct incident_param params[] = {
 	{.name = NULL},
 };
 
+/* Checked in the parent before anything runs (incident.h). */
+static const struct incident_rule rules[] = {
+	{"keys_min", NULL, "keys_max", 0,
+	 "raise keys_max or lower keys_min"},
+	{"p_bad", "p_same", NULL, 1,
+	 "they are shares of one push stream; keep their sum at most 1"},
+	{.a = NULL},
+};
+
 static uint64_t rng_next(uint64_t *s)
 {
 	uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
@@ -1325,6 +1334,7 @@ const struct incident incident_config = {
 	.quick_seconds = 2.5,
 	.full_seconds = 60,
 	.params = params,
+	.rules = rules,
 	.setup = config_setup,
 	.run = config_run,
 	.oracle = config_oracle,

@@ -227,6 +227,13 @@ static const struct incident_param payment_params[] = {
 	{.name = NULL},
 };
 
+/* Checked in the parent before anything runs (incident.h). */
+static const struct incident_rule payment_rules[] = {
+	{"payload_min", NULL, "payload_max", 0,
+	 "raise payload_max or lower payload_min"},
+	{.a = NULL},
+};
+
 /* ---- small helpers -------------------------------------------------- */
 
 static uint64_t mix64(uint64_t x)
@@ -1264,6 +1271,7 @@ const struct incident incident_payment = {
 	.quick_seconds = 3,
 	.full_seconds = 60,
 	.params = payment_params,
+	.rules = payment_rules,
 	.setup = payment_setup,
 	.run = payment_run,
 	.oracle = payment_oracle,

@@ -22,6 +22,13 @@ static const struct incident_param retention_params[] = {
 	{.name = NULL},
 };
 
+/* Checked in the parent before anything runs (incident.h). */
+static const struct incident_rule retention_rules[] = {
+	{"payload_min", NULL, "payload_max", 0,
+	 "raise payload_max or lower payload_min"},
+	{.a = NULL},
+};
+
 const struct incident incident_retention = {
 	.name = "retention",
 	.title = "Payment gateway retaining abandoned orders",
@@ -30,6 +37,7 @@ const struct incident incident_retention = {
 	.quick_seconds = 5,
 	.full_seconds = 60,
 	.params = retention_params,
+	.rules = retention_rules,
 	.setup = payment_setup,
 	.run = payment_run,
 	.oracle = payment_oracle,
