@@ -92,8 +92,20 @@ double verdict_growth_mib_s(json_t *rec)
 	long cl = col_of(json_object_get(ser, "columns"), "live_mib");
 	size_t n = json_array_size(rows), k = 0;
 	double sx = 0, sy = 0, sxx = 0, sxy = 0, x, y;
+	double end = jnum(json_object_get(rec, "seconds"));
+	double oom = jnum(jget(rec, "oom", "at_s"));
 
-	if (ct < 0 || cl < 0 || n < 8)
+	/* While loaded: up to the planned end or the OOM, whichever came
+	 * first (after it the run drains and frees: not the design's growth) */
+	if (!(end > 0) || oom < end)
+		end = oom;
+	if (ct < 0 || cl < 0)
+		return NAN;
+	while (n > 0 && end > 0 &&
+	       jnum(json_array_get(json_array_get(rows, n - 1), (size_t)ct)) >
+		       end)
+		n--;
+	if (n < 8)
 		return NAN;
 	/* The second half: the load is running, the setup is behind. */
 	for (size_t i = n / 2; i < n; i++) {
@@ -177,7 +189,7 @@ static bool stalled(json_t *rec, const struct verdict_ref *ref,
 {
 	double inf = inflight_peak(rec), p99 = p99_ms(rec);
 
-	if (!ref)
+	if (!ref || isnan(ref->inflight))
 		return false;
 	if (inf >= VERDICT_STALL_MIN_INFLIGHT &&
 	    inf >= VERDICT_STALL_RATIO * fmax(ref->inflight, 1.0)) {

@@ -24,6 +24,7 @@
  *   the reference's (and >= VERDICT_STALL_MIN_P99_MS)
  *                               -> broken: stall
  *   otherwise                   -> holds, with its cost
+ * An unknown reference (no ok run) applies no in-flight rule.
  * The reference of an incident is the smallest in-flight peak and the
  * smallest p99 among its runs in the folder whose outcome is ok: the best
  * design measured in the same run, never a machine's absolute figure.
@@ -72,8 +73,9 @@ void verdict_ref_of(json_t *const *recs, size_t n, const char *incident,
 /* The verdict of one record; ref may be NULL (then no stall rule). */
 void verdict_of(json_t *rec, const struct verdict_ref *ref,
 		struct verdict *v);
-/* Least-squares slope of live MiB over the second half of the record's
- * samples (after the warm-up), MiB/s; NaN with fewer than 4 samples. */
+/* Least-squares slope of live MiB over the second half of the samples
+ * taken while loaded (up to the planned end or the OOM, whichever came
+ * first), MiB/s; NaN with fewer than 8 such samples or 4 known values. */
 double verdict_growth_mib_s(json_t *rec);
 /* "broken: oom at 0.9 s (budget, requests)" / "holds: peak live ..." */
 void verdict_text(const struct verdict *v, char *buf, size_t len);
