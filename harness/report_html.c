@@ -542,6 +542,12 @@ static void html_overview(const struct report *rp, FILE *f)
 				if (v.cls == EXPECT_REPRODUCES && v.runs > 1)
 					fprintf(f, " <small>(%u/%u reproduced)</small>",
 						v.shown, v.runs);
+				if (v.k_wanted > v.k)
+					fprintf(f, " <small>(k lowered from %u to "
+						   "%u runs)</small>", v.k_wanted, v.k);
+				if (!isnan(v.margin))
+					fprintf(f, " <small>margin %.2f×</small>",
+						v.margin);
 			}
 			fputs("</td>", f);
 		}
@@ -552,7 +558,10 @@ static void html_overview(const struct report *rp, FILE *f)
 	      "leaked data although the run ended normally).", f);
 	if (rp->expect)
 		fputs(" ✓/✗: the cell passes or fails its expectation (all "
-		      "repetitions judged together, as `maplab ci` does).", f);
+		      "repetitions judged together, as `maplab ci` does); "
+		      "margin: the worst repetition against the rule's bound "
+		      "(≥ 1× when every repetition met it; time bounds are "
+		      "ratios to a reference variant of the same run).", f);
 	fputs("</p>\n</section>\n", f);
 }
 

@@ -18,7 +18,8 @@
 
 enum {
 	ML_MUTANT_none_ = 0,
-#define MUTANT(name, variant, incidents, what) ML_MUTANT_##name,
+#define MUTANT(name, variant, incidents, variants, suites, what) \
+	ML_MUTANT_##name,
 #include "maps/mutants.def"
 #undef MUTANT
 };
