@@ -14,9 +14,8 @@
  *                                                  the expected pile-up)
  *     "min": {"inflight_peak": 200},            -- optional thresholds
  *     "min_ratio": {"hist.map_call.max_ms":     -- optional, time figures:
- *                   {"of": "sharded",           -- >= times x the largest
- *                    "times": 3}},                 value
- *                                                  of that figure among the
+ *                   {"of": "sharded",           -- >= times x the median
+ *                    "times": 3}},                 of that figure among the
  *                                                  same folder's runs of
  *                                                  this incident under the
  *                                                  variant "of"
@@ -220,11 +219,15 @@ static int check_rule(const json_t *rule, const char *cell, char *err,
 	return 0;
 }
 
-/* The largest value of figure among the runs of incident x variant. */
+static int cmp_double(const void *a, const void *b);
+
+/* The median of figure among the runs of incident x variant (*n of them
+ * have it): the median, not the largest, because one preempted thread on
+ * a loaded machine makes any single run's longest call long. */
 static double ref_value(const json_t *runs, const char *incident,
 			const char *variant, const char *fig, unsigned *n)
 {
-	double best = NAN;
+	double xs[256];
 	size_t i;
 	json_t *run;
 
@@ -237,13 +240,13 @@ static double ref_value(const json_t *runs, const char *incident,
 		if (!inc || !var || strcmp(inc, incident) || strcmp(var, variant))
 			continue;
 		x = figure(run, fig);
-		if (isnan(x))
-			continue;
-		(*n)++;
-		if (isnan(best) || x > best)
-			best = x;
+		if (!isnan(x) && *n < sizeof(xs) / sizeof(xs[0]))
+			xs[(*n)++] = x;
 	}
-	return best;
+	if (!*n)
+		return NAN;
+	qsort(xs, *n, sizeof(xs[0]), cmp_double);
+	return *n % 2 ? xs[*n / 2] : (xs[*n / 2 - 1] + xs[*n / 2]) / 2;
 }
 
 /* Turn one rule's ratios into "min"/"max" bounds (the tighter of the

@@ -30,7 +30,7 @@ json_t *expect_load(const char *path, char *err, size_t errlen);
 
 /* A copy of exp whose "min_ratio"/"max_ratio" rules are bound to the runs
  * of one folder (an array of run entries): each becomes a "min"/"max"
- * bound of k x the reference variant's largest value in that folder, or,
+ * bound of `times` x the reference variant's median in that folder, or,
  * when the reference did not run, the rule is marked "unbound" and no run
  * can pass it.  NULL when out of memory.  Judge with the copy. */
 json_t *expect_bind(const json_t *exp, const json_t *runs);
