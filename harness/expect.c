@@ -566,7 +566,8 @@ void expect_judge(const json_t *rule, const json_t *runs,
 			continue;
 		}
 		v->shown++;
-		if (v->cls == EXPECT_HOLDS || v->shown == 1)
+		/* a forbidden symptom, once seen, stays the reason */
+		if ((v->cls == EXPECT_HOLDS || v->shown == 1) && !v->forbidden)
 			snprintf(v->why, sizeof(v->why), "%s", why);
 		if (nt < sizeof(times) / sizeof(times[0])) {
 			const json_t *s = json_object_get(run, "summary");

@@ -50,7 +50,7 @@ EOL
 		printf '%s\n' "$fails" | awk -v v="$variant" '$2 != v || /missing:|unbound:|runs recorded/' >&2
 		errors=$((errors + 1))
 	fi
-	printf '%s\n' "$fails" | awk -v v="$variant" '$2 == v {sub(/.* FAIL +/, ""); print "   killed by " $0}'
+	printf '%s\n' "$fails" | awk -v v="$variant" '$2 == v {c = $1 " x " $2; sub(/.* FAIL +/, ""); print "   killed by " c ": " $0}'
 	by_suite=""
 	for s in $(echo "$suites" | tr ',' ' '); do
 		make -s -j2 BUILD="$build/mutant-$name" MUTANT="$name" \
