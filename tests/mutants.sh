@@ -43,7 +43,7 @@ EOL
 	rc=$?
 	# table rows: incident variant expected shown p [lo,hi] t margin verdict why
 	fails=$(awk '$1 ~ /^(payment|metrics|config)$/ && / FAIL / {print}' "$out/$name.log")
-	killers=$(printf '%s\n' "$fails" | awk -v v="$variant" '$2 == v {print $1 "x" $2}' | tr '\n' ' ')
+	killers=$(printf '%s\n' "$fails" | awk -v v="$variant" '$2 == v {print $1 "×" $2}' | tr '\n' ' ')
 	bad=$(printf '%s\n' "$fails" | awk -v v="$variant" '$2 != v || /missing:|unbound:|runs recorded/' | grep -c . || true)
 	if [ "$rc" -gt 1 ] || [ "$bad" -gt 0 ]; then
 		echo "mutants: $name: the gate itself failed (exit $rc; see $out/$name.log)" >&2
