@@ -38,11 +38,14 @@ static void usage(FILE *f)
 		"usage: maplab ci [--incident LIST] [--variant LIST] [--reps N]\n"
 		"                 [--expect FILE] [--out DIR] [--no-report]\n\n"
 		"Runs the ci preset, compares every cell with the expectation\n"
-		"matrix (default %s), prints the table, writes ci.json,\n"
-		"junit.xml and the report into the results folder.  Exit 0 when\n"
-		"every cell meets its expectation, 1 when one does not, 2 on\n"
-		"bad input.  --variant exercise checks the workshop exercise\n"
-		"against the expectations of `mutex`.\n",
+		"matrix (default %s), prints the table (with each\n"
+		"cell's margin: its worst repetition against its bound),\n"
+		"writes ci.json, junit.xml and the report into the results\n"
+		"folder.  Exit 0 when every cell meets its expectation, 1 when\n"
+		"one does not (a cell missing from the folder, short of runs or\n"
+		"with a k above its runs fails too), 2 on bad input.  --variant\n"
+		"exercise checks the workshop exercise against the expectations\n"
+		"of `mutex`.\n",
 		EXPECT_DEFAULT_PATH);
 }
 
