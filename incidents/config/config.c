@@ -524,11 +524,21 @@ static int apply_set(struct cfg_state *st, struct cfg_set *ns)
 		return rc;
 	}
 	/* an in-place put refused at the budget leaves its key behind: the
-	 * floor moves only past versions applied whole */
-	if (st->n_apply_errors == errs0)
+	 * floor moves only past versions applied whole; a partial one still
+	 * deleted the services it dropped, so the floor's count shrinks */
+	if (st->n_apply_errors == errs0) {
 		atomic_store_explicit(&st->floor,
 				      ver_pack(ns->version, ns->services),
 				      memory_order_release);
+	} else {
+		uint64_t fl = atomic_load_explicit(&st->floor,
+						   memory_order_relaxed);
+
+		if ((fl & 0xfffff) > ns->services)
+			atomic_store_explicit(&st->floor,
+					      ver_pack(fl >> 20, ns->services),
+					      memory_order_release);
+	}
 	config_set_free(st->applied);
 	st->applied = ns;
 	ictx_set(st->m_entries, (int64_t)ns->n);
@@ -908,11 +918,13 @@ static void *reader_main(void *arg)
 	if (st->how == APPLY_INPLACE)
 		map_thread_enter(st->m);
 	while ((r = queue_pop(st)) != NULL) {
-		/* acquire: pairs with apply_set's release; before the
-		 * snapshot is taken, so the snapshot is at least as new */
-		uint64_t fl = atomic_load_explicit(&st->floor,
-						   memory_order_acquire);
+		/* acquire: pairs with apply_set's releases.  applying
+		 * first: a floor loaded after it is that version or the one
+		 * before (or applying has moved, which serve() sees); both
+		 * before the snapshot is taken, so it is at least as new */
 		uint64_t ap = atomic_load_explicit(&st->applying,
+						   memory_order_acquire);
+		uint64_t fl = atomic_load_explicit(&st->floor,
 						   memory_order_acquire);
 		struct map *m = st->how == APPLY_INPLACE ? st->m
 							 : snap_acquire(rd)->m;
