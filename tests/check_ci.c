@@ -464,7 +464,7 @@ START_TEST(real_expectations_pass_healthy_runs)
 	struct expect_verdict v;
 
 	ck_assert_msg(exp != NULL, "%s", err);
-	add4(runs, timed_entry("metrics", "sharded", "ok", 6, NULL));
+	add4(runs, timed_entry("metrics", "rcu", "ok", 6, NULL));
 	add4(runs, timed_entry("metrics", "mutex", "ok", 40, NULL));
 	add4(runs, with_syms(run_entry("config", "mutex", "ok", NULL, 0, 1),
 			     "{\"torn_reads\": 900, \"map_damage\": 0}"));
@@ -480,7 +480,7 @@ START_TEST(real_expectations_pass_healthy_runs)
 	json_decref(runs);
 	/* the lead's retuned quick size: metrics x mutex reaches its cap */
 	runs = json_array();
-	add4(runs, timed_entry("metrics", "sharded", "ok", 6, NULL));
+	add4(runs, timed_entry("metrics", "rcu", "ok", 6, NULL));
 	add4(runs, timed_entry("metrics", "mutex", "oom", 300, "requests"));
 	judge_in(exp, runs, "metrics", "mutex", &v);
 	ck_assert_msg(v.pass, "metrics x mutex oom: %s", v.why);
@@ -511,7 +511,7 @@ START_TEST(real_expectations_fail_lock_removed_variants)
 	json_object_set_new(crash, "signal", json_pack("{s:s, s:i}", "name",
 						      "SIGABRT", "number", 6));
 	add4(runs, crash);
-	add4(runs, timed_entry("metrics", "sharded", "ok", 6, NULL));
+	add4(runs, timed_entry("metrics", "rcu", "ok", 6, NULL));
 	add4(runs, with_syms(run_entry("config", "mutex", "ok", NULL, 0, 1),
 			     "{\"torn_reads\": 305, \"map_damage\": 2, "
 			     "\"invariant_violations\": 2}"));
