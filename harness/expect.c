@@ -140,7 +140,7 @@ static int check_bounds(const json_t *obj, const char *what, char *err,
 	return 0;
 }
 
-/* "min_ratio"/"max_ratio": {figure: {"of": variant, "k": number > 0}} */
+/* "min_ratio"/"max_ratio": {figure: {"of": variant, "times": number > 0}} */
 static int check_ratios(const json_t *obj, const char *what, char *err,
 			size_t errlen, const char *cell)
 {
@@ -250,20 +250,20 @@ static double ref_value(const json_t *runs, const char *incident,
 }
 
 /* Turn one rule's ratios into "min"/"max" bounds (the tighter of the
- * absolute bound and k x reference wins) or mark it "unbound". */
+ * absolute bound and times x the reference wins) or mark it "unbound". */
 static void bind_rule(json_t *rule, const char *incident, const json_t *runs)
 {
 	static const char *const kinds[2] = {"min_ratio", "max_ratio"};
 
-	for (int lo = 0; lo < 2; lo++) {
-		const json_t *ratios = json_object_get(rule, kinds[lo]);
+	for (int is_max = 0; is_max < 2; is_max++) {
+		const json_t *ratios = json_object_get(rule, kinds[is_max]);
 		const char *fig;
 		json_t *r;
 
 		json_object_foreach((json_t *)ratios, fig, r) {
 			const char *of = json_string_value(json_object_get(r, "of"));
 			double k = json_number_value(json_object_get(r, "times"));
-			const char *key = lo ? "max" : "min";
+			const char *key = is_max ? "max" : "min";
 			json_t *b = json_object_get(rule, key), *old;
 			unsigned n;
 			double ref = ref_value(runs, incident, of, fig, &n), bound;
@@ -273,7 +273,7 @@ static void bind_rule(json_t *rule, const char *incident, const json_t *runs)
 				snprintf(note, sizeof(note),
 					 "unbound: %s needs %s's %s in the same run, "
 					 "and %s x %s did not run (or lacks it)",
-					 kinds[lo], of, fig, incident, of);
+					 kinds[is_max], of, fig, incident, of);
 				json_object_set_new(rule, "unbound", json_string(note));
 				return;
 			}
@@ -283,7 +283,7 @@ static void bind_rule(json_t *rule, const char *incident, const json_t *runs)
 				json_object_set_new(rule, key, b);
 			}
 			old = json_object_get(b, fig);
-			if (old && (lo ? json_number_value(old) < bound
+			if (old && (is_max ? json_number_value(old) < bound
 				       : json_number_value(old) > bound))
 				bound = json_number_value(old);
 			json_object_set_new(b, fig, json_real(bound));
