@@ -281,6 +281,13 @@ static void judge_cell(struct cell *c, const json_t *exp, long reps)
 		v->pass = false;
 		snprintf(v->why, sizeof(v->why), "only %u of %ld runs recorded",
 			 v->runs, reps);
+	} else if (v->cls == EXPECT_REPRODUCES && !v->pass && !v->forbidden &&
+		   v->shown < v->k) {
+		char last[120];
+
+		snprintf(last, sizeof(last), "%.119s", v->why);
+		snprintf(v->why, sizeof(v->why), "reproduced in %u of %u runs, "
+			 "needs %u (%s)", v->shown, v->runs, v->k, last);
 	} else if (v->k_wanted > v->k) {
 		v->pass = false;
 		snprintf(v->why, sizeof(v->why),
