@@ -35,8 +35,9 @@
  * Figures known to "min"/"max": peak_live_mib, peak_rss_mib,
  * inflight_peak, latency_p99_ms, latency_max_ms, ops, throughput_ops_s
  * (from the run's summary), metric.<name> (metrics_final) and
- * hist.<name>.<p50|p90|p99|p999|max>_ms (the run's histograms, e.g.
- * hist.map_call.max_ms: the longest a producer waited in one map call).
+ * hist.<name>.<p50|p90|p99|p999|max|sum>_ms (the run's histograms, e.g.
+ * hist.map_call.max_ms: the longest a producer waited in one map call;
+ * hist.map_call.sum_ms: all the time producers spent in map calls).
  *
  * No shared state; every function is reentrant.
  */
@@ -61,7 +62,7 @@ static bool known_figure(const char *name)
 	if (!strncmp(name, "hist.", 5) && (dot = strrchr(name, '.')) > name + 5)
 		return !strcmp(dot, ".p50_ms") || !strcmp(dot, ".p90_ms") ||
 		       !strcmp(dot, ".p99_ms") || !strcmp(dot, ".p999_ms") ||
-		       !strcmp(dot, ".max_ms");
+		       !strcmp(dot, ".max_ms") || !strcmp(dot, ".sum_ms");
 	for (size_t i = 0; figures[i]; i++)
 		if (!strcmp(figures[i], name))
 			return true;
@@ -133,7 +134,7 @@ static int check_bounds(const json_t *obj, const char *what, char *err,
 				 "a number (known: peak_live_mib, peak_rss_mib, "
 				 "inflight_peak, latency_p99_ms, latency_max_ms, "
 				 "ops, throughput_ops_s, metric.NAME, "
-				 "hist.NAME.p99_ms|max_ms|...)", cell, what, k);
+				 "hist.NAME.p99_ms|max_ms|sum_ms|...)", cell, what, k);
 			return -EINVAL;
 		}
 	}
