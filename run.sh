@@ -54,7 +54,8 @@ install_missing() {
 }
 
 # The mutants `./run.sh test` runs (the whole list: `./run.sh mutants`):
-# one per way a mutant dies - a crash, map damage in config, a suite.
+# one per way a mutant dies: crashes and map damage (sharded_nolock), an
+# unsafe cell that no longer reproduces (unsafe_locked), a suite (rcu_nograce).
 QUICK_MUTANTS="sharded_nolock unsafe_locked rcu_nograce"
 
 mutants() {
