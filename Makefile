@@ -5,6 +5,8 @@
 #   make tsan         the same under ThreadSanitizer, in build/tsan
 #   make tsan-concurrency  only the concurrency suites under TSan (run.sh test)
 #   make asan         the same under AddressSanitizer+UBSan, in build/asan
+#   make mutants      build/mutant-NAME/maplab for every mutant in
+#                     maps/mutants.def (MUTANT=NAME: one build, any BUILD)
 #   make clean
 #
 # BUILD=dir puts a build elsewhere (parallel work never shares objects);
@@ -16,6 +18,9 @@
 
 BUILD ?= build
 SAN ?=
+# Only `make mutants` sets it (see maps/mutant.h); never set in a plain build.
+MUTANT ?=
+MUTANTS := $(shell sed -n 's/^MUTANT.\([a-z_]*\),.*/\1/p' maps/mutants.def)
 CC ?= cc
 
 PKGS := jansson liburcu-cds liburcu-memb glib-2.0
@@ -33,8 +38,15 @@ OPT := -O1
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
+ifneq ($(MUTANT),)
+ifneq ($(SAN),)
+$(error a mutant build is a plain build: drop SAN)
+endif
+MUTANTFLAGS := -DMAPLAB_MUTANT=$(MUTANT)
+endif
+
 CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -g $(OPT) \
-	  $(SANFLAGS) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+	  $(SANFLAGS) $(MUTANTFLAGS) -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS := $(PKG_LIBS) -lm
 # Recorded in every run manifest.
@@ -63,7 +75,7 @@ LIBMAPS := $(BUILD)/libmaps.a
 LIBINC := $(BUILD)/libincidents.a
 LIBHAR := $(BUILD)/libharness.a
 
-.PHONY: all test tsan tsan-concurrency asan clean
+.PHONY: all test tsan tsan-concurrency asan mutants clean
 all: $(BUILD)/maplab $(BUILD)/maplab-fixtures $(TESTS)
 
 $(BUILD)/obj/%.o: %.c
@@ -109,6 +121,13 @@ tsan-concurrency:
 	tests/run-tests.sh $(BUILD)/tsan $(TSAN_CONCURRENCY)
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan SAN=address test
+
+# One folder per mutant (only the maplab binary: the gate is what runs it).
+mutants:
+	@for m in $(MUTANTS); do \
+		$(MAKE) -s BUILD=$(BUILD)/mutant-$$m MUTANT=$$m \
+			$(BUILD)/mutant-$$m/maplab || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -14,8 +14,12 @@ usage: ./run.sh [COMMAND] [ARGS...]
   (none)            install, build, run the quick lab (every incident x
                     variant), render the report and print where it is
   test              install, build, run every test (unit suites, the
-                    concurrency suites under TSan, then the CI matrix)
+                    concurrency suites under TSan, the CI expectation
+                    matrix, then the quick mutant subset)
   ci [ARGS]         the CI preset against harness/expectations.json; JUnit XML
+  mutants [NAME...] build the mutants (maps/mutants.def), run the gate on
+                    each, say which cells killed which; exit 1 if one
+                    survives
   bench [--quick]   the map benchmark (every variant and two peers)
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
                     beside the memory verdict
@@ -50,6 +54,16 @@ install_missing() {
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# The mutants `./run.sh test` runs (the whole list: `./run.sh mutants`):
+# one per way a mutant dies: crashes and map damage (sharded_nolock), an
+# unsafe cell that no longer reproduces (unsafe_locked), a suite (rcu_nograce).
+QUICK_MUTANTS="sharded_nolock unsafe_locked rcu_nograce"
+
+mutants() {
+	make -s -j"$(nproc 2>/dev/null || echo 2)" BUILD="$BUILD" mutants
+	tests/mutants.sh "$BUILD" "results/$(date +%Y%m%d-%H%M%S)-mutants" "$@"
+}
+
 build() {
 	jobs=$(nproc 2>/dev/null || echo 2)
 	make -s -j"$jobs" BUILD="$BUILD" all
@@ -76,6 +90,12 @@ test)
 	make -s BUILD="$BUILD" test
 	make -s -j"$(nproc)" BUILD="$BUILD" tsan-concurrency
 	"$MAPLAB" ci "$@"
+	mutants $QUICK_MUTANTS
+	;;
+mutants)
+	install_missing $PKGS
+	build
+	mutants "$@"
 	;;
 exercise)
 	install_missing $PKGS

@@ -9,6 +9,13 @@
  * variant expected to hold showed a symptom, or an incident expected to
  * reproduce no longer did.  Bad input exits 2 before anything runs.
  *
+ * No silent pass: ratio rules are bound to this folder's own runs
+ * (expect_bind); a cell the expectations name for the incidents and
+ * variants the folder's manifest says it ran, but with no run in the
+ * folder, is a failing "missing" cell; a cell with fewer runs than the
+ * manifest's repetitions fails; a `reproduces` cell whose k had to be
+ * lowered to the runs made fails (the report only notes it).
+ *
  * Single-threaded, like the runner it drives.
  */
 #include <errno.h>
@@ -31,11 +38,14 @@ static void usage(FILE *f)
 		"usage: maplab ci [--incident LIST] [--variant LIST] [--reps N]\n"
 		"                 [--expect FILE] [--out DIR] [--no-report]\n\n"
 		"Runs the ci preset, compares every cell with the expectation\n"
-		"matrix (default %s), prints the table, writes ci.json,\n"
-		"junit.xml and the report into the results folder.  Exit 0 when\n"
-		"every cell meets its expectation, 1 when one does not, 2 on\n"
-		"bad input.  --variant exercise checks the workshop exercise\n"
-		"against the expectations of `mutex`.\n",
+		"matrix (default %s), prints the table (with each\n"
+		"cell's margin: its worst repetition against its bound),\n"
+		"writes ci.json, junit.xml and the report into the results\n"
+		"folder.  Exit 0 when every cell meets its expectation, 1 when\n"
+		"one does not (a cell missing from the folder, short of runs or\n"
+		"with a k above its runs fails too), 2 on bad input.  --variant\n"
+		"exercise checks the workshop exercise against the expectations\n"
+		"of `mutex`.\n",
 		EXPECT_DEFAULT_PATH);
 }
 
@@ -59,6 +69,7 @@ struct cell {
 	json_t *runs; /* borrowed entries */
 	const json_t *rule;
 	struct expect_verdict v;
+	bool missing; /* expected, no run in the folder */
 };
 
 /* Group the summary's runs into cells, in summary order. */
@@ -130,61 +141,174 @@ static int write_junit(const char *dir, const struct cell *cells, size_t n,
 	return rc;
 }
 
+static json_t *margins_json(const struct expect_verdict *v)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < v->nmargins; i++) {
+		const struct expect_margin *m = &v->margins[i];
+
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:o, s:o, s:o}", "figure",
+				       m->figure, "bound", m->is_min ? "min" : "max",
+				       "value", results_num(m->bound), "worst_rep",
+				       results_num(m->worst), "margin",
+				       results_num(m->margin)));
+	}
+	return arr;
+}
+
 static json_t *verdict_json(const struct cell *c)
 {
 	const struct expect_verdict *v = &c->v;
 
-	return json_pack("{s:s, s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:o, s:o, "
-			 "s:o, s:o, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i, s:i, "
+			 "s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
 			 "incident", c->incident, "variant", c->variant,
 			 "expected", v->cls == EXPECT_REPRODUCES ? "reproduces"
 				     : v->cls == EXPECT_HOLDS ? "holds" : "none",
-			 "pass", v->pass, "runs", v->runs, "shown", v->shown,
-			 "failed_runs", v->failed_runs, "k", v->k,
+			 "pass", v->pass, "missing", c->missing, "runs", v->runs,
+			 "shown", v->shown, "failed_runs", v->failed_runs,
+			 "k", v->k, "k_wanted", v->k_wanted,
 			 "p", results_num(v->p), "wilson_lo", results_num(v->lo),
 			 "wilson_hi", results_num(v->hi),
 			 "median_time_to_symptom_s", results_num(v->median_t),
-			 "why", v->why);
+			 "margin", results_num(v->margin), "margins",
+			 margins_json(v), "why", v->why);
+}
+
+/* One row of the terminal table (the header is print_table's). */
+static void print_row(const struct cell *c, bool color)
+{
+	const struct expect_verdict *v = &c->v;
+	const char *g = color ? "\033[32m" : "", *r = color ? "\033[31m" : "",
+		   *z = color ? "\033[0m" : "";
+	char p[32], t[16], mg[16];
+
+	snprintf(p, sizeof(p), "%.2f [%.2f,%.2f]", v->p, v->lo, v->hi);
+	if (isnan(v->median_t))
+		snprintf(t, sizeof(t), "-");
+	else
+		snprintf(t, sizeof(t), "%.1fs", v->median_t);
+	if (isnan(v->margin))
+		snprintf(mg, sizeof(mg), "-");
+	else
+		snprintf(mg, sizeof(mg), "%.2fx", v->margin);
+	printf("%-9s %-9s %-11s %u/%-5u %-15s %-7s %-7s %s%s%s  %s\n",
+	       c->incident, c->variant,
+	       v->cls == EXPECT_REPRODUCES ? "reproduces"
+	       : v->cls == EXPECT_HOLDS    ? "holds"
+					   : "(none)",
+	       v->shown, v->runs, p, t, mg, v->pass ? g : r,
+	       v->pass ? "PASS" : "FAIL", z, v->why);
 }
 
 static void print_table(const struct cell *cells, size_t n)
 {
 	bool color = cli_color();
-	const char *g = color ? "\033[32m" : "", *r = color ? "\033[31m" : "",
-		   *z = color ? "\033[0m" : "";
 
-	printf("\n%-9s %-9s %-11s %-7s %-15s %-8s %s\n", "incident", "variant",
-	       "expected", "shown", "p [95% Wilson]", "t_med", "verdict");
-	for (size_t i = 0; i < n; i++) {
-		const struct expect_verdict *v = &cells[i].v;
-		char p[32], t[16];
+	printf("\n%-9s %-9s %-11s %-7s %-15s %-7s %-7s %s\n", "incident",
+	       "variant", "expected", "shown", "p [95% Wilson]", "t_med",
+	       "margin", "verdict");
+	for (size_t i = 0; i < n; i++)
+		print_row(&cells[i], color);
+	printf("margin: the worst repetition against the rule's bound "
+	       "(>= 1.00x: every repetition met it)\n");
+}
 
-		snprintf(p, sizeof(p), "%.2f [%.2f,%.2f]", v->p, v->lo, v->hi);
-		if (isnan(v->median_t))
-			snprintf(t, sizeof(t), "-");
-		else
-			snprintf(t, sizeof(t), "%.1fs", v->median_t);
-		printf("%-9s %-9s %-11s %u/%-5u %-15s %-8s %s%s%s  %s\n",
-		       cells[i].incident, cells[i].variant,
-		       v->cls == EXPECT_REPRODUCES ? "reproduces"
-		       : v->cls == EXPECT_HOLDS    ? "holds"
-						   : "(none)",
-		       v->shown, v->runs, p, t, v->pass ? g : r,
-		       v->pass ? "PASS" : "FAIL", z, v->why);
+static bool listed(const json_t *list, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach((json_t *)list, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return true;
+	return false;
+}
+
+/* Add a failing cell for every (incident, variant) the expectations name
+ * that the manifest says this folder ran but that has no run in it.  The
+ * exercise variant counts only when the manifest names it. */
+static size_t add_missing(const json_t *exp, const json_t *manifest,
+			  struct cell *cells, size_t n, size_t max)
+{
+	const json_t *incs = json_object_get(manifest, "incidents");
+	const json_t *vars = json_object_get(manifest, "variants");
+	const char *inc, *var;
+	json_t *row, *rule;
+
+	json_object_foreach(json_object_get(exp, "cells"), inc, row) {
+		if (json_is_array(incs) && !listed(incs, inc))
+			continue;
+		json_object_foreach(row, var, rule) {
+			size_t j;
+
+			if (json_is_array(vars) ? !listed(vars, var)
+						: !strcmp(var, "exercise"))
+				continue;
+			for (j = 0; j < n; j++)
+				if (!strcmp(cells[j].incident, inc) &&
+				    !strcmp(cells[j].variant, var))
+					break;
+			if (j < n || n == max)
+				continue;
+			cells[n] = (struct cell){.incident = inc, .variant = var,
+						 .runs = json_array(),
+						 .missing = true};
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Judge one cell; the gate's own failures come after the rule's. */
+static void judge_cell(struct cell *c, const json_t *exp, long reps)
+{
+	struct expect_verdict *v = &c->v;
+
+	c->rule = expect_rule(exp, c->incident, c->variant);
+	expect_judge(c->rule, c->runs, v);
+	if (!c->rule) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why),
+			 "no expectation for this cell in %s", EXPECT_DEFAULT_PATH);
+	} else if (c->missing) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why), "missing: expected, but no run "
+						 "of this cell is in the folder");
+	} else if (reps > 0 && v->runs < (unsigned long)reps) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why), "only %u of %ld runs recorded",
+			 v->runs, reps);
+	} else if (v->cls == EXPECT_REPRODUCES && !v->pass && !v->forbidden &&
+		   v->shown < v->k) {
+		char last[120];
+
+		snprintf(last, sizeof(last), "%.119s", v->why);
+		snprintf(v->why, sizeof(v->why), "reproduced in %u of %u runs, "
+			 "needs %u (%s)", v->shown, v->runs, v->k, last);
+	} else if (v->k_wanted > v->k) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why),
+			 "k=%u but only %u runs: rerun with --reps >= %u",
+			 v->k_wanted, v->runs, v->k_wanted);
 	}
 }
 
 /* Judge the folder dir against exp; print, write ci.json and junit.xml.
  * Returns the number of failing cells, or -errno. */
-static int judge_folder(const char *dir, const json_t *exp, bool print)
+static int judge_folder(const char *dir, const json_t *exp0, bool print)
 {
 	char err[512];
 	/* the full run records: the summary entries lack histograms */
 	json_t *all = results_load_runs(dir, err, sizeof(err));
+	json_t *manifest, *exp;
 	struct cell cells[256];
 	unsigned failures = 0;
 	json_t *out, *arr;
 	char path[PATH_MAX];
+	long reps;
 	size_t n;
 	int rc;
 
@@ -194,17 +318,20 @@ static int judge_folder(const char *dir, const json_t *exp, bool print)
 		json_decref(all);
 		return -EINVAL;
 	}
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	manifest = json_load_file(path, 0, NULL);
+	reps = (long)json_integer_value(json_object_get(manifest, "reps"));
+	exp = expect_bind(exp0, all);
+	if (!exp) {
+		json_decref(manifest);
+		json_decref(all);
+		return -ENOMEM;
+	}
 	n = group_cells(all, cells, 256);
+	n = add_missing(exp, manifest, cells, n, 256);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
-		cells[i].rule = expect_rule(exp, cells[i].incident, cells[i].variant);
-		expect_judge(cells[i].rule, cells[i].runs, &cells[i].v);
-		if (!cells[i].rule) {
-			cells[i].v.pass = false;
-			snprintf(cells[i].v.why, sizeof(cells[i].v.why),
-				 "no expectation for this cell in %s",
-				 EXPECT_DEFAULT_PATH);
-		}
+		judge_cell(&cells[i], exp, reps);
 		failures += !cells[i].v.pass;
 		json_array_append_new(arr, verdict_json(&cells[i]));
 	}
@@ -220,6 +347,8 @@ static int judge_folder(const char *dir, const json_t *exp, bool print)
 		rc = write_junit(dir, cells, n, failures);
 	for (size_t i = 0; i < n; i++)
 		json_decref(cells[i].runs);
+	json_decref(exp);
+	json_decref(manifest);
 	json_decref(all);
 	if (rc) {
 		fprintf(stderr, "maplab ci: cannot write into %s: %s\n", dir,

@@ -6,7 +6,20 @@
  *   { "class": "reproduces", "k": 2,            -- of the runs made
  *     "symptoms": ["lost_deletes", ...],        -- optional; default any
  *     "outcomes": ["crash","oom","hang"],       -- optional; default these
+ *     "oom_tags": ["requests"],                 -- optional: an oom counts
+ *                                                  only when the allocation
+ *                                                  tag that grew is listed
+ *                                                  (e.g. "outcomes":["oom"],
+ *                                                  "oom_tags":["requests"]:
+ *                                                  the expected pile-up)
  *     "min": {"inflight_peak": 200},            -- optional thresholds
+ *     "min_ratio": {"hist.map_call.max_ms":     -- optional, time figures:
+ *                   {"of": "sharded",           -- >= times x the median
+ *                    "times": 3}},                 of that figure among the
+ *                                                  same folder's runs of
+ *                                                  this incident under the
+ *                                                  variant "of"
+ *     "max_ratio": {...},                       -- the same, <=
  *     "forbid_others": true }                   -- any other symptom > 0,
  *                                                  or an outcome not in
  *                                                  "outcomes", fails the
@@ -16,11 +29,15 @@
  *   { "class": "holds",
  *     "max": {"peak_live_mib": 96, "latency_p99_ms": 250} }
  *   { "as": "mutex" }                            -- alias (exercise)
+ * Ratios are turned into absolute bounds by expect_bind() against the
+ * folder being judged (a rule whose reference did not run cannot pass);
+ * counts and bytes stay absolute.
  * Figures known to "min"/"max": peak_live_mib, peak_rss_mib,
  * inflight_peak, latency_p99_ms, latency_max_ms, ops, throughput_ops_s
  * (from the run's summary), metric.<name> (metrics_final) and
- * hist.<name>.<p50|p90|p99|p999|max>_ms (the run's histograms, e.g.
- * hist.map_call.max_ms: the longest a producer waited in one map call).
+ * hist.<name>.<p50|p90|p99|p999|max|sum>_ms (the run's histograms, e.g.
+ * hist.map_call.max_ms: the longest a producer waited in one map call;
+ * hist.map_call.sum_ms: all the time producers spent in map calls).
  *
  * No shared state; every function is reentrant.
  */
@@ -45,7 +62,7 @@ static bool known_figure(const char *name)
 	if (!strncmp(name, "hist.", 5) && (dot = strrchr(name, '.')) > name + 5)
 		return !strcmp(dot, ".p50_ms") || !strcmp(dot, ".p90_ms") ||
 		       !strcmp(dot, ".p99_ms") || !strcmp(dot, ".p999_ms") ||
-		       !strcmp(dot, ".max_ms");
+		       !strcmp(dot, ".max_ms") || !strcmp(dot, ".sum_ms");
 	for (size_t i = 0; figures[i]; i++)
 		if (!strcmp(figures[i], name))
 			return true;
@@ -117,11 +134,38 @@ static int check_bounds(const json_t *obj, const char *what, char *err,
 				 "a number (known: peak_live_mib, peak_rss_mib, "
 				 "inflight_peak, latency_p99_ms, latency_max_ms, "
 				 "ops, throughput_ops_s, metric.NAME, "
-				 "hist.NAME.p99_ms|max_ms|...)", cell, what, k);
+				 "hist.NAME.p99_ms|max_ms|sum_ms|...)", cell, what, k);
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+/* "min_ratio"/"max_ratio": {figure: {"of": variant, "times": number > 0}} */
+static int check_ratios(const json_t *obj, const char *what, char *err,
+			size_t errlen, const char *cell)
+{
+	const char *k;
+	json_t *v;
+
+	if (!obj)
+		return 0;
+	if (!json_is_object(obj))
+		goto bad;
+	json_object_foreach((json_t *)obj, k, v) {
+		const json_t *of = json_object_get(v, "of");
+		const json_t *f = json_object_get(v, "times");
+
+		if (!known_figure(k) || !json_is_string(of) ||
+		    !json_is_number(f) || json_number_value(f) <= 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "%s: \"%s\" must map a known figure to {\"of\": VARIANT, "
+		 "\"times\": NUMBER > 0}", cell, what);
+	return -EINVAL;
 }
 
 static int check_rule(const json_t *rule, const char *cell, char *err,
@@ -161,9 +205,105 @@ static int check_rule(const json_t *rule, const char *cell, char *err,
 	}
 	if (check_bounds(json_object_get(rule, "min"), "min", err, errlen,
 			 cell) ||
-	    check_bounds(json_object_get(rule, "max"), "max", err, errlen, cell))
+	    check_bounds(json_object_get(rule, "max"), "max", err, errlen, cell) ||
+	    check_ratios(json_object_get(rule, "min_ratio"), "min_ratio", err,
+			 errlen, cell) ||
+	    check_ratios(json_object_get(rule, "max_ratio"), "max_ratio", err,
+			 errlen, cell))
 		return -EINVAL;
+	if (json_object_get(rule, "oom_tags") &&
+	    !json_is_array(json_object_get(rule, "oom_tags"))) {
+		snprintf(err, errlen, "%s: \"oom_tags\" must be a list of "
+				      "allocation tags, e.g. [\"requests\"]", cell);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+static int cmp_double(const void *a, const void *b);
+
+/* The median of figure among the runs of incident x variant (*n of them
+ * have it): the median, not the largest, because one preempted thread on
+ * a loaded machine makes any single run's longest call long. */
+static double ref_value(const json_t *runs, const char *incident,
+			const char *variant, const char *fig, unsigned *n)
+{
+	double xs[256];
+	size_t i;
+	json_t *run;
+
+	*n = 0;
+	json_array_foreach((json_t *)runs, i, run) {
+		const char *inc = json_string_value(json_object_get(run, "incident"));
+		const char *var = json_string_value(json_object_get(run, "variant"));
+		double x;
+
+		if (!inc || !var || strcmp(inc, incident) || strcmp(var, variant))
+			continue;
+		x = figure(run, fig);
+		if (!isnan(x) && *n < sizeof(xs) / sizeof(xs[0]))
+			xs[(*n)++] = x;
+	}
+	if (!*n)
+		return NAN;
+	qsort(xs, *n, sizeof(xs[0]), cmp_double);
+	return *n % 2 ? xs[*n / 2] : (xs[*n / 2 - 1] + xs[*n / 2]) / 2;
+}
+
+/* Turn one rule's ratios into "min"/"max" bounds (the tighter of the
+ * absolute bound and times x the reference wins) or mark it "unbound". */
+static void bind_rule(json_t *rule, const char *incident, const json_t *runs)
+{
+	static const char *const kinds[2] = {"min_ratio", "max_ratio"};
+
+	for (int is_max = 0; is_max < 2; is_max++) {
+		const json_t *ratios = json_object_get(rule, kinds[is_max]);
+		const char *fig;
+		json_t *r;
+
+		json_object_foreach((json_t *)ratios, fig, r) {
+			const char *of = json_string_value(json_object_get(r, "of"));
+			double k = json_number_value(json_object_get(r, "times"));
+			const char *key = is_max ? "max" : "min";
+			json_t *b = json_object_get(rule, key), *old;
+			unsigned n;
+			double ref = ref_value(runs, incident, of, fig, &n), bound;
+			char note[160];
+
+			if (!n) {
+				snprintf(note, sizeof(note),
+					 "unbound: %s needs %s's %s in the same run, "
+					 "and %s x %s did not run (or lacks it)",
+					 kinds[is_max], of, fig, incident, of);
+				json_object_set_new(rule, "unbound", json_string(note));
+				return;
+			}
+			bound = k * ref;
+			if (!b) {
+				b = json_object();
+				json_object_set_new(rule, key, b);
+			}
+			old = json_object_get(b, fig);
+			if (old && (is_max ? json_number_value(old) < bound
+				       : json_number_value(old) > bound))
+				bound = json_number_value(old);
+			json_object_set_new(b, fig, json_real(bound));
+		}
+	}
+}
+
+json_t *expect_bind(const json_t *exp, const json_t *runs)
+{
+	json_t *out = json_deep_copy(exp), *row, *rule;
+	const char *inc, *var;
+
+	if (!out)
+		return NULL;
+	json_object_foreach(json_object_get(out, "cells"), inc, row)
+		json_object_foreach(row, var, rule)
+			if (json_is_object(rule))
+				bind_rule(rule, inc, runs);
+	return out;
 }
 
 json_t *expect_load(const char *path, char *err, size_t errlen)
@@ -260,12 +400,31 @@ int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
 		snprintf(why, len, "%s", outcome ? outcome : "no outcome");
 		return -1;
 	}
+	if (json_is_string(json_object_get(rule, "unbound"))) {
+		snprintf(why, len, "%s",
+			 json_string_value(json_object_get(rule, "unbound")));
+		return -1;
+	}
 	forbid = !holds && json_is_true(json_object_get(rule, "forbid_others"));
 	if (strcmp(outcome, "ok")) {
 		const char *sig = json_string_value(
 			json_object_get(json_object_get(run, "signal"), "name"));
 		const char *det = json_string_value(json_object_get(run, "detector"));
 		bool counts = holds || !outs || in_list(outs, outcome);
+		const json_t *tags = json_object_get(rule, "oom_tags");
+		const char *tag = json_string_value(
+			json_object_get(json_object_get(run, "oom"), "tag"));
+
+		if (counts && !holds && tags && !strcmp(outcome, "oom") &&
+		    !(tag && in_list(tags, tag))) {
+			snprintf(why, len, "%soom of tag %s, not %s",
+				 forbid ? "wrong: " : "", tag ? tag : "(none)",
+				 json_string_value(json_array_get(tags, 0)));
+			if (forbid)
+				return -2;
+			counts = false;
+			goto symptoms;
+		}
 
 		if (counts || forbid) {
 			snprintf(why, len, "%s%s%s%s", counts ? "" : "wrong: ",
@@ -274,6 +433,7 @@ int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
 			return counts ? 1 : -2;
 		}
 	}
+symptoms:
 	if (forbid) {
 		json_object_foreach((json_t *)syms, k, v) {
 			if (json_number_value(v) > 0 &&
@@ -336,6 +496,44 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* One margin per "min"/"max" bound, over the runs that finished. */
+static void judge_margins(const json_t *rule, const json_t *runs,
+			  struct expect_verdict *v)
+{
+	static const char *const keys[2] = {"max", "min"};
+
+	v->margin = NAN;
+	for (int lo = 0; lo < 2; lo++) {
+		const char *fig;
+		json_t *b;
+
+		json_object_foreach(json_object_get(rule, keys[lo]), fig, b) {
+			struct expect_margin *m;
+			double worst = NAN, bound = json_number_value(b);
+			size_t i;
+			json_t *run;
+
+			json_array_foreach((json_t *)runs, i, run) {
+				double x = figure(run, fig);
+				if (!isnan(x) && (isnan(worst) ||
+						  (lo ? x < worst : x > worst)))
+					worst = x;
+			}
+			if (isnan(worst) || v->nmargins == EXPECT_MAX_MARGINS)
+				continue;
+			m = &v->margins[v->nmargins++];
+			snprintf(m->figure, sizeof(m->figure), "%s", fig);
+			m->is_min = lo;
+			m->bound = bound;
+			m->worst = worst;
+			m->margin = lo ? (bound > 0 ? worst / bound : INFINITY)
+				       : (worst > 0 ? bound / worst : INFINITY);
+			if (isnan(v->margin) || m->margin < v->margin)
+				v->margin = m->margin;
+		}
+	}
+}
+
 void expect_judge(const json_t *rule, const json_t *runs,
 		  struct expect_verdict *v)
 {
@@ -369,7 +567,8 @@ void expect_judge(const json_t *rule, const json_t *runs,
 			continue;
 		}
 		v->shown++;
-		if (v->cls == EXPECT_HOLDS || v->shown == 1)
+		/* a forbidden symptom, once seen, stays the reason */
+		if ((v->cls == EXPECT_HOLDS || v->shown == 1) && !v->forbidden)
 			snprintf(v->why, sizeof(v->why), "%s", why);
 		if (nt < sizeof(times) / sizeof(times[0])) {
 			const json_t *s = json_object_get(run, "summary");
@@ -390,6 +589,7 @@ void expect_judge(const json_t *rule, const json_t *runs,
 	if (v->cls == EXPECT_REPRODUCES) {
 		const json_t *k = json_object_get(rule, "k");
 		unsigned need = json_is_integer(k) ? json_integer_value(k) : 1;
+		v->k_wanted = need;
 		v->k = need < v->runs ? need : v->runs;
 		v->pass = v->runs > 0 && v->shown >= v->k && v->k > 0 &&
 			  !v->forbidden;
@@ -398,4 +598,5 @@ void expect_judge(const json_t *rule, const json_t *runs,
 		if (v->pass)
 			snprintf(v->why, sizeof(v->why), "held");
 	}
+	judge_margins(rule, runs, v);
 }

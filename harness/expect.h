@@ -28,6 +28,13 @@ enum expect_class { EXPECT_NONE = 0, EXPECT_REPRODUCES, EXPECT_HOLDS };
  * one-line message naming the fix. */
 json_t *expect_load(const char *path, char *err, size_t errlen);
 
+/* A copy of exp whose "min_ratio"/"max_ratio" rules are bound to the runs
+ * of one folder (an array of run entries): each becomes a "min"/"max"
+ * bound of `times` x the reference variant's median in that folder, or,
+ * when the reference did not run, the rule is marked "unbound" and no run
+ * can pass it.  NULL when out of memory.  Judge with the copy. */
+json_t *expect_bind(const json_t *exp, const json_t *runs);
+
 /* The rule for a cell (following "as": "<variant>" aliases), or NULL. */
 const json_t *expect_rule(const json_t *exp, const char *incident,
 			  const char *variant);
@@ -42,11 +49,28 @@ enum expect_class expect_class_of(const json_t *rule);
 int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
 		       size_t len);
 
+/* How close the worst repetition came to one bound of the rule:
+ * margin = worst / bound for a "min", bound / worst for a "max"; >= 1
+ * means every repetition met it. */
+struct expect_margin {
+	char figure[48];
+	bool is_min;
+	double bound, worst, margin;
+};
+#define EXPECT_MAX_MARGINS 4
+
 struct expect_verdict {
 	enum expect_class cls;
 	unsigned runs, shown, failed_runs; /* failed = error/interrupted */
 	unsigned forbidden;                /* runs with a forbidden symptom */
 	unsigned k;                        /* reproduces: needed of runs */
+	unsigned k_wanted;                 /* the rule's k; > k when lowered
+					      to the runs made (pass is on k:
+					      `maplab ci` fails such a cell,
+					      the report says "k lowered") */
+	unsigned nmargins;
+	struct expect_margin margins[EXPECT_MAX_MARGINS];
+	double margin;                     /* the smallest, NaN if none */
 	bool pass;
 	double p, lo, hi;                  /* shown/runs, 95% Wilson interval */
 	double median_t;                   /* median time to symptom, s (NaN) */

@@ -570,6 +570,12 @@ static void html_overview(const struct report *rp, FILE *f)
 				if (v.cls == EXPECT_REPRODUCES && v.runs > 1)
 					fprintf(f, " <small>(%u/%u reproduced)</small>",
 						v.shown, v.runs);
+				if (v.k_wanted > v.k)
+					fprintf(f, " <small>(k lowered from %u to "
+						   "%u runs)</small>", v.k_wanted, v.k);
+				if (!isnan(v.margin))
+					fprintf(f, " <small>margin %.2f×</small>",
+						v.margin);
 			}
 			fputs("</td>", f);
 		}
@@ -586,7 +592,10 @@ static void html_overview(const struct report *rp, FILE *f)
 		fputs(" ✓/✗ is a different question: did the cell do what "
 		      "harness/expectations.json says it should (all repetitions "
 		      "judged together, as `maplab ci` does)?  A blamed design "
-		      "expected to break is ✓ when it breaks.", f);
+		      "expected to break is ✓ when it breaks.  Margin: the worst "
+		      "repetition against the rule's bound (≥ 1× when every "
+		      "repetition met it; time bounds are ratios to a reference "
+		      "variant of the same run).", f);
 	fputs("</p>\n</section>\n", f);
 }
 

@@ -869,6 +869,19 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 		rc = load_json(rp->dir, "tsan.json", false, &rp->tsan, err, n);
 	if (rc == 0)
 		rc = load_expect(rp, expect_path, err, n);
+	if (rc == 0 && rp->expect) { /* ratio rules: against this folder */
+		json_t *all = json_array(), *bound;
+
+		for (size_t i = 0; all && i < rp->nruns; i++)
+			json_array_append(all, rp->runs[i].rec ? rp->runs[i].rec
+							       : rp->runs[i].sum);
+		bound = all ? expect_bind(rp->expect, all) : NULL;
+		json_decref(all);
+		if (!bound)
+			return fail(err, n, -ENOMEM, "out of memory");
+		json_decref(rp->expect);
+		rp->expect = bound;
+	}
 	if (rc == 0)
 		rc = content_hash(rp, err, n);
 	if (rc == 0 && rp->nruns == 0 && rp->nbcharts == 0 && !rp->tsan &&

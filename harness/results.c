@@ -33,6 +33,7 @@
 
 #include "harness/results.h"
 #include "maps/alloc.h"
+#include "maps/map.h"
 
 #ifndef MAPLAB_CC
 #define MAPLAB_CC "unknown"
@@ -384,9 +385,10 @@ json_t *results_manifest_base(const char *run_id, const char *kind, int argc,
 				      jstr_or_null(commit), "dirty",
 				      dirty[0] != '\0'));
 	json_object_set_new(m, "build",
-			    json_pack("{s:s, s:s, s:s, s:s}", "cc", MAPLAB_CC,
-				      "cflags", MAPLAB_CFLAGS, "san", MAPLAB_SAN,
-				      "type", type));
+			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "cc",
+				      MAPLAB_CC, "cflags", MAPLAB_CFLAGS, "san",
+				      MAPLAB_SAN, "type", type, "mutant",
+				      map_mutant()));
 	json_object_set_new(
 		m, "machine",
 		json_pack("{s:s, s:s, s:s, s:I, s:I}", "kernel", un.release,

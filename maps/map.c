@@ -20,6 +20,11 @@ static const struct map_variant *const variants[] = {
 #undef MAP_VARIANT
 	NULL};
 
+const char *map_mutant(void)
+{
+	return ML_MUTANT_NAME;
+}
+
 size_t map_variant_count(void)
 {
 	return sizeof(variants) / sizeof(variants[0]) - 1;

@@ -100,6 +100,9 @@ struct map_variant {
 size_t map_variant_count(void);
 const struct map_variant *map_variant_at(size_t i);
 const struct map_variant *map_variant_find(const char *name);
+/* The mutant this library was built as (maps/mutants.def), "" in every
+ * build but `make mutants`. */
+const char *map_mutant(void);
 
 int map_open(const char *variant, const struct map_config *cfg,
 	     struct map **out);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "maps/map.h"
+#include "maps/mutant.h"
 
 struct map {
 	const struct map_variant *variant; /* set by map_open(); immutable */

@@ -33,6 +33,8 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "maps/mutant.h"
+
 #if defined(__SANITIZE_THREAD__)
 #define MLRCU_TSAN 1
 #elif defined(__has_feature)
@@ -84,17 +86,24 @@ extern __thread bool mlrcu_tls_registered;
  * each resolving the reader's TLS through __tls_get_addr (about 80 of
  * the ~350 instructions of an rcu get).  Under TSan the calls stay in
  * the uninstrumented library, as mlrcu_read_lock/unlock do.
+ * Only maps/rcu.c uses this pair: it is the rcu variant's read-side
+ * section, and the mutant rcu_noread (maps/mutant.h) empties it (mutant
+ * builds are never TSan builds, so they always take this branch).
  */
 #if defined(_LGPL_SOURCE) && !defined(MLRCU_TSAN)
 static inline void mlrcu_read_lock_inl(void)
 {
 	if (__builtin_expect(!mlrcu_tls_registered, 0))
 		mlrcu_thread_ensure();
+	if (ML_MUTANT_IS(rcu_noread))
+		return;
 	urcu_memb_read_lock();
 }
 
 static inline void mlrcu_read_unlock_inl(void)
 {
+	if (ML_MUTANT_IS(rcu_noread))
+		return;
 	urcu_memb_read_unlock();
 }
 #else

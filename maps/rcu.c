@@ -314,9 +314,15 @@ static void node_cb(struct rcu_head *rh)
 	mlrcu_cb_end();
 }
 
+/* Every unlinked node goes through here (mutant rcu_nograce: freed at
+ * once, no grace period; see maps/mutant.h). */
 static void node_retire(struct rmap *m, struct rnode *r)
 {
 	atomic_fetch_add_explicit(&m->deferred, 1, RLX);
+	if (ML_MUTANT_IS(rcu_nograce)) {
+		node_cb(&r->rh);
+		return;
+	}
 	mlrcu_call(&r->rh, node_cb);
 }
 

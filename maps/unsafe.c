@@ -21,9 +21,14 @@
  * into the map is refused with -EDEADLK (the core table cannot be modified
  * under a walk; see core.h).
  *
- * Locking: none.  Every field of struct unsafe_map is unprotected.
+ * Locking: none.  Every field of struct unsafe_map is unprotected.  Every
+ * operation still calls lock()/unlock(), which do nothing: they are where
+ * the mutant unsafe_locked (maps/mutant.h) takes one global recursive
+ * mutex, the fix a gate must see as "no longer reproduces".  An operation
+ * added later must call them too.
  */
 #include <errno.h>
+#include <pthread.h>
 
 #include "maps/alloc.h"
 #include "maps/core.h"
@@ -37,6 +42,22 @@ struct unsafe_map {
 static struct unsafe_map *um(struct map *m)
 {
 	return (struct unsafe_map *)m;
+}
+
+/* Mutant unsafe_locked only: one lock for every unsafe map; recursive, so
+ * that len/stats/check from a range callback do not deadlock. */
+static pthread_mutex_t mutant_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static void lock(void)
+{
+	if (ML_MUTANT_IS(unsafe_locked))
+		ML_CHECK_PTHREAD(pthread_mutex_lock(&mutant_mu));
+}
+
+static void unlock(void)
+{
+	if (ML_MUTANT_IS(unsafe_locked))
+		ML_CHECK_PTHREAD(pthread_mutex_unlock(&mutant_mu));
 }
 
 static int unsafe_open(const struct map_config *cfg, struct map **out)
@@ -64,55 +85,92 @@ static void unsafe_close(struct map *m)
 
 static int unsafe_get(struct map *m, const void *key, size_t klen, void **val)
 {
+	int rc;
+
 	*val = NULL;
 	if (core_range_held(m))
 		return -EDEADLK;
-	return core_get(&um(m)->t, key, klen, val);
+	lock();
+	rc = core_get(&um(m)->t, key, klen, val);
+	unlock();
+	return rc;
 }
 
 static int unsafe_put(struct map *m, const void *key, size_t klen, void *val)
 {
+	int rc;
+
 	if (core_range_held(m))
 		return -EDEADLK;
-	return core_put(&um(m)->t, key, klen, val);
+	lock();
+	rc = core_put(&um(m)->t, key, klen, val);
+	unlock();
+	return rc;
 }
 
 static int unsafe_put_if_absent(struct map *m, const void *key, size_t klen,
 				void *val, void **existing)
 {
+	int rc;
+
 	if (core_range_held(m))
 		return -EDEADLK;
-	return core_put_if_absent(&um(m)->t, key, klen, val, existing);
+	lock();
+	rc = core_put_if_absent(&um(m)->t, key, klen, val, existing);
+	unlock();
+	return rc;
 }
 
 static int unsafe_delete(struct map *m, const void *key, size_t klen)
 {
+	int rc;
+
 	if (core_range_held(m))
 		return -EDEADLK;
-	return core_delete(&um(m)->t, key, klen);
+	lock();
+	rc = core_delete(&um(m)->t, key, klen);
+	unlock();
+	return rc;
 }
 
 static int unsafe_range(struct map *m, map_range_fn fn, void *arg)
 {
+	int rc;
+
 	if (core_range_held(m))
 		return -EDEADLK;
-	return core_range(&um(m)->t, m, m, fn, arg);
+	lock();
+	rc = core_range(&um(m)->t, m, m, fn, arg);
+	unlock();
+	return rc;
 }
 
 static size_t unsafe_len(struct map *m)
 {
-	return core_len(&um(m)->t);
+	size_t n;
+
+	lock();
+	n = core_len(&um(m)->t);
+	unlock();
+	return n;
 }
 
 static void unsafe_stats(struct map *m, struct map_stats *st)
 {
+	lock();
 	core_stats(&um(m)->t, st);
+	unlock();
 	st->bytes += sizeof(struct unsafe_map);
 }
 
 static int unsafe_check(struct map *m, struct map_check *out)
 {
-	return core_check(&um(m)->t, out);
+	int rc;
+
+	lock();
+	rc = core_check(&um(m)->t, out);
+	unlock();
+	return rc;
 }
 
 static const struct map_ops unsafe_ops = {

@@ -5,8 +5,13 @@
  * `maplab ci --judge` over small results folders written here: a safe
  * variant that shows a symptom must fail the gate with a readable table,
  * an unsafe variant that stopped reproducing must fail it, a corrupt
- * expectations file must exit 2.  The scenario runs themselves are
- * checked by `./run.sh ci` after the unit tests.
+ * expectations file must exit 2, a missing cell or a lowered k must
+ * fail.  Time ratios (expect_bind), oom tags and margins have their own
+ * tests.  "real_expectations_*" judge run entries shaped after measured
+ * mutant runs (`./run.sh mutants`, figures in the comments) against the
+ * real harness/expectations.json: each lock-removed variant must fail the
+ * cells it broke, and the healthy shapes must pass.  The scenario runs
+ * themselves are checked by `./run.sh ci` and `./run.sh mutants`.
  */
 #include <check.h>
 #include <math.h>
@@ -18,6 +23,7 @@
 #include <unistd.h>
 
 #include "harness/expect.h"
+#include "harness/presets.h"
 #include "tests/ck_run.h"
 
 #ifndef MAPLAB_BUILD_DIR
@@ -285,6 +291,258 @@ START_TEST(ci_gate_passes_and_rejects_corrupt_expectations)
 }
 END_TEST
 
+/* A run entry with the longest map call (hist.map_call.max_ms) and the
+ * time in map calls (sum_ms) both map_call_ms, and an oom tag when
+ * outcome is "oom". */
+static json_t *timed_entry(const char *inc, const char *var,
+			   const char *outcome, double map_call_ms,
+			   const char *oom_tag)
+{
+	json_t *r = run_entry(inc, var, outcome, NULL, 0, 1);
+
+	/* the longest call and the sum of all calls, the same for short */
+	json_object_set_new(r, "histograms",
+			    json_pack("{s:{s:f, s:f}}", "map_call", "max_ns",
+				      map_call_ms * 1e6, "sum_ns",
+				      map_call_ms * 1e6));
+	if (oom_tag)
+		json_object_set_new(r, "oom", json_pack("{s:s, s:s}", "cap",
+							"budget", "tag", oom_tag));
+	return r;
+}
+
+/* Judge the cell inc x var of runs (all of a folder) against exp, with
+ * the ratios bound to those runs, as `maplab ci` does. */
+static void judge_in(const json_t *exp, const json_t *runs, const char *inc,
+		     const char *var, struct expect_verdict *v)
+{
+	json_t *bound = expect_bind(exp, runs), *cell = json_array(), *r;
+	size_t i;
+
+	ck_assert_ptr_nonnull(bound);
+	json_array_foreach((json_t *)runs, i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "incident")), inc) &&
+		    !strcmp(json_string_value(json_object_get(r, "variant")), var))
+			json_array_append(cell, r);
+	expect_judge(expect_rule(bound, inc, var), cell, v);
+	json_decref(cell);
+	json_decref(bound);
+}
+
+START_TEST(ratio_binds_to_the_same_run)
+{
+	json_t *exp = rule("{\"cells\":{\"metrics\":{\"mutex\":{"
+			   "\"class\":\"reproduces\",\"k\":2,\"symptoms\":[],"
+			   "\"outcomes\":[],\"forbid_others\":true,"
+			   "\"min_ratio\":{\"hist.map_call.max_ms\":"
+			   "{\"of\":\"sharded\",\"times\":3}}}}}}");
+	json_t *runs = json_array();
+	struct expect_verdict v;
+
+	/* sharded's median 5 ms: the bound is 15 ms */
+	json_array_append_new(runs, timed_entry("metrics", "sharded", "ok", 4, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "sharded", "ok", 6, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 40, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 20, NULL));
+	judge_in(exp, runs, "metrics", "mutex", &v);
+	ck_assert_msg(v.pass, "%s", v.why);
+	ck_assert_uint_eq(v.nmargins, 1);
+	ck_assert(fabs(v.margins[0].bound - 15) < 1e-9);
+	ck_assert(fabs(v.margin - 20.0 / 15) < 1e-9); /* the worst rep, 20 */
+	/* a faster machine: every time shrinks, the ratio still holds */
+	json_decref(runs);
+	runs = json_array();
+	json_array_append_new(runs, timed_entry("metrics", "sharded", "ok", 1, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 8, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 9, NULL));
+	judge_in(exp, runs, "metrics", "mutex", &v);
+	ck_assert_msg(v.pass, "%s", v.why);
+	/* the stall gone (lock removed, or a non-blocking map) fails */
+	json_decref(runs);
+	runs = json_array();
+	json_array_append_new(runs, timed_entry("metrics", "sharded", "ok", 5, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 6, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 7, NULL));
+	judge_in(exp, runs, "metrics", "mutex", &v);
+	ck_assert(!v.pass);
+	ck_assert(v.margin < 1);
+	/* no reference in the folder: no pass */
+	json_decref(runs);
+	runs = json_array();
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 60, NULL));
+	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 60, NULL));
+	judge_in(exp, runs, "metrics", "mutex", &v);
+	ck_assert(!v.pass);
+	ck_assert_msg(strstr(v.why, "unbound") != NULL, "%s", v.why);
+	json_decref(runs);
+	json_decref(exp);
+}
+END_TEST
+
+START_TEST(expected_oom_reproduces_only_with_its_tag)
+{
+	json_t *r = rule("{\"class\":\"reproduces\",\"k\":1,\"symptoms\":[],"
+			 "\"outcomes\":[\"oom\"],\"oom_tags\":[\"requests\"],"
+			 "\"forbid_others\":true}");
+	json_t *run = timed_entry("metrics", "mutex", "oom", 50, "requests");
+	char why[200];
+
+	ck_assert_int_eq(expect_run_symptom(r, run, why, sizeof(why)), 1);
+	json_decref(run);
+	run = timed_entry("metrics", "mutex", "oom", 50, "map");
+	ck_assert_int_eq(expect_run_symptom(r, run, why, sizeof(why)), -2);
+	ck_assert_msg(strstr(why, "tag map") != NULL, "%s", why);
+	json_decref(run);
+	run = timed_entry("metrics", "mutex", "crash", 50, NULL);
+	ck_assert_int_eq(expect_run_symptom(r, run, why, sizeof(why)), -2);
+	json_decref(run);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(ci_gate_fails_missing_cell_and_lowered_k)
+{
+	char out[8192];
+	json_t *runs = json_array();
+	int rc;
+
+	/* payment x mutex expected, never ran */
+	json_array_append_new(runs, run_entry("payment", "unsafe", "crash", NULL, 0, 1));
+	rc = judge(EXP, runs, out, sizeof(out));
+	ck_assert_msg(rc == 1 && strstr(out, "missing:"), "exit %d:\n%s", rc, out);
+	/* k = 2 with one run: fails, says why */
+	runs = json_array();
+	json_array_append_new(runs, run_entry("payment", "unsafe", "crash", NULL, 0, 1));
+	json_array_append_new(runs, run_entry("payment", "mutex", "ok", NULL, 0, 1));
+	rc = judge("{\"cells\":{\"payment\":{"
+		   "\"unsafe\":{\"class\":\"reproduces\",\"k\":2},"
+		   "\"mutex\":{\"class\":\"holds\"}}}}",
+		   runs, out, sizeof(out));
+	ck_assert_msg(rc == 1 && strstr(out, "k=2 but only 1 runs"),
+		      "exit %d:\n%s", rc, out);
+}
+END_TEST
+
+/* Every k of the real file fits the ci preset, so `maplab ci` never has
+ * to lower one. */
+START_TEST(real_expectations_k_fits_the_ci_preset)
+{
+	char err[512];
+	json_t *exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err));
+	const char *inc, *var;
+	json_t *row, *r;
+
+	ck_assert_msg(exp != NULL, "%s", err);
+	json_object_foreach(json_object_get(exp, "cells"), inc, row)
+		json_object_foreach(row, var, r) {
+			json_int_t k = json_integer_value(json_object_get(r, "k"));
+			ck_assert_msg(k <= (json_int_t)preset_find("ci")->reps,
+				      "%s x %s: k %lld > ci reps", inc, var,
+				      (long long)k);
+		}
+	json_decref(exp);
+}
+END_TEST
+
+/* 4 runs of inc x var, each a copy of proto (consumed). */
+static void add4(json_t *runs, json_t *proto)
+{
+	for (int i = 0; i < 4; i++)
+		json_array_append_new(runs, json_deep_copy(proto));
+	json_decref(proto);
+}
+
+static json_t *with_syms(json_t *r, const char *json_syms)
+{
+	json_object_set_new(r, "symptoms", rule(json_syms));
+	return r;
+}
+
+/* The healthy shapes (a plain ci run, 2026-12-05) pass the real file. */
+START_TEST(real_expectations_pass_healthy_runs)
+{
+	char err[512];
+	json_t *exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err));
+	json_t *runs = json_array();
+	struct expect_verdict v;
+
+	ck_assert_msg(exp != NULL, "%s", err);
+	add4(runs, timed_entry("metrics", "rcu", "ok", 6, NULL));
+	add4(runs, timed_entry("metrics", "mutex", "ok", 40, NULL));
+	add4(runs, with_syms(run_entry("config", "mutex", "ok", NULL, 0, 1),
+			     "{\"torn_reads\": 900, \"map_damage\": 0}"));
+	add4(runs, with_syms(run_entry("config", "unsafe", "ok", NULL, 0, 1),
+			     "{\"torn_reads\": 500, \"map_damage\": 2, "
+			     "\"invariant_violations\": 1}"));
+	judge_in(exp, runs, "metrics", "mutex", &v);
+	ck_assert_msg(v.pass, "metrics x mutex: %s", v.why);
+	judge_in(exp, runs, "config", "mutex", &v);
+	ck_assert_msg(v.pass, "config x mutex: %s", v.why);
+	judge_in(exp, runs, "config", "unsafe", &v);
+	ck_assert_msg(v.pass, "config x unsafe: %s", v.why);
+	json_decref(runs);
+	/* the lead's retuned quick size: metrics x mutex reaches its cap */
+	runs = json_array();
+	add4(runs, timed_entry("metrics", "rcu", "ok", 6, NULL));
+	add4(runs, timed_entry("metrics", "mutex", "oom", 300, "requests"));
+	judge_in(exp, runs, "metrics", "mutex", &v);
+	ck_assert_msg(v.pass, "metrics x mutex oom: %s", v.why);
+	json_decref(runs);
+	json_decref(exp);
+}
+END_TEST
+
+/* Lock-removed variants, shaped after `./run.sh mutants` (2026-12-05):
+ * mutex_nolock: payment and metrics x mutex died of SIGABRT (ml_free: not
+ * a live block) within 0.1-0.7 s in 8 of 8 runs; config x mutex crashed
+ * in 3 of 4 and the fourth ended with map_damage 2 (invariant_violations
+ * 2) beside 305 torn reads.  unsafe_locked (unsafe under one global
+ * mutex): every unsafe cell ended ok, config with torn reads only. */
+START_TEST(real_expectations_fail_lock_removed_variants)
+{
+	char err[512];
+	json_t *exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err));
+	json_t *runs = json_array(), *crash;
+	struct expect_verdict v;
+
+	ck_assert_msg(exp != NULL, "%s", err);
+	crash = run_entry("payment", "mutex", "crash", NULL, 0, 1);
+	json_object_set_new(crash, "signal", json_pack("{s:s, s:i}", "name",
+						      "SIGABRT", "number", 6));
+	add4(runs, crash);
+	crash = timed_entry("metrics", "mutex", "crash", 2, NULL);
+	json_object_set_new(crash, "signal", json_pack("{s:s, s:i}", "name",
+						      "SIGABRT", "number", 6));
+	add4(runs, crash);
+	add4(runs, timed_entry("metrics", "rcu", "ok", 6, NULL));
+	add4(runs, with_syms(run_entry("config", "mutex", "ok", NULL, 0, 1),
+			     "{\"torn_reads\": 305, \"map_damage\": 2, "
+			     "\"invariant_violations\": 2}"));
+	judge_in(exp, runs, "payment", "mutex", &v);
+	ck_assert_msg(!v.pass, "payment x mutex passed: %s", v.why);
+	judge_in(exp, runs, "metrics", "mutex", &v);
+	ck_assert_msg(!v.pass && strstr(v.why, "wrong: crash"),
+		      "metrics x mutex: %s", v.why);
+	judge_in(exp, runs, "config", "mutex", &v);
+	ck_assert_msg(!v.pass && v.forbidden == 4, "config x mutex: %s", v.why);
+	json_decref(runs);
+	/* unsafe made safe: no longer reproduces anywhere */
+	runs = json_array();
+	add4(runs, run_entry("payment", "unsafe", "ok", NULL, 0, 1));
+	add4(runs, run_entry("metrics", "unsafe", "ok", NULL, 0, 1));
+	add4(runs, with_syms(run_entry("config", "unsafe", "ok", NULL, 0, 1),
+			     "{\"torn_reads\": 1208, \"map_damage\": 0}"));
+	judge_in(exp, runs, "payment", "unsafe", &v);
+	ck_assert(!v.pass);
+	judge_in(exp, runs, "metrics", "unsafe", &v);
+	ck_assert(!v.pass);
+	judge_in(exp, runs, "config", "unsafe", &v);
+	ck_assert_msg(!v.pass, "config x unsafe passed on tearing: %s", v.why);
+	json_decref(runs);
+	json_decref(exp);
+}
+END_TEST
+
 static Suite *ci_suite(void)
 {
 	Suite *s = suite_create("ci");
@@ -296,12 +554,18 @@ static Suite *ci_suite(void)
 	tcase_add_test(t, avalanche_threshold_reproduces);
 	tcase_add_test(t, histogram_and_metric_figures);
 	tcase_add_test(t, forbid_others_fails_a_wrong_safe_variant);
+	tcase_add_test(t, ratio_binds_to_the_same_run);
+	tcase_add_test(t, expected_oom_reproduces_only_with_its_tag);
+	tcase_add_test(t, real_expectations_k_fits_the_ci_preset);
+	tcase_add_test(t, real_expectations_pass_healthy_runs);
+	tcase_add_test(t, real_expectations_fail_lock_removed_variants);
 	suite_add_tcase(s, t);
 	t = tcase_create("gate");
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, ci_gate_fails_broken_safe_variant);
 	tcase_add_test(t, ci_gate_fails_when_unsafe_stops_reproducing);
 	tcase_add_test(t, ci_gate_passes_and_rejects_corrupt_expectations);
+	tcase_add_test(t, ci_gate_fails_missing_cell_and_lowered_k);
 	suite_add_tcase(s, t);
 	return s;
 }

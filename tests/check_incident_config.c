@@ -47,14 +47,12 @@ static const char *const small_sets[] = {
 };
 #define NSMALL (sizeof(small_sets) / sizeof(small_sets[0]))
 
-/* The same, with documents big enough that a reload is a long stream of
- * puts readers can interleave with. */
-static const char *const torn_sets[] = {
-	"keys_min=100", "keys_max=1000", "period_ms=10", "rate=2000",
-	"p_bad=0.4",    "p_same=0.2",    "keys_max=3000",
+/* The quick size's documents (5,000-50,000 keys): long reloads, applied by
+ * two threads at once, so that the unsafe map's writers really race. */
+static const char *const damage_sets[] = {
+	"period_ms=10", "rate=2000", "p_bad=0.4", "p_same=0.2",
+	"keys_min=5000", "keys_max=50000",
 };
-_Static_assert(sizeof(torn_sets) == sizeof(small_sets) + sizeof(char *),
-	       "torn_sets = small_sets + one");
 
 /* A sanitizer that catches the race ends the unsafe child with
  * CK_SANITIZER_EXIT (tests/ck_run.h).  The child's own statuses differ from
@@ -62,27 +60,36 @@ _Static_assert(sizeof(torn_sets) == sizeof(small_sets) + sizeof(char *),
  * that status is the sanitizer's finding, and a run nothing caught still
  * fails. */
 
-static struct ictx *make_ctx(const struct incident *inc, const char *variant,
-			     double seconds, const char *extra)
+static struct ictx *make_ctx2(const struct incident *inc,
+			      const char *variant, double seconds,
+			      const char *extra, const char *extra2)
 {
 	struct ictx_opts o = ICTX_OPTS_INIT;
 	struct ictx *c = NULL;
 	char err[ICTX_ERR_LEN] = "";
-	const char *sets[NSMALL + 1];
+	const char *sets[NSMALL + 2];
 
 	memcpy(sets, small_sets, sizeof(small_sets));
 	if (extra)
 		sets[NSMALL] = extra;
+	if (extra2)
+		sets[NSMALL + 1] = extra2;
 	o.variant = variant;
 	o.threads = 4;
 	o.seed = SEED;
 	o.seconds = seconds;
 	o.sets = sets;
-	o.nsets = NSMALL + (extra ? 1 : 0);
+	o.nsets = NSMALL + (extra ? 1 : 0) + (extra && extra2 ? 1 : 0);
 	o.err = err;
 	o.errlen = sizeof(err);
 	ck_assert_msg(ictx_create(inc, &o, &c) == 0, "ictx_create: %s", err);
 	return c;
+}
+
+static struct ictx *make_ctx(const struct incident *inc, const char *variant,
+			     double seconds, const char *extra)
+{
+	return make_ctx2(inc, variant, seconds, extra, NULL);
 }
 
 static double sym(struct ictx *c, const char *name)
@@ -284,8 +291,9 @@ END_TEST
 static const char *const snapshot_variants[] = {"rcu", "mutex", "unsafe"};
 
 /* Snapshot + publish: never torn, and retired snapshots are reclaimed.
- * With apply=1 it holds even for the unsafe map: a published snapshot is
- * never written again, and readers only read. */
+ * With apply=1 it holds even for the unsafe map, filled by one thread
+ * (apply_workers=1: two filling it at once would race): a published
+ * snapshot is never written again, and readers only read. */
 START_TEST(snapshot_never_torn)
 {
 	const char *v = snapshot_variants[_i];
@@ -295,7 +303,8 @@ START_TEST(snapshot_never_torn)
 
 	if (!map_variant_find(v))
 		return;
-	c = make_ctx(&incident_config, v, 1.5, "apply=1");
+	c = make_ctx2(&incident_config, v, 1.5, "apply=1",
+		      strcmp(v, "unsafe") ? NULL : "apply_workers=1");
 	ck_assert_int_eq(ictx_run_inprocess(c), 0);
 	assert_clean(c);
 	ck_assert(sym(c, "torn_reads") == 0);
@@ -369,22 +378,23 @@ END_TEST
 
 /* ---- unsafe ------------------------------------------------------------------ */
 
-/* Detector off: torn, garbage or lost values, or a crash.  Detector on:
- * Go's fatal error, exit status 2.  In a child: it may corrupt anything. */
-START_TEST(unsafe_reproduces)
+/* Detector off: map damage (map_damage: garbage, stale or lost reads, a
+ * broken table, lost entries) or a crash - never torn reads alone, which
+ * every in-place variant shows by protocol (a mutex-wrapped unsafe map
+ * passed when they counted).  Detector on: Go's fatal error, exit status
+ * 2.  In a child: it may corrupt anything. */
+/* One unsafe run in a child; its wait status (exit 5: map damage). */
+static int unsafe_attempt(bool detect, unsigned attempt)
 {
 	int status;
 	pid_t pid;
 
-	if (!map_variant_find("unsafe"))
-		return;
 	fflush(NULL);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct ictx_opts o = ICTX_OPTS_INIT;
 		struct ictx *c;
-		double bad;
 #ifndef CK_UNDER_SANITIZER
 		struct rlimit rl = {2000000000ul, 2000000000ul};
 
@@ -393,33 +403,44 @@ START_TEST(unsafe_reproduces)
 		o.budget = 256ull << 20; /* a leak stops at the budget */
 		o.variant = "unsafe";
 		o.threads = 4;
-		o.seed = SEED;
+		o.seed = SEED + attempt;
 		o.seconds = 2.0;
-		o.sets = torn_sets;
-		o.nsets = NSMALL + 1;
-		o.map_flags = _i ? MAP_F_DETECT : 0;
+		o.sets = damage_sets;
+		o.nsets = sizeof(damage_sets) / sizeof(damage_sets[0]);
+		o.map_flags = detect ? MAP_F_DETECT : 0;
 		if (ictx_create(&incident_config, &o, &c))
 			_exit(3);
 		ictx_run_inprocess(c);
-		bad = sym(c, "torn_reads") + sym(c, "garbage_reads") +
-		      sym(c, "lost_updates") + sym(c, "lost_deletes") +
-		      sym(c, "lost_inserts") + sym(c, "invariant_violations") +
-		      sym(c, "leaked_bytes");
-		_exit(bad > 0 ? 5 : 0);
+		_exit(sym(c, "map_damage") > 0 ? 5 : 0);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(!WIFEXITED(status) || WEXITSTATUS(status) != 3,
 		      "ictx_create failed in the child");
-	if (_i) /* detector: dies as Go does (or crashes first) */
-		ck_assert_msg(WIFSIGNALED(status) ||
-				      WEXITSTATUS(status) == 2 ||
-				      WEXITSTATUS(status) == CK_SANITIZER_EXIT,
-			      "status %#x", status);
-	else
-		ck_assert_msg(WIFSIGNALED(status) ||
-				      WEXITSTATUS(status) == 5 ||
-				      WEXITSTATUS(status) == CK_SANITIZER_EXIT,
-			      "unsafe ran clean (status %#x)", status);
+	return status;
+}
+
+/* Up to UNSAFE_ATTEMPTS runs, until one shows it: at the quick size the
+ * gate measured 7 of 8 runs damaged or crashed, so 6 attempts all clean
+ * would be a real regression, not bad luck. */
+#define UNSAFE_ATTEMPTS 6
+
+START_TEST(unsafe_reproduces)
+{
+	int status = 0;
+	bool shown = false;
+
+	if (!map_variant_find("unsafe"))
+		return;
+	for (unsigned a = 0; a < UNSAFE_ATTEMPTS && !shown; a++) {
+		status = unsafe_attempt(_i, a);
+		/* detector: dies as Go does (or crashes first) */
+		shown = WIFSIGNALED(status) ||
+			WEXITSTATUS(status) == CK_SANITIZER_EXIT ||
+			WEXITSTATUS(status) == (_i ? 2 : 5);
+	}
+	ck_assert_msg(shown, "unsafe%s: %d runs without %s (last status %#x)",
+		      _i ? " with the detector" : "", UNSAFE_ATTEMPTS,
+		      _i ? "Go's fatal error" : "map damage or a crash", status);
 }
 END_TEST
 

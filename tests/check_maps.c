@@ -1020,6 +1020,14 @@ START_TEST(test_alloc_threads)
 }
 END_TEST
 
+/* The plain build (every build this suite is made in) holds no mutant:
+ * only `make mutants` sets MAPLAB_MUTANT (maps/mutant.h). */
+START_TEST(test_plain_build_has_no_mutant)
+{
+	ck_assert_str_eq(map_mutant(), "");
+}
+END_TEST
+
 static Suite *maps_suite(void)
 {
 	Suite *s = suite_create("maps");
@@ -1038,6 +1046,7 @@ static Suite *maps_suite(void)
 	tcase_add_loop_test(tc, test_budget_open, 0, n);
 	tcase_add_loop_test(tc, test_bad_args_variant, 0, n);
 	tcase_add_test(tc, test_bad_args);
+	tcase_add_test(tc, test_plain_build_has_no_mutant);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("growth");

@@ -631,6 +631,10 @@ static void *racer_main(void *arg)
 	return NULL;
 }
 
+/* The child's exit status when it could not even start racing (map_open
+ * or pthread_create failed): an error, never a reproduction. */
+#define RACE_SETUP_FAILED 5
+
 /* The child: 4 unsynchronised writers, then its own oracle. */
 static _Noreturn void race_child(struct race_result *res, bool detect)
 {
@@ -648,13 +652,17 @@ static _Noreturn void race_child(struct race_result *res, bool detect)
 #endif
 	mallopt(M_ARENA_MAX, 2);
 	alarm(RACE_DEADLINE_S);
-	if (map_open("unsafe", &cfg, &m))
-		_exit(4);
+	if (map_open("unsafe", &cfg, &m)) {
+		fprintf(stderr, "race child: map_open(unsafe) failed\n");
+		_exit(RACE_SETUP_FAILED);
+	}
 	pthread_barrier_init(&start, NULL, RACE_THREADS);
 	for (int t = 0; t < RACE_THREADS; t++) {
 		r[t] = (struct racer){m, t, &start};
-		if (pthread_create(&th[t], NULL, racer_main, &r[t]))
-			_exit(4);
+		if (pthread_create(&th[t], NULL, racer_main, &r[t])) {
+			fprintf(stderr, "race child: pthread_create failed\n");
+			_exit(RACE_SETUP_FAILED);
+		}
 	}
 	for (int t = 0; t < RACE_THREADS; t++)
 		pthread_join(th[t], NULL);
@@ -680,11 +688,12 @@ static _Noreturn void race_child(struct race_result *res, bool detect)
 		      : 0);
 }
 
-enum race_outcome { R_NONE, R_LOST, R_CRASH, R_HANG, R_DETECT, R_OTHER };
+enum race_outcome { R_NONE, R_LOST, R_CRASH, R_HANG, R_DETECT, R_OTHER,
+		    R_ERROR };
 
 static const char *const outcome_names[] = {
 	"no symptom", "lost entries/invariants", "crash", "hang",
-	"Go-style fatal error", "sanitizer/other error"};
+	"Go-style fatal error", "sanitizer error", "error (not a race)"};
 
 /* One attempt: fork, wait up to the deadline, classify. */
 static enum race_outcome race_attempt(bool detect, char *note, size_t nlen)
@@ -733,8 +742,10 @@ static enum race_outcome race_attempt(bool detect, char *note, size_t nlen)
 			out = R_LOST;
 		else if (WEXITSTATUS(status) == 0)
 			out = R_NONE;
+		else if (strstr(err, "ERROR: ") || strstr(err, "runtime error"))
+			out = R_OTHER; /* a sanitizer's report of the race */
 		else
-			out = R_OTHER;
+			out = R_ERROR; /* setup failed, or an unknown exit */
 	}
 	if (out == R_DETECT)
 		snprintf(note, nlen, "%.*s", (int)strcspn(err, "\n"), err);
@@ -751,8 +762,9 @@ static enum race_outcome race_attempt(bool detect, char *note, size_t nlen)
 			 (int)strcspn(strstr(err, "ERROR: "), "\n"),
 			 strstr(err, "ERROR: "));
 	else
-		snprintf(note, nlen, "exit %d",
-			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		snprintf(note, nlen, "exit %d%s%.*s",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			 err[0] ? ": " : "", (int)strcspn(err, "\n"), err);
 	munmap(res, sizeof(*res));
 	fclose(errf);
 	return out;
@@ -769,6 +781,8 @@ static int race_run(bool detect, bool need_detector)
 		fprintf(stderr, "unsafe race%s attempt %d: %s (%s)\n",
 			detect ? " (detector on)" : "", a + 1,
 			outcome_names[o], note);
+		ck_assert_msg(o != R_ERROR,
+			      "unsafe race child failed without racing: %s", note);
 		if (o != R_NONE && (!need_detector || o == R_DETECT)) {
 			hits++;
 			break; /* one real symptom is the claim */

@@ -17,8 +17,15 @@
  *   readers    ictx_threads() workers; each request reads `global_keys`
  *              global keys plus 6 keys of one service and checks they all
  *              carry one version stamp: two stamps (or a service half
- *              there) is a torn read, a value that is not what its stamp
- *              promises is a garbage read.
+ *              there) is a torn read - the in-place protocol's symptom,
+ *              not the map's.  Map damage is what no correct map can
+ *              show, whatever the protocol: a value that is not what its
+ *              stamp promises (garbage read), a value older than the
+ *              last reload that had completed when the request began
+ *              (stale read: that reload overwrote or deleted the key),
+ *              a key missing that every version in force during the
+ *              request has (lost read; see serve()).  The oracle adds
+ *              the final walk's and map_check's findings: map_damage.
  *   telemetry  every mallinfo_ms (>= 100 ms): allocation and free rates
  *              (the counting allocator plus jansson's calls, counted by
  *              pass-through hooks set in setup, reset in teardown), heap
@@ -139,6 +146,7 @@ struct reader {
 	unsigned idx;
 	bool started;
 	uint64_t served, torn, garbage, bad_seen, misses; /* private */
+	uint64_t stale, lost;                              /* private */
 };
 
 struct cfg_state {
@@ -150,6 +158,7 @@ struct cfg_state {
 	double rate, p_bad, p_same;
 	unsigned global_keys, nreaders;
 	bool presize;
+	unsigned apply_workers; /* threads that put a reload's keys */
 	enum apply_strategy how;
 	const char *variant;
 	unsigned map_flags;
@@ -186,6 +195,12 @@ struct cfg_state {
 	size_t nversions;
 	/* highest version pushed so far (relaxed: a garbage bound only) */
 	_Atomic uint64_t version_max;
+	/* ver_pack(version, services) of the last version whose apply
+	 * completed with every put done (floor) and of the version being
+	 * applied (applying; == floor between reloads).  Stored by the
+	 * reloader (release: applying before an apply, floor after it),
+	 * loaded by readers (acquire) around a request: see serve(). */
+	_Atomic uint64_t floor, applying;
 
 	/* request queue */
 	pthread_mutex_t qlock;
@@ -204,7 +219,7 @@ struct cfg_state {
 
 	struct ictx_metric *m_inflight, *m_ops, *m_entries, *m_alloc_rate,
 		*m_free_rate, *m_frag, *m_frag_peak, *m_heap, *m_heap_free,
-		*m_bad, *m_reloads, *m_skipped, *m_torn, *m_garbage,
+		*m_bad, *m_reloads, *m_skipped, *m_torn, *m_garbage, *m_damaged,
 		*m_version, *m_dropped, *m_retired, *m_apply_err, *m_top,
 		*m_reload_allocs, *m_rate_reload, *m_rate_requests;
 	struct ictx_hist *h_latency, *h_reload, *h_apply, *h_grace,
@@ -227,6 +242,9 @@ static const struct incident_param params[] = {
 	{"global_keys", "keys",
 	 "global keys each request reads besides its service's 6", 2, 2, 0,
 	 CFG_NFIELDS, true},
+	{"apply_workers", "threads",
+	 "threads that put a reload's keys, each a slice (the reloader is one)",
+	 2, 2, 1, 8, true},
 	{"presize", "", "1 = open the in-place map sized for keys_max", 0, 0,
 	 0, 1, true},
 	{"mallinfo_ms", "ms",
@@ -358,24 +376,85 @@ static struct map_config map_cfg(struct cfg_state *st, size_t hint)
 	return c;
 }
 
-/* In place: put every new value, then delete what the new set dropped.
- * Both sets are sorted, so the removed keys come from one merge. */
+/* One slice of a reload's puts: entries [from, to) of set into m.  Run by
+ * the reloader and apply_workers - 1 helpers at once (a 50k-key reload is
+ * applied in parallel slices), so the map sees concurrent writers. */
+struct put_slice {
+	struct map *m;
+	struct cfg_set *set;
+	size_t from, to;
+	uint64_t failed; /* puts refused; read after join */
+	bool keep_going; /* in place: a refused key keeps its old value */
+};
+
+static void *put_slice_main(void *arg)
+{
+	struct put_slice *ps = arg;
+
+	map_thread_enter(ps->m);
+	for (size_t i = ps->from; i < ps->to; i++) {
+		struct cfg_entry *e = &ps->set->e[i];
+
+		if (map_put(ps->m, e->key, e->klen, e->val) == 0) {
+			e->val = NULL; /* the map took our reference */
+		} else {
+			ps->failed++;
+			if (!ps->keep_going)
+				break;
+		}
+	}
+	map_thread_exit(ps->m);
+	return NULL;
+}
+
+/* Put every entry of set into m with st->apply_workers threads (this one
+ * included); returns the number of refused puts.  Helpers the system
+ * cannot start leave their slice to this thread. */
+static uint64_t put_all(struct cfg_state *st, struct map *m,
+			struct cfg_set *set, bool keep_going)
+{
+	struct put_slice ps[8];
+	pthread_t tid[8];
+	bool started[8] = {false};
+	unsigned w = st->apply_workers ? st->apply_workers : 1;
+	uint64_t failed = 0;
+
+	if (w > 8)
+		w = 8;
+	for (unsigned k = 0; k < w; k++) {
+		ps[k] = (struct put_slice){.m = m, .set = set,
+					   .from = set->n * k / w,
+					   .to = set->n * (k + 1) / w,
+					   .keep_going = keep_going};
+		if (k > 0)
+			started[k] = pthread_create(&tid[k], NULL,
+						    put_slice_main, &ps[k]) == 0;
+	}
+	for (unsigned k = 0; k < w; k++)
+		if (!started[k])
+			put_slice_main(&ps[k]);
+	for (unsigned k = 0; k < w; k++) {
+		if (started[k])
+			CHECK_PT(pthread_join(tid[k], NULL));
+		failed += ps[k].failed;
+	}
+	return failed;
+}
+
+/* In place: put every new value (in parallel slices), then delete what the
+ * new set dropped.  Both sets are sorted, so the removed keys come from one
+ * merge. */
 static int apply_inplace(struct cfg_state *st, struct cfg_set *ns)
 {
 	struct cfg_set *os = st->applied;
+	/* -ENOMEM at the budget: a refused key keeps its old value (the
+	 * oracle counts it as a lost update) */
+	uint64_t failed = put_all(st, st->m, ns, true);
 	size_t i, j;
 
-	for (i = 0; i < ns->n; i++) {
-		struct cfg_entry *e = &ns->e[i];
-
-		if (map_put(st->m, e->key, e->klen, e->val) == 0) {
-			e->val = NULL; /* the map took our reference */
-		} else {
-			/* -ENOMEM at the budget: this key keeps its old value
-			 * (the oracle will count it as a lost update) */
-			st->n_apply_errors++;
-			ictx_add(st->m_apply_err, 1);
-		}
+	if (failed) {
+		st->n_apply_errors += failed;
+		ictx_add(st->m_apply_err, (int64_t)failed);
 	}
 	for (i = 0, j = 0; os && i < os->n; i++) {
 		int c = 1;
@@ -405,17 +484,12 @@ static int apply_snapshot(struct cfg_state *st, struct cfg_set *ns)
 		return rc;
 	}
 	map_thread_enter(s->m);
-	for (size_t i = 0; i < ns->n; i++) {
-		struct cfg_entry *e = &ns->e[i];
-
-		rc = map_put(s->m, e->key, e->klen, e->val);
-		if (rc) {
-			/* unpublished: nobody else saw it, drop it whole */
-			map_thread_exit(s->m);
-			snap_close(s);
-			return rc;
-		}
-		e->val = NULL;
+	if (put_all(st, s->m, ns, false)) {
+		/* unpublished: nobody else saw it, drop it whole (the
+		 * entries it took are released with the map) */
+		map_thread_exit(s->m);
+		snap_close(s);
+		return -ENOMEM;
 	}
 	s->version = ns->version;
 	old = atomic_exchange(&st->cur, s);
@@ -430,18 +504,50 @@ static int apply_snapshot(struct cfg_state *st, struct cfg_set *ns)
 	return 0; /* the reloader reclaims after the reload (reloader_main) */
 }
 
+/* A version and its service count in one word (services < 2^20). */
+static uint64_t ver_pack(uint64_t version, uint32_t services)
+{
+	return version << 20 | services;
+}
+
 /* Apply a validated set; on success it becomes st->applied. */
 static int apply_set(struct cfg_state *st, struct cfg_set *ns)
 {
-	uint64_t t0 = ictx_now_ns();
-	int rc = st->how == APPLY_SNAPSHOT ? apply_snapshot(st, ns)
-					   : apply_inplace(st, ns);
+	uint64_t t0 = ictx_now_ns(), errs0 = st->n_apply_errors;
+	int rc;
+
+	atomic_store_explicit(&st->applying, ver_pack(ns->version, ns->services),
+			      memory_order_release);
+	rc = st->how == APPLY_SNAPSHOT ? apply_snapshot(st, ns)
+				       : apply_inplace(st, ns);
 
 	ictx_hist_record(st->h_apply, ictx_now_ns() - t0);
 	if (rc) {
+		/* nothing of ns went in (snapshot) or some did (in place,
+		 * never reached: apply_inplace returns 0): back to the floor */
+		atomic_store_explicit(&st->applying,
+				      atomic_load_explicit(&st->floor,
+							   memory_order_relaxed),
+				      memory_order_release);
 		st->n_apply_errors++;
 		ictx_add(st->m_apply_err, 1);
 		return rc;
+	}
+	/* an in-place put refused at the budget leaves its key behind: the
+	 * floor moves only past versions applied whole; a partial one still
+	 * deleted the services it dropped, so the floor's count shrinks */
+	if (st->n_apply_errors == errs0) {
+		atomic_store_explicit(&st->floor,
+				      ver_pack(ns->version, ns->services),
+				      memory_order_release);
+	} else {
+		uint64_t fl = atomic_load_explicit(&st->floor,
+						   memory_order_relaxed);
+
+		if ((fl & 0xfffff) > ns->services)
+			atomic_store_explicit(&st->floor,
+					      ver_pack(fl >> 20, ns->services),
+					      memory_order_release);
 	}
 	config_set_free(st->applied);
 	st->applied = ns;
@@ -735,13 +841,25 @@ static struct req *queue_pop(struct cfg_state *st)
 	return r;
 }
 
-/* Serve one request against map m; classify it. */
-static void serve(struct reader *rd, struct map *m, uint32_t svc)
+/* Serve one request against map m; classify it (first match): garbage,
+ * stale or lost (map damage), torn (the protocol), a miss.  fl and ap:
+ * st->floor and st->applying, loaded before the request took m.  Every
+ * value must be at least fl's version; every global key must be there;
+ * and when no other reload began meanwhile (applying unchanged after the
+ * reads), so must every key of a service that both fl's version and ap's
+ * have (services are a prefix: svc00000..svc<n-1>), since the reload in
+ * progress only overwrites those. */
+static void serve(struct reader *rd, struct map *m, uint32_t svc,
+		  uint64_t fl, uint64_t ap)
 {
 	struct cfg_state *st = rd->st;
+	uint64_t floor = fl >> 20;
+	uint32_t nf = (uint32_t)(fl & 0xfffff), na = (uint32_t)(ap & 0xfffff);
+	bool svc_kept = floor > 0 && svc < nf && svc < na;
+	unsigned svc_missing = 0;
 	uint64_t vmin = UINT64_MAX, vmax = 0, vtop;
 	unsigned svc_present = 0, present = 0;
-	bool garbage = false, bad = false;
+	bool garbage = false, bad = false, stale = false, lost = false;
 	char key[CFG_KEY_MAX];
 
 	for (unsigned k = 0; k < st->global_keys + SVC_KEYS_READ; k++) {
@@ -752,8 +870,11 @@ static void serve(struct reader *rd, struct map *m, uint32_t svc)
 		void *p = NULL;
 		struct cval *v;
 
-		if (map_get(m, key, klen, &p) != 0)
+		if (map_get(m, key, klen, &p) != 0) {
+			lost |= global && floor > 0;
+			svc_missing += !global;
 			continue;
+		}
 		v = p;
 		present++;
 		if (!global)
@@ -768,15 +889,25 @@ static void serve(struct reader *rd, struct map *m, uint32_t svc)
 				vmin = v->version;
 			if (v->version > vmax)
 				vmax = v->version;
+			stale |= v->version < floor;
 			if (atomic_load_explicit(&st->bad_version[v->version],
 						 memory_order_relaxed))
 				bad = true;
 		}
 		config_val_release(v);
 	}
+	/* acquire: a delete this request saw was done by a reload whose
+	 * applying store is then visible here */
+	if (svc_kept && svc_missing &&
+	    atomic_load_explicit(&st->applying, memory_order_acquire) == ap)
+		lost = true;
 	if (garbage) {
 		rd->garbage++;
 		ictx_add(st->m_garbage, 1);
+	} else if (stale || lost) {
+		rd->stale += stale;
+		rd->lost += lost && !stale;
+		ictx_add(st->m_damaged, 1);
 	} else if ((svc_present && svc_present < SVC_KEYS_READ) ||
 		   (present && vmin != vmax)) {
 		rd->torn++;
@@ -797,12 +928,19 @@ static void *reader_main(void *arg)
 	if (st->how == APPLY_INPLACE)
 		map_thread_enter(st->m);
 	while ((r = queue_pop(st)) != NULL) {
+		/* acquire: pairs with apply_set's releases.  applying
+		 * first: a floor loaded after it is that version or the one
+		 * before (or applying has moved, which serve() sees); both
+		 * before the snapshot is taken, so it is at least as new */
+		uint64_t ap = atomic_load_explicit(&st->applying,
+						   memory_order_acquire);
+		uint64_t fl = atomic_load_explicit(&st->floor,
+						   memory_order_acquire);
 		struct map *m = st->how == APPLY_INPLACE ? st->m
 							 : snap_acquire(rd)->m;
-
 		uint64_t t0 = ictx_now_ns();
 
-		serve(rd, m, r->svc);
+		serve(rd, m, r->svc, fl, ap);
 		ictx_hist_record(st->h_serve, ictx_now_ns() - t0);
 		ictx_hist_record(st->h_latency, ictx_now_ns() - r->arrival_ns);
 		ictx_add(st->m_ops, 1);
@@ -979,6 +1117,7 @@ static int config_setup(struct ictx *ctx, void **state)
 	st->p_same = ictx_param(ctx, "p_same");
 	st->global_keys = (unsigned)ictx_param(ctx, "global_keys");
 	st->presize = ictx_param(ctx, "presize") >= 1;
+	st->apply_workers = (unsigned)ictx_param(ctx, "apply_workers");
 	st->variant = ictx_variant(ctx);
 	st->map_flags = ictx_map_flags(ctx);
 	st->how = strategy_for(st->variant, ictx_param(ctx, "apply"));
@@ -1021,6 +1160,7 @@ static int config_setup(struct ictx *ctx, void **state)
 	st->m_skipped = ictx_metric(ctx, "reloads_skipped", ICTX_COUNTER);
 	st->m_torn = ictx_metric(ctx, "torn_reads", ICTX_COUNTER);
 	st->m_garbage = ictx_metric(ctx, "garbage_reads", ICTX_COUNTER);
+	st->m_damaged = ictx_metric(ctx, "stale_or_lost_reads", ICTX_COUNTER);
 	st->m_version = ictx_metric(ctx, "version", ICTX_GAUGE);
 	st->m_dropped = ictx_metric(ctx, "dropped", ICTX_COUNTER);
 	st->m_retired = ictx_metric(ctx, "retired", ICTX_GAUGE);
@@ -1200,6 +1340,7 @@ static void config_oracle(void *state, struct ictx *ctx)
 {
 	struct cfg_state *st = state;
 	uint64_t torn = 0, garbage = 0, bad_seen = 0, served = 0, misses = 0;
+	uint64_t stale = 0, lost = 0, damage;
 	struct snap *s = atomic_load(&st->cur);
 	struct map *m = st->how == APPLY_INPLACE ? st->m : s->m;
 	struct map_check chk;
@@ -1212,10 +1353,14 @@ static void config_oracle(void *state, struct ictx *ctx)
 		bad_seen += st->readers[i].bad_seen;
 		served += st->readers[i].served;
 		misses += st->readers[i].misses;
+		stale += st->readers[i].stale;
+		lost += st->readers[i].lost;
 	}
+	damage = garbage + stale + lost;
 	map_thread_enter(m);
 	crc = map_check(m, &chk);
 	if (crc == -EBADMSG) {
+		damage += chk.problems;
 		st->corrupt = true;
 		ictx_symptom(ctx, "invariant_violations", (double)chk.problems);
 		ictx_log(ctx, "config: map_check: %" PRIu64 " problems, first: %s",
@@ -1239,13 +1384,19 @@ static void config_oracle(void *state, struct ictx *ctx)
 			ictx_symptom(ctx, "lost_deletes", (double)w.extra);
 			ictx_symptom(ctx, "lost_inserts",
 				     (double)(st->applied->n - w.matched));
+			damage += w.stale + w.garbage + w.extra +
+				  (st->applied->n - w.matched);
 		}
 		if (crc == 0 || crc == -ENOTSUP)
 			ictx_symptom(ctx, "invariant_violations", 0);
 	}
 	map_thread_exit(m);
+	/* map damage (see the file header) apart from the protocol's tear */
+	ictx_symptom(ctx, "map_damage", (double)damage);
 	ictx_symptom(ctx, "torn_reads", (double)torn);
 	ictx_symptom(ctx, "garbage_reads", (double)garbage);
+	ictx_symptom(ctx, "stale_reads", (double)stale);
+	ictx_symptom(ctx, "lost_reads", (double)lost);
 	ictx_symptom(ctx, "bad_config_applied",
 		     (double)(st->bad_applied + bad_seen + w.bad));
 	if (st->good_rejected)
@@ -1280,10 +1431,11 @@ static void config_oracle(void *state, struct ictx *ctx)
 		 st->applied->version, st->applied->n);
 	ictx_log(ctx,
 		 "config: requests %" PRIu64 " torn %" PRIu64 " garbage %" PRIu64
+		 " stale %" PRIu64 " lost %" PRIu64
 		 " misses %" PRIu64 " dropped at stop %" PRIu64
 		 "; allocs/s mean %" PRIu64 " (requests %" PRIu64 ", reload %"
 		 PRIu64 ") frees/s mean %" PRIu64 "; frag peak %.1f%%",
-		 served, torn, garbage, misses, st->dropped_at_stop,
+		 served, torn, garbage, stale, lost, misses, st->dropped_at_stop,
 		 st->rate_samples ? st->alloc_rate_sum / st->rate_samples : 0,
 		 st->rate_samples ? st->req_rate_sum / st->rate_samples : 0,
 		 st->rate_samples ? (st->alloc_rate_sum - st->req_rate_sum) /

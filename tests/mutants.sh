@@ -1,0 +1,79 @@
+#!/bin/sh
+# tests/mutants.sh BUILD OUT [NAME...] - run the gate on every mutant of
+# maps/mutants.def (or the NAMEs given) and say which cells killed which.
+#
+# For each mutant: build/mutant-NAME/maplab (made by `make mutants`) runs
+# `maplab ci` on the mutant's cells into OUT/NAME; a failing cell of the
+# mutated variant kills it (a failing reference cell, or a cell failing for
+# a missing reference or run, is a gate error instead: exit 2).  Then the
+# Check suites the line names, built with the same mutant, run; a failure
+# kills it too.  Exit 0 when every mutant is killed, 1 when one survives,
+# 2 on an error of the gate itself.
+set -u
+build=${1:?usage: tests/mutants.sh BUILD OUT [NAME...]}
+out=${2:?usage: tests/mutants.sh BUILD OUT [NAME...]}
+shift 2
+want=" $* "
+mkdir -p "$out"
+def=maps/mutants.def
+re='^MUTANT(\([a-z_]*\), \([a-z_]*\), "\([^"]*\)", "\([^"]*\)", "\([^"]*\)", "\([^"]*\)")$'
+survivors=0
+errors=0
+summary=""
+t0=$(date +%s)
+lines=$(sed -n "s/$re/\1|\2|\3|\4|\5|\6/p" "$def")
+[ -n "$lines" ] || { echo "mutants: no MUTANT line in $def" >&2; exit 2; }
+IFS='
+'
+for line in $lines; do
+	IFS='|' read -r name variant incidents variants suites what <<EOL
+$line
+EOL
+	[ "$want" = "  " ] || case "$want" in *" $name "*) ;; *) continue ;; esac
+	echo "== mutant $name: $what"
+	bin="$build/mutant-$name/maplab"
+	if [ ! -x "$bin" ]; then
+		echo "mutants: $bin missing (make mutants)" >&2
+		errors=$((errors + 1))
+		continue
+	fi
+	m0=$(date +%s)
+	NO_COLOR=1 "$bin" ci --incident "$incidents" --variant "$variants" \
+		--no-report --out "$out/$name" >"$out/$name.log" 2>&1
+	rc=$?
+	# table rows: incident variant expected shown p [lo,hi] t margin verdict why
+	fails=$(awk '$1 ~ /^(payment|metrics|config)$/ && / FAIL / {print}' "$out/$name.log")
+	killers=$(printf '%s\n' "$fails" | awk -v v="$variant" '$2 == v {print $1 "×" $2}' | tr '\n' ' ')
+	bad=$(printf '%s\n' "$fails" | awk -v v="$variant" '$2 != v || /missing:|unbound:|runs recorded/' | grep -c . || true)
+	if [ "$rc" -gt 1 ] || [ "$bad" -gt 0 ]; then
+		echo "mutants: $name: the gate itself failed (exit $rc; see $out/$name.log)" >&2
+		printf '%s\n' "$fails" | awk -v v="$variant" '$2 != v || /missing:|unbound:|runs recorded/' >&2
+		errors=$((errors + 1))
+	fi
+	printf '%s\n' "$fails" | awk -v v="$variant" '$2 == v {c = $1 " x " $2; sub(/.* FAIL +/, ""); print "   killed by " c ": " $0}'
+	by_suite=""
+	for s in $(echo "$suites" | tr ',' ' '); do
+		make -s -j2 BUILD="$build/mutant-$name" MUTANT="$name" \
+			"$build/mutant-$name/tests/$s" >/dev/null || { errors=$((errors + 1)); continue; }
+		if "$build/mutant-$name/tests/$s" >"$out/$name.$s.log" 2>&1; then
+			echo "   $s passes (does not kill it)"
+		else
+			by_suite="$by_suite $s"
+			grep -E '^[^ ]+:[0-9]+:[FE]:' "$out/$name.$s.log" | head -3 | sed 's/^/   killed by /'
+		fi
+	done
+	if [ -n "$killers" ] || [ -n "$by_suite" ]; then
+		verdict="killed by ${killers:+cells $killers}${by_suite:+suites$by_suite}"
+	else
+		verdict="SURVIVED"
+		survivors=$((survivors + 1))
+	fi
+	summary="$summary$(printf '%-16s %-8s %3ss  %s' "$name" "$variant" $(($(date +%s) - m0)) "$verdict")
+"
+done
+unset IFS
+printf '\n%-16s %-8s %4s  %s\n%s' mutant variant time verdict "$summary"
+echo "mutants: $(($(date +%s) - t0)) s, $survivors survived, $errors gate errors; logs in $out"
+[ "$errors" -eq 0 ] || exit 2
+[ "$survivors" -eq 0 ] || exit 1
+exit 0
