@@ -31,6 +31,7 @@
 #include "harness/expect.h"
 #include "harness/report.h"
 #include "harness/results.h"
+#include "harness/verdict.h"
 
 static void usage(FILE *f)
 {
@@ -70,6 +71,7 @@ struct cell {
 	const json_t *rule;
 	struct expect_verdict v;
 	bool missing; /* expected, no run in the folder */
+	char design[96]; /* the design verdict over its runs (verdict.h) */
 };
 
 /* Group the summary's runs into cells, in summary order. */
@@ -158,7 +160,7 @@ static json_t *margins_json(const struct expect_verdict *v)
 	return arr;
 }
 
-static json_t *verdict_json(const struct cell *c)
+static json_t *cell_json(const struct cell *c)
 {
 	const struct expect_verdict *v = &c->v;
 
@@ -175,6 +177,40 @@ static json_t *verdict_json(const struct cell *c)
 			 "median_time_to_symptom_s", results_num(v->median_t),
 			 "margin", results_num(v->margin), "margins",
 			 margins_json(v), "why", v->why);
+}
+
+/* The design verdict of a cell: "broken: HOW" when a run broke (the
+ * first such HOW, "xN/M" when not all did), else "holds".  The stall
+ * reference is the same incident's runs in this folder. */
+static void cell_design(struct cell *c, json_t *all)
+{
+	json_t **recs = calloc(json_array_size(all) + 1, sizeof(*recs));
+	size_t n = 0, i, broken = 0, runs = 0;
+	struct verdict_ref ref;
+	struct verdict v;
+	char how[16] = "";
+	json_t *r;
+
+	json_array_foreach(all, i, r)
+		if (recs)
+			recs[n++] = r;
+	verdict_ref_of(recs, n, c->incident, &ref);
+	free(recs);
+	json_array_foreach(c->runs, i, r) {
+		verdict_of(r, &ref, &v);
+		runs++;
+		if (v.cls == VERDICT_BROKEN && !broken++)
+			snprintf(how, sizeof(how), "%s", v.how_word);
+	}
+	if (!runs)
+		snprintf(c->design, sizeof(c->design), "-");
+	else if (!broken)
+		snprintf(c->design, sizeof(c->design), "holds");
+	else if (broken == runs)
+		snprintf(c->design, sizeof(c->design), "broken: %s", how);
+	else
+		snprintf(c->design, sizeof(c->design), "broken: %s %zu/%zu",
+			 how, broken, runs);
 }
 
 /* One row of the terminal table (the header is print_table's). */
@@ -194,8 +230,9 @@ static void print_row(const struct cell *c, bool color)
 		snprintf(mg, sizeof(mg), "-");
 	else
 		snprintf(mg, sizeof(mg), "%.2fx", v->margin);
-	printf("%-9s %-9s %-11s %u/%-5u %-15s %-7s %-7s %s%s%s  %s\n",
+	printf("%-9s %-9s %s%-18s%s %-11s %u/%-5u %-15s %-7s %-7s %s%s%s  %s\n",
 	       c->incident, c->variant,
+	       !strncmp(c->design, "broken", 6) ? r : g, c->design, z,
 	       v->cls == EXPECT_REPRODUCES ? "reproduces"
 	       : v->cls == EXPECT_HOLDS    ? "holds"
 					   : "(none)",
@@ -207,12 +244,15 @@ static void print_table(const struct cell *cells, size_t n)
 {
 	bool color = cli_color();
 
-	printf("\n%-9s %-9s %-11s %-7s %-15s %-7s %-7s %s\n", "incident",
-	       "variant", "expected", "shown", "p [95% Wilson]", "t_med",
-	       "margin", "verdict");
+	printf("\n%-9s %-9s %-18s %-11s %-7s %-15s %-7s %-7s %s\n", "incident",
+	       "variant", "design verdict", "expected", "shown",
+	       "p [95% Wilson]", "t_med", "margin", "as expected?");
 	for (size_t i = 0; i < n; i++)
 		print_row(&cells[i], color);
-	printf("margin: the worst repetition against the rule's bound "
+	printf("design verdict: is the design broken (how) or does it hold; "
+	       "as expected?: does the cell do what harness/expectations.json "
+	       "says (a design expected to break PASSes when it breaks)\n"
+	       "margin: the worst repetition against the rule's bound "
 	       "(>= 1.00x: every repetition met it)\n");
 }
 
@@ -333,7 +373,10 @@ static int judge_folder(const char *dir, const json_t *exp0, bool print)
 	for (size_t i = 0; i < n; i++) {
 		judge_cell(&cells[i], exp, reps);
 		failures += !cells[i].v.pass;
-		json_array_append_new(arr, verdict_json(&cells[i]));
+		cell_design(&cells[i], all);
+		json_array_append_new(arr, cell_json(&cells[i]));
+		json_object_set_new(json_array_get(arr, i), "design",
+				    json_string(cells[i].design));
 	}
 	if (print)
 		print_table(cells, n);
