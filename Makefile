@@ -17,7 +17,7 @@ BUILD ?= build
 SAN ?=
 CC ?= cc
 
-PKGS := jansson liburcu-cds liburcu-memb glib-2.0
+PKGS := jansson liburcu-cds liburcu-memb glib-2.0 ck
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)

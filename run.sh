@@ -33,7 +33,7 @@ USAGE
 
 # Debian packages the lab needs; only the missing ones are installed, and
 # apt-get update runs only when something is missing.
-PKGS="make gcc pkg-config check libsubunit-dev libjansson-dev liburcu-dev libglib2.0-dev gnuplot-nox"
+PKGS="make gcc pkg-config check libsubunit-dev libjansson-dev liburcu-dev libglib2.0-dev libck-dev gnuplot-nox"
 TEST_PKGS="chromium gdb"
 
 install_missing() {
