@@ -1,11 +1,12 @@
 /*
  * harness/bench.c - This file contains the `maplab bench` subcommand: the
- * map benchmark, every registered variant and two peers side by side.
+ * map benchmark, every registered variant and three peers side by side
+ * (harness/bench_glib.c, bench_lfht.c, bench_ck.c).
  *
  *   maplab bench [--quick] [--mix r99,r90,w50,churn] [--keys 10000,1000000]
  *                [--threads 1,2,4,8] [--reps 5] [--seconds S] [--seed N]
  *                [--variant a,b,...] [--values refcounted|plain]
- *                [--budget SIZE] [--out DIR]
+ *                [--reads retained|borrowed] [--budget SIZE] [--out DIR]
  *
  * What one measurement is.  A map (variant or peer) is opened with
  * capacity_hint K (GLib has no hint and grows; the hint also keeps the
@@ -36,6 +37,10 @@
  * the two is what reference counting costs: every refcounted get writes
  * the value's cache line, and at 2+ threads over one key set those lines
  * move between cores on most gets, which caps every lock-free reader.
+ * --reads borrowed keeps the refcounted values but reads them through
+ * map_get_with (a peer's get_with): the worker's xor of the value's data
+ * runs inside the map's read guard and nothing is retained or released,
+ * so a read writes no value line.
  *
  * Repetitions.  For each (mix, keys) every map gets its own child process
  * (its own heap and counting allocator, so maps never share malloc state;
@@ -141,6 +146,7 @@ struct opts {
 	size_t nimpl;
 	const char *out;
 	bool plain; /* --values plain */
+	bool borrowed; /* --reads borrowed: gets are map_get_with */
 };
 
 /* Per (mix, keys, impl, threads): written by the child, read by the
@@ -180,8 +186,8 @@ struct shared {
 	size_t bytes;
 };
 
-static const struct bench_peer *const peers[] = {&bench_peer_glib,
-						 &bench_peer_lfht};
+static const struct bench_peer *const peers[] = {
+	&bench_peer_glib, &bench_peer_lfht, &bench_peer_ck};
 
 /* ---------------------------------------------------------------- utils */
 
@@ -299,6 +305,8 @@ static struct bval *bval_new(uint64_t data)
 #define PLAIN_POOL 4096u
 static struct bval plain_pool[PLAIN_POOL];
 static bool plain_values; /* set by child_map before any thread, then read */
+/* --reads borrowed; set like plain_values. */
+static bool borrowed_reads;
 
 static void plain_noop(void *val, void *ctx)
 {
@@ -333,6 +341,19 @@ static inline int im_get(const struct impl *im, void *h, const char *k,
 {
 	return im->p ? im->p->get(h, k, KEY_LEN, v)
 		     : map_get(h, k, KEY_LEN, v);
+}
+
+static inline int im_get_with(const struct impl *im, void *h, const char *k,
+			      map_read_fn fn, void *arg)
+{
+	return im->p ? im->p->get_with(h, k, KEY_LEN, fn, arg)
+		     : map_get_with(h, k, KEY_LEN, fn, arg);
+}
+
+/* --reads borrowed: what a retained get does with its value, lent. */
+static void peek_value(void *val, void *arg)
+{
+	*(uint64_t *)arg ^= ((struct bval *)val)->data;
 }
 
 static inline int im_put(const struct impl *im, void *h, const char *k,
@@ -393,6 +414,7 @@ struct run {
 	uint64_t nkeys;
 	unsigned nthr;
 	uint64_t seed;
+	bool borrowed;             /* gets are borrowed reads */
 	uint64_t churn_base;       /* first churn id of this run */
 	pthread_barrier_t start;   /* nthr workers + the timer */
 	atomic_bool stop;          /* set once by the timer */
@@ -452,7 +474,11 @@ static void *worker_main(void *arg)
 				   (uint32_t)(x & 0xffff) < thr;
 
 			key_make(bounded(x, n), key);
-			if (get) {
+			if (get && r->borrowed) {
+				if (im_get_with(im, h, key, peek_value,
+						&sink) != 0)
+					anomalies++;
+			} else if (get) {
 				rc = im_get(im, h, key, &v);
 				if (rc == 0) {
 					/* use the value, then drop it */
@@ -526,6 +552,7 @@ static int run_once(const struct impl *im, void *h, const struct mix *mix,
 	struct run r = {
 		.im = im, .h = h, .mix = mix, .nkeys = nkeys, .nthr = nthr,
 		.seed = seed, .churn_base = churn_base,
+		.borrowed = borrowed_reads,
 	};
 	double t0 = 0, t1 = 0, cpu = 0;
 	unsigned ncpu = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
@@ -731,6 +758,7 @@ static void child_map(const struct opts *o, struct shared *sh, size_t mi,
 	size_t pidx = pinfo_index(o, mi, ki, i);
 
 	plain_values = o->plain; /* before any thread of this child */
+	borrowed_reads = o->borrowed;
 	for (unsigned v = 0; v < PLAIN_POOL; v++)
 		plain_pool[v] = (struct bval){.data = v};
 	struct pinfo *pi = &sh->pinfo[pidx];
@@ -834,11 +862,13 @@ static void usage(FILE *f)
 		"[--seconds 0.3] [--seed 1]\n"
 		"                    [--variant NAME,...] [--budget 4G] "
 		"[--out DIR]\n"
-		"                    [--values refcounted|plain]\n\n"
+		"                    [--values refcounted|plain] "
+		"[--reads retained|borrowed]\n\n"
 		"Every registered variant (one thread only when not "
 		"thread-safe) and the peers\n"
-		"glib (GHashTable + pthread_mutex_t) and lfht (raw liburcu "
-		"cds_lfht), on each\n"
+		"glib (GHashTable + pthread_mutex_t), lfht (raw liburcu "
+		"cds_lfht) and ck (raw ck_hs,\n"
+		"SPMC + ck_epoch, writers behind a mutex), on each\n"
 		"mix x key count x thread count: a warm-up pass, then --reps "
 		"measured passes of\n"
 		"--seconds each.  Mixes: rNN (NN%% gets, the rest overwrites), "
@@ -847,6 +877,10 @@ static void usage(FILE *f)
 		"Values: refcounted\n"
 		"(default: a get retains, a put allocates) or plain (a fixed "
 		"pool, no refcount).\n"
+		"Reads: retained (default: map_get, the worker releases) or "
+		"borrowed (map_get_with:\n"
+		"the value is read inside the map's read guard, no "
+		"retain/release).\n"
 		"--quick: keys 10000, threads 1,2, reps 2, 0.05 s (explicit "
 		"options win).  Writes\n"
 		"manifest.json, bench.json and data/bench.<mix>.<keys>.dat "
@@ -948,7 +982,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	const char *v_mix = NULL, *v_keys = NULL, *v_thr = NULL, *v_reps = NULL;
 	const char *v_sec = NULL, *v_var = NULL, *v_seed = NULL, *v_bud = NULL;
-	const char *v_values = NULL;
+	const char *v_values = NULL, *v_reads = NULL;
 	char buf[1024], *items[MAX_IMPLS + 1];
 	size_t n;
 	uint64_t u;
@@ -959,7 +993,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		static const char *const takes[] = {
 			"--mix", "--keys", "--threads", "--reps", "--seconds",
 			"--variant", "--seed", "--budget", "--out", "--values",
-			NULL};
+			"--reads", NULL};
 		const char *name = a;
 		char nbuf[32];
 
@@ -999,6 +1033,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 7: v_bud = val; break;
 		case 8: o->out = val; break;
 		case 9: v_values = val; break;
+		case 10: v_reads = val; break;
 		}
 	}
 	if (o->out && !*o->out)
@@ -1008,6 +1043,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	else if (v_values && strcmp(v_values, "refcounted"))
 		return bad("--values takes refcounted or plain, not '%s'",
 			   v_values);
+	if (v_reads && !strcmp(v_reads, "borrowed"))
+		o->borrowed = true;
+	else if (v_reads && strcmp(v_reads, "retained"))
+		return bad("--reads takes retained or borrowed, not '%s'",
+			   v_reads);
 
 	if (!v_mix)
 		v_mix = "r99,r90,w50,churn";
@@ -1127,15 +1167,20 @@ static const char *values_name(const struct opts *o)
 	return o->plain ? "plain" : "refcounted";
 }
 
+static const char *reads_name(const struct opts *o)
+{
+	return o->borrowed ? "borrowed" : "retained";
+}
+
 /* What results_manifest_base() does not know: caps, preset, seeds, params. */
 static void manifest_add(json_t *m, const struct opts *o, double timeout_s)
 {
-	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i,s:s}", "reps",
+	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i,s:s,s:s}", "reps",
 				   (int)o->reps, "seconds", o->seconds,
 				   "warmup_passes", 1, "budget_bytes",
 				   (json_int_t)o->budget, "key_bytes", KEY_LEN,
 				   "churn_window", CHURN_WINDOW, "values",
-				   values_name(o));
+				   values_name(o), "reads", reads_name(o));
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < o->nmix; i++)
@@ -1236,6 +1281,16 @@ static json_t *bench_json(const struct opts *o, const struct shared *sh,
 				      "caller releases, put allocates a new "
 				      "value, overwrite and delete release the "
 				      "old one; figures include these costs"));
+	json_object_set_new(
+		b, "read_model",
+		json_string(o->borrowed
+				    ? "reads are borrowed (--reads borrowed): "
+				      "a get is map_get_with (peers: their "
+				      "get_with), the value is read inside the "
+				      "map's read guard, no retain or release"
+				    : "reads are retained: a get is map_get, "
+				      "which retains the value, and the worker "
+				      "reads and releases it"));
 	json_object_set_new(b, "key_model",
 			    json_string("16-byte hex keys, uniform over the "
 					"prefilled ids, splitmix64 stream per "
@@ -1267,13 +1322,14 @@ static json_t *bench_json(const struct opts *o, const struct shared *sh,
 				       "threadsafe", o->impl[i].threadsafe));
 	json_object_set_new(b, "impls", arr);
 	json_object_set_new(b, "params",
-			    json_pack("{s:i,s:i,s:f,s:I,s:I,s:i,s:i,s:s}",
+			    json_pack("{s:i,s:i,s:f,s:I,s:I,s:i,s:i,s:s,s:s}",
 				      "reps", (int)o->reps, "warmup_passes", 1,
 				      "seconds", o->seconds, "seed",
 				      (json_int_t)o->seed, "budget_bytes",
 				      (json_int_t)o->budget, "key_bytes",
 				      KEY_LEN, "churn_window", CHURN_WINDOW,
-				      "values", values_name(o)));
+				      "values", values_name(o), "reads",
+				      reads_name(o)));
 	json_object_set_new(b, "load", json_pack("{s:o,s:o}", "before",
 						   load_before, "after",
 						   load_after));
@@ -1692,9 +1748,10 @@ int bench_main(int argc, char **argv)
 	/* a dead child's pipe must give EPIPE, not kill the parent */
 	old_pipe = signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "maplab bench: %zu maps, %zu mixes x %zu key counts x "
-			"%zu thread counts, %u reps of %.3g s, %s values -> %s\n",
+			"%zu thread counts, %u reps of %.3g s, %s values, %s "
+			"reads -> %s\n",
 		o.nimpl, o.nmix, o.nkeys, o.nthreads, o.reps, o.seconds,
-		values_name(&o), d.path);
+		values_name(&o), reads_name(&o), d.path);
 	for (size_t mi = 0; mi < o.nmix; mi++)
 		for (size_t ki = 0; ki < o.nkeys; ki++)
 			run_group(&o, &sh, mi, ki);

@@ -31,7 +31,8 @@
 
 static const char *const mixes[] = {"r99", "r90", "w50", "churn"};
 #define NMIX (sizeof(mixes) / sizeof(mixes[0]))
-static const char *const peer_names[] = {"glib", "lfht"};
+static const char *const peer_names[] = {"glib", "lfht", "ck"};
+#define NPEER (sizeof(peer_names) / sizeof(peer_names[0]))
 
 static void rm_rf(const char *path)
 {
@@ -130,8 +131,12 @@ static void check_dat(const char *dir, const char *mix, json_t *impls)
 	ck_assert_uint_eq(rows, 2);
 }
 
-/* Loop index: 0 = default values (refcounted), 1 = --values plain. */
-static const char *const values_mode[] = {"refcounted", "plain"};
+/* Loop index: 0 = defaults (refcounted values, retained reads),
+ * 1 = --values plain, 2 = --reads borrowed. */
+static const char *const values_mode[] = {"refcounted", "plain",
+					  "refcounted"};
+static const char *const reads_mode[] = {"retained", "retained",
+					 "borrowed"};
 
 START_TEST(test_bench_quick_writes_results)
 {
@@ -140,7 +145,8 @@ START_TEST(test_bench_quick_writes_results)
 	const char *argv[] = {"bench",     "--quick", "--keys",   "2000",
 			      "--seconds", "0.02",    "--reps",   "1",
 			      "--threads", "1,2",     "--out",    dir,
-			      "--values",  "plain"};
+			      _i == 2 ? "--reads" : "--values",
+			      _i == 2 ? "borrowed" : "plain"};
 	int argc = sizeof(argv) / sizeof(argv[0]) - (_i == 0 ? 2 : 0);
 	json_error_t jerr;
 	json_t *man, *bj, *impls, *points;
@@ -165,11 +171,17 @@ START_TEST(test_bench_quick_writes_results)
 	ck_assert_str_eq(json_string_value(json_object_get(
 				 json_object_get(bj, "params"), "values")),
 			 values_mode[_i]);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(bj, "params"), "reads")),
+			 reads_mode[_i]);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(man, "params"), "reads")),
+			 reads_mode[_i]);
 	impls = json_object_get(bj, "impls");
 	points = json_object_get(bj, "points");
 	ck_assert(json_is_array(impls) && json_is_array(points));
 
-	/* every registered variant that is not an exercise, both peers */
+	/* every registered variant that is not an exercise, every peer */
 	for (size_t i = 0; i < map_variant_count(); i++) {
 		const struct map_variant *v = map_variant_at(i);
 
@@ -182,7 +194,7 @@ START_TEST(test_bench_quick_writes_results)
 				    !(v->flags & MAP_V_THREADSAFE));
 		}
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < NPEER; i++) {
 		nexpect++;
 		for (size_t m = 0; m < NMIX; m++) {
 			check_point(points, mixes[m], peer_names[i], 1, false);
@@ -226,6 +238,7 @@ static const char *const bad_inputs[][6] = {
 	{"--variant", "mutex,mutex", NULL},
 	{"--budget", "1K", NULL},
 	{"--values", "borrowed", NULL},
+	{"--reads", "plain", NULL},
 	{"--frobnicate", NULL},
 };
 #define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
@@ -266,7 +279,7 @@ static Suite *bench_suite(void)
 	TCase *tc = tcase_create("run");
 
 	tcase_set_timeout(tc, 300);
-	tcase_add_loop_test(tc, test_bench_quick_writes_results, 0, 2);
+	tcase_add_loop_test(tc, test_bench_quick_writes_results, 0, 3);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("input");
 	tcase_set_timeout(tc, 30);

@@ -18,7 +18,9 @@
  *              global keys plus 6 keys of one service and checks they all
  *              carry one version stamp: two stamps (or a service half
  *              there) is a torn read, a value that is not what its stamp
- *              promises is a garbage read.
+ *              promises is a garbage read.  A reader only reads: it
+ *              borrows each value for its check (map_get_with) and takes
+ *              no reference.
  *   telemetry  every mallinfo_ms (>= 100 ms): allocation and free rates
  *              (the counting allocator plus jansson's calls, counted by
  *              pass-through hooks set in setup, reset in teardown), heap
@@ -725,56 +727,71 @@ static struct req *queue_pop(struct cfg_state *st)
 	return r;
 }
 
+/* What one request has seen so far (serve's borrowed reads fill it). */
+struct seen {
+	struct cfg_state *st;
+	uint32_t svc;       /* the key being read: its service */
+	unsigned field;     /* and field */
+	uint64_t vmin, vmax;
+	bool garbage, bad;
+};
+
+/* Check one value, borrowed from the map for the call (map_get_with): a
+ * reader only reads, so it takes no reference of its own. */
+static void inspect(void *val, void *arg)
+{
+	struct seen *sn = arg;
+	struct cfg_state *st = sn->st;
+	struct cval *v = val;
+	uint64_t vtop = atomic_load_explicit(&st->version_max,
+					     memory_order_relaxed);
+
+	if (!config_val_intact(v, st->seed) || v->svc != sn->svc ||
+	    v->field != sn->field || v->version > vtop) {
+		sn->garbage = true;
+		return;
+	}
+	if (v->version < sn->vmin)
+		sn->vmin = v->version;
+	if (v->version > sn->vmax)
+		sn->vmax = v->version;
+	if (atomic_load_explicit(&st->bad_version[v->version],
+				 memory_order_relaxed))
+		sn->bad = true;
+}
+
 /* Serve one request against map m; classify it. */
 static void serve(struct reader *rd, struct map *m, uint32_t svc)
 {
 	struct cfg_state *st = rd->st;
-	uint64_t vmin = UINT64_MAX, vmax = 0, vtop;
+	struct seen sn = {.st = st, .vmin = UINT64_MAX};
 	unsigned svc_present = 0, present = 0;
-	bool garbage = false, bad = false;
 	char key[CFG_KEY_MAX];
 
 	for (unsigned k = 0; k < st->global_keys + SVC_KEYS_READ; k++) {
 		bool global = k < st->global_keys;
-		uint32_t s = global ? CFG_SVC_GLOBAL : svc;
-		unsigned f = global ? k : k - st->global_keys;
-		size_t klen = config_key(key, s, f);
-		void *p = NULL;
-		struct cval *v;
+		size_t klen;
 
-		if (map_get(m, key, klen, &p) != 0)
+		sn.svc = global ? CFG_SVC_GLOBAL : svc;
+		sn.field = global ? k : k - st->global_keys;
+		klen = config_key(key, sn.svc, sn.field);
+		if (map_get_with(m, key, klen, inspect, &sn) != 0)
 			continue;
-		v = p;
 		present++;
 		if (!global)
 			svc_present++;
-		vtop = atomic_load_explicit(&st->version_max,
-					    memory_order_relaxed);
-		if (!config_val_intact(v, st->seed) || v->svc != s ||
-		    v->field != f || v->version > vtop) {
-			garbage = true;
-		} else {
-			if (v->version < vmin)
-				vmin = v->version;
-			if (v->version > vmax)
-				vmax = v->version;
-			if (atomic_load_explicit(&st->bad_version[v->version],
-						 memory_order_relaxed))
-				bad = true;
-		}
-		config_val_release(v);
 	}
-	if (garbage) {
+	if (sn.garbage) {
 		rd->garbage++;
 		ictx_add(st->m_garbage, 1);
 	} else if ((svc_present && svc_present < SVC_KEYS_READ) ||
-		   (present && vmin != vmax)) {
+		   (present && sn.vmin != sn.vmax)) {
 		rd->torn++;
 		ictx_add(st->m_torn, 1);
 	} else if (!svc_present) {
 		rd->misses++;
 	}
-	if (bad)
+	if (sn.bad)
 		rd->bad_seen++;
 }
 
