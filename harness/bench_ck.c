@@ -39,6 +39,16 @@
  * global epoch (an xchg on x86, CK_MD_TSO), where liburcu's memb flavour
  * moves that cost to the writers (membarrier).
  *
+ * ThreadSanitizer: libck is not instrumented (its atomics are inline
+ * assembly), so TSan sees neither the publication of an object by
+ * ck_hs_set nor the epoch before its free.  Under TSan both are modelled
+ * as bench_lfht.c models liburcu: a release on the object before it is
+ * published and an acquire on it before its fields are read (compare,
+ * get); a release of one epoch token at every ck_epoch_end and
+ * ck_epoch_call, an acquire of it at the start of every free callback (a
+ * release at its end, acquired after the barrier in close).  No-ops in
+ * other builds.
+ *
  * Locking: wmu protects the table's writer side (ck_hs_set/remove, wrec,
  * records[]).  Readers take no lock.  Lock order: wmu only.
  * Threads: thread_enter/exit take and give back this thread's record
@@ -58,6 +68,39 @@
 #include "harness/bench_peer.h"
 #include "maps/alloc.h"
 #include "maps/core.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define BC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BC_TSAN 1
+#endif
+#endif
+#ifdef BC_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_acquire(a) __tsan_acquire((void *)(a))
+#define tsan_release(a) __tsan_release((void *)(a))
+#else
+#define tsan_acquire(a) ((void)(a))
+#define tsan_release(a) ((void)(a))
+#endif
+
+/* The epoch sync object of the TSan model (see the header). */
+static char epoch_token;
+
+static inline void epoch_end(ck_epoch_record_t *r)
+{
+	tsan_release(&epoch_token);
+	ck_epoch_end(r, NULL);
+}
+
+static inline void epoch_call(ck_epoch_record_t *r, ck_epoch_entry_t *e,
+			      ck_epoch_cb_t *fn)
+{
+	tsan_release(&epoch_token);
+	ck_epoch_call(r, e, fn);
+}
 
 #define CK_MAX_RECORDS 512 /* threads that ever entered one map */
 #define PROBE_KEY 64       /* keys up to this long are probed from the stack */
@@ -109,7 +152,9 @@ CK_EPOCH_CONTAINER(struct chdr, epoch, chdr_of)
 
 static void chdr_cb(ck_epoch_entry_t *e)
 {
+	tsan_acquire(&epoch_token);
 	ml_free(chdr_of(e));
+	tsan_release(&epoch_token);
 }
 
 /* defer: readers may still be probing the block (a replaced array). */
@@ -121,7 +166,7 @@ static void ch_free(void *p, size_t size, bool defer)
 	if (!p)
 		return;
 	if (defer && t_writing)
-		ck_epoch_call(t_writing->wrec, &b->epoch, chdr_cb);
+		epoch_call(t_writing->wrec, &b->epoch, chdr_cb);
 	else
 		ml_free(b);
 }
@@ -156,6 +201,7 @@ static bool ch_compare(const void *stored, const void *probe)
 {
 	const struct cnode *a = stored, *b = probe;
 
+	tsan_acquire(a); /* published by ck_hs_set (c_put) */
 	return a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0;
 }
 
@@ -165,8 +211,10 @@ static void cnode_cb(ck_epoch_entry_t *e)
 {
 	struct cnode *n = cnode_of(e);
 
+	tsan_acquire(&epoch_token);
 	n->vops->release(n->val, n->vops->ctx);
 	ml_free(n);
+	tsan_release(&epoch_token);
 }
 
 /* A probe object for key: in buf when it fits, else allocated (*heap). */
@@ -242,6 +290,7 @@ static void c_close(void *h)
 	void *obj;
 
 	ck_epoch_barrier(c->wrec); /* every deferred free has run */
+	tsan_acquire(&epoch_token);
 	while (ck_hs_next(&c->hs, &it, &obj)) {
 		struct cnode *n = obj;
 
@@ -309,9 +358,11 @@ static int c_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
 		return -ENOMEM;
 	ck_epoch_begin(r, NULL);
 	n = ck_hs_get(&c->hs, CK_HS_HASH(&c->hs, ch_hash, p.n), p.n);
-	if (n)
+	if (n) {
+		tsan_acquire(n);
 		fn(n->val, arg);
-	ck_epoch_end(r, NULL);
+	}
+	epoch_end(r);
 	probe_done(&p);
 	return n ? 0 : -ENOENT;
 }
@@ -330,10 +381,11 @@ static int c_get(void *h, const void *key, size_t klen, void **val)
 	n = ck_hs_get(&c->hs, CK_HS_HASH(&c->hs, ch_hash, p.n), p.n);
 	if (n) {
 		/* Inside the section: the table's reference outlives it. */
+		tsan_acquire(n);
 		c->vops->retain(n->val, c->vops->ctx);
 		*val = n->val;
 	}
-	ck_epoch_end(r, NULL);
+	epoch_end(r);
 	probe_done(&p);
 	return n ? 0 : -ENOENT;
 }
@@ -342,7 +394,7 @@ static int c_get(void *h, const void *key, size_t klen, void **val)
 static void retire_locked(struct cpeer *c, struct cnode *old)
 {
 	if (old)
-		ck_epoch_call(c->wrec, &old->epoch, cnode_cb);
+		epoch_call(c->wrec, &old->epoch, cnode_cb);
 	ck_epoch_poll(c->wrec);
 }
 
@@ -359,6 +411,7 @@ static int c_put(void *h, const void *key, size_t klen, void *val)
 	n->vops = c->vops;
 	n->klen = klen;
 	memcpy(n->key, key, klen);
+	tsan_release(n); /* published by ck_hs_set */
 	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
 	t_writing = c;
 	/* SPMC: ck_hs_set publishes n for concurrent ck_hs_get callers
