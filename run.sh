@@ -16,7 +16,8 @@ usage: ./run.sh [COMMAND] [ARGS...]
   test              install, build, run every test (unit suites, then the
                     CI expectation matrix)
   ci [ARGS]         the CI preset against harness/expectations.json; JUnit XML
-  bench [--quick]   the map benchmark (every variant and two peers)
+  bench [--quick]   the map benchmark (every variant and three peers;
+                    --callgrind adds instruction counts, installs valgrind)
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
                     beside the memory verdict
   diagnose I V      the six-step diagnostic checklist for incident I, variant V
@@ -89,8 +90,17 @@ diagnose)
 	make -s -j"$(nproc)" BUILD="$BUILD/tsan" SAN=thread all
 	exec "$MAPLAB" diagnose "$@"
 	;;
-list | run | matrix | report | ci | bench)
+list | run | matrix | report | ci)
 	install_missing $PKGS
+	build
+	exec "$MAPLAB" "$cmd" "$@"
+	;;
+bench)
+	# valgrind only for --callgrind (instruction counts per op)
+	case " $* " in
+	*" --callgrind "*) install_missing $PKGS valgrind ;;
+	*) install_missing $PKGS ;;
+	esac
 	build
 	exec "$MAPLAB" "$cmd" "$@"
 	;;
