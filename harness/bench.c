@@ -1050,6 +1050,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	else if (v_values && strcmp(v_values, "refcounted"))
 		return bad("--values takes refcounted or plain, not '%s'",
 			   v_values);
+	if (o->callgrind && getenv("MAPLAB_CG_CHILD"))
+		return bad("--callgrind inside a callgrind child%s", "");
 	if (o->callgrind &&
 	    system("command -v valgrind >/dev/null 2>&1") != 0)
 		return bad("--callgrind needs valgrind on PATH (%s installs "
@@ -1716,6 +1718,7 @@ static void run_group(const struct opts *o, struct shared *sh, size_t mi,
  * opens and prefills the map (not counted), warms it with CG_OPS gets
  * (not counted), then runs CG_OPS operations in each of four functions
  * that are the only code callgrind collects (--toggle-collect=cg_run_*),
+ * ($MAPLAB_BIN names the binary when the caller is not maplab itself),
  * dumping after each (--dump-after=cg_run_...), in this order:
  *   loop     the key stream alone (splitmix64 + hex key): subtracted;
  *   get      map_get + read + release (a peer's get);
@@ -1899,13 +1902,21 @@ static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
 {
 	char self[PATH_MAX], a_keys[24], a_ops[24], a_seed[24];
 	char a_out[PATH_MAX + 128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *bin = getenv("MAPLAB_BIN");
+	ssize_t n;
 	pid_t pid;
 	int st;
 
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
+	/* The maplab binary to run the child mode of: this one, unless the
+	 * caller is not maplab (tests call bench_main in-process). */
+	if (bin && *bin) {
+		snprintf(self, sizeof(self), "%s", bin);
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return -1;
+		self[n] = '\0';
+	}
 	snprintf(a_keys, sizeof(a_keys), "%llu", (unsigned long long)keys);
 	snprintf(a_ops, sizeof(a_ops), "%llu", (unsigned long long)ops);
 	snprintf(a_seed, sizeof(a_seed), "%llu", (unsigned long long)o->seed);
@@ -1927,6 +1938,9 @@ static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
 				o->plain ? "plain" : "refcounted", a_seed,
 				NULL};
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		/* A child must never start callgrind runs of its own. */
+		setenv("MAPLAB_CG_CHILD", "1", 1);
 
 		if (fd >= 0) {
 			dup2(fd, 1);

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@
 #include "harness/bench.h"
 #include "maps/map.h"
 #include "tests/ck_run.h"
+
+#ifndef MAPLAB_BUILD_DIR
+#define MAPLAB_BUILD_DIR "build"
+#endif
 
 static const char *const mixes[] = {"r99", "r90", "w50", "churn"};
 #define NMIX (sizeof(mixes) / sizeof(mixes[0]))
@@ -223,6 +228,62 @@ START_TEST(test_bench_quick_writes_results)
 }
 END_TEST
 
+/* --callgrind: per-op counts for each map and op land in bench.json.
+ * Needs valgrind (./run.sh bench --callgrind installs it); without it the
+ * option is refused as bad input, which is what this then checks. */
+START_TEST(test_bench_callgrind)
+{
+	char tmpl[] = "/tmp/check_bench.XXXXXX", dir[4200], path[4300];
+	const char *tmp = mkdtemp(tmpl);
+	const char *argv[] = {"bench",     "--quick",  "--keys",    "1000",
+			      "--seconds", "0.02",     "--reps",    "1",
+			      "--threads", "1",        "--mix",     "r100",
+			      "--variant", "rwlock,rcu,ck", "--out", dir,
+			      "--callgrind"};
+	int argc = sizeof(argv) / sizeof(argv[0]);
+	bool have = system("command -v valgrind >/dev/null 2>&1") == 0;
+	json_error_t jerr;
+	json_t *bj, *cg, *e;
+	size_t i;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/run", tmp);
+#ifdef CK_UNDER_SANITIZER
+	/* valgrind cannot run a sanitizer build's maplab; the plain build's
+	 * suite runs this test */
+	rm_rf(tmp);
+	return;
+#endif
+	if (!have) {
+		fprintf(stderr, "check_bench: no valgrind: --callgrind must be "
+				"refused\n");
+		ck_assert_int_eq(run_bench(argc, argv), 2);
+		rm_rf(tmp);
+		return;
+	}
+	/* the child mode runs in maplab, not in this test binary */
+	ck_assert_int_eq(setenv("MAPLAB_BIN", MAPLAB_BUILD_DIR "/maplab", 1), 0);
+	ck_assert_int_eq(run_bench(argc, argv), 0);
+	snprintf(path, sizeof(path), "%s/bench.json", dir);
+	bj = json_load_file(path, 0, &jerr);
+	ck_assert_msg(bj, "bench.json: %s", jerr.text);
+	cg = json_object_get(bj, "callgrind");
+	ck_assert_uint_eq(json_array_size(cg), 3 * 3); /* maps x ops */
+	json_array_foreach(cg, i, e) {
+		double ir = json_number_value(json_object_get(e, "ir_per_op"));
+
+		/* a map operation is tens to thousands of instructions */
+		ck_assert_msg(ir > 20 && ir < 20000, "%s %s: %.1f instructions",
+			      json_string_value(json_object_get(e, "impl")),
+			      json_string_value(json_object_get(e, "op")), ir);
+		ck_assert(json_number_value(json_object_get(
+				  e, "ll_misses_per_op")) >= 0);
+	}
+	json_decref(bj);
+	rm_rf(tmp);
+}
+END_TEST
+
 /* Each row: argv after "bench" (NULL-terminated), must exit 2. */
 static const char *const bad_inputs[][6] = {
 	{"--mix", "r101", NULL},
@@ -280,6 +341,7 @@ static Suite *bench_suite(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_bench_quick_writes_results, 0, 3);
+	tcase_add_test(tc, test_bench_callgrind);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("input");
 	tcase_set_timeout(tc, 30);
