@@ -3,14 +3,14 @@
  * best-known lock-free C hash set, used raw (as lfht is) in its SPMC mode
  * with ck_epoch reclamation.
  *
- * What ck_hs is: open addressing over an array of object pointers, probed
- * in cache-line-sized blocks.  Builds with pointer packing keep a few hash
- * bits in each pointer's unused top bits; Debian's libck 0.7.1 is built
- * with CK_MD_POINTER_PACK_DISABLE, so here every occupied slot a probe
- * meets is compared by dereferencing its object.  SPMC: any number of readers run
+ * What ck_hs is: open addressing over an array of object pointers, probed in
+ * cache-line-sized blocks.  Builds with pointer packing keep a few hash bits in
+ * each pointer's unused top bits; Debian's libck 0.7.1 is built with
+ * CK_MD_POINTER_PACK_DISABLE, so here every occupied slot a probe meets is
+ * compared by dereferencing its object.  SPMC: any number of readers run
  * ck_hs_get lock-free, concurrently with ONE writer; ck_hs leaves writer
- * exclusion to the user.  Here every put and delete holds one mutex
- * (wmu), as ck_hs requires.
+ * exclusion to the user.  Here every put and delete holds one mutex (wmu), as
+ * ck_hs requires.
  *
  * One object per key: {ck_epoch_entry, value, vops, klen, key bytes},
  * ml_malloc(ML_TAG_BENCH).  An object is immutable once published: an

@@ -16,8 +16,8 @@
  * the lock.
  *
  * Locking: g->mu protects g->tab and everything reachable from it.  Value
- * retains (and get_with's callback) happen under g->mu (the table's reference keeps the value alive
- * until then); releases happen after unlocking.
+ * retains (and get_with's callback) happen under g->mu (the table's reference
+ * keeps the value alive until then); releases happen after unlocking.
  *
  * Memory: GHashTable's own arrays come from g_malloc and are NOT seen by
  * the counting allocator; only the key copies are.  bench.c reports the

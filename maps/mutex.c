@@ -3,15 +3,16 @@
  * (maps/core.c) behind one pthread_mutex_t.
  *
  * Locking: every operation, including range, holds `mu` for its whole
- * duration (a get_with holds it while its callback runs).  A walk therefore sees a consistent snapshot of the map, and
- * blocks every other operation until it returns - the global-lock stall
+ * duration (a get_with holds it while its callback runs).  A walk
+ * therefore sees a consistent snapshot of the map, and blocks every other
+ * operation until it returns - the global-lock stall
  * of the metrics incident.  Value retain (get) and release (overwrite,
  * delete) run under `mu`, so the callbacks must not call into the map.
  *
  * Re-entry: a range or get_with callback that calls get/put/delete/range/
- * get_with on the same map gets -EDEADLK (checked before locking, via core_range_held); len,
- * stats and check from inside the callback read the table without locking,
- * since this thread already holds `mu`.
+ * get_with on the same map gets -EDEADLK (checked before locking, via
+ * core_range_held); len, stats and check from inside the callback read the
+ * table without locking, since this thread already holds `mu`.
  */
 #include <errno.h>
 #include <pthread.h>

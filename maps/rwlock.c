@@ -3,8 +3,8 @@
  * (maps/core.c) behind one pthread_rwlock_t.
  *
  * Locking: get, get_with (through its callback), range, len, stats and
- * check hold `rw` for reading; put,
- * put_if_absent and delete hold it for writing.  A core-table read never
+ * check hold `rw` for reading; put, put_if_absent and delete hold it for
+ * writing.  A core-table read never
  * writes the table (no evacuation on reads, unlike writes), so readers may
  * share it.  A walk holds the read lock from its first entry to its last:
  * it sees a consistent snapshot, other readers proceed, and every writer
@@ -18,9 +18,10 @@
  * contract requires thread-safe callbacks for thread-safe variants).
  *
  * Re-entry: a range or get_with callback that calls get/put/delete/range/
- * get_with on the same map gets -EDEADLK (a recursive read lock can deadlock behind a waiting
- * writer, a write lock always would); len, stats and check from inside the
- * callback read the table under the read lock this thread already holds.
+ * get_with on the same map gets -EDEADLK (a recursive read lock can deadlock
+ * behind a waiting writer, a write lock always would); len, stats and check
+ * from inside the callback read the table under the read lock this thread
+ * already holds.
  */
 #include <errno.h>
 #include <pthread.h>

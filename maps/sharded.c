@@ -8,11 +8,11 @@
  * line multiple, so two shards' locks never share a line: threads working
  * on different shards do not bounce each other's lock words.
  *
- * Locking: an operation on a key takes only its shard's lock (read for
- * get and get_with, write for put/delete).  No operation ever holds two shard locks, so
- * there is no lock order to respect.  len, stats and check visit the
- * shards one at a time, each under its read lock: their sum is not a
- * snapshot while writers run.
+ * Locking: an operation on a key takes only its shard's lock (read for get and
+ * get_with, write for put/delete).  No operation ever holds two shard locks, so
+ * there is no lock order to respect.  len, stats and check visit the shards one
+ * at a time, each under its read lock: their sum is not a snapshot while
+ * writers run.
  *
  * What a walk sees: range read-locks one shard, walks it, unlocks, moves
  * to the next.  Keys never move between shards, so every key present for
@@ -24,9 +24,9 @@
  * own shard is walked.
  *
  * Re-entry: a range or get_with callback that calls get/put/delete/range/
- * get_with on the same map gets -EDEADLK, for every key (a key in the shard being walked would
- * deadlock; refusing all is the simpler rule).  len, stats and check from
- * inside the callback skip locking the shard this thread holds.
+ * get_with on the same map gets -EDEADLK, for every key (a key in the shard
+ * being walked would deadlock; refusing all is the simpler rule).  len, stats
+ * and check from inside the callback skip locking the shard this thread holds.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -17,8 +17,8 @@
  * overlapping operations often, not always.  Off, the races corrupt
  * silently, as plain C does.
  *
- * Single-threaded it is a correct map.  A range or get_with callback that
- * calls back into the map is refused with -EDEADLK (the core table cannot be modified
+ * Single-threaded it is a correct map.  A range or get_with callback that calls
+ * back into the map is refused with -EDEADLK (the core table cannot be modified
  * under a walk; see core.h).
  *
  * Locking: none.  Every field of struct unsafe_map is unprotected.

@@ -1,12 +1,12 @@
 /*
- * tests/check_syncmap.c - This file contains the tests specific to the
- * syncmap variant (Go's pre-1.24 sync.Map, maps/syncmap.c): exact
- * promotion / dirty-copy / miss / expunge counts after a scripted
- * sequence, concurrent loads during stores, range with concurrent and
- * re-entrant stores, and map_get_with counted as a Load.  Grace-period reclamation under a walker that holds
- * a borrowed value is tested for both RCU-reclaimed variants in
- * tests/check_rcu.c (grace_period("syncmap", ...)).  The generic behaviour
- * is covered by the conformance suites (tests/check_maps*.c).
+ * tests/check_syncmap.c - This file contains the tests specific to the syncmap
+ * variant (Go's pre-1.24 sync.Map, maps/syncmap.c): exact promotion /
+ * dirty-copy / miss / expunge counts after a scripted sequence, concurrent
+ * loads during stores, range with concurrent and re-entrant stores, and
+ * map_get_with counted as a Load.  Grace-period reclamation under a walker that
+ * holds a borrowed value is tested for both RCU-reclaimed variants in
+ * tests/check_rcu.c (grace_period("syncmap", ...)).  The generic behaviour is
+ * covered by the conformance suites (tests/check_maps*.c).
  *
  * Every test checks the allocator accounting (ml_alloc_live_total back to
  * its baseline after close) and the value reference balance (mt_live() 0
