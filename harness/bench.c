@@ -1959,7 +1959,7 @@ static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
 static bool cg_one(const struct opts *o, const char *dir, const char *impl,
 		   uint64_t keys, uint64_t ops, json_t *arr)
 {
-	char out[PATH_MAX + 64], log[PATH_MAX + 72], part[PATH_MAX + 72];
+	char out[PATH_MAX + 64], log[PATH_MAX + 72], part[PATH_MAX + 96];
 	char names[16][8];
 	double vals[CG_NRUN][16], loop_ir = 0;
 	int ne = 0;
