@@ -23,7 +23,7 @@ MUTANT ?=
 MUTANTS := $(shell sed -n 's/^MUTANT.\([a-z_]*\),.*/\1/p' maps/mutants.def)
 CC ?= cc
 
-PKGS := jansson liburcu-cds liburcu-memb glib-2.0
+PKGS := jansson liburcu-cds liburcu-memb glib-2.0 ck
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)

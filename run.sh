@@ -20,7 +20,8 @@ usage: ./run.sh [COMMAND] [ARGS...]
   mutants [NAME...] build the mutants (maps/mutants.def), run the gate on
                     each, say which cells killed which; exit 1 if one
                     survives
-  bench [--quick]   the map benchmark (every variant and two peers)
+  bench [--quick]   the map benchmark (every variant and three peers;
+                    --callgrind adds instruction counts, installs valgrind)
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
                     beside the memory verdict
   diagnose I V      the six-step diagnostic checklist for incident I, variant V
@@ -37,7 +38,7 @@ USAGE
 
 # Debian packages the lab needs; only the missing ones are installed, and
 # apt-get update runs only when something is missing.
-PKGS="make gcc pkg-config check libsubunit-dev libjansson-dev liburcu-dev libglib2.0-dev gnuplot-nox"
+PKGS="make gcc pkg-config check libsubunit-dev libjansson-dev liburcu-dev libglib2.0-dev libck-dev gnuplot-nox"
 TEST_PKGS="chromium gdb"
 
 install_missing() {
@@ -110,8 +111,17 @@ diagnose)
 	make -s -j"$(nproc)" BUILD="$BUILD/tsan" SAN=thread all
 	exec "$MAPLAB" diagnose "$@"
 	;;
-list | run | matrix | report | ci | bench)
+list | run | matrix | report | ci)
 	install_missing $PKGS
+	build
+	exec "$MAPLAB" "$cmd" "$@"
+	;;
+bench)
+	# valgrind only for --callgrind (instruction counts per op)
+	case " $* " in
+	*" --callgrind "*) install_missing $PKGS valgrind ;;
+	*) install_missing $PKGS ;;
+	esac
 	build
 	exec "$MAPLAB" "$cmd" "$@"
 	;;

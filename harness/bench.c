@@ -1,11 +1,12 @@
 /*
  * harness/bench.c - This file contains the `maplab bench` subcommand: the
- * map benchmark, every registered variant and two peers side by side.
+ * map benchmark, every registered variant and three peers side by side
+ * (harness/bench_glib.c, bench_lfht.c, bench_ck.c).
  *
  *   maplab bench [--quick] [--mix r99,r90,w50,churn] [--keys 10000,1000000]
  *                [--threads 1,2,4,8] [--reps 5] [--seconds S] [--seed N]
  *                [--variant a,b,...] [--values refcounted|plain]
- *                [--budget SIZE] [--out DIR]
+ *                [--reads retained|borrowed] [--budget SIZE] [--out DIR]
  *
  * What one measurement is.  A map (variant or peer) is opened with
  * capacity_hint K (GLib has no hint and grows; the hint also keeps the
@@ -36,6 +37,10 @@
  * the two is what reference counting costs: every refcounted get writes
  * the value's cache line, and at 2+ threads over one key set those lines
  * move between cores on most gets, which caps every lock-free reader.
+ * --reads borrowed keeps the refcounted values but reads them through
+ * map_get_with (a peer's get_with): the worker's xor of the value's data
+ * runs inside the map's read guard and nothing is retained or released,
+ * so a read writes no value line.
  *
  * Repetitions.  For each (mix, keys) every map gets its own child process
  * (its own heap and counting allocator, so maps never share malloc state;
@@ -70,8 +75,10 @@
  * Bad input: one line on stderr, exit 2, nothing written.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <jansson.h>
+#include <limits.h>
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
@@ -141,6 +148,8 @@ struct opts {
 	size_t nimpl;
 	const char *out;
 	bool plain; /* --values plain */
+	bool borrowed; /* --reads borrowed: gets are map_get_with */
+	bool callgrind; /* --callgrind: instruction counts after the passes */
 };
 
 /* Per (mix, keys, impl, threads): written by the child, read by the
@@ -180,8 +189,8 @@ struct shared {
 	size_t bytes;
 };
 
-static const struct bench_peer *const peers[] = {&bench_peer_glib,
-						 &bench_peer_lfht};
+static const struct bench_peer *const peers[] = {
+	&bench_peer_glib, &bench_peer_lfht, &bench_peer_ck};
 
 /* ---------------------------------------------------------------- utils */
 
@@ -299,6 +308,8 @@ static struct bval *bval_new(uint64_t data)
 #define PLAIN_POOL 4096u
 static struct bval plain_pool[PLAIN_POOL];
 static bool plain_values; /* set by child_map before any thread, then read */
+/* --reads borrowed; set like plain_values. */
+static bool borrowed_reads;
 
 static void plain_noop(void *val, void *ctx)
 {
@@ -333,6 +344,19 @@ static inline int im_get(const struct impl *im, void *h, const char *k,
 {
 	return im->p ? im->p->get(h, k, KEY_LEN, v)
 		     : map_get(h, k, KEY_LEN, v);
+}
+
+static inline int im_get_with(const struct impl *im, void *h, const char *k,
+			      map_read_fn fn, void *arg)
+{
+	return im->p ? im->p->get_with(h, k, KEY_LEN, fn, arg)
+		     : map_get_with(h, k, KEY_LEN, fn, arg);
+}
+
+/* --reads borrowed: what a retained get does with its value, lent. */
+static void peek_value(void *val, void *arg)
+{
+	*(uint64_t *)arg ^= ((struct bval *)val)->data;
 }
 
 static inline int im_put(const struct impl *im, void *h, const char *k,
@@ -393,6 +417,7 @@ struct run {
 	uint64_t nkeys;
 	unsigned nthr;
 	uint64_t seed;
+	bool borrowed;             /* gets are borrowed reads */
 	uint64_t churn_base;       /* first churn id of this run */
 	pthread_barrier_t start;   /* nthr workers + the timer */
 	atomic_bool stop;          /* set once by the timer */
@@ -452,7 +477,11 @@ static void *worker_main(void *arg)
 				   (uint32_t)(x & 0xffff) < thr;
 
 			key_make(bounded(x, n), key);
-			if (get) {
+			if (get && r->borrowed) {
+				if (im_get_with(im, h, key, peek_value,
+						&sink) != 0)
+					anomalies++;
+			} else if (get) {
 				rc = im_get(im, h, key, &v);
 				if (rc == 0) {
 					/* use the value, then drop it */
@@ -526,6 +555,7 @@ static int run_once(const struct impl *im, void *h, const struct mix *mix,
 	struct run r = {
 		.im = im, .h = h, .mix = mix, .nkeys = nkeys, .nthr = nthr,
 		.seed = seed, .churn_base = churn_base,
+		.borrowed = borrowed_reads,
 	};
 	double t0 = 0, t1 = 0, cpu = 0;
 	unsigned ncpu = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
@@ -731,6 +761,7 @@ static void child_map(const struct opts *o, struct shared *sh, size_t mi,
 	size_t pidx = pinfo_index(o, mi, ki, i);
 
 	plain_values = o->plain; /* before any thread of this child */
+	borrowed_reads = o->borrowed;
 	for (unsigned v = 0; v < PLAIN_POOL; v++)
 		plain_pool[v] = (struct bval){.data = v};
 	struct pinfo *pi = &sh->pinfo[pidx];
@@ -834,11 +865,14 @@ static void usage(FILE *f)
 		"[--seconds 0.3] [--seed 1]\n"
 		"                    [--variant NAME,...] [--budget 4G] "
 		"[--out DIR]\n"
-		"                    [--values refcounted|plain]\n\n"
+		"                    [--values refcounted|plain] "
+		"[--reads retained|borrowed]\n"
+		"                    [--callgrind]\n\n"
 		"Every registered variant (one thread only when not "
 		"thread-safe) and the peers\n"
-		"glib (GHashTable + pthread_mutex_t) and lfht (raw liburcu "
-		"cds_lfht), on each\n"
+		"glib (GHashTable + pthread_mutex_t), lfht (raw liburcu "
+		"cds_lfht) and ck (raw ck_hs,\n"
+		"SPMC + ck_epoch, writers behind a mutex), on each\n"
 		"mix x key count x thread count: a warm-up pass, then --reps "
 		"measured passes of\n"
 		"--seconds each.  Mixes: rNN (NN%% gets, the rest overwrites), "
@@ -847,6 +881,14 @@ static void usage(FILE *f)
 		"Values: refcounted\n"
 		"(default: a get retains, a put allocates) or plain (a fixed "
 		"pool, no refcount).\n"
+		"Reads: retained (default: map_get, the worker releases) or "
+		"borrowed (map_get_with:\n"
+		"the value is read inside the map's read guard, no "
+		"retain/release).\n"
+		"--callgrind: afterwards, each map's get, get_with and put "
+		"under valgrind's callgrind\n"
+		"(100,000 ops, one thread): instructions and last-level "
+		"misses per op in bench.json.\n"
 		"--quick: keys 10000, threads 1,2, reps 2, 0.05 s (explicit "
 		"options win).  Writes\n"
 		"manifest.json, bench.json and data/bench.<mix>.<keys>.dat "
@@ -948,7 +990,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	const char *v_mix = NULL, *v_keys = NULL, *v_thr = NULL, *v_reps = NULL;
 	const char *v_sec = NULL, *v_var = NULL, *v_seed = NULL, *v_bud = NULL;
-	const char *v_values = NULL;
+	const char *v_values = NULL, *v_reads = NULL;
 	char buf[1024], *items[MAX_IMPLS + 1];
 	size_t n;
 	uint64_t u;
@@ -959,7 +1001,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		static const char *const takes[] = {
 			"--mix", "--keys", "--threads", "--reps", "--seconds",
 			"--variant", "--seed", "--budget", "--out", "--values",
-			NULL};
+			"--reads", NULL};
 		const char *name = a;
 		char nbuf[32];
 
@@ -969,6 +1011,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--quick")) {
 			o->quick = true;
+			continue;
+		}
+		if (!strcmp(a, "--callgrind")) {
+			o->callgrind = true;
 			continue;
 		}
 		eq = strchr(a, '=');
@@ -999,6 +1045,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 7: v_bud = val; break;
 		case 8: o->out = val; break;
 		case 9: v_values = val; break;
+		case 10: v_reads = val; break;
 		}
 	}
 	if (o->out && !*o->out)
@@ -1008,6 +1055,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	else if (v_values && strcmp(v_values, "refcounted"))
 		return bad("--values takes refcounted or plain, not '%s'",
 			   v_values);
+	if (o->callgrind && getenv("MAPLAB_CG_CHILD"))
+		return bad("--callgrind inside a callgrind child%s", "");
+	if (o->callgrind &&
+	    system("command -v valgrind >/dev/null 2>&1") != 0)
+		return bad("--callgrind needs valgrind on PATH (%s installs "
+			   "it)", "./run.sh bench --callgrind");
+	if (v_reads && !strcmp(v_reads, "borrowed"))
+		o->borrowed = true;
+	else if (v_reads && strcmp(v_reads, "retained"))
+		return bad("--reads takes retained or borrowed, not '%s'",
+			   v_reads);
 
 	if (!v_mix)
 		v_mix = "r99,r90,w50,churn";
@@ -1127,15 +1185,20 @@ static const char *values_name(const struct opts *o)
 	return o->plain ? "plain" : "refcounted";
 }
 
+static const char *reads_name(const struct opts *o)
+{
+	return o->borrowed ? "borrowed" : "retained";
+}
+
 /* What results_manifest_base() does not know: caps, preset, seeds, params. */
 static void manifest_add(json_t *m, const struct opts *o, double timeout_s)
 {
-	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i,s:s}", "reps",
+	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i,s:s,s:s}", "reps",
 				   (int)o->reps, "seconds", o->seconds,
 				   "warmup_passes", 1, "budget_bytes",
 				   (json_int_t)o->budget, "key_bytes", KEY_LEN,
 				   "churn_window", CHURN_WINDOW, "values",
-				   values_name(o));
+				   values_name(o), "reads", reads_name(o));
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < o->nmix; i++)
@@ -1236,6 +1299,16 @@ static json_t *bench_json(const struct opts *o, const struct shared *sh,
 				      "caller releases, put allocates a new "
 				      "value, overwrite and delete release the "
 				      "old one; figures include these costs"));
+	json_object_set_new(
+		b, "read_model",
+		json_string(o->borrowed
+				    ? "reads are borrowed (--reads borrowed): "
+				      "a get is map_get_with (peers: their "
+				      "get_with), the value is read inside the "
+				      "map's read guard, no retain or release"
+				    : "reads are retained: a get is map_get, "
+				      "which retains the value, and the worker "
+				      "reads and releases it"));
 	json_object_set_new(b, "key_model",
 			    json_string("16-byte hex keys, uniform over the "
 					"prefilled ids, splitmix64 stream per "
@@ -1267,13 +1340,14 @@ static json_t *bench_json(const struct opts *o, const struct shared *sh,
 				       "threadsafe", o->impl[i].threadsafe));
 	json_object_set_new(b, "impls", arr);
 	json_object_set_new(b, "params",
-			    json_pack("{s:i,s:i,s:f,s:I,s:I,s:i,s:i,s:s}",
+			    json_pack("{s:i,s:i,s:f,s:I,s:I,s:i,s:i,s:s,s:s}",
 				      "reps", (int)o->reps, "warmup_passes", 1,
 				      "seconds", o->seconds, "seed",
 				      (json_int_t)o->seed, "budget_bytes",
 				      (json_int_t)o->budget, "key_bytes",
 				      KEY_LEN, "churn_window", CHURN_WINDOW,
-				      "values", values_name(o)));
+				      "values", values_name(o), "reads",
+				      reads_name(o)));
 	json_object_set_new(b, "load", json_pack("{s:o,s:o}", "before",
 						   load_before, "after",
 						   load_after));
@@ -1639,19 +1713,362 @@ static void run_group(const struct opts *o, struct shared *sh, size_t mi,
 		nfail ? "  (some maps failed: see bench.json)" : "");
 }
 
+/* ------------------------------------------------------------ callgrind */
+
+/*
+ * --callgrind: instruction counts that do not depend on the machine's
+ * load.  After the timed passes, for every key count and map, the parent
+ * runs `valgrind --tool=callgrind --cache-sim=yes` on this binary in a
+ * hidden child mode (bench --cg-child MAP KEYS OPS VALUES SEED), which
+ * opens and prefills the map (not counted), warms it with CG_OPS gets
+ * (not counted), then runs CG_OPS operations in each of four functions
+ * that are the only code callgrind collects (--toggle-collect=cg_run_*),
+ * ($MAPLAB_BIN names the binary when the caller is not maplab itself),
+ * dumping after each (--dump-after=cg_run_...), in this order:
+ *   loop     the key stream alone (splitmix64 + hex key): subtracted;
+ *   get      map_get + read + release (a peer's get);
+ *   get_with map_get_with reading the value (a peer's get_with);
+ *   put      a new value over an existing key (the old one released).
+ * One thread, uniform keys over the prefilled ids.  Misses are callgrind's
+ * cache model (CG_I1, CG_D1, CG_LL below), not the hardware's: LL misses
+ * = ILmr + DLmr + DLmw per op.
+ */
+/* The cache model, fixed so that counts do not depend on what the host's
+ * CPUID reports (this VM reports a 512 MiB last level): 32 KiB L1s and,
+ * as the last level, the 512 KiB per-core L2 of the lab's EPYC. */
+#define CG_I1 "--I1=32768,8,64"
+#define CG_D1 "--D1=32768,8,64"
+#define CG_LL "--LL=524288,8,64"
+#define CG_OPS 100000u
+#define CG_OPS_QUICK 10000u
+#define CG_NRUN 4
+
+static const char *const cg_names[CG_NRUN] = {"loop", "get", "get_with",
+					      "put"};
+
+enum cg_kind { CG_LOOP, CG_GET, CG_GETW, CG_PUT };
+
+struct cg_job {
+	struct life *l;
+	uint64_t ops, seed;
+	uint64_t sink;
+	int err;
+};
+
+static inline uint64_t cg_body(struct cg_job *j, enum cg_kind kind)
+{
+	const struct impl *im = j->l->im;
+	void *h = j->l->h;
+	uint64_t rng = j->seed, sink = 0, n = j->l->nkeys;
+	char key[KEY_LEN + 1];
+	void *v;
+
+	for (uint64_t i = 0; i < j->ops; i++) {
+		uint64_t x = splitmix64(&rng);
+
+		key_make(bounded(x, n), key);
+		switch (kind) {
+		case CG_LOOP:
+			sink ^= (uint64_t)key[3];
+			break;
+		case CG_GET:
+			if (im_get(im, h, key, &v) == 0) {
+				sink ^= ((struct bval *)v)->data;
+				value_drop(v);
+			} else {
+				j->err = -EBADMSG;
+			}
+			break;
+		case CG_GETW:
+			if (im_get_with(im, h, key, peek_value, &sink) != 0)
+				j->err = -EBADMSG;
+			break;
+		case CG_PUT: {
+			struct bval *nv = value_new(x);
+
+			if (!nv || im_put(im, h, key, nv) != 0) {
+				if (nv)
+					value_drop(nv);
+				j->err = -ENOMEM;
+			}
+			break;
+		}
+		}
+	}
+	return sink;
+}
+
+/* The collected functions (names matched by --toggle-collect), and the
+ * warm-up, which is not collected.  noipa: not inlined, cloned, or merged
+ * with an identical body (cg_warm and cg_run_get are the same code). */
+#define CG_FN(name, kind)                                                    \
+	__attribute__((noipa)) static uint64_t name(                         \
+		struct cg_job *j)                                             \
+	{                                                                     \
+		return cg_body(j, kind);                                      \
+	}
+CG_FN(cg_warm, CG_GET)
+CG_FN(cg_run_loop, CG_LOOP)
+CG_FN(cg_run_get, CG_GET)
+CG_FN(cg_run_getw, CG_GETW)
+CG_FN(cg_run_put, CG_PUT)
+
+static void *cg_main(void *arg)
+{
+	struct cg_job *j = arg;
+
+	im_enter(j->l->im, j->l->h);
+	j->sink ^= cg_warm(j);
+	j->sink ^= cg_run_loop(j);
+	j->sink ^= cg_run_get(j);
+	j->sink ^= cg_run_getw(j);
+	j->sink ^= cg_run_put(j);
+	im_exit(j->l->im, j->l->h);
+	return NULL;
+}
+
+/* bench --cg-child MAP KEYS OPS VALUES SEED (run under valgrind by the
+ * parent; its arguments were checked there).  Exit 0 or 1. */
+static int cg_child(int argc, char **argv)
+{
+	static struct opts o;
+	struct life l = {0};
+	struct cg_job j = {0};
+	pthread_t t;
+
+	if (argc != 7 || add_impl(&o, argv[2]) ||
+	    cli_parse_u64(argv[3], 1, 100000000, &l.nkeys) ||
+	    cli_parse_u64(argv[4], 1, 100000000, &j.ops) ||
+	    cli_parse_u64(argv[6], 0, UINT64_MAX, &o.seed))
+		return 1;
+	o.plain = !strcmp(argv[5], "plain");
+	plain_values = o.plain;
+	for (unsigned v = 0; v < PLAIN_POOL; v++)
+		plain_pool[v] = (struct bval){.data = v};
+	l.im = &o.impl[0];
+	l.o = &o;
+	in_thread(prefill_main, &l);
+	if (l.rc || l.len != l.nkeys)
+		return 1;
+	j.l = &l;
+	j.seed = seed_for(o.seed, l.nkeys, 0, 0, 0, 0, 2);
+	BENCH_CHECK_PTHREAD(pthread_create(&t, NULL, cg_main, &j));
+	BENCH_CHECK_PTHREAD(pthread_join(t, NULL));
+	in_thread(close_main, &l);
+	printf("sink %llu\n", (unsigned long long)j.sink);
+	return j.err ? 1 : 0;
+}
+
+/* The event counts of one callgrind dump file: names[] from "events:",
+ * vals[] from "totals:" (or "summary:"); the number of events. */
+static int cg_read(const char *path, char names[][8], double *vals, int max)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int n = 0, nv = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *save = NULL;
+
+		if (!strncmp(line, "events:", 7)) {
+			n = 0;
+			for (p = strtok_r(line + 7, " \n", &save); p && n < max;
+			     p = strtok_r(NULL, " \n", &save))
+				snprintf(names[n++], 8, "%s", p);
+		} else if (!strncmp(line, "totals:", 7) ||
+			   !strncmp(line, "summary:", 8)) {
+			nv = 0;
+			for (p = strtok_r(strchr(line, ':') + 1, " \n", &save);
+			     p && nv < max; p = strtok_r(NULL, " \n", &save))
+				vals[nv++] = strtod(p, NULL);
+		}
+	}
+	fclose(f);
+	/* trailing zero counts are left out of the line */
+	for (int i = nv; i < n; i++)
+		vals[i] = 0;
+	return n && nv > 0 && nv <= n ? n : -1;
+}
+
+static double cg_event(char names[][8], const double *vals, int n,
+		       const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return vals[i];
+	return 0;
+}
+
+/* Runs valgrind on one (map, keys); 0 or -1 (see the .log beside). */
+static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
+		    uint64_t ops, const char *out, const char *log)
+{
+	char self[PATH_MAX], a_keys[24], a_ops[24], a_seed[24];
+	char a_out[PATH_MAX + 128];
+	const char *bin = getenv("MAPLAB_BIN");
+	ssize_t n;
+	pid_t pid;
+	int st;
+
+	/* The maplab binary to run the child mode of: this one, unless the
+	 * caller is not maplab (tests call bench_main in-process). */
+	if (bin && *bin) {
+		snprintf(self, sizeof(self), "%s", bin);
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return -1;
+		self[n] = '\0';
+	}
+	snprintf(a_keys, sizeof(a_keys), "%llu", (unsigned long long)keys);
+	snprintf(a_ops, sizeof(a_ops), "%llu", (unsigned long long)ops);
+	snprintf(a_seed, sizeof(a_seed), "%llu", (unsigned long long)o->seed);
+	snprintf(a_out, sizeof(a_out), "--callgrind-out-file=%s", out);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char *argv[] = {"valgrind", "--tool=callgrind",
+				"--cache-sim=yes", CG_I1, CG_D1, CG_LL,
+				"--collect-atstart=no",
+				"--toggle-collect=cg_run_*",
+				"--dump-after=cg_run_loop",
+				"--dump-after=cg_run_get",
+				"--dump-after=cg_run_getw",
+				"--dump-after=cg_run_put", a_out, self, "bench",
+				"--cg-child", (char *)impl, a_keys, a_ops,
+				o->plain ? "plain" : "refcounted", a_seed,
+				NULL};
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		/* A child must never start callgrind runs of its own. */
+		setenv("MAPLAB_CG_CHILD", "1", 1);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp("valgrind", argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Per-op figures of one (map, keys) into arr; false when it failed. */
+static bool cg_one(const struct opts *o, const char *dir, const char *impl,
+		   uint64_t keys, uint64_t ops, json_t *arr)
+{
+	char out[PATH_MAX + 64], log[PATH_MAX + 72], part[PATH_MAX + 96];
+	char names[16][8];
+	double vals[CG_NRUN][16], loop_ir = 0;
+	int ne = 0;
+
+	snprintf(out, sizeof(out), "%s/callgrind.%s.%llu.out", dir, impl,
+		 (unsigned long long)keys);
+	snprintf(log, sizeof(log), "%s.log", out);
+	if (cg_spawn(o, impl, keys, ops, out, log))
+		return false;
+	for (int r = 0; r < CG_NRUN; r++) {
+		snprintf(part, sizeof(part), "%s.%d", out, r + 1);
+		if ((ne = cg_read(part, names, vals[r], 16)) < 0)
+			return false;
+	}
+	for (int r = 0; r < CG_NRUN; r++) {
+		double ir = cg_event(names, vals[r], ne, "Ir") / (double)ops;
+		double ll = (cg_event(names, vals[r], ne, "ILmr") +
+			     cg_event(names, vals[r], ne, "DLmr") +
+			     cg_event(names, vals[r], ne, "DLmw")) /
+			    (double)ops;
+		double d1 = (cg_event(names, vals[r], ne, "D1mr") +
+			     cg_event(names, vals[r], ne, "D1mw")) /
+			    (double)ops;
+
+		if (r == 0) {
+			loop_ir = ir;
+			continue;
+		}
+		json_array_append_new(
+			arr, json_pack("{s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:o}",
+				       "impl", impl, "op", cg_names[r], "keys",
+				       (json_int_t)keys, "ops", (json_int_t)ops,
+				       "ir_per_op", jnum(ir - loop_ir),
+				       "ir_per_op_with_loop", jnum(ir),
+				       "ll_misses_per_op", jnum(ll),
+				       "d1_misses_per_op", jnum(d1)));
+	}
+	return true;
+}
+
+/* --callgrind: every (keys, map) under callgrind; the bench.json array.
+ * *errors counts the maps that failed (their .log says why). */
+static json_t *cg_all(const struct opts *o, const char *run_dir, int *errors)
+{
+	json_t *arr = json_array();
+	char dir[PATH_MAX + 16];
+	uint64_t ops = o->quick ? CG_OPS_QUICK : CG_OPS;
+
+	snprintf(dir, sizeof(dir), "%s/callgrind", run_dir);
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		(*errors)++;
+		return arr;
+	}
+	for (size_t ki = 0; ki < o->nkeys; ki++)
+		for (size_t i = 0; i < o->nimpl; i++) {
+			fprintf(stderr, "  callgrind %-8s keys=%-8llu", o->impl[i].name,
+				(unsigned long long)o->keys[ki]);
+			if (!cg_one(o, dir, o->impl[i].name, o->keys[ki], ops,
+				    arr)) {
+				(*errors)++;
+				fprintf(stderr, " failed (see %s)\n", dir);
+			} else {
+				fprintf(stderr, " done\n");
+			}
+		}
+	return arr;
+}
+
+static void cg_print(const json_t *arr)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_array_size(arr))
+		return;
+	printf("\ncallgrind, per op (instructions net of the key loop / "
+	       "last-level misses in callgrind's cache model):\n");
+	printf("%-9s %-9s %-9s %10s %10s\n", "map", "keys", "op", "Ir/op",
+	       "LLmiss/op");
+	json_array_foreach(arr, i, e)
+		printf("%-9s %-9lld %-9s %10.1f %10.2f\n",
+		       json_string_value(json_object_get(e, "impl")),
+		       (long long)json_integer_value(json_object_get(e, "keys")),
+		       json_string_value(json_object_get(e, "op")),
+		       json_number_value(json_object_get(e, "ir_per_op")),
+		       json_number_value(json_object_get(e, "ll_misses_per_op")));
+}
+
 int bench_main(int argc, char **argv)
 {
 	static struct opts o;
 	struct shared sh = {0};
 	struct results_dir d;
 	char path[PATH_MAX + 32], err[600];
-	json_t *bj = NULL, *load_before = NULL;
+	json_t *bj = NULL, *load_before = NULL, *cg = NULL;
+	int cg_errors = 0;
 	size_t ncell, npinfo;
 	double timeout_max = 0, t_start = now_s(), share;
 	int rc, errors = 0, status = 0;
 	void (*old_pipe)(int);
 	void *mem;
 
+	if (argc > 1 && !strcmp(argv[1], "--cg-child"))
+		return cg_child(argc, argv);
 	rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? 0 : rc;
@@ -1692,15 +2109,29 @@ int bench_main(int argc, char **argv)
 	/* a dead child's pipe must give EPIPE, not kill the parent */
 	old_pipe = signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "maplab bench: %zu maps, %zu mixes x %zu key counts x "
-			"%zu thread counts, %u reps of %.3g s, %s values -> %s\n",
+			"%zu thread counts, %u reps of %.3g s, %s values, %s "
+			"reads -> %s\n",
 		o.nimpl, o.nmix, o.nkeys, o.nthreads, o.reps, o.seconds,
-		values_name(&o), d.path);
+		values_name(&o), reads_name(&o), d.path);
 	for (size_t mi = 0; mi < o.nmix; mi++)
 		for (size_t ki = 0; ki < o.nkeys; ki++)
 			run_group(&o, &sh, mi, ki);
 	signal(SIGPIPE, old_pipe);
 
+	if (o.callgrind)
+		cg = cg_all(&o, d.path, &cg_errors);
 	bj = bench_json(&o, &sh, d.run_id, load_before, loadavg(), &errors);
+	if (cg) {
+		json_object_set_new(
+			bj, "callgrind_model",
+			json_string("valgrind --tool=callgrind --cache-sim=yes "
+				    CG_I1 " " CG_D1 " " CG_LL ", one thread, "
+				    "per op over a fixed number of uniform ops "
+				    "after a warm-up of as many gets; ir_per_op "
+				    "net of the key loop; ll = ILmr+DLmr+DLmw"));
+		json_object_set_new(bj, "callgrind", json_incref(cg));
+		errors += cg_errors;
+	}
 	share = median_share(&o, &sh);
 	json_object_set_new(bj, "median_cpu_share", jnum(share));
 	snprintf(path, sizeof(path), "%s/bench.json", d.path);
@@ -1715,6 +2146,7 @@ int bench_main(int argc, char **argv)
 	if (results_close(&d, status == 0))
 		status = 1;
 	print_table(&o, &sh);
+	cg_print(cg);
 	printf("\nworkers got a median %.0f%% of the CPU time they could use "
 	       "(loadavg %s); ratios compare maps measured in the same passes\n",
 	       share * 100,
@@ -1732,6 +2164,7 @@ int bench_main(int argc, char **argv)
 	if (errors)
 		status = 1;
 	json_decref(bj);
+	json_decref(cg);
 	munmap(mem, sh.bytes);
 	return status;
 }

@@ -16,8 +16,8 @@
  * the lock.
  *
  * Locking: g->mu protects g->tab and everything reachable from it.  Value
- * retains happen under g->mu (the table's reference keeps the value alive
- * until then); releases happen after unlocking.
+ * retains (and get_with's callback) happen under g->mu (the table's reference
+ * keeps the value alive until then); releases happen after unlocking.
  *
  * Memory: GHashTable's own arrays come from g_malloc and are NOT seen by
  * the counting allocator; only the key copies are.  bench.c reports the
@@ -83,6 +83,23 @@ static int g_get(void *h, const void *key, size_t klen, void **val)
 		g->vops->retain(v, g->vops->ctx);
 	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
 	*val = v;
+	return v ? 0 : -ENOENT;
+}
+
+/* The borrowed read: fn runs under the mutex, the table's reference
+ * keeps the value alive. */
+static int g_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
+		      void *arg)
+{
+	struct gpeer *g = h;
+	void *v;
+
+	(void)klen;
+	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
+	v = g_hash_table_lookup(g->tab, key);
+	if (v)
+		fn(v, arg);
+	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
 	return v ? 0 : -ENOENT;
 }
 
@@ -153,6 +170,7 @@ const struct bench_peer bench_peer_glib = {
 	.open = g_open,
 	.close = g_close,
 	.get = g_get,
+	.get_with = g_get_with,
 	.put = g_put,
 	.del = g_del,
 	.len = g_len,

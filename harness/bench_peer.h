@@ -9,7 +9,9 @@
  *     passes a key with a NUL byte at key[klen] (so a peer may use C-string
  *     hashing, as everyday code does);
  *   - values are reference-counted through the vops given to open():
- *     get hands back a retained reference, put takes the caller's, delete
+ *     get hands back a retained reference, get_with lends the value to a
+ *     callback under the peer's read guard (map.h's borrowed read: no
+ *     retain, no release), put takes the caller's, delete
  *     and overwrite release the map's (possibly after a grace period);
  *     after close every retain has had its release;
  *   - errors are 0 or -errno (-ENOENT for a missing key, -ENOMEM when an
@@ -50,6 +52,8 @@ struct bench_peer {
 		    void **out);
 	void (*close)(void *h);
 	int (*get)(void *h, const void *key, size_t klen, void **val);
+	int (*get_with)(void *h, const void *key, size_t klen, map_read_fn fn,
+			void *arg);
 	int (*put)(void *h, const void *key, size_t klen, void *val);
 	int (*del)(void *h, const void *key, size_t klen);
 	size_t (*len)(void *h);
@@ -59,5 +63,6 @@ struct bench_peer {
 
 extern const struct bench_peer bench_peer_glib;
 extern const struct bench_peer bench_peer_lfht;
+extern const struct bench_peer bench_peer_ck;
 
 #endif

@@ -92,6 +92,7 @@
  * buckets not yet evacuated are walked, filtered to the new bucket being
  * visited, as Go's iterator does).  Unlike Go, the table must not be
  * modified during a walk; callers refuse re-entry (core_range_held).
+ * A borrowed read (core_get_with) marks its callback the same way.
  *
  * Concurrency: none.  The caller excludes concurrent writers.  The unsafe
  * variant deliberately does not, and then every race of the seed's
@@ -921,6 +922,28 @@ const void *core_range_held(const void *owner)
 		if (t_marks[i].owner == owner)
 			return t_marks[i].held;
 	return NULL;
+}
+
+int core_get_with(struct core_table *t, const void *owner, const void *held,
+		  const void *key, size_t klen, map_read_fn fn, void *arg)
+{
+	uint64_t hash = core_hash(t->seed, key, klen);
+	struct core_bucket *b;
+	struct probe p;
+	int i;
+
+	if (t_nmarks == RANGE_DEPTH)
+		return -EBUSY;
+	detect_read(t);
+	probe_init(&p, key, klen);
+	if (!find(bucket_of(t, hash), tophash(hash), &p, &b, &i))
+		return -ENOENT;
+	t_marks[t_nmarks].owner = owner;
+	t_marks[t_nmarks].held = held;
+	t_nmarks++;
+	fn(b->slot[i].val, arg);
+	t_nmarks--;
+	return 0;
 }
 
 /* Visit the entries of chain b; filter: only those whose hash selects new

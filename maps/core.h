@@ -108,6 +108,14 @@ int core_check(const struct core_table *t, struct map_check *out);
 int core_range(struct core_table *t, const void *owner, const void *held,
 	       map_range_fn fn, void *arg);
 
+/* The borrowed read (map_get_with): find key, call fn(val, arg) with no
+ * retain, the caller's guard held.  For the duration of fn, `owner` and
+ * `held` are recorded as core_range() records them, so the same re-entry
+ * rules apply.  0, -ENOENT (fn not called), or -EBUSY past 16 nested
+ * walks and reads. */
+int core_get_with(struct core_table *t, const void *owner, const void *held,
+		  const void *key, size_t klen, map_read_fn fn, void *arg);
+
 /* NULL when this thread is not inside a callback of a walk over owner;
  * otherwise the `held` pointer that walk registered. */
 const void *core_range_held(const void *owner);

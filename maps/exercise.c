@@ -75,6 +75,17 @@ static int exercise_get(struct map *m, const void *key, size_t klen,
 	return core_get(&em(m)->t, key, klen, val);
 }
 
+static int exercise_get_with(struct map *m, const void *key, size_t klen,
+			     map_read_fn fn, void *arg)
+{
+	if (core_range_held(m))
+		return -EDEADLK;
+	/* EXERCISE 7: a borrowed read - fn uses the value with no reference
+	 * of its own.  What keeps a concurrent delete from freeing it while
+	 * fn runs? */
+	return core_get_with(&em(m)->t, m, m, key, klen, fn, arg);
+}
+
 static int exercise_put(struct map *m, const void *key, size_t klen,
 			void *val)
 {
@@ -131,6 +142,7 @@ static const struct map_ops exercise_ops = {
 	.open = exercise_open,
 	.close = exercise_close,
 	.get = exercise_get,
+	.get_with = exercise_get_with,
 	.put = exercise_put,
 	.put_if_absent = exercise_put_if_absent,
 	.del = exercise_delete,

@@ -90,6 +90,14 @@ int map_get(struct map *m, const void *key, size_t klen, void **val)
 	return m->variant->ops->get(m, key, klen, val);
 }
 
+int map_get_with(struct map *m, const void *key, size_t klen,
+		 map_read_fn fn, void *arg)
+{
+	if (!m || (!key && klen) || !fn)
+		return -EINVAL;
+	return m->variant->ops->get_with(m, key, klen, fn, arg);
+}
+
 int map_put(struct map *m, const void *key, size_t klen, void *val)
 {
 	if (!m || (!key && klen))

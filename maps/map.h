@@ -8,7 +8,8 @@
  * Keys are byte strings, copied into the map.  Values are opaque pointers;
  * when the config names value ops they are reference-counted objects:
  *   - map_get() and map_put_if_absent() hand back a *retained* reference
- *     (the caller releases it);
+ *     (the caller releases it); map_get_with() lends the value to a
+ *     callback instead, with no retain and no release (below);
  *   - map_put() and a successful map_put_if_absent() *take* the caller's
  *     reference; on error the caller still owns it;
  *   - delete and overwrite release the map's reference (possibly later,
@@ -27,8 +28,8 @@
  *   -ENOENT  key not present
  *   -EEXIST  key present (map_put_if_absent)
  *   -ENOMEM  allocation refused; the map is left as it was
- *   -EDEADLK a range callback called back into a map that holds a lock
- *            through the walk (variants that walk lock-free allow it)
+ *   -EDEADLK a range or get_with callback called back into a map that
+ *            holds a lock through the call (lock-free readers allow it)
  */
 #ifndef MAPLAB_MAP_H
 #define MAPLAB_MAP_H
@@ -60,6 +61,41 @@ struct map_config {
  * key and val are borrowed for the duration of the call only. */
 typedef int (*map_range_fn)(const void *key, size_t klen, void *val,
 			    void *arg);
+
+/*
+ * A borrowed read: map_get_with(m, key, klen, fn, arg) looks key up and,
+ * when it is present, calls fn(val, arg) once while the variant keeps val
+ * alive - no retain, no release, so the read does not write the value's
+ * cache line.  Returns 0 when fn ran, -ENOENT when the key is absent (fn
+ * not called), -EINVAL, or -EDEADLK (re-entry, below).
+ *
+ * Where fn runs: inside the read-side section (rcu, syncmap); under the
+ * read lock (rwlock; sharded: the key's shard); under the mutex (mutex);
+ * bare (unsafe: no guarantee against other threads at all).
+ *
+ * How long fn may run: as long as a range callback, i.e. short and
+ * bounded.  While it runs, writers of the map (of the shard) wait; under
+ * the mutex everyone waits; under RCU every grace period waits, so every
+ * deferred free of every RCU map in the process is held back.  fn must
+ * not block on another thread that may be waiting for this map.
+ *
+ * What fn must not call (re-entry rules as for range): on a variant that
+ * holds a lock across the call (unsafe, mutex, rwlock, sharded, i.e.
+ * without MAP_V_RANGE_REENTRANT) get/put/put_if_absent/delete/range/
+ * get_with of the same map return -EDEADLK, while len, stats and check
+ * work; on MAP_V_RANGE_REENTRANT variants every call but map_close is
+ * allowed.  Never map_close() the map, nor map_thread_exit() this thread.
+ * Other maps may be used freely.
+ *
+ * What fn may copy out: the value's contents; or the pointer itself after
+ * taking a reference of its own (the value type's retain; the map's
+ * reference is held until fn returns, so retaining is safe).  Without a
+ * reference of its own the pointer must not be used after fn returns: a
+ * concurrent delete or overwrite may release it then (at once, or after
+ * the next grace period).  val is shared with every other reader: fn may
+ * write it only through the value's own synchronisation (atomics).
+ */
+typedef void (*map_read_fn)(void *val, void *arg);
 
 struct map_stats {
 	uint64_t entries;          /* current count as the variant knows it */
@@ -110,6 +146,8 @@ void map_close(struct map *m);
 const struct map_variant *map_variant_of(const struct map *m);
 
 int map_get(struct map *m, const void *key, size_t klen, void **val);
+int map_get_with(struct map *m, const void *key, size_t klen,
+		 map_read_fn fn, void *arg);
 int map_put(struct map *m, const void *key, size_t klen, void *val);
 int map_put_if_absent(struct map *m, const void *key, size_t klen, void *val,
 		      void **existing);

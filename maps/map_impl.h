@@ -23,6 +23,9 @@ struct map_ops {
 	int (*open)(const struct map_config *cfg, struct map **out);
 	void (*close)(struct map *m);
 	int (*get)(struct map *m, const void *key, size_t klen, void **val);
+	/* Mandatory: the borrowed read of map.h (fn under the read guard). */
+	int (*get_with)(struct map *m, const void *key, size_t klen,
+			map_read_fn fn, void *arg);
 	int (*put)(struct map *m, const void *key, size_t klen, void *val);
 	int (*put_if_absent)(struct map *m, const void *key, size_t klen,
 			     void *val, void **existing);

@@ -3,15 +3,16 @@
  * (maps/core.c) behind one pthread_mutex_t.
  *
  * Locking: every operation, including range, holds `mu` for its whole
- * duration.  A walk therefore sees a consistent snapshot of the map, and
- * blocks every other operation until it returns - the global-lock stall
+ * duration (a get_with holds it while its callback runs).  A walk
+ * therefore sees a consistent snapshot of the map, and blocks every other
+ * operation until it returns - the global-lock stall
  * of the metrics incident.  Value retain (get) and release (overwrite,
  * delete) run under `mu`, so the callbacks must not call into the map.
  *
- * Re-entry: a range callback that calls get/put/delete/range on the same
- * map gets -EDEADLK (checked before locking, via core_range_held); len,
- * stats and check from inside the callback read the table without locking,
- * since this thread already holds `mu`.
+ * Re-entry: a range or get_with callback that calls get/put/delete/range/
+ * get_with on the same map gets -EDEADLK (checked before locking, via
+ * core_range_held); len, stats and check from inside the callback read the
+ * table without locking, since this thread already holds `mu`.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -84,6 +85,21 @@ static int mutex_get(struct map *mp, const void *key, size_t klen, void **val)
 		return -EDEADLK;
 	lock(m);
 	rc = core_get(&m->t, key, klen, val);
+	unlock(m);
+	return rc;
+}
+
+/* The borrowed read: fn runs under mu, marked like a walk's callback. */
+static int mutex_get_with(struct map *mp, const void *key, size_t klen,
+			  map_read_fn fn, void *arg)
+{
+	struct mutex_map *m = mm(mp);
+	int rc;
+
+	if (core_range_held(mp))
+		return -EDEADLK;
+	lock(m);
+	rc = core_get_with(&m->t, mp, mp, key, klen, fn, arg);
 	unlock(m);
 	return rc;
 }
@@ -185,6 +201,7 @@ static const struct map_ops mutex_ops = {
 	.open = mutex_open,
 	.close = mutex_close,
 	.get = mutex_get,
+	.get_with = mutex_get_with,
 	.put = mutex_put,
 	.put_if_absent = mutex_put_if_absent,
 	.del = mutex_delete,

@@ -8,6 +8,9 @@
  *
  *   get            lookup inside a read-side section; the value is retained
  *                  inside the section.  Wait-free with respect to writers.
+ *   get_with       the same lookup; the callback runs inside the section
+ *                  and nothing is retained (map.h's borrowed read).  Its
+ *                  callback may call into the map, as a range callback.
  *   put            cds_lfht_add_replace; the replaced node goes to call_rcu.
  *   put_if_absent  lookup, then cds_lfht_add_unique (no node is allocated
  *                  when the key is already there).
@@ -446,25 +449,54 @@ static void rm_close(struct map *mm)
 	ml_free(m);
 }
 
+/* The node holding k, or NULL.  Caller in a read-side section: the node
+ * (and the map's reference to its value) outlive the section. */
+static inline struct rnode *lookup_rcu(struct rmap *m, struct rkey *k)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	cds_lfht_lookup(m->ht, k->hash, rm_match, k, &it);
+	n = cds_lfht_iter_get_node(&it);
+	return n ? to_rnode(n) : NULL;
+}
+
 static int rm_get(struct map *mm, const void *key, size_t klen, void **val)
 {
 	struct rmap *m = (struct rmap *)mm;
 	struct rkey k = {key, klen, rm_hash(key, klen, m->seed)};
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *n;
+	struct rnode *r;
 	int rc = -ENOENT;
 
 	*val = NULL;
 	mlrcu_read_lock_inl();
-	cds_lfht_lookup(m->ht, k.hash, rm_match, &k, &it);
-	n = cds_lfht_iter_get_node(&it);
-	if (n) {
-		struct rnode *r = to_rnode(n);
-
+	r = lookup_rcu(m, &k);
+	if (r) {
 		/* The node (and the map's reference) outlive the section. */
 		if (m->has_vops)
 			m->vops.retain(r->val, m->vops.ctx);
 		*val = r->val;
+		rc = 0;
+	}
+	mlrcu_read_unlock_inl();
+	return rc;
+}
+
+/* The borrowed read: fn runs inside the read-side section that found the
+ * node, so no grace period (and no release of the value) can complete
+ * before it returns; nothing is written but the section's nesting word. */
+static int rm_get_with(struct map *mm, const void *key, size_t klen,
+		       map_read_fn fn, void *arg)
+{
+	struct rmap *m = (struct rmap *)mm;
+	struct rkey k = {key, klen, rm_hash(key, klen, m->seed)};
+	struct rnode *r;
+	int rc = -ENOENT;
+
+	mlrcu_read_lock_inl();
+	r = lookup_rcu(m, &k);
+	if (r) {
+		fn(r->val, arg);
 		rc = 0;
 	}
 	mlrcu_read_unlock_inl();
@@ -651,6 +683,7 @@ static const struct map_ops rm_ops = {
 	.open = rm_open,
 	.close = rm_close,
 	.get = rm_get,
+	.get_with = rm_get_with,
 	.put = rm_put,
 	.put_if_absent = rm_put_if_absent,
 	.del = rm_delete,

@@ -2,8 +2,9 @@
  * maps/rwlock.c - This file contains the `rwlock` variant: the core table
  * (maps/core.c) behind one pthread_rwlock_t.
  *
- * Locking: get, range, len, stats and check hold `rw` for reading; put,
- * put_if_absent and delete hold it for writing.  A core-table read never
+ * Locking: get, get_with (through its callback), range, len, stats and
+ * check hold `rw` for reading; put, put_if_absent and delete hold it for
+ * writing.  A core-table read never
  * writes the table (no evacuation on reads, unlike writes), so readers may
  * share it.  A walk holds the read lock from its first entry to its last:
  * it sees a consistent snapshot, other readers proceed, and every writer
@@ -16,10 +17,11 @@
  * retain concurrently: the value's refcount must be atomic (the map's
  * contract requires thread-safe callbacks for thread-safe variants).
  *
- * Re-entry: a range callback that calls get/put/delete/range on the same
- * map gets -EDEADLK (a recursive read lock can deadlock behind a waiting
- * writer, a write lock always would); len, stats and check from inside the
- * callback read the table under the read lock this thread already holds.
+ * Re-entry: a range or get_with callback that calls get/put/delete/range/
+ * get_with on the same map gets -EDEADLK (a recursive read lock can deadlock
+ * behind a waiting writer, a write lock always would); len, stats and check
+ * from inside the callback read the table under the read lock this thread
+ * already holds.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -97,6 +99,22 @@ static int rwlock_get(struct map *mp, const void *key, size_t klen, void **val)
 		return -EDEADLK;
 	rdlock(m);
 	rc = core_get(&m->t, key, klen, val);
+	unlock(m);
+	return rc;
+}
+
+/* The borrowed read: fn runs under the read lock, marked like a walk's
+ * callback (other readers proceed, writers wait for it). */
+static int rwlock_get_with(struct map *mp, const void *key, size_t klen,
+			   map_read_fn fn, void *arg)
+{
+	struct rwlock_map *m = rm(mp);
+	int rc;
+
+	if (core_range_held(mp))
+		return -EDEADLK;
+	rdlock(m);
+	rc = core_get_with(&m->t, mp, mp, key, klen, fn, arg);
 	unlock(m);
 	return rc;
 }
@@ -198,6 +216,7 @@ static const struct map_ops rwlock_ops = {
 	.open = rwlock_open,
 	.close = rwlock_close,
 	.get = rwlock_get,
+	.get_with = rwlock_get_with,
 	.put = rwlock_put,
 	.put_if_absent = rwlock_put_if_absent,
 	.del = rwlock_delete,

@@ -10,7 +10,7 @@
  * on different shards do not bounce each other's lock words.
  *
  * Locking: an operation on a key takes only its shard's lock (read for
- * get, write for put/delete).  len, stats and check visit the shards one
+ * get and get_with, write for put/delete).  len, stats and check visit the shards one
  * at a time, each under its read lock: their sum is not a snapshot while
  * writers run.
  *
@@ -31,8 +31,8 @@
  * not, if A's shard was already walked).  Writers wait only while their
  * own shard is walked.
  *
- * Re-entry: a range callback that calls get/put/delete/range on the same
- * map gets -EDEADLK, for every key (a key in the shard being walked would
+ * Re-entry: a range or get_with callback that calls get/put/delete/range/
+ * get_with on the same map gets -EDEADLK, for every key (a key in the shard being walked would
  * deadlock; refusing all is the simpler rule).  len and stats from inside
  * the callback work: the shards already walked count as the walk saw them
  * (their core_stats taken under their lock as the walk left each one, kept
@@ -176,6 +176,23 @@ static int sharded_get(struct map *mp, const void *key, size_t klen,
 	s = shard_of(sm(mp), key, klen);
 	rdlock(s);
 	rc = core_get(&s->t, key, klen, val);
+	unlock(s);
+	return rc;
+}
+
+/* The borrowed read: fn runs under the key's shard read lock; the shard
+ * is recorded as held, so len/stats/check from fn skip its lock. */
+static int sharded_get_with(struct map *mp, const void *key, size_t klen,
+			    map_read_fn fn, void *arg)
+{
+	struct shard *s;
+	int rc;
+
+	if (core_range_held(mp))
+		return -EDEADLK;
+	s = shard_of(sm(mp), key, klen);
+	rdlock(s);
+	rc = core_get_with(&s->t, mp, s, key, klen, fn, arg);
 	unlock(s);
 	return rc;
 }
@@ -343,6 +360,7 @@ static const struct map_ops sharded_ops = {
 	.open = sharded_open,
 	.close = sharded_close,
 	.get = sharded_get,
+	.get_with = sharded_get_with,
 	.put = sharded_put,
 	.put_if_absent = sharded_put_if_absent,
 	.del = sharded_delete,

@@ -24,7 +24,9 @@
  *
  * The operations (Go name in parentheses):
  *   get (Load): read table, lock-free.  If absent and amended: lock, look
- *     again, then in dirty, and count a miss (missLocked).
+ *     again, then in dirty, and count a miss (missLocked).  get_with is
+ *     the same Load with the callback run inside the read-side section in
+ *     place of the retain (map.h's borrowed read).
  *   put (Store/Swap): if the key is in read and not expunged, CAS the box in
  *     lock-free.  Otherwise under mu: unexpunge (re-adding to dirty) and
  *     swap, or swap in dirty, or add a new entry to dirty - first rebuilding
@@ -650,17 +652,15 @@ static void sm_close(struct map *mm)
 	ml_free(m);
 }
 
-static int sm_get(struct map *mm, const void *key, size_t klen, void **val)
+/* Go: the lookup half of Load.  The live box of key, or NULL.  Caller in
+ * a read-side section: the box and its value outlive the section. */
+static struct smbox *load_box_rcu(struct smmap *m, const void *key,
+				  size_t klen)
 {
-	struct smmap *m = (struct smmap *)mm;
 	uint64_t h = core_hash(m->seed, key, klen);
 	struct smentry *e;
-	struct smbox *b;
 	uintptr_t r;
-	int rc = -ENOENT;
 
-	*val = NULL;
-	mlrcu_read_lock();
 	r = load_read(m);
 	e = tab_find(rtab(r), h, key, klen);
 	if (!e && ramended(r)) {
@@ -674,12 +674,42 @@ static int sm_get(struct map *mm, const void *key, size_t klen, void **val)
 		}
 		sm_unlock(m);
 	}
-	if (e && (b = entry_load(e))) {
+	return e ? entry_load(e) : NULL;
+}
+
+static int sm_get(struct map *mm, const void *key, size_t klen, void **val)
+{
+	struct smmap *m = (struct smmap *)mm;
+	struct smbox *b;
+	int rc = -ENOENT;
+
+	*val = NULL;
+	mlrcu_read_lock();
+	if ((b = load_box_rcu(m, key, klen))) {
 		/* Inside the read-side section: the map's reference to
 		 * b->val cannot be released before we retain ours. */
 		if (m->has_vops)
 			m->vops.retain(b->val, m->vops.ctx);
 		*val = b->val;
+		rc = 0;
+	}
+	mlrcu_read_unlock();
+	return rc;
+}
+
+/* The borrowed read: fn runs inside the read-side section (after mu, if
+ * the miss path took it, is released), so the box and the map's reference
+ * to its value outlive fn; nothing is retained.  fn may call the map. */
+static int sm_get_with(struct map *mm, const void *key, size_t klen,
+		       map_read_fn fn, void *arg)
+{
+	struct smmap *m = (struct smmap *)mm;
+	struct smbox *b;
+	int rc = -ENOENT;
+
+	mlrcu_read_lock();
+	if ((b = load_box_rcu(m, key, klen))) {
+		fn(b->val, arg);
 		rc = 0;
 	}
 	mlrcu_read_unlock();
@@ -986,6 +1016,7 @@ static const struct map_ops sm_ops = {
 	.open = sm_open,
 	.close = sm_close,
 	.get = sm_get,
+	.get_with = sm_get_with,
 	.put = sm_put,
 	.put_if_absent = sm_put_if_absent,
 	.del = sm_delete,

@@ -17,8 +17,8 @@
  * overlapping operations often, not always.  Off, the races corrupt
  * silently, as plain C does.
  *
- * Single-threaded it is a correct map.  A range callback that calls back
- * into the map is refused with -EDEADLK (the core table cannot be modified
+ * Single-threaded it is a correct map.  A range or get_with callback that calls
+ * back into the map is refused with -EDEADLK (the core table cannot be modified
  * under a walk; see core.h).
  *
  * Locking: none.  Every field of struct unsafe_map is unprotected.  Every
@@ -94,6 +94,14 @@ static int unsafe_get(struct map *m, const void *key, size_t klen, void **val)
 	rc = core_get(&um(m)->t, key, klen, val);
 	unlock();
 	return rc;
+}
+
+static int unsafe_get_with(struct map *m, const void *key, size_t klen,
+			   map_read_fn fn, void *arg)
+{
+	if (core_range_held(m))
+		return -EDEADLK;
+	return core_get_with(&um(m)->t, m, m, key, klen, fn, arg);
 }
 
 static int unsafe_put(struct map *m, const void *key, size_t klen, void *val)
@@ -177,6 +185,7 @@ static const struct map_ops unsafe_ops = {
 	.open = unsafe_open,
 	.close = unsafe_close,
 	.get = unsafe_get,
+	.get_with = unsafe_get_with,
 	.put = unsafe_put,
 	.put_if_absent = unsafe_put_if_absent,
 	.del = unsafe_delete,

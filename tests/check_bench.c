@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,14 @@
 #include "maps/map.h"
 #include "tests/ck_run.h"
 
+#ifndef MAPLAB_BUILD_DIR
+#define MAPLAB_BUILD_DIR "build"
+#endif
+
 static const char *const mixes[] = {"r99", "r90", "w50", "churn"};
 #define NMIX (sizeof(mixes) / sizeof(mixes[0]))
-static const char *const peer_names[] = {"glib", "lfht"};
+static const char *const peer_names[] = {"glib", "lfht", "ck"};
+#define NPEER (sizeof(peer_names) / sizeof(peer_names[0]))
 
 static void rm_rf(const char *path)
 {
@@ -130,8 +136,12 @@ static void check_dat(const char *dir, const char *mix, json_t *impls)
 	ck_assert_uint_eq(rows, 2);
 }
 
-/* Loop index: 0 = default values (refcounted), 1 = --values plain. */
-static const char *const values_mode[] = {"refcounted", "plain"};
+/* Loop index: 0 = defaults (refcounted values, retained reads),
+ * 1 = --values plain, 2 = --reads borrowed. */
+static const char *const values_mode[] = {"refcounted", "plain",
+					  "refcounted"};
+static const char *const reads_mode[] = {"retained", "retained",
+					 "borrowed"};
 
 START_TEST(test_bench_quick_writes_results)
 {
@@ -140,7 +150,8 @@ START_TEST(test_bench_quick_writes_results)
 	const char *argv[] = {"bench",     "--quick", "--keys",   "2000",
 			      "--seconds", "0.02",    "--reps",   "1",
 			      "--threads", "1,2",     "--out",    dir,
-			      "--values",  "plain"};
+			      _i == 2 ? "--reads" : "--values",
+			      _i == 2 ? "borrowed" : "plain"};
 	int argc = sizeof(argv) / sizeof(argv[0]) - (_i == 0 ? 2 : 0);
 	json_error_t jerr;
 	json_t *man, *bj, *impls, *points;
@@ -165,11 +176,17 @@ START_TEST(test_bench_quick_writes_results)
 	ck_assert_str_eq(json_string_value(json_object_get(
 				 json_object_get(bj, "params"), "values")),
 			 values_mode[_i]);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(bj, "params"), "reads")),
+			 reads_mode[_i]);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(man, "params"), "reads")),
+			 reads_mode[_i]);
 	impls = json_object_get(bj, "impls");
 	points = json_object_get(bj, "points");
 	ck_assert(json_is_array(impls) && json_is_array(points));
 
-	/* every registered variant that is not an exercise, both peers */
+	/* every registered variant that is not an exercise, every peer */
 	for (size_t i = 0; i < map_variant_count(); i++) {
 		const struct map_variant *v = map_variant_at(i);
 
@@ -182,7 +199,7 @@ START_TEST(test_bench_quick_writes_results)
 				    !(v->flags & MAP_V_THREADSAFE));
 		}
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < NPEER; i++) {
 		nexpect++;
 		for (size_t m = 0; m < NMIX; m++) {
 			check_point(points, mixes[m], peer_names[i], 1, false);
@@ -211,6 +228,62 @@ START_TEST(test_bench_quick_writes_results)
 }
 END_TEST
 
+/* --callgrind: per-op counts for each map and op land in bench.json.
+ * Needs valgrind (./run.sh bench --callgrind installs it); without it the
+ * option is refused as bad input, which is what this then checks. */
+START_TEST(test_bench_callgrind)
+{
+	char tmpl[] = "/tmp/check_bench.XXXXXX", dir[4200], path[4300];
+	const char *tmp = mkdtemp(tmpl);
+	const char *argv[] = {"bench",     "--quick",  "--keys",    "1000",
+			      "--seconds", "0.02",     "--reps",    "1",
+			      "--threads", "1",        "--mix",     "r100",
+			      "--variant", "rwlock,rcu,ck", "--out", dir,
+			      "--callgrind"};
+	int argc = sizeof(argv) / sizeof(argv[0]);
+	bool have = system("command -v valgrind >/dev/null 2>&1") == 0;
+	json_error_t jerr;
+	json_t *bj, *cg, *e;
+	size_t i;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/run", tmp);
+#ifdef CK_UNDER_SANITIZER
+	/* valgrind cannot run a sanitizer build's maplab; the plain build's
+	 * suite runs this test */
+	rm_rf(tmp);
+	return;
+#endif
+	if (!have) {
+		fprintf(stderr, "check_bench: no valgrind: --callgrind must be "
+				"refused\n");
+		ck_assert_int_eq(run_bench(argc, argv), 2);
+		rm_rf(tmp);
+		return;
+	}
+	/* the child mode runs in maplab, not in this test binary */
+	ck_assert_int_eq(setenv("MAPLAB_BIN", MAPLAB_BUILD_DIR "/maplab", 1), 0);
+	ck_assert_int_eq(run_bench(argc, argv), 0);
+	snprintf(path, sizeof(path), "%s/bench.json", dir);
+	bj = json_load_file(path, 0, &jerr);
+	ck_assert_msg(bj, "bench.json: %s", jerr.text);
+	cg = json_object_get(bj, "callgrind");
+	ck_assert_uint_eq(json_array_size(cg), 3 * 3); /* maps x ops */
+	json_array_foreach(cg, i, e) {
+		double ir = json_number_value(json_object_get(e, "ir_per_op"));
+
+		/* a map operation is tens to thousands of instructions */
+		ck_assert_msg(ir > 20 && ir < 20000, "%s %s: %.1f instructions",
+			      json_string_value(json_object_get(e, "impl")),
+			      json_string_value(json_object_get(e, "op")), ir);
+		ck_assert(json_number_value(json_object_get(
+				  e, "ll_misses_per_op")) >= 0);
+	}
+	json_decref(bj);
+	rm_rf(tmp);
+}
+END_TEST
+
 /* Each row: argv after "bench" (NULL-terminated), must exit 2. */
 static const char *const bad_inputs[][6] = {
 	{"--mix", "r101", NULL},
@@ -226,6 +299,7 @@ static const char *const bad_inputs[][6] = {
 	{"--variant", "mutex,mutex", NULL},
 	{"--budget", "1K", NULL},
 	{"--values", "borrowed", NULL},
+	{"--reads", "plain", NULL},
 	{"--frobnicate", NULL},
 };
 #define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
@@ -266,7 +340,8 @@ static Suite *bench_suite(void)
 	TCase *tc = tcase_create("run");
 
 	tcase_set_timeout(tc, 300);
-	tcase_add_loop_test(tc, test_bench_quick_writes_results, 0, 2);
+	tcase_add_loop_test(tc, test_bench_quick_writes_results, 0, 3);
+	tcase_add_test(tc, test_bench_callgrind);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("input");
 	tcase_set_timeout(tc, 30);

@@ -5,6 +5,10 @@
  * covered with no new test code.  Plus tests of the counting allocator and
  * of the core table's own growth machinery.
  *
+ * Borrowed reads (map_get_with): called once on a hit and never on a
+ * miss, no retain or release, a pointer the callback retains outlives a
+ * delete, and re-entry follows the range rules.
+ *
  * Fork mode stays on: a crashing variant fails one test, not the suite.
  * Tests that could hang on a deadlock (range re-entry) have timeouts.
  * Under a sanitizer the growth test uses 100,000 keys instead of
@@ -14,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +192,180 @@ START_TEST(test_borrowed)
 	ck_assert_int_eq(map_get(m, "a", 1, &v), 0);
 	ck_assert_ptr_eq(v, &b);
 	close_map(m);
+}
+END_TEST
+
+/* ---- borrowed reads (map_get_with) ------------------------------------ */
+
+struct lend {
+	int calls;
+	void *val;        /* what fn was lent */
+	long refs_inside; /* the value's refcount while fn ran */
+	struct mt_val *kept; /* retained by fn: outlives the call */
+	bool keep;
+};
+
+static void lend_cb(void *val, void *arg)
+{
+	struct lend *l = arg;
+
+	l->calls++;
+	l->val = val;
+	if (val && l->keep) {
+		mt_val_assert(val);
+		l->refs_inside = atomic_load(&((struct mt_val *)val)->refs);
+		mt_vops.retain(val, NULL); /* copy the pointer out: retain */
+		l->kept = val;
+	} else if (val) {
+		l->refs_inside = atomic_load(&((struct mt_val *)val)->refs);
+	}
+}
+
+/* fn runs once on a hit, never on a miss; nothing is retained or
+ * released; a pointer fn retains outlives a delete. */
+START_TEST(test_get_with)
+{
+	struct map_config cfg = {.vops = &mt_vops};
+	struct map *m = open_variant(_i, &cfg);
+	struct lend l = {0};
+	struct mt_val *v1;
+	char k[32];
+	size_t kl;
+
+	ck_assert_int_eq(map_get_with(m, "nope", 4, lend_cb, &l), -ENOENT);
+	ck_assert_int_eq(l.calls, 0);
+	for (uint64_t i = 0; i < 2000; i++) {
+		kl = make_key(k, i, i & 1);
+		ck_assert_int_eq(map_put(m, k, kl, mt_val_new(i, 1)), 0);
+	}
+	for (uint64_t i = 0; i < 2000; i += 7) {
+		memset(&l, 0, sizeof(l));
+		kl = make_key(k, i, i & 1);
+		ck_assert_int_eq(map_get_with(m, k, kl, lend_cb, &l), 0);
+		ck_assert_int_eq(l.calls, 1);
+		ck_assert_uint_eq(((struct mt_val *)l.val)->key, i);
+		/* only the map's reference, during and after */
+		ck_assert_int_eq(l.refs_inside, 1);
+		ck_assert_int_eq(atomic_load(&((struct mt_val *)l.val)->refs),
+				 1);
+	}
+	/* overwrite: fn sees the new value */
+	kl = make_key(k, 3, true);
+	ck_assert_int_eq(map_put(m, k, kl, mt_val_new(3, 2)), 0);
+	memset(&l, 0, sizeof(l));
+	ck_assert_int_eq(map_get_with(m, k, kl, lend_cb, &l), 0);
+	ck_assert_uint_eq(((struct mt_val *)l.val)->version, 2);
+	/* copy out by retaining; the pointer survives the delete */
+	memset(&l, 0, sizeof(l));
+	l.keep = true;
+	ck_assert_int_eq(map_get_with(m, k, kl, lend_cb, &l), 0);
+	v1 = l.kept;
+	ck_assert_int_eq(map_delete(m, k, kl), 0);
+	ck_assert_int_eq(map_get_with(m, k, kl, lend_cb, &l), -ENOENT);
+	ck_assert_int_eq(l.calls, 1);
+	mt_val_assert(v1);
+	ck_assert_uint_eq(v1->version, 2);
+	mt_val_release(v1);
+	/* bad arguments */
+	ck_assert_int_eq(map_get_with(NULL, "a", 1, lend_cb, &l), -EINVAL);
+	ck_assert_int_eq(map_get_with(m, NULL, 3, lend_cb, &l), -EINVAL);
+	ck_assert_int_eq(map_get_with(m, "a", 1, NULL, &l), -EINVAL);
+	assert_check(m, "after get_with");
+	close_map(m);
+	ck_assert_int_eq(mt_live(), 0);
+}
+END_TEST
+
+static void ptr_cb(void *val, void *arg)
+{
+	*(void **)arg = val;
+}
+
+/* Without value ops fn gets the caller's pointer as stored. */
+START_TEST(test_get_with_borrowed)
+{
+	struct map *m = open_variant(_i, NULL);
+	void *seen = NULL;
+	int a = 1;
+
+	ck_assert_int_eq(map_put(m, "", 0, &a), 0); /* the empty key */
+	ck_assert_int_eq(map_get_with(m, NULL, 0, ptr_cb, &seen), 0);
+	ck_assert_ptr_eq(seen, &a);
+	close_map(m);
+}
+END_TEST
+
+/* Re-entry from a get_with callback: the rules of range. */
+struct reread {
+	struct map *m;
+	int rc_get, rc_put, rc_del, rc_range, rc_with;
+	size_t len_seen;
+	uint64_t entries_seen;
+};
+
+static int count_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void noop_cb(void *val, void *arg)
+{
+	(void)val;
+	(void)arg;
+}
+
+static void reread_cb(void *val, void *arg)
+{
+	struct reread *r = arg;
+	struct mt_val *nv = mt_val_new(424242, 1);
+	struct map_stats st;
+	void *v = NULL;
+	int n = 0;
+
+	mt_val_assert(val);
+	r->rc_get = map_get(r->m, &(uint64_t){1}, 8, &v);
+	if (r->rc_get == 0)
+		mt_val_release(v);
+	r->rc_put = map_put(r->m, "zz-reentry", 10, nv);
+	if (r->rc_put != 0)
+		mt_val_release(nv); /* not taken */
+	r->rc_del = map_delete(r->m, "zz-reentry", 10);
+	r->rc_range = map_range(r->m, count_cb, &n);
+	r->rc_with = map_get_with(r->m, &(uint64_t){2}, 8, noop_cb, NULL);
+	r->len_seen = map_len(r->m);
+	map_stats(r->m, &st);
+	r->entries_seen = st.entries;
+}
+
+START_TEST(test_get_with_reentry)
+{
+	struct map_config cfg = {.vops = &mt_vops};
+	struct map *m = open_variant(_i, &cfg);
+	struct reread r = {.m = m};
+	int want = (variant(_i)->flags & MAP_V_RANGE_REENTRANT) ? 0 : -EDEADLK;
+
+	for (uint64_t i = 0; i < 100; i++)
+		ck_assert_int_eq(map_put(m, &i, 8, mt_val_new(i, 1)), 0);
+	ck_assert_int_eq(map_get_with(m, &(uint64_t){5}, 8, reread_cb, &r), 0);
+	ck_assert_msg(r.rc_get == want && r.rc_put == want &&
+			      r.rc_del == want && r.rc_range == want &&
+			      r.rc_with == want,
+		      "%s: want %d: get %d put %d del %d range %d get_with %d",
+		      variant(_i)->name, want, r.rc_get, r.rc_put, r.rc_del,
+		      r.rc_range, r.rc_with);
+	ck_assert_uint_eq(r.len_seen, 100);
+	ck_assert_uint_eq(r.entries_seen, 100);
+	/* the mark is gone: the map works normally afterwards */
+	ck_assert_int_eq(map_delete(m, &(uint64_t){5}, 8), 0);
+	ck_assert_int_eq(map_get_with(m, &(uint64_t){6}, 8, noop_cb, NULL), 0);
+	ck_assert_uint_eq(map_len(m), 99);
+	assert_check(m, "after get_with re-entry");
+	close_map(m);
+	ck_assert_int_eq(mt_live(), 0);
 }
 END_TEST
 
@@ -1038,6 +1217,9 @@ static Suite *maps_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_basic, 0, n);
 	tcase_add_loop_test(tc, test_borrowed, 0, n);
+	tcase_add_loop_test(tc, test_get_with, 0, n);
+	tcase_add_loop_test(tc, test_get_with_borrowed, 0, n);
+	tcase_add_loop_test(tc, test_get_with_reentry, 0, n);
 	tcase_add_loop_test(tc, test_range, 0, n);
 	tcase_add_loop_test(tc, test_range_reentry, 0, n);
 	tcase_add_loop_test(tc, test_range_other_map, 0, n);

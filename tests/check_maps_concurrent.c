@@ -12,6 +12,11 @@
  *    have had its release.  Errors found inside threads are counted and
  *    asserted after the join (no ck_assert off the test's thread).
  *
+ *    Shared-key reads are map_get or map_get_with (the borrowed read,
+ *    whose callback validates the value it was lent); a separate test
+ *    deletes or overwrites a value while a borrowed read's callback runs
+ *    (test_get_with_lifetime, below).
+ *
  * 2. "unsafe-race": writers race on the unsafe variant for real.  Each
  *    attempt forks a child (capped: RLIMIT_AS 1 GiB except under ASan,
  *    M_ARENA_MAX 2, an alarm) that runs 4 unsynchronised writer threads,
@@ -184,6 +189,22 @@ static void check_private(struct worker *w, uint64_t i)
 	mt_val_release(v);
 }
 
+/* A borrowed read of a shared key: the value lent must be a live test
+ * value stored under that key. */
+struct peek {
+	uint64_t key;
+	bool ok;
+};
+
+static void peek_cb(void *val, void *arg)
+{
+	struct peek *pk = arg;
+	struct mt_val *v = val;
+
+	mt_val_assert(v);
+	pk->ok = v->key == pk->key && v->magic == MT_MAGIC;
+}
+
 static void shared_op(struct worker *w, uint64_t *rng, uint64_t seq)
 {
 	uint64_t r, j, k, version;
@@ -234,7 +255,7 @@ static void shared_op(struct worker *w, uint64_t *rng, uint64_t seq)
 			mt_val_release(nv);
 		}
 		break;
-	default:
+	case 8:
 		rc = map_get(w->m, &k, 8, &v);
 		if (rc == 0) {
 			if (((struct mt_val *)v)->key != k)
@@ -243,6 +264,16 @@ static void shared_op(struct worker *w, uint64_t *rng, uint64_t seq)
 		} else if (rc != -ENOENT) {
 			werr(w, "shared get", j, rc);
 		}
+		break;
+	default: {
+		struct peek pk = {.key = k};
+
+		rc = map_get_with(w->m, &k, 8, peek_cb, &pk);
+		if (rc == 0 && !pk.ok)
+			werr(w, "shared get_with: wrong value", j, 0);
+		else if (rc != 0 && rc != -ENOENT)
+			werr(w, "shared get_with", j, rc);
+	}
 	}
 }
 
@@ -386,6 +417,131 @@ START_TEST(test_mixed)
 	if (rc != -ENOTSUP) {
 		ck_assert_msg(rc == 0, "%s: map_check: %s", var->name, c.first);
 		ck_assert_uint_eq(c.reachable, expect_len);
+	}
+	map_thread_exit(m);
+	map_close(m);
+	ck_assert_int_eq(mt_live(), 0);
+}
+END_TEST
+
+/* A value deleted or overwritten while a borrowed read's callback runs
+ * must stay valid until the callback returns.  The reader's callback
+ * signals, a writer thread then deletes (or overwrites) the key, and the
+ * callback keeps checking the value it was lent:
+ *   - variants whose readers hold no lock (MAP_V_RANGE_REENTRANT: rcu,
+ *     syncmap): the write completes while the callback runs (it waits for
+ *     it), and the value must still be intact afterwards - its release
+ *     waits for the grace period;
+ *   - locked variants: the write must NOT complete while the callback
+ *     runs (it waits on the lock).  The callback checks for a bounded
+ *     number of yields after the writer announced itself; if the writer
+ *     was not scheduled meanwhile the round proves less, never fails.
+ * Under ASan a freed value read by the callback is a report of its own. */
+#define LEND_ROUNDS 24
+#define LEND_YIELDS 2000
+
+struct lend_round {
+	struct map *m;
+	uint64_t key;
+	bool overwrite;
+	bool lockfree;
+	_Atomic int phase; /* 0 start, 1 in fn, 2 writer writing, 3 written */
+	int bad;           /* set in fn (the reader's thread) */
+	char what[96];
+};
+
+static void lend_bad(struct lend_round *r, const char *what)
+{
+	if (!r->bad++)
+		snprintf(r->what, sizeof(r->what), "%s", what);
+}
+
+static bool lend_intact(struct lend_round *r, const struct mt_val *v)
+{
+	return v->magic == MT_MAGIC && atomic_load(&v->refs) >= 1 &&
+	       v->key == r->key && v->version == 1;
+}
+
+static void lend_cb(void *val, void *arg)
+{
+	struct lend_round *r = arg;
+	struct mt_val *v = val;
+
+	if (!lend_intact(r, v))
+		lend_bad(r, "value not intact on entry");
+	atomic_store(&r->phase, 1);
+	while (atomic_load(&r->phase) < 2)
+		sched_yield();
+	if (r->lockfree) {
+		while (atomic_load(&r->phase) < 3)
+			if (!lend_intact(r, v)) {
+				lend_bad(r, "value changed while the write ran");
+				return;
+			}
+		if (!lend_intact(r, v))
+			lend_bad(r, "value released before fn returned");
+		return;
+	}
+	for (int i = 0; i < LEND_YIELDS; i++) {
+		if (atomic_load(&r->phase) == 3) {
+			lend_bad(r, "the write completed while fn ran");
+			return; /* v may be freed: do not touch it */
+		}
+		if (!lend_intact(r, v)) {
+			lend_bad(r, "value changed while fn ran");
+			return;
+		}
+		sched_yield();
+	}
+}
+
+static void *lend_writer(void *arg)
+{
+	struct lend_round *r = arg;
+	int rc;
+
+	map_thread_enter(r->m);
+	while (atomic_load(&r->phase) < 1)
+		sched_yield();
+	atomic_store(&r->phase, 2);
+	if (r->overwrite) {
+		struct mt_val *nv = mt_val_new(r->key, 2);
+
+		rc = map_put(r->m, &r->key, 8, nv);
+		if (rc)
+			mt_val_release(nv);
+	} else {
+		rc = map_delete(r->m, &r->key, 8);
+	}
+	atomic_store(&r->phase, 3);
+	map_thread_exit(r->m);
+	return (void *)(intptr_t)rc;
+}
+
+START_TEST(test_get_with_lifetime)
+{
+	const struct map_variant *var = ts_variant(_i);
+	struct map_config cfg = {.vops = &mt_vops};
+	struct map *m = NULL;
+
+	ck_assert_int_eq(map_open(var->name, &cfg, &m), 0);
+	map_thread_enter(m);
+	for (int i = 0; i < LEND_ROUNDS; i++) {
+		struct lend_round r = {.m = m, .key = 0x4c00000000ull | i,
+				       .overwrite = i & 1};
+		pthread_t th;
+		void *ret;
+		int rc;
+
+		r.lockfree = (var->flags & MAP_V_RANGE_REENTRANT) != 0;
+		ck_assert_int_eq(map_put(m, &r.key, 8, mt_val_new(r.key, 1)), 0);
+		ck_assert_int_eq(pthread_create(&th, NULL, lend_writer, &r), 0);
+		rc = map_get_with(m, &r.key, 8, lend_cb, &r);
+		ck_assert_int_eq(pthread_join(th, &ret), 0);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_msg(r.bad == 0, "%s, %s round %d: %s", var->name,
+			      r.overwrite ? "overwrite" : "delete", i, r.what);
+		ck_assert_int_eq((int)(intptr_t)ret, 0);
 	}
 	map_thread_exit(m);
 	map_close(m);
@@ -823,6 +979,7 @@ static Suite *concurrent_suite(void)
 	tcase_add_loop_test(tc, test_mixed, 0, ts_count);
 	tcase_add_loop_test(tc, test_walk_during_growth, 0, ts_count);
 	tcase_add_loop_test(tc, test_reentrant_len_during_walks, 0, ts_count);
+	tcase_add_loop_test(tc, test_get_with_lifetime, 0, ts_count);
 	suite_add_tcase(s, tc);
 
 #ifndef __SANITIZE_THREAD__

@@ -3,7 +3,8 @@
  * variant (liburcu's cds_lfht, maps/rcu.c) and to the liburcu glue it
  * shares with syncmap (maps/mlrcu.c): grace-period reclamation (a value
  * the map released is not freed while another thread is inside a
- * read-side section; it is freed after the barrier), per-thread
+ * read-side section - a walk's or a borrowed read's (map_get_with); it
+ * is freed after the barrier), per-thread
  * registration nesting across maps, auto-resize statistics, concurrent
  * lookups during replaces and deletes, and what a range sees.
  *
@@ -125,14 +126,13 @@ struct hold {
 	struct mt_val *held;
 	long refs_seen;
 	const char *variant_for_nesting; /* NULL: hold on m only */
+	bool borrowed; /* hold from map_get_with instead of map_range */
+	int rc;        /* what the holding call returned */
 };
 
-static int hold_cb(const void *key, size_t klen, void *val, void *arg)
+/* Holds the lent value until the main thread says go. */
+static void hold_val(struct hold *h, void *val)
 {
-	struct hold *h = arg;
-
-	(void)key;
-	(void)klen;
 	pthread_mutex_lock(&h->mu);
 	h->held = val; /* borrowed: no retain */
 	h->inside = 1;
@@ -143,7 +143,20 @@ static int hold_cb(const void *key, size_t klen, void *val, void *arg)
 	/* Deleted and replaced meanwhile; must still be alive (ASan). */
 	mt_val_assert(h->held);
 	h->refs_seen = atomic_load(&h->held->refs);
+}
+
+static int hold_cb(const void *key, size_t klen, void *val, void *arg)
+{
+	(void)key;
+	(void)klen;
+	hold_val(arg, val);
 	return 1;
+}
+
+/* The same hold from a borrowed read (map_get_with). */
+static void hold_get_cb(void *val, void *arg)
+{
+	hold_val(arg, val);
 }
 
 static void *holder(void *arg)
@@ -167,17 +180,22 @@ static void *holder(void *arg)
 		if (depth != 1 || !reg)
 			return (void *)1;
 	}
-	map_range(h->m, hold_cb, h);
+	if (h->borrowed)
+		h->rc = map_get_with(h->m, "only", 4, hold_get_cb, h);
+	else
+		h->rc = map_range(h->m, hold_cb, h);
 	map_thread_exit(h->m);
 	if (other)
 		map_close(other);
 	return NULL;
 }
 
-static void grace_period(const char *variant, const char *nest_with)
+static void grace_period(const char *variant, const char *nest_with,
+			 bool borrowed)
 {
 	struct map *m;
-	struct hold h = {.variant_for_nesting = nest_with};
+	struct hold h = {.variant_for_nesting = nest_with,
+			 .borrowed = borrowed};
 	struct timespec ms20 = {0, 20 * 1000 * 1000};
 	struct map_stats st;
 	pthread_t t;
@@ -211,6 +229,7 @@ static void grace_period(const char *variant, const char *nest_with)
 	pthread_mutex_unlock(&h.mu);
 	ck_assert_int_eq(pthread_join(t, &ret), 0);
 	ck_assert_ptr_null(ret);
+	ck_assert_int_eq(h.rc, borrowed ? 0 : 1);
 	ck_assert_int_eq(h.refs_seen, 1); /* still only the map's reference */
 	/* After the grace period and the barrier: reclaimed. */
 	mlrcu_barrier();
@@ -224,26 +243,41 @@ static void grace_period(const char *variant, const char *nest_with)
 
 START_TEST(test_grace_period_rcu)
 {
-	grace_period("rcu", NULL);
+	grace_period("rcu", NULL, false);
 }
 END_TEST
 
 START_TEST(test_grace_period_syncmap)
 {
-	grace_period("syncmap", NULL);
+	grace_period("syncmap", NULL, false);
 }
 END_TEST
 
 /* The walker entered a second map and left it before the walk. */
 START_TEST(test_grace_period_nested_rcu)
 {
-	grace_period("rcu", "syncmap");
+	grace_period("rcu", "syncmap", false);
 }
 END_TEST
 
 START_TEST(test_grace_period_nested_syncmap)
 {
-	grace_period("syncmap", "rcu");
+	grace_period("syncmap", "rcu", false);
+}
+END_TEST
+
+/* The same hold from a borrowed read: map_get_with's callback runs inside
+ * the read-side section, so the value it was lent outlives a delete and
+ * two replaces until it returns. */
+START_TEST(test_grace_period_get_with_rcu)
+{
+	grace_period("rcu", NULL, true);
+}
+END_TEST
+
+START_TEST(test_grace_period_get_with_syncmap)
+{
+	grace_period("syncmap", NULL, true);
 }
 END_TEST
 
@@ -564,6 +598,8 @@ static Suite *rcu_suite(void)
 	tcase_add_test(tc, test_grace_period_syncmap);
 	tcase_add_test(tc, test_grace_period_nested_rcu);
 	tcase_add_test(tc, test_grace_period_nested_syncmap);
+	tcase_add_test(tc, test_grace_period_get_with_rcu);
+	tcase_add_test(tc, test_grace_period_get_with_syncmap);
 	tcase_add_test(tc, test_lazy_registration);
 	tcase_add_test(tc, test_concurrent_lookups);
 	tcase_add_test(tc, test_range_sees_each_stable_key_once);

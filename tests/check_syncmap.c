@@ -1,12 +1,12 @@
 /*
- * tests/check_syncmap.c - This file contains the tests specific to the
- * syncmap variant (Go's pre-1.24 sync.Map, maps/syncmap.c): exact
- * promotion / dirty-copy / miss / expunge counts after a scripted
- * sequence, concurrent loads during stores, range with concurrent and
- * re-entrant stores.  Grace-period reclamation under a walker that holds
- * a borrowed value is tested for both RCU-reclaimed variants in
- * tests/check_rcu.c (grace_period("syncmap", ...)).  The generic behaviour
- * is covered by the conformance suites (tests/check_maps*.c).
+ * tests/check_syncmap.c - This file contains the tests specific to the syncmap
+ * variant (Go's pre-1.24 sync.Map, maps/syncmap.c): exact promotion /
+ * dirty-copy / miss / expunge counts after a scripted sequence, concurrent
+ * loads during stores, range with concurrent and re-entrant stores, and
+ * map_get_with counted as a Load.  Grace-period reclamation under a walker that
+ * holds a borrowed value is tested for both RCU-reclaimed variants in
+ * tests/check_rcu.c (grace_period("syncmap", ...)).  The generic behaviour is
+ * covered by the conformance suites (tests/check_maps*.c).
  *
  * Every test checks the allocator accounting (ml_alloc_live_total back to
  * its baseline after close) and the value reference balance (mt_live() 0
@@ -198,6 +198,58 @@ START_TEST(test_scripted_counts)
 	expect(m, "e", 5, 1);
 	ck_assert_int_eq(map_get(m, "a", 1, &v), -ENOENT);
 	ck_assert_int_eq(map_get(m, "d", 1, &v), -ENOENT);
+	close_sm(m);
+}
+END_TEST
+
+/* map_get_with is Go's Load with a callback in place of the retain: it
+ * counts misses and promotes exactly as Load does, and its callback runs
+ * after the miss path has let go of mu (a store from the callback, which
+ * needs mu, would otherwise deadlock: the tcase timeout). */
+struct sm_peek {
+	struct map *m;
+	uint64_t key;
+	int calls, rc_put;
+};
+
+static void sm_peek_cb(void *val, void *arg)
+{
+	struct sm_peek *p = arg;
+
+	mt_val_assert(val);
+	ck_assert_uint_eq(((struct mt_val *)val)->key, p->key);
+	p->calls++;
+	if (p->m)
+		p->rc_put = map_put(p->m, "e", 1, mt_val_new(5, 1));
+}
+
+START_TEST(test_get_with_is_a_load)
+{
+	struct map *m = open_sm();
+	struct sm_peek p = {0};
+
+	put(m, "a", 1, 1);
+	put(m, "b", 2, 1);
+	put(m, "c", 3, 1);
+	p.key = 1;
+	ck_assert_int_eq(map_get_with(m, "a", 1, sm_peek_cb, &p), 0);
+	p.key = 2;
+	ck_assert_int_eq(map_get_with(m, "b", 1, sm_peek_cb, &p), 0);
+	expect_stats(m, 0, 0, 2, 0, 1);
+	p.key = 3;
+	ck_assert_int_eq(map_get_with(m, "c", 1, sm_peek_cb, &p), 0);
+	expect_stats(m, 1, 0, 3, 0, 2); /* promotion, as Load's */
+	ck_assert_int_eq(map_get_with(m, "zz", 2, sm_peek_cb, &p), -ENOENT);
+	ck_assert_int_eq(p.calls, 3);
+	/* d only in dirty: the lookup takes mu; the callback stores. */
+	put(m, "d", 4, 1);
+	p.key = 4;
+	p.m = m;
+	ck_assert_int_eq(map_get_with(m, "d", 1, sm_peek_cb, &p), 0);
+	ck_assert_int_eq(p.rc_put, 0);
+	ck_assert_int_eq(p.calls, 4);
+	expect(m, "e", 5, 1);
+	ck_assert_uint_eq(map_len(m), 5);
 	close_sm(m);
 }
 END_TEST
@@ -475,6 +527,7 @@ static Suite *syncmap_suite(void)
 
 	tcase_add_test(tc, test_scripted_counts);
 	tcase_add_test(tc, test_rebuild_is_the_copy);
+	tcase_add_test(tc, test_get_with_is_a_load);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("concurrent");
 	tcase_set_timeout(tc, 120);
