@@ -37,8 +37,10 @@
 #include <stddef.h>
 
 #define VERDICT_STALL_RATIO 5.0
-#define VERDICT_STALL_MIN_INFLIGHT 200.0
-#define VERDICT_STALL_MIN_P99_MS 5.0
+/* Floors, so that an idle run's noise (p99 1 ms against 6 ms) is no stall:
+ * a stall the incidents show is hundreds of ms and thousands queued. */
+#define VERDICT_STALL_MIN_INFLIGHT 1000.0
+#define VERDICT_STALL_MIN_P99_MS 50.0
 
 enum verdict_class { VERDICT_NONE, VERDICT_HOLDS, VERDICT_BROKEN };
 enum verdict_how {
