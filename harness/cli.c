@@ -622,7 +622,7 @@ static const char *verdict_color(const struct verdict *v)
 }
 
 /* The table, with each run's design verdict: judged once every run of the
- * folder is in, since a stall is relative to the same run's best design. */
+ * folder is in, since a stall is relative to the same folder's median ok run. */
 static void print_table(struct row *rows, size_t n, bool col)
 {
 	json_t **recs = calloc(n ? n : 1, sizeof(*recs));

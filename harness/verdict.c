@@ -2,12 +2,14 @@
  * harness/verdict.c - This file contains the design verdict (verdict.h):
  * pure functions from a run record to "broken: how" or "holds: cost".
  *
- * Invariants: nothing here allocates except verdict_json(); nothing reads
+ * Invariants: nothing here allocates except verdict_json() and the
+ * reference's scratch arrays; nothing reads
  * a file or the clock; every missing or mistyped field reads as NaN or
  * NULL, so a record of a run that died early still gets a verdict.
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness/verdict.h"
@@ -44,31 +46,53 @@ static double inflight_peak(json_t *rec)
 
 /* ---- the reference --------------------------------------------------- */
 
-static double fmin_known(double a, double b)
+static int cmp_double(const void *a, const void *b)
 {
-	if (isnan(a))
-		return b;
-	if (isnan(b))
-		return a;
-	return a < b ? a : b;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the known values in v[0..n) (sorted in place); NaN if
+ * none. */
+static double median(double *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			v[k++] = v[i];
+	if (!k)
+		return NAN;
+	qsort(v, k, sizeof(*v), cmp_double);
+	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
 void verdict_ref_of(json_t *const *recs, size_t n, const char *incident,
 		    struct verdict_ref *ref)
 {
+	double *inf = calloc(n ? n : 1, sizeof(*inf));
+	double *p99 = calloc(n ? n : 1, sizeof(*p99));
+	size_t k = 0;
+
 	ref->inflight = NAN;
 	ref->p99_ms = NAN;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; inf && p99 && i < n; i++) {
 		const char *inc = jstr(json_object_get(recs[i], "incident"));
 		const char *out = jstr(json_object_get(recs[i], "outcome"));
 
 		if (!inc || !incident || strcmp(inc, incident) || !out ||
 		    strcmp(out, "ok"))
 			continue;
-		ref->inflight = fmin_known(ref->inflight,
-					   inflight_peak(recs[i]));
-		ref->p99_ms = fmin_known(ref->p99_ms, p99_ms(recs[i]));
+		inf[k] = inflight_peak(recs[i]);
+		p99[k++] = p99_ms(recs[i]);
 	}
+	if (inf && p99) {
+		ref->inflight = median(inf, k);
+		ref->p99_ms = median(p99, k);
+	}
+	free(inf);
+	free(p99);
 }
 
 /* ---- growth ---------------------------------------------------------- */
@@ -195,7 +219,7 @@ static bool stalled(json_t *rec, const struct verdict_ref *ref,
 	    inf >= VERDICT_STALL_RATIO * fmax(ref->inflight, 1.0)) {
 		set(v, VERDICT_BROKEN, VERDICT_HOW_STALL, "stall");
 		snprintf(v->detail, sizeof(v->detail),
-			 "in-flight peak %.0f (%.0fx the best design's %.0f), "
+			 "in-flight peak %.0f (%.0fx the median ok run's %.0f), "
 			 "p99 %.1f ms", inf, inf / fmax(ref->inflight, 1.0),
 			 ref->inflight, p99);
 		return true;
@@ -204,7 +228,7 @@ static bool stalled(json_t *rec, const struct verdict_ref *ref,
 	    p99 >= VERDICT_STALL_RATIO * ref->p99_ms) {
 		set(v, VERDICT_BROKEN, VERDICT_HOW_STALL, "stall");
 		snprintf(v->detail, sizeof(v->detail),
-			 "p99 %.1f ms (%.0fx the best design's %.1f ms), "
+			 "p99 %.1f ms (%.0fx the median ok run's %.1f ms), "
 			 "in-flight peak %.0f", p99, p99 / ref->p99_ms,
 			 ref->p99_ms, inf);
 		return true;

@@ -25,9 +25,11 @@
  *                               -> broken: stall
  *   otherwise                   -> holds, with its cost
  * An unknown reference (no ok run) applies no in-flight rule.
- * The reference of an incident is the smallest in-flight peak and the
- * smallest p99 among its runs in the folder whose outcome is ok: the best
- * design measured in the same run, never a machine's absolute figure.
+ * The reference of an incident is the median in-flight peak and the
+ * median p99 of its runs in the folder whose outcome is ok: the typical
+ * surviving run measured in the same matrix, never a machine's absolute
+ * figure (a minimum would make one idle repetition of a good design the
+ * bar its own other repetitions fail).
  */
 #ifndef MAPLAB_HARNESS_VERDICT_H
 #define MAPLAB_HARNESS_VERDICT_H
@@ -55,8 +57,8 @@ enum verdict_how {
 
 /* The same incident's best figures in the same folder (NaN: unknown). */
 struct verdict_ref {
-	double inflight;  /* smallest in-flight peak of an ok run */
-	double p99_ms;    /* smallest latency p99 of an ok run, ms */
+	double inflight;  /* median in-flight peak of the ok runs */
+	double p99_ms;    /* median latency p99 of the ok runs, ms */
 };
 
 struct verdict {
