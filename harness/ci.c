@@ -180,24 +180,17 @@ static json_t *cell_json(const struct cell *c)
 }
 
 /* The design verdict of a cell: "broken: HOW" when a run broke (the
- * first such HOW, "xN/M" when not all did), else "holds".  The stall
- * reference is the same incident's runs in this folder. */
-static void cell_design(struct cell *c, json_t *all)
+ * first such HOW, "xN/M" when not all did), else "holds", each run judged
+ * against ref, its incident's reference in this folder. */
+static void cell_design(struct cell *c, const struct verdict_ref *ref)
 {
-	json_t **recs = calloc(json_array_size(all) + 1, sizeof(*recs));
-	size_t n = 0, i, broken = 0, runs = 0;
-	struct verdict_ref ref;
+	size_t i, broken = 0, runs = 0;
 	struct verdict v;
 	char how[16] = "";
 	json_t *r;
 
-	json_array_foreach(all, i, r)
-		if (recs)
-			recs[n++] = r;
-	verdict_ref_of(recs, n, c->incident, &ref);
-	free(recs);
 	json_array_foreach(c->runs, i, r) {
-		verdict_of(r, &ref, &v);
+		verdict_of(r, ref, &v);
 		runs++;
 		if (v.cls == VERDICT_BROKEN && !broken++)
 			snprintf(how, sizeof(how), "%s", v.how_word);
@@ -211,6 +204,22 @@ static void cell_design(struct cell *c, json_t *all)
 	else
 		snprintf(c->design, sizeof(c->design), "broken: %s %zu/%zu",
 			 how, broken, runs);
+}
+
+/* The reference of every incident of the folder's runs (all), for the
+ * cells' design verdicts: the summary entries as an array of records. */
+static void incident_ref(json_t *all, const char *incident,
+			 struct verdict_ref *ref)
+{
+	json_t **recs = calloc(json_array_size(all) + 1, sizeof(*recs));
+	size_t n = 0, i;
+	json_t *r;
+
+	json_array_foreach(all, i, r)
+		if (recs)
+			recs[n++] = r;
+	verdict_ref_of(recs, n, incident, ref);
+	free(recs);
 }
 
 /* One row of the terminal table (the header is print_table's). */
@@ -256,17 +265,6 @@ static void print_table(const struct cell *cells, size_t n)
 	       "(>= 1.00x: every repetition met it)\n");
 }
 
-static bool listed(const json_t *list, const char *s)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach((json_t *)list, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), s))
-			return true;
-	return false;
-}
-
 /* Add a failing cell for every (incident, variant) the expectations name
  * that the manifest says this folder ran but that has no run in it.  The
  * exercise variant counts only when the manifest names it. */
@@ -279,12 +277,12 @@ static size_t add_missing(const json_t *exp, const json_t *manifest,
 	json_t *row, *rule;
 
 	json_object_foreach(json_object_get(exp, "cells"), inc, row) {
-		if (json_is_array(incs) && !listed(incs, inc))
+		if (json_is_array(incs) && !expect_in_list(incs, inc))
 			continue;
 		json_object_foreach(row, var, rule) {
 			size_t j;
 
-			if (json_is_array(vars) ? !listed(vars, var)
+			if (json_is_array(vars) ? !expect_in_list(vars, var)
 						: !strcmp(var, "exercise"))
 				continue;
 			for (j = 0; j < n; j++)
@@ -345,6 +343,7 @@ static int judge_folder(const char *dir, const json_t *exp0, bool print)
 	json_t *all = results_load_runs(dir, err, sizeof(err));
 	json_t *manifest, *exp;
 	struct cell cells[256];
+	struct verdict_ref ref;
 	unsigned failures = 0;
 	json_t *out, *arr;
 	char path[PATH_MAX];
@@ -373,7 +372,9 @@ static int judge_folder(const char *dir, const json_t *exp0, bool print)
 	for (size_t i = 0; i < n; i++) {
 		judge_cell(&cells[i], exp, reps);
 		failures += !cells[i].v.pass;
-		cell_design(&cells[i], all);
+		if (!i || strcmp(cells[i - 1].incident, cells[i].incident))
+			incident_ref(all, cells[i].incident, &ref);
+		cell_design(&cells[i], &ref);
 		json_array_append_new(arr, cell_json(&cells[i]));
 		json_object_set_new(json_array_get(arr, i), "design",
 				    json_string(cells[i].design));

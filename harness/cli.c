@@ -626,6 +626,7 @@ static const char *verdict_color(const struct verdict *v)
 static void print_table(struct row *rows, size_t n, bool col)
 {
 	json_t **recs = calloc(n ? n : 1, sizeof(*recs));
+	struct verdict_ref ref;
 
 	for (size_t i = 0; recs && i < n; i++)
 		recs[i] = rows[i].rec;
@@ -635,10 +636,11 @@ static void print_table(struct row *rows, size_t n, bool col)
 	for (size_t i = 0; i < n; i++) {
 		struct row *r = &rows[i];
 		char ops[32], p99[32], inf[32], vt[260];
-		struct verdict_ref ref;
 		struct verdict v;
 
-		verdict_ref_of(recs, recs ? n : 0, r->incident, &ref);
+		/* rows come grouped by incident: one reference per group */
+		if (!i || strcmp(rows[i - 1].incident, r->incident))
+			verdict_ref_of(recs, recs ? n : 0, r->incident, &ref);
 		verdict_of(r->rec, &ref, &v);
 		verdict_text(&v, vt, sizeof(vt));
 		snprintf(ops, sizeof(ops), isfinite(r->ops_s) ? "%.0f" : "-", r->ops_s);

@@ -372,7 +372,7 @@ enum expect_class expect_class_of(const json_t *rule)
 					      : EXPECT_HOLDS;
 }
 
-static bool in_list(const json_t *list, const char *s)
+bool expect_in_list(const json_t *list, const char *s)
 {
 	size_t i;
 	json_t *v;
@@ -410,13 +410,13 @@ int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
 		const char *sig = json_string_value(
 			json_object_get(json_object_get(run, "signal"), "name"));
 		const char *det = json_string_value(json_object_get(run, "detector"));
-		bool counts = holds || !outs || in_list(outs, outcome);
+		bool counts = holds || !outs || expect_in_list(outs, outcome);
 		const json_t *tags = json_object_get(rule, "oom_tags");
 		const char *tag = json_string_value(
 			json_object_get(json_object_get(run, "oom"), "tag"));
 
 		if (counts && !holds && tags && !strcmp(outcome, "oom") &&
-		    !(tag && in_list(tags, tag))) {
+		    !(tag && expect_in_list(tags, tag))) {
 			snprintf(why, len, "%soom of tag %s, not %s",
 				 forbid ? "wrong: " : "", tag ? tag : "(none)",
 				 json_string_value(json_array_get(tags, 0)));
@@ -437,7 +437,7 @@ symptoms:
 	if (forbid) {
 		json_object_foreach((json_t *)syms, k, v) {
 			if (json_number_value(v) > 0 &&
-			    !(names && in_list(names, k))) {
+			    !(names && expect_in_list(names, k))) {
 				snprintf(why, len, "wrong: %s=%.0f", k,
 					 json_number_value(v));
 				return -2;
@@ -446,7 +446,7 @@ symptoms:
 	}
 	json_object_foreach((json_t *)syms, k, v) {
 		double x = json_number_value(v);
-		if (x > 0 && (holds || !names || in_list(names, k))) {
+		if (x > 0 && (holds || !names || expect_in_list(names, k))) {
 			snprintf(why, len, "%s=%.0f", k, x);
 			return 1;
 		}

@@ -39,6 +39,8 @@ json_t *expect_bind(const json_t *exp, const json_t *runs);
 const json_t *expect_rule(const json_t *exp, const char *incident,
 			  const char *variant);
 enum expect_class expect_class_of(const json_t *rule);
+/* Whether the JSON array list holds the string s. */
+bool expect_in_list(const json_t *list, const char *s);
 
 /* Did this run (a runs/ or summary.json entry) show the incident's
  * symptom, per rule?  *why gets a short reason ("crash SIGSEGV",

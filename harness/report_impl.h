@@ -60,6 +60,7 @@ struct rp_incident {
 	size_t nruns;
 	struct rp_chart charts[RP_MAX_CHARTS];
 	size_t ncharts;
+	struct verdict_ref ref; /* the stall reference of its runs' records */
 };
 
 struct rp_bench_chart {

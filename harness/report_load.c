@@ -541,6 +541,27 @@ static int cmp_run(const void *a, const void *b)
 	return d < 0 ? -1 : d > 0;
 }
 
+/* Each incident's design-verdict reference, once, from its runs' records
+ * (rp_verdict judges every run against it). */
+static int incident_refs(struct report *rp, char *err, size_t n)
+{
+	json_t **recs = calloc(rp->nruns ? rp->nruns : 1, sizeof(*recs));
+
+	if (!recs)
+		return fail(err, n, -ENOMEM, "out of memory");
+	for (size_t k = 0; k < rp->nincs; k++) {
+		struct rp_incident *inc = &rp->incs[k];
+		size_t nr = 0;
+
+		for (size_t j = 0; j < inc->nruns; j++)
+			if (rp->runs[inc->runs[j]].rec)
+				recs[nr++] = rp->runs[inc->runs[j]].rec;
+		verdict_ref_of(recs, nr, inc->name, &inc->ref);
+	}
+	free(recs);
+	return 0;
+}
+
 static int group_incidents(struct report *rp, char *err, size_t n)
 {
 	for (size_t i = 0; i < rp->nruns; i++) {
@@ -567,7 +588,7 @@ static int group_incidents(struct report *rp, char *err, size_t n)
 		inc->runs = nr;
 		inc->runs[inc->nruns++] = i;
 	}
-	return 0;
+	return incident_refs(rp, err, n);
 }
 
 static void hash_file(GChecksum *ck, const char *dir, const char *rel,

@@ -256,16 +256,12 @@ void rp_run_label(const struct report *rp, const struct rp_incident *inc,
 void rp_verdict(const struct report *rp, const struct rp_run *r,
 		struct verdict *v)
 {
-	json_t **recs = calloc(rp->nruns ? rp->nruns : 1, sizeof(*recs));
-	size_t n = 0;
-	struct verdict_ref ref;
+	const struct verdict_ref *ref = NULL;
 
-	for (size_t i = 0; recs && i < rp->nruns; i++)
-		if (rp->runs[i].rec && !strcmp(rp->runs[i].incident, r->incident))
-			recs[n++] = rp->runs[i].rec;
-	verdict_ref_of(recs, n, r->incident, &ref);
-	free(recs);
-	verdict_of(r->rec ? r->rec : r->sum, &ref, v);
+	for (size_t k = 0; k < rp->nincs && !ref; k++)
+		if (!strcmp(rp->incs[k].name, r->incident))
+			ref = &rp->incs[k].ref;
+	verdict_of(r->rec ? r->rec : r->sum, ref, v);
 }
 
 /* Per known incident: the service, then what the article blames.  No
