@@ -56,7 +56,7 @@ BUILD_DEFS := -DMAPLAB_CC='"$(shell $(CC) --version | head -n1)"' \
 
 MAPS_SRC := $(wildcard maps/*.c)
 INC_SRC := $(wildcard incidents/*/*.c)
-HAR_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c))
+HAR_SRC := $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c))
 FIX_SRC := $(wildcard tests/fixtures/*.c)
 TEST_SRC := $(wildcard tests/check_*.c)
 TEST_HELP_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
@@ -68,7 +68,7 @@ HAR_OBJ := $(call obj,$(HAR_SRC))
 FIX_OBJ := $(call obj,$(FIX_SRC))
 TEST_HELP_OBJ := $(call obj,$(TEST_HELP_SRC))
 REG_OBJ := $(call obj,incidents/registry.c)
-MAIN_OBJ := $(call obj,harness/main.c)
+MAIN_OBJ := $(call obj,harness/cli/main.c)
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 LIBMAPS := $(BUILD)/libmaps.a

@@ -16,7 +16,7 @@ usage: ./run.sh [COMMAND] [ARGS...]
   test              install, build, run every test (unit suites, the
                     concurrency suites under TSan, the CI expectation
                     matrix, then the quick mutant subset)
-  ci [ARGS]         the CI preset against harness/expectations.json; JUnit XML
+  ci [ARGS]         the CI preset against harness/verdict/expectations.json; JUnit XML
   mutants [NAME...] build the mutants (maps/mutants.def), run the gate on
                     each, say which cells killed which; exit 1 if one
                     survives

@@ -1,12 +1,12 @@
 # plots/common.gp - shared look of every maplab chart.
 #
-# Loaded first by each chart script.  The renderer (harness/report_plot.c)
+# Loaded first by each chart script.  The renderer (harness/report/report_plot.c)
 # runs gnuplot in the results folder with parameters given by -e, so every
 # path a script sees is relative to that folder.  Parameters used here:
 #   out    output path without extension; the script writes out.svg, then
 #          calls `finish` which replots into out.png
 # Colours are never chosen here: each series gets its colour from the one
-# palette table in harness/report_plot.c (passed in `colors`).
+# palette table in harness/report/report_plot.c (passed in `colors`).
 if (!exists("out")) { print "common.gp: out= not set"; exit status 2 }
 set encoding utf8
 set terminal svg size 900,420 font "sans-serif,13" linewidth 1.2 background rgb "white"

@@ -1,6 +1,6 @@
 /*
  * tests/check_bench.c - This file contains the Check suite for `maplab
- * bench` (harness/bench.c and its peers).
+ * bench` (harness/bench/bench.c and its peers).
  *
  * It runs a tiny benchmark in-process through bench_main() (which forks its
  * own children) into a temporary --out run folder and checks the results
@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/bench.h"
+#include "harness/bench/bench.h"
 #include "maps/map.h"
 #include "tests/ck_run.h"
 

@@ -1,7 +1,7 @@
 /*
  * tests/check_ci.c - the expectation matrix and `maplab ci`'s judgement.
  *
- * Unit tests of harness/expect.c (rules, k-of-n, Wilson interval), and
+ * Unit tests of harness/verdict/expect.c (rules, k-of-n, Wilson interval), and
  * `maplab ci --judge` over small results folders written here: a safe
  * variant that shows a symptom must fail the gate with a readable table,
  * an unsafe variant that stopped reproducing must fail it, a corrupt
@@ -9,7 +9,7 @@
  * fail.  Time ratios (expect_bind), oom tags and margins have their own
  * tests.  "real_expectations_*" judge run entries shaped after measured
  * mutant runs (`./run.sh mutants`, figures in the comments) against the
- * real harness/expectations.json: each lock-removed variant must fail the
+ * real harness/verdict/expectations.json: each lock-removed variant must fail the
  * cells it broke, and the healthy shapes must pass.  The scenario runs
  * themselves are checked by `./run.sh ci` and `./run.sh mutants`.
  */
@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/expect.h"
-#include "harness/presets.h"
+#include "harness/verdict/expect.h"
+#include "harness/cli/presets.h"
 #include "tests/ck_run.h"
 
 #ifndef MAPLAB_BUILD_DIR

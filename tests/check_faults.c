@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/ictx.h"
+#include "harness/runtime/ictx.h"
 #include "incidents/config/cfgdoc.h"
 #include "incidents/registry.h"
 #include "maps/alloc.h"

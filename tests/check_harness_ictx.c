@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/ictx.h"
-#include "harness/telemetry.h"
+#include "harness/runtime/ictx.h"
+#include "harness/runtime/telemetry.h"
 #include "maps/alloc.h"
 #include "tests/ck_run.h"
 

@@ -29,7 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/ictx.h"
+#include "harness/runtime/ictx.h"
 #include "incidents/config/cfgdoc.h"
 #include "incidents/config/config.h"
 #include "maps/alloc.h"

@@ -1,7 +1,7 @@
 /*
  * tests/check_incident_metrics.c - This file contains the tests of the
  * metrics incident (incidents/metrics/), run in-process through
- * harness/ictx.h at a small size:
+ * harness/runtime/ictx.h at a small size:
  *   - the oracle is exact (no counter mismatch, no lost update, no
  *     invariant violation, no leaked byte) on every thread-safe variant,
  *     with expiry exercised;
@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/ictx.h"
+#include "harness/runtime/ictx.h"
 #include "incidents/metrics/metrics.h"
 #include "maps/alloc.h"
 #include "maps/map.h"

@@ -1,7 +1,7 @@
 /*
  * tests/check_incident_payment.c - This file contains the tests of the
  * payment incident (incidents/payment/), run in-process through
- * harness/ictx.h at a small size:
+ * harness/runtime/ictx.h at a small size:
  *   - the oracle is exact on the thread-safe variants (mutex, sharded, rcu
  *     when registered): no lost insert/delete/update, no double settle, no
  *     invariant violation, no unreachable or leaked byte, every accepted
@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/ictx.h"
+#include "harness/runtime/ictx.h"
 #include "incidents/payment/payment.h"
 #include "maps/alloc.h"
 #include "maps/map.h"

@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/report.h"
+#include "harness/report/report.h"
 #include "tests/ck_run.h"
 
 #define FIXTURE "results/fixture"

@@ -1,5 +1,5 @@
 /*
- * tests/check_verdict.c - the design verdict (harness/verdict.c), table
+ * tests/check_verdict.c - the design verdict (harness/verdict/verdict.c), table
  * driven.
  *
  * Real run records, trimmed copies of results/20261205-141121-quick/runs
@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "harness/verdict.h"
+#include "harness/verdict/verdict.h"
 #include "tests/ck_run.h"
 
 #define DATA "tests/data/verdict"

@@ -1,0 +1,36 @@
+/*
+ * harness/cli/cli.h - the list, run and matrix subcommands, and the shared
+ * argument parsers (sizes like 256M, durations like 5s) other subcommands
+ * (ci, tsan, diagnose) may reuse.
+ */
+#ifndef MAPLAB_HARNESS_CLI_H
+#define MAPLAB_HARNESS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* argv[0] of the process (main sets it), so manifests record the exact
+ * command line; "maplab" until set. */
+extern const char *cli_program;
+
+int cli_list_main(int argc, char **argv);
+int cli_run_main(int argc, char **argv);
+int cli_matrix_main(int argc, char **argv);
+
+/* "256M", "1G", "512K", "1048576": bytes.  0 or -EINVAL. */
+int cli_parse_size(const char *s, uint64_t *out);
+/* "5s", "500ms", "2m", "1.5": seconds (> 0).  0 or -EINVAL. */
+int cli_parse_duration(const char *s, double *out);
+/* Whole number within [min, max].  0 or -EINVAL. */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Re-execute this binary by its real path (so that /proc comm and ps show
+ * "maplab", not "exe"); returns only on failure (errno set). */
+void cli_exec_self(char **argv);
+/* A fresh results folder name, "results/<date>-<time>-<label>", the way
+ * results_open() names one, for subcommands that must know it up front. */
+void cli_default_out(char *buf, size_t len, const char *label);
+/* true unless NO_COLOR is set (to anything) or stdout is not a tty. */
+bool cli_color(void);
+
+#endif

@@ -1,0 +1,518 @@
+/*
+ * harness/lanes/ci.c - `maplab ci`: the CI regression mode.
+ *
+ * Runs the `ci` preset (every incident x variant, several repetitions;
+ * the preset lives with the others in cli.c) into a results folder, judges
+ * every cell against the expectation matrix (expect.h), prints the table,
+ * writes ci.json (verdicts, read by the report) and junit.xml (one test
+ * case per cell), renders the report, and exits 1 when a cell fails: a
+ * variant expected to hold showed a symptom, or an incident expected to
+ * reproduce no longer did.  Bad input exits 2 before anything runs.
+ *
+ * No silent pass: ratio rules are bound to this folder's own runs
+ * (expect_bind); a cell the expectations name for the incidents and
+ * variants the folder's manifest says it ran, but with no run in the
+ * folder, is a failing "missing" cell; a cell with fewer runs than the
+ * manifest's repetitions fails; a `reproduces` cell whose k had to be
+ * lowered to the runs made fails (the report only notes it).
+ *
+ * Single-threaded, like the runner it drives.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness/lanes/ci.h"
+#include "harness/cli/cli.h"
+#include "harness/verdict/expect.h"
+#include "harness/report/report.h"
+#include "harness/store/results.h"
+#include "harness/verdict/verdict.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: maplab ci [--incident LIST] [--variant LIST] [--reps N]\n"
+		"                 [--expect FILE] [--out DIR] [--no-report]\n\n"
+		"Runs the ci preset, compares every cell with the expectation\n"
+		"matrix (default %s), prints the table (with each\n"
+		"cell's margin: its worst repetition against its bound),\n"
+		"writes ci.json, junit.xml and the report into the results\n"
+		"folder.  Exit 0 when every cell meets its expectation, 1 when\n"
+		"one does not (a cell missing from the folder, short of runs or\n"
+		"with a k above its runs fails too), 2 on bad input.  --variant\n"
+		"exercise checks the workshop exercise against the expectations\n"
+		"of `mutex`.\n",
+		EXPECT_DEFAULT_PATH);
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+struct cell {
+	const char *incident, *variant;
+	json_t *runs; /* borrowed entries */
+	const json_t *rule;
+	struct expect_verdict v;
+	bool missing; /* expected, no run in the folder */
+	char design[96]; /* the design verdict over its runs (verdict.h) */
+};
+
+/* Group the summary's runs into cells, in summary order. */
+static size_t group_cells(const json_t *runs, struct cell *cells, size_t max)
+{
+	size_t n = 0, i, j;
+	json_t *run;
+
+	json_array_foreach((json_t *)runs, i, run) {
+		const char *inc = json_string_value(json_object_get(run, "incident"));
+		const char *var = json_string_value(json_object_get(run, "variant"));
+
+		if (!inc || !var)
+			continue;
+		for (j = 0; j < n; j++)
+			if (!strcmp(cells[j].incident, inc) &&
+			    !strcmp(cells[j].variant, var))
+				break;
+		if (j == n) {
+			if (n == max)
+				continue;
+			cells[n].incident = inc;
+			cells[n].variant = var;
+			cells[n].runs = json_array();
+			n++;
+		}
+		json_array_append(cells[j].runs, run);
+	}
+	return n;
+}
+
+static int write_junit(const char *dir, const struct cell *cells, size_t n,
+		       unsigned failures)
+{
+	char path[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<testsuite name=\"maplab-ci\" tests=\"%zu\" failures=\"%u\">\n",
+		n, failures);
+	for (size_t i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+		fprintf(f, "  <testcase classname=\"maplab.%s\" name=\"%s\" "
+			   "time=\"%.1f\">\n", c->incident, c->variant,
+			isnan(c->v.median_t) ? 0.0 : c->v.median_t);
+		if (!c->v.pass) {
+			fprintf(f, "    <failure message=\"");
+			xml_escape(f, c->v.cls == EXPECT_NONE ? "no expectation"
+				      : c->v.cls == EXPECT_HOLDS
+					      ? "expected to hold: "
+					      : "expected to reproduce: ");
+			xml_escape(f, c->v.why);
+			fprintf(f, "\"/>\n");
+		}
+		fprintf(f, "    <system-out>%u/%u runs showed the symptom"
+			   "</system-out>\n  </testcase>\n",
+			c->v.shown, c->v.runs);
+	}
+	fprintf(f, "</testsuite>\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	rc = results_write_file(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+static json_t *margins_json(const struct expect_verdict *v)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < v->nmargins; i++) {
+		const struct expect_margin *m = &v->margins[i];
+
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:o, s:o, s:o}", "figure",
+				       m->figure, "bound", m->is_min ? "min" : "max",
+				       "value", results_num(m->bound), "worst_rep",
+				       results_num(m->worst), "margin",
+				       results_num(m->margin)));
+	}
+	return arr;
+}
+
+static json_t *cell_json(const struct cell *c)
+{
+	const struct expect_verdict *v = &c->v;
+
+	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:i, s:i, s:i, s:i, s:i, "
+			 "s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+			 "incident", c->incident, "variant", c->variant,
+			 "expected", v->cls == EXPECT_REPRODUCES ? "reproduces"
+				     : v->cls == EXPECT_HOLDS ? "holds" : "none",
+			 "pass", v->pass, "missing", c->missing, "runs", v->runs,
+			 "shown", v->shown, "failed_runs", v->failed_runs,
+			 "k", v->k, "k_wanted", v->k_wanted,
+			 "p", results_num(v->p), "wilson_lo", results_num(v->lo),
+			 "wilson_hi", results_num(v->hi),
+			 "median_time_to_symptom_s", results_num(v->median_t),
+			 "margin", results_num(v->margin), "margins",
+			 margins_json(v), "why", v->why);
+}
+
+/* The design verdict of a cell: "broken: HOW" when a run broke (the
+ * first such HOW, "xN/M" when not all did), else "holds", each run judged
+ * against ref, its incident's reference in this folder. */
+static void cell_design(struct cell *c, const struct verdict_ref *ref)
+{
+	size_t i, broken = 0, runs = 0;
+	struct verdict v;
+	char how[16] = "";
+	json_t *r;
+
+	json_array_foreach(c->runs, i, r) {
+		verdict_of(r, ref, &v);
+		runs++;
+		if (v.cls == VERDICT_BROKEN && !broken++)
+			snprintf(how, sizeof(how), "%s", v.how_word);
+	}
+	if (!runs)
+		snprintf(c->design, sizeof(c->design), "-");
+	else if (!broken)
+		snprintf(c->design, sizeof(c->design), "holds");
+	else if (broken == runs)
+		snprintf(c->design, sizeof(c->design), "broken: %s", how);
+	else
+		snprintf(c->design, sizeof(c->design), "broken: %s %zu/%zu",
+			 how, broken, runs);
+}
+
+/* The reference of every incident of the folder's runs (all), for the
+ * cells' design verdicts: the summary entries as an array of records. */
+static void incident_ref(json_t *all, const char *incident,
+			 struct verdict_ref *ref)
+{
+	json_t **recs = calloc(json_array_size(all) + 1, sizeof(*recs));
+	size_t n = 0, i;
+	json_t *r;
+
+	json_array_foreach(all, i, r)
+		if (recs)
+			recs[n++] = r;
+	verdict_ref_of(recs, n, incident, ref);
+	free(recs);
+}
+
+/* One row of the terminal table (the header is print_table's). */
+static void print_row(const struct cell *c, bool color)
+{
+	const struct expect_verdict *v = &c->v;
+	const char *g = color ? "\033[32m" : "", *r = color ? "\033[31m" : "",
+		   *z = color ? "\033[0m" : "";
+	char p[32], t[16], mg[16];
+
+	snprintf(p, sizeof(p), "%.2f [%.2f,%.2f]", v->p, v->lo, v->hi);
+	if (isnan(v->median_t))
+		snprintf(t, sizeof(t), "-");
+	else
+		snprintf(t, sizeof(t), "%.1fs", v->median_t);
+	if (isnan(v->margin))
+		snprintf(mg, sizeof(mg), "-");
+	else
+		snprintf(mg, sizeof(mg), "%.2fx", v->margin);
+	printf("%-9s %-9s %s%-18s%s %-11s %u/%-5u %-15s %-7s %-7s %s%s%s  %s\n",
+	       c->incident, c->variant,
+	       !strncmp(c->design, "broken", 6) ? r : g, c->design, z,
+	       v->cls == EXPECT_REPRODUCES ? "reproduces"
+	       : v->cls == EXPECT_HOLDS    ? "holds"
+					   : "(none)",
+	       v->shown, v->runs, p, t, mg, v->pass ? g : r,
+	       v->pass ? "PASS" : "FAIL", z, v->why);
+}
+
+static void print_table(const struct cell *cells, size_t n)
+{
+	bool color = cli_color();
+
+	printf("\n%-9s %-9s %-18s %-11s %-7s %-15s %-7s %-7s %s\n", "incident",
+	       "variant", "design verdict", "expected", "shown",
+	       "p [95% Wilson]", "t_med", "margin", "as expected?");
+	for (size_t i = 0; i < n; i++)
+		print_row(&cells[i], color);
+	printf("design verdict: is the design broken (how) or does it hold; "
+	       "as expected?: does the cell do what harness/verdict/expectations.json "
+	       "says (a design expected to break PASSes when it breaks)\n"
+	       "margin: the worst repetition against the rule's bound "
+	       "(>= 1.00x: every repetition met it)\n");
+}
+
+/* Add a failing cell for every (incident, variant) the expectations name
+ * that the manifest says this folder ran but that has no run in it.  The
+ * exercise variant counts only when the manifest names it. */
+static size_t add_missing(const json_t *exp, const json_t *manifest,
+			  struct cell *cells, size_t n, size_t max)
+{
+	const json_t *incs = json_object_get(manifest, "incidents");
+	const json_t *vars = json_object_get(manifest, "variants");
+	const char *inc, *var;
+	json_t *row, *rule;
+
+	json_object_foreach(json_object_get(exp, "cells"), inc, row) {
+		if (json_is_array(incs) && !expect_in_list(incs, inc))
+			continue;
+		json_object_foreach(row, var, rule) {
+			size_t j;
+
+			if (json_is_array(vars) ? !expect_in_list(vars, var)
+						: !strcmp(var, "exercise"))
+				continue;
+			for (j = 0; j < n; j++)
+				if (!strcmp(cells[j].incident, inc) &&
+				    !strcmp(cells[j].variant, var))
+					break;
+			if (j < n || n == max)
+				continue;
+			cells[n] = (struct cell){.incident = inc, .variant = var,
+						 .runs = json_array(),
+						 .missing = true};
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Judge one cell; the gate's own failures come after the rule's. */
+static void judge_cell(struct cell *c, const json_t *exp, long reps)
+{
+	struct expect_verdict *v = &c->v;
+
+	c->rule = expect_rule(exp, c->incident, c->variant);
+	expect_judge(c->rule, c->runs, v);
+	if (!c->rule) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why),
+			 "no expectation for this cell in %s", EXPECT_DEFAULT_PATH);
+	} else if (c->missing) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why), "missing: expected, but no run "
+						 "of this cell is in the folder");
+	} else if (reps > 0 && v->runs < (unsigned long)reps) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why), "only %u of %ld runs recorded",
+			 v->runs, reps);
+	} else if (v->cls == EXPECT_REPRODUCES && !v->pass && !v->forbidden &&
+		   v->shown < v->k) {
+		char last[120];
+
+		snprintf(last, sizeof(last), "%.119s", v->why);
+		snprintf(v->why, sizeof(v->why), "reproduced in %u of %u runs, "
+			 "needs %u (%s)", v->shown, v->runs, v->k, last);
+	} else if (v->k_wanted > v->k) {
+		v->pass = false;
+		snprintf(v->why, sizeof(v->why),
+			 "k=%u but only %u runs: rerun with --reps >= %u",
+			 v->k_wanted, v->runs, v->k_wanted);
+	}
+}
+
+/* Judge the folder dir against exp; print, write ci.json and junit.xml.
+ * Returns the number of failing cells, or -errno. */
+static int judge_folder(const char *dir, const json_t *exp0, bool print)
+{
+	char err[512];
+	/* the full run records: the summary entries lack histograms */
+	json_t *all = results_load_runs(dir, err, sizeof(err));
+	json_t *manifest, *exp;
+	struct cell cells[256];
+	struct verdict_ref ref;
+	unsigned failures = 0;
+	json_t *out, *arr;
+	char path[PATH_MAX];
+	long reps;
+	size_t n;
+	int rc;
+
+	if (!all || !json_array_size(all)) {
+		fprintf(stderr, "maplab ci: %s\n",
+			all ? "the results folder holds no run" : err);
+		json_decref(all);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	manifest = json_load_file(path, 0, NULL);
+	reps = (long)json_integer_value(json_object_get(manifest, "reps"));
+	exp = expect_bind(exp0, all);
+	if (!exp) {
+		json_decref(manifest);
+		json_decref(all);
+		return -ENOMEM;
+	}
+	n = group_cells(all, cells, 256);
+	n = add_missing(exp, manifest, cells, n, 256);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		judge_cell(&cells[i], exp, reps);
+		failures += !cells[i].v.pass;
+		if (!i || strcmp(cells[i - 1].incident, cells[i].incident))
+			incident_ref(all, cells[i].incident, &ref);
+		cell_design(&cells[i], &ref);
+		json_array_append_new(arr, cell_json(&cells[i]));
+		json_object_set_new(json_array_get(arr, i), "design",
+				    json_string(cells[i].design));
+	}
+	if (print)
+		print_table(cells, n);
+	out = json_pack("{s:i, s:i, s:i, s:o}", "schema_version",
+			RESULTS_SCHEMA_VERSION, "cells_total", (int)n,
+			"cells_failed", (int)failures, "cells", arr);
+	snprintf(path, sizeof(path), "%s/ci.json", dir);
+	rc = results_write_json(path, out);
+	json_decref(out);
+	if (!rc)
+		rc = write_junit(dir, cells, n, failures);
+	for (size_t i = 0; i < n; i++)
+		json_decref(cells[i].runs);
+	json_decref(exp);
+	json_decref(manifest);
+	json_decref(all);
+	if (rc) {
+		fprintf(stderr, "maplab ci: cannot write into %s: %s\n", dir,
+			strerror(-rc));
+		return rc;
+	}
+	if (print) {
+		printf("\njunit: %s/junit.xml, verdicts: %s/ci.json\n", dir, dir);
+		printf("cells: %zu passed, %u failed\n", n - failures, failures);
+	}
+	return (int)failures;
+}
+
+int ci_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"incident", required_argument, NULL, 'i'},
+		{"variant", required_argument, NULL, 'v'},
+		{"reps", required_argument, NULL, 'r'},
+		{"expect", required_argument, NULL, 'e'},
+		{"out", required_argument, NULL, 'o'},
+		{"judge", required_argument, NULL, 'j'},
+		{"no-report", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	const char *incident = NULL, *variant = NULL, *reps = NULL;
+	const char *expect_path = EXPECT_DEFAULT_PATH, *out = NULL;
+	const char *judge_only = NULL;
+	bool report = true;
+	char err[512], outbuf[PATH_MAX], dir[PATH_MAX];
+	char *margv[16];
+	int margc = 0, c, rc, failed;
+	json_t *exp;
+	uint64_t r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': incident = optarg; break;
+		case 'v': variant = optarg; break;
+		case 'r': reps = optarg; break;
+		case 'e': expect_path = optarg; break;
+		case 'o': out = optarg; break;
+		case 'j': judge_only = optarg; break;
+		case 'n': report = false; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "maplab ci: unknown or incomplete option "
+					"'%s'; try maplab ci --help\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "maplab ci: unexpected argument '%s'; try "
+				"maplab ci --help\n", argv[optind]);
+		return 2;
+	}
+	if (reps && cli_parse_u64(reps, 1, 100, &r)) {
+		fprintf(stderr, "maplab ci: --reps '%s' is not a whole number "
+				"from 1 to 100\n", reps);
+		return 2;
+	}
+	exp = expect_load(expect_path, err, sizeof(err));
+	if (!exp) {
+		fprintf(stderr, "maplab ci: %s\n", err);
+		return 2;
+	}
+	if (judge_only) { /* re-judge an existing folder, run nothing */
+		if (results_resolve(judge_only, dir, sizeof(dir), err,
+				    sizeof(err))) {
+			fprintf(stderr, "maplab ci: %s\n", err);
+			json_decref(exp);
+			return 2;
+		}
+		failed = judge_folder(dir, exp, true);
+		json_decref(exp);
+		return failed < 0 ? 2 : failed > 0;
+	}
+	if (!out) {
+		cli_default_out(outbuf, sizeof(outbuf), "ci");
+		out = outbuf;
+	}
+	margv[margc++] = "matrix";
+	margv[margc++] = "--preset";
+	margv[margc++] = "ci";
+	margv[margc++] = "--out";
+	margv[margc++] = (char *)out;
+	if (incident) {
+		margv[margc++] = "--incident";
+		margv[margc++] = (char *)incident;
+	}
+	if (variant) {
+		margv[margc++] = "--variant";
+		margv[margc++] = (char *)variant;
+	}
+	if (reps) {
+		margv[margc++] = "--reps";
+		margv[margc++] = (char *)reps;
+	}
+	margv[margc] = NULL;
+	rc = cli_matrix_main(margc, margv);
+	if (rc == 2) { /* bad input: matrix said why, wrote nothing */
+		json_decref(exp);
+		return 2;
+	}
+	/* ci.json first (the report marks rows from it), the table last so
+	 * that the verdict closes the output. */
+	failed = judge_folder(out, exp, false);
+	if (failed >= 0 && report) {
+		char *rargv[] = {"report", (char *)out, "--quiet", NULL};
+		if (report_main(3, rargv) != 0)
+			fprintf(stderr, "maplab ci: the report of %s could not "
+					"be rendered (see above)\n", out);
+	}
+	if (failed >= 0)
+		failed = judge_folder(out, exp, true);
+	json_decref(exp);
+	if (failed < 0)
+		return 1;
+	return failed > 0 || rc != 0;
+}

@@ -1,0 +1,697 @@
+/*
+ * harness/lanes/diagnose.c - `maplab diagnose INCIDENT VARIANT`: the seed's
+ * six-step diagnostic checklist (chapter 4), done in C with the lab's own
+ * telemetry and standard tools, for one cell.
+ *
+ *   Go step                 here
+ *   1 pprof heap profile -> live bytes per allocation site (allocator tags)
+ *                           over the run: top sites, the site that grew;
+ *                           a massif recipe for a call-stack profile
+ *   2 go tool trace      -> per-thread CPU, run-queue wait and blocked
+ *                           (off-CPU: lock waits, sleeps) time from
+ *                           /proc/<pid>/task/<tid>/{stat,schedstat}, taken
+ *                           mid-run; the request latency histogram
+ *   3 GODEBUG=gctrace=1  -> the malloc trace: mallinfo2 lines (arena, in
+ *                           use, free, fragmentation), MAPLAB_MALLOC_TRACE=1
+ *   4 -race in CI        -> the TSan lane for this cell (build/tsan)
+ *   5 goroutine dump     -> in-flight requests at the probe, and every
+ *                           thread's backtrace by gdb in batch mode
+ *   6 memory limit       -> the cap's forensics: outcome, which cap, when,
+ *                           what grew
+ *
+ * How: the cell runs as `maplab run -v` in a subprocess (so the harness's
+ * caps and records apply unchanged) with its stderr, which carries the
+ * child's malloc trace, saved to a file.  Twice - early (0.3 s, before a
+ * racing map has usually crashed) and halfway through the planned run -
+ * the probe finds the run's child process and reads its threads and
+ * backtraces (gdb stops the process for a moment: the probe perturbs the
+ * run a little, which diagnose.md says).  Then the page diagnose.md is
+ * written into the run's results folder and the report re-rendered.
+ *
+ * Single-threaded.  Bad input exits 2 before anything runs.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/cli/cli.h"
+#include "harness/lanes/diagnose.h"
+#include "harness/report/report.h"
+#include "harness/store/results.h"
+#include "incidents/registry.h"
+#include "maps/alloc.h"
+#include "maps/map.h"
+
+#ifndef MAPLAB_BUILD_DIR
+#define MAPLAB_BUILD_DIR "build"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: maplab diagnose INCIDENT VARIANT [--seconds S]\n"
+		"                       [--set k=v ...] [--detect] [--out DIR]\n"
+		"                       [--no-gdb] [--no-tsan]\n\n"
+		"Runs one cell and walks the six-step diagnostic checklist:\n"
+		"heap by site, thread blocked time and latency, malloc trace,\n"
+		"the TSan lane, in-flight requests and thread backtraces (gdb),\n"
+		"and the cap's forensics.  Writes diagnose.md (+ gdb.txt,\n"
+		"threads.txt, malloc-trace.txt) into the results folder.\n");
+}
+
+/* dir/name into buf; false (and buf empty) when it does not fit. */
+static bool join(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= len) {
+		buf[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The run's child: the child of pid with pid's own name (the harness
+ * forks without exec; other children, such as git for the manifest, have
+ * other names), or 0. */
+static pid_t child_of(pid_t pid)
+{
+	char path[64], buf[512], mine[64] = "", theirs[64];
+	FILE *f;
+	char *p, *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "r");
+	if (!f || !fgets(mine, sizeof(mine), f)) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	for (p = buf;; p = end) {
+		long c = strtol(p, &end, 10);
+		FILE *g;
+
+		if (end == p)
+			return 0;
+		snprintf(path, sizeof(path), "/proc/%ld/comm", c);
+		g = fopen(path, "r");
+		if (!g)
+			continue;
+		if (fgets(theirs, sizeof(theirs), g) && !strcmp(theirs, mine)) {
+			fclose(g);
+			return (pid_t)c;
+		}
+		fclose(g);
+	}
+}
+
+/* Append every thread of pid with CPU, run-queue wait and off-CPU time. */
+static void threads_snapshot(pid_t pid, FILE *out)
+{
+	char path[300], buf[1024], comm[64];
+	long hz = sysconf(_SC_CLK_TCK);
+	double uptime = 0;
+	struct dirent *e;
+	DIR *d;
+	FILE *f;
+
+	f = fopen("/proc/uptime", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &uptime) != 1)
+			uptime = 0;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d) {
+		fprintf(out, "(the run's child %d had already ended)\n", pid);
+		return;
+	}
+	fprintf(out, "%-8s %-16s %5s %9s %9s %9s %9s\n", "tid", "name", "state",
+		"alive_s", "cpu_s", "runq_s", "blocked_s");
+	while ((e = readdir(d))) {
+		unsigned long long ut = 0, st = 0, start = 0, run_ns = 0, wait_ns = 0;
+		char state = '?', *p;
+		double alive, cpu, runq;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+		p = strrchr(buf, ')');
+		if (!p)
+			continue;
+		snprintf(comm, sizeof(comm), "%.*s",
+			 (int)(p - strchr(buf, '(') - 1), strchr(buf, '(') + 1);
+		/* fields after ")": state(3) ... utime(14) stime(15) ...
+		 * starttime(22) */
+		sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+			      "%llu %*d %*d %*d %*d %*d %*d %llu",
+		       &state, &ut, &st, &start);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid,
+			 e->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%llu %llu", &run_ns, &wait_ns) != 2)
+				run_ns = wait_ns = 0;
+			fclose(f);
+		}
+		alive = uptime - (double)start / hz;
+		cpu = (double)(ut + st) / hz;
+		if (run_ns)
+			cpu = run_ns / 1e9;
+		runq = wait_ns / 1e9;
+		fprintf(out, "%-8s %-16s %5c %9.2f %9.2f %9.2f %9.2f\n",
+			e->d_name, comm, state, alive, cpu, runq,
+			alive - cpu - runq > 0 ? alive - cpu - runq : 0);
+	}
+	closedir(d);
+}
+
+/* gdb -p pid -batch: every thread's backtrace into out (best effort). */
+static void backtraces(pid_t pid, FILE *out)
+{
+	char spid[32];
+	int pfd[2];
+	pid_t g;
+	char buf[4096];
+	ssize_t n;
+
+	snprintf(spid, sizeof(spid), "%d", pid);
+	if (pipe(pfd))
+		return;
+	fflush(NULL);
+	g = fork();
+	if (g == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		execlp("timeout", "timeout", "30", "gdb", "-nx", "-q", "-batch",
+		       "-p", spid, "-ex", "set pagination off", "-ex",
+		       "thread apply all bt 12", (char *)NULL);
+		printf("gdb could not be started: %s (apt-get install gdb)\n",
+		       strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, out);
+	close(pfd[0]);
+	if (g > 0)
+		waitpid(g, NULL, 0);
+}
+
+static int column_of(const json_t *cols, const char *name)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach((json_t *)cols, i, c)
+		if (json_is_string(c) && !strcmp(json_string_value(c), name))
+			return (int)i;
+	return -1;
+}
+
+static double cell(const json_t *row, int col)
+{
+	const json_t *v = col >= 0 ? json_array_get(row, col) : NULL;
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Step 1: per-tag live MiB at the start, the peak of the total, the end. */
+static void step_heap(FILE *md, const json_t *run)
+{
+	const json_t *series = json_object_get(run, "series");
+	const json_t *cols = json_object_get(series, "columns");
+	const json_t *rows = json_object_get(series, "rows");
+	size_t n = json_array_size(rows), peak = 0;
+	int live = column_of(cols, "live_mib");
+	double best = -1, grew = 0;
+	const char *grew_tag = NULL;
+
+	fprintf(md, "## 1. Heap profile: live bytes per allocation site\n\n"
+		    "*Go: `pprof` heap profile.*  Chart: the report's "
+		    "`#%s-memory`; data: `data/*.dat` columns `tag_*_mib`.\n\n",
+		json_string_value(json_object_get(run, "incident")));
+	if (!n) {
+		fprintf(md, "No samples were recorded.\n\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double v = cell(json_array_get(rows, i), live);
+		if (v > best) {
+			best = v;
+			peak = i;
+		}
+	}
+	fprintf(md, "| site (tag) | first sample MiB | at peak (t=%.2fs) MiB | last sample MiB |\n|---|---:|---:|---:|\n",
+		cell(json_array_get(rows, peak), column_of(cols, "t_s")));
+	for (int t = 0; t < ML_TAG_COUNT; t++) {
+		char name[64];
+		int c;
+		double a, b, z;
+
+		snprintf(name, sizeof(name), "tag_%s_mib", ml_tag_name(t));
+		c = column_of(cols, name);
+		a = cell(json_array_get(rows, 0), c);
+		b = cell(json_array_get(rows, peak), c);
+		z = cell(json_array_get(rows, n - 1), c);
+		if (!(b > 0.01 || z > 0.01))
+			continue;
+		fprintf(md, "| %s | %.2f | %.2f | %.2f |\n", ml_tag_name(t), a, b, z);
+		if (b - a > grew) {
+			grew = b - a;
+			grew_tag = ml_tag_name(t);
+		}
+	}
+	fprintf(md, "\n**Finding:** %s%s%s grew most (+%.1f MiB up to the "
+		    "peak of %.1f MiB live).\n\n",
+		grew_tag ? "`" : "", grew_tag ? grew_tag : "no site",
+		grew_tag ? "`" : "", grew, best);
+	printf("1 heap:      %s grew most (+%.1f MiB; peak %.1f MiB live)\n",
+	       grew_tag ? grew_tag : "no site", grew, best);
+	fprintf(md, "For call stacks rather than sites, run the same cell under "
+		    "massif (plain build, no caps of its own: keep it short):\n\n"
+		    "```sh\nulimit -v 4000000; valgrind --tool=massif "
+		    "--massif-out-file=massif.out build/maplab run --incident %s "
+		    "--variant %s --seconds 2 --out /tmp/massif-run\n"
+		    "ms_print massif.out | less\n```\n\n",
+		json_string_value(json_object_get(run, "incident")),
+		json_string_value(json_object_get(run, "variant")));
+}
+
+static double series_max(const json_t *run, const char *name, double *at)
+{
+	const json_t *series = json_object_get(run, "series");
+	int c = column_of(json_object_get(series, "columns"), name);
+	int t = column_of(json_object_get(series, "columns"), "t_s");
+	const json_t *rows = json_object_get(series, "rows");
+	double best = NAN;
+	size_t i;
+	json_t *row;
+
+	json_array_foreach((json_t *)rows, i, row) {
+		double v = cell(row, c);
+		if (!isnan(v) && (isnan(best) || v > best)) {
+			best = v;
+			if (at)
+				*at = cell(row, t);
+		}
+	}
+	return best;
+}
+
+static void step_malloc_trace(FILE *md, const char *dir, const json_t *run,
+			      double planned)
+{
+	const json_t *series = json_object_get(run, "series");
+	const json_t *cols = json_object_get(series, "columns");
+	int ct = column_of(cols, "t_s"), ca = column_of(cols, "malloc_arena_mib"),
+	    cm = column_of(cols, "malloc_mmap_mib"),
+	    cu = column_of(cols, "malloc_inuse_mib"),
+	    cf = column_of(cols, "malloc_free_mib"), cr = column_of(cols, "frag"),
+	    cl = column_of(cols, "live_mib");
+	char path[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0, i, lines = 0;
+	FILE *f = open_memstream(&buf, &len);
+	double fmax = NAN;
+	json_t *row;
+
+	json_array_foreach(json_object_get(series, "rows"), i, row) {
+		double fr = cell(row, cr);
+		if (isnan(cell(row, ca)))
+			continue;
+		fprintf(f, "malloc t=%.2fs arena=%.1fMiB mmap=%.1fMiB "
+			   "inuse=%.1fMiB free=%.1fMiB frag=%.1f%% live=%.1fMiB\n",
+			cell(row, ct), cell(row, ca), cell(row, cm), cell(row, cu),
+			cell(row, cf), 100 * fr, cell(row, cl));
+		/* after the run, teardown empties the heap and the ratio
+		 * tends to 1 without meaning anything */
+		if (!isnan(fr) && cell(row, ct) <= planned &&
+		    (isnan(fmax) || fr > fmax))
+			fmax = fr;
+		lines++;
+	}
+	fclose(f);
+	join(path, sizeof(path), dir, "malloc-trace.txt");
+	results_write_file(path, buf, len);
+	fprintf(md, "## 3. Malloc trace\n\n*Go: `GODEBUG=gctrace=1`.*  One "
+		    "line per mallinfo2 sample (every 100 ms at most: mallinfo2 "
+		    "locks the allocator): [`malloc-trace.txt`](malloc-trace.txt); "
+		    "the same lines on any run's stderr with "
+		    "`MAPLAB_MALLOC_TRACE=1` (they are in `stderr.txt` here).  "
+		    "Fragmentation = (arena + mmap - in use) / (arena + mmap).  "
+		    "Chart: `#%s-memory`.\n\n```\n%.*s```\n\n",
+		    json_string_value(json_object_get(run, "incident")),
+		    (int)(len > 1400 ? 1400 : len), buf ? buf : "");
+	fprintf(md, "**Finding:** %zu samples; peak fragmentation while the "
+		    "workload ran: %.1f%%.\n\n",
+		lines, isnan(fmax) ? 0 : 100 * fmax);
+	printf("3 malloc:    %zu mallinfo2 samples, peak fragmentation %.1f%%\n",
+	       lines, isnan(fmax) ? 0 : 100 * fmax);
+	free(buf);
+}
+
+/* Run the TSan lane for this cell if the TSan build exists. */
+static void step_tsan(FILE *md, const char *dir, const char *inc,
+		      const char *var, bool want)
+{
+	char bin[PATH_MAX], out[PATH_MAX], cmd[3 * PATH_MAX], line[512];
+	FILE *p;
+	int rc;
+
+	fprintf(md, "## 4. Race detector\n\n*Go: `-race` in CI.*  The "
+		    "ThreadSanitizer lane for this cell (`./run.sh tsan` runs "
+		    "it for every cell).\n\n");
+	snprintf(bin, sizeof(bin), "%s/tsan/maplab", MAPLAB_BUILD_DIR);
+	if (!want || access(bin, X_OK)) {
+		fprintf(md, "Not run: %s.  Build it with `./run.sh tsan`.\n\n",
+			want ? "no TSan build at build/tsan/maplab" : "--no-tsan");
+		printf("4 tsan:      not run (%s)\n",
+		       want ? "no TSan build; ./run.sh tsan" : "--no-tsan");
+		return;
+	}
+	join(out, sizeof(out), dir, "tsan-lane");
+	snprintf(cmd, sizeof(cmd), "%s tsan --incident %s --variant %s --out "
+		 "%s --no-report 2>&1", bin, inc, var, out);
+	fflush(NULL);
+	p = popen(cmd, "r");
+	fprintf(md, "```\n");
+	while (p && fgets(line, sizeof(line), p))
+		if (strstr(line, inc) && strstr(line, var) && !strchr(line, '['))
+			fputs(line, md);
+	rc = p ? pclose(p) : -1;
+	fprintf(md, "```\n\nLogs: [`tsan-lane/tsan/`](tsan-lane/tsan/).  %s\n\n",
+		rc == 0 ? "The lane's checks passed for this cell."
+			: "The lane's check FAILED for this cell (see above).");
+	printf("4 tsan:      lane %s (tsan-lane/)\n", rc == 0 ? "passed" : "FAILED");
+}
+
+static int parse_args(int argc, char **argv, const char **inc,
+		      const char **var, const char **out, char **pass,
+		      int *npass, bool *gdb, bool *tsan)
+{
+	static const struct option opts[] = {
+		{"seconds", required_argument, NULL, 's'},
+		{"set", required_argument, NULL, 'S'},
+		{"detect", no_argument, NULL, 'd'},
+		{"out", required_argument, NULL, 'o'},
+		{"no-gdb", no_argument, NULL, 'G'},
+		{"no-tsan", no_argument, NULL, 'T'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'S':
+			if (*npass > 40)
+				break;
+			pass[(*npass)++] = c == 's' ? "--seconds" : "--set";
+			pass[(*npass)++] = optarg;
+			break;
+		case 'd': pass[(*npass)++] = "--detect"; break;
+		case 'o': *out = optarg; break;
+		case 'G': *gdb = false; break;
+		case 'T': *tsan = false; break;
+		case 'h': usage(stdout); return 1;
+		default:
+			fprintf(stderr, "maplab diagnose: unknown or incomplete "
+					"option '%s'; try maplab diagnose --help\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "maplab diagnose: give INCIDENT and VARIANT, e.g. "
+				"maplab diagnose payment unsafe\n");
+		return 2;
+	}
+	*inc = argv[optind];
+	*var = argv[optind + 1];
+	return 0;
+}
+
+int diagnose_main(int argc, char **argv)
+{
+	const char *inc = NULL, *var = NULL, *out = NULL;
+	char *pass[48], *rargv[64];
+	int npass = 0, rc, status = 0, rargc = 0, errfd;
+	bool gdb = true, tsan = true;
+	double probe_at[2];
+	int probes = 0;
+	char outbuf[PATH_MAX], err[512], path[PATH_MAX];
+	const struct incident *incident = NULL;
+	double planned, t0;
+	pid_t sub, child = 0;
+	char *tbuf = NULL, *gbuf = NULL;
+	size_t tlen = 0, glen = 0;
+	FILE *tf, *gf, *md;
+	char *mdbuf = NULL;
+	size_t mdlen = 0;
+	json_t *runs, *run;
+	double at = NAN, v;
+
+	rc = parse_args(argc, argv, &inc, &var, &out, pass, &npass, &gdb, &tsan);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	for (size_t i = 0; i < incident_count; i++)
+		if (!strcmp(incident_table[i]->name, inc))
+			incident = incident_table[i];
+	if (!incident) {
+		fprintf(stderr, "maplab diagnose: unknown incident '%s'; see "
+				"maplab list\n", inc);
+		return 2;
+	}
+	if (!map_variant_find(var)) {
+		fprintf(stderr, "maplab diagnose: unknown variant '%s'; see "
+				"maplab list\n", var);
+		return 2;
+	}
+	if (!out) {
+		char label[96];
+
+		snprintf(label, sizeof(label), "diagnose-%s-%s", inc, var);
+		cli_default_out(outbuf, sizeof(outbuf), label);
+		out = outbuf;
+	}
+	if (results_check_out(out, err, sizeof(err))) {
+		fprintf(stderr, "maplab diagnose: %s\n", err);
+		return 2;
+	}
+	planned = incident->quick_seconds;
+	for (int i = 0; i + 1 < npass; i++)
+		if (!strcmp(pass[i], "--seconds"))
+			cli_parse_duration(pass[i + 1], &planned);
+
+	rargv[rargc++] = "maplab";
+	rargv[rargc++] = "run";
+	rargv[rargc++] = "--incident";
+	rargv[rargc++] = (char *)inc;
+	rargv[rargc++] = "--variant";
+	rargv[rargc++] = (char *)var;
+	rargv[rargc++] = "--out";
+	rargv[rargc++] = (char *)out;
+	rargv[rargc++] = "-v";
+	for (int i = 0; i < npass; i++)
+		rargv[rargc++] = pass[i];
+	rargv[rargc] = NULL;
+
+	snprintf(path, sizeof(path), "/tmp/maplab-diagnose-%d.stderr", getpid());
+	errfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	probe_at[0] = planned / 2 < 0.3 ? planned / 4 : 0.3;
+	probe_at[1] = planned / 2;
+	printf("diagnose %s x %s: running the cell (probes at %.1fs and "
+	       "%.1fs)\n", inc, var, probe_at[0], probe_at[1]);
+	fflush(NULL);
+	sub = fork();
+	if (sub == 0) {
+		setenv("MAPLAB_MALLOC_TRACE", "1", 1);
+		if (errfd >= 0)
+			dup2(errfd, 2);
+		cli_exec_self(rargv);
+		_exit(127);
+	}
+	if (sub < 0) {
+		fprintf(stderr, "maplab diagnose: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	tf = open_memstream(&tbuf, &tlen);
+	gf = open_memstream(&gbuf, &glen);
+	t0 = now_s();
+	for (;;) {
+		pid_t w = waitpid(sub, &status, WNOHANG);
+		if (w == sub)
+			break;
+		if (probes < 2 && now_s() - t0 >= probe_at[probes] &&
+		    (child = child_of(sub)) > 0) {
+			fprintf(tf, "%sprobe %d at %.2fs after start, pid %d\n\n",
+				probes ? "\n" : "", probes + 1, now_s() - t0, child);
+			threads_snapshot(child, tf);
+			if (gdb) {
+				fprintf(gf, "=== probe %d at %.2fs\n", probes + 1,
+					now_s() - t0);
+				backtraces(child, gf);
+			}
+			probes++;
+		}
+		usleep(20000);
+	}
+	fclose(tf);
+	fclose(gf);
+	if (errfd >= 0)
+		close(errfd);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "maplab diagnose: the run did not complete (status "
+				"%d); see %s\n", status, path);
+		free(tbuf);
+		free(gbuf);
+		return 1;
+	}
+	{ /* keep the child's stderr (malloc trace lines) with the results */
+		char dst[PATH_MAX];
+		join(dst, sizeof(dst), out, "stderr.txt");
+		if (rename(path, dst))
+			unlink(path);
+	}
+	runs = results_load_runs(out, err, sizeof(err));
+	run = json_array_get(runs, 0);
+	if (!run) {
+		fprintf(stderr, "maplab diagnose: %s\n", err);
+		json_decref(runs);
+		free(tbuf);
+		free(gbuf);
+		return 1;
+	}
+	join(path, sizeof(path), out, "threads.txt");
+	results_write_file(path, tbuf, tlen);
+	join(path, sizeof(path), out, "gdb.txt");
+	results_write_file(path, gbuf, glen);
+
+	md = open_memstream(&mdbuf, &mdlen);
+	fprintf(md, "# Diagnosis: %s x %s\n\nThe seed's six-step checklist "
+		    "(chapter 4) for one run; outcome **%s**.  Run record: "
+		    "`runs/`; report: [report.html](report.html).  The probes "
+		    "(%.1fs, %.1fs; %d taken) read /proc and attach gdb for a "
+		    "moment, which perturbs the run slightly.\n\n", inc, var,
+		json_string_value(json_object_get(run, "outcome")), probe_at[0],
+		probe_at[1], probes);
+	printf("\n");
+	step_heap(md, run);
+
+	fprintf(md, "## 2. Trace: blocked time and latency\n\n*Go: `go tool "
+		    "trace`.*  Per thread at the probe: CPU time, time waiting "
+		    "for a CPU (run queue) and blocked time (off CPU: lock waits, "
+		    "condition waits, sleeps) from /proc/<pid>/task/*/"
+		    "{stat,schedstat}: [`threads.txt`](threads.txt).  Charts: "
+		    "`#%s-latency`, `#%s-inflight`.\n\n```\n%s```\n\n",
+		inc, inc, tbuf ? tbuf : "");
+	v = series_max(run, "lat_p99_ms", &at);
+	fprintf(md, "**Finding:** request latency p99 peaked at %.2f ms "
+		    "(t=%.2fs).\n\n", v, at);
+	printf("2 trace:     latency p99 peaked at %.2f ms at t=%.2fs; threads "
+	       "in threads.txt\n", v, at);
+
+	step_malloc_trace(md, out, run, planned);
+	step_tsan(md, out, inc, var, tsan);
+
+	v = series_max(run, "inflight", &at);
+	fprintf(md, "## 5. Goroutine dump: in-flight requests and backtraces\n\n"
+		    "*Go: goroutine dump.*  In-flight requests peaked at **%.0f** "
+		    "(t=%.2fs).  Every thread's backtrace at the probe (gdb in "
+		    "batch mode): [`gdb.txt`](gdb.txt).\n\n```\n%.*s```\n\n",
+		v, at, (int)(glen > 3000 ? 3000 : glen), gbuf ? gbuf : "");
+	if (!glen) {
+		const char *tail = json_string_value(
+			json_object_get(run, "stderr_tail"));
+		size_t tl = tail ? strlen(tail) : 0;
+
+		fprintf(md, "The run ended before a probe could attach (outcome "
+			    "`%s` after %.2fs).  What the dying process said "
+			    "itself, the end of its stderr ([`stderr.txt`]"
+			    "(stderr.txt)):\n\n```\n%s```\n\n",
+			json_string_value(json_object_get(run, "outcome")),
+			json_number_value(json_object_get(run, "duration_s")),
+			tl > 1500 ? tail + tl - 1500 : tail ? tail : "");
+	}
+	printf("5 dump:      in-flight peaked at %.0f (t=%.2fs); backtraces in "
+	       "gdb.txt (%zu bytes)\n", v, at, glen);
+
+	{
+		const json_t *oom = json_object_get(run, "oom");
+		const json_t *sum = json_object_get(run, "summary");
+		const char *o = json_string_value(json_object_get(run, "outcome"));
+		fprintf(md, "## 6. Memory limit: the cap's forensics\n\n*Go: memory "
+			    "limit and alert.*  Outcome `%s`", o ? o : "?");
+		if (json_is_object(oom))
+			fprintf(md, ": the **%s** cap was hit at %.2fs; the site "
+				    "that tipped or grew most: `%s`",
+				json_string_value(json_object_get(oom, "cap")),
+				json_number_value(json_object_get(oom, "at_s")),
+				json_string_value(json_object_get(oom, "tag")) ?: "?");
+		fprintf(md, ".  Peak live %.1f MiB, peak RSS %.1f MiB.  Detector: "
+			    "%s.  Signal: %s.\n",
+			json_number_value(json_object_get(sum, "peak_live_bytes")) / 1048576,
+			json_number_value(json_object_get(sum, "peak_rss_bytes")) / 1048576,
+			json_string_value(json_object_get(run, "detector")) ?: "none",
+			json_string_value(json_object_get(json_object_get(run, "signal"), "name")) ?: "none");
+		printf("6 limit:     outcome %s%s%s\n", o ? o : "?",
+		       json_is_object(oom) ? ", cap " : "",
+		       json_is_object(oom) ? json_string_value(json_object_get(oom, "cap")) : "");
+	}
+	fclose(md);
+	join(path, sizeof(path), out, "diagnose.md");
+	rc = results_write_file(path, mdbuf, mdlen);
+	free(mdbuf);
+	free(tbuf);
+	free(gbuf);
+	json_decref(runs);
+	if (rc) {
+		fprintf(stderr, "maplab diagnose: cannot write %s\n", path);
+		return 1;
+	}
+	{
+		char *rep[] = {"report", (char *)out, "--quiet", NULL};
+		report_main(3, rep);
+	}
+	printf("\ndiagnosis: %s\n", path);
+	return 0;
+}

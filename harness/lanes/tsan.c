@@ -1,0 +1,383 @@
+/*
+ * harness/lanes/tsan.c - `maplab tsan`: the ThreadSanitizer lane.
+ *
+ * Runs every incident x variant briefly in the TSan build (build/tsan,
+ * made by `./run.sh tsan`) and sets two verdicts side by side:
+ *   - TSan's: how many reports the child wrote (data races, use-after-free
+ *     seen by TSan), from TSan's own log files, one per child pid;
+ *   - memory's: the run's outcome and symptoms judged by the expectation
+ *     matrix (expect.h), exactly as `maplab ci` judges them.
+ * Expected and checked: `unsafe` draws TSan reports; the safe variants draw
+ * none (liburcu's documented suppressions in tests/tsan.supp only); and
+ * the race-free memory failure - every safe cell the matrix expects to
+ * reproduce (`metrics` under the blocking variants: the stall or the oom)
+ * - still shows in this run while TSan stays silent (the seed's point in
+ * 2.3: a race detector cannot find an OOM that has no race); a safe cell
+ * whose symptom vanished fails, it does not pass on TSan's silence.
+ * Ratio rules are bound to this lane's own runs (expect_bind).  Writes tsan.json and the
+ * TSan logs into the results folder; exits 1 when a check fails.
+ *
+ * How: TSan reads TSAN_OPTIONS once, at process start, and forked children
+ * inherit it, so the lane re-executes itself once with log_path pointing
+ * into a scratch folder (MAPLAB_TSAN_LOGS marks the second pass) and
+ * exitcode=0 (the outcome must stay the memory's, not TSan's); TSan's
+ * own SEGV/SIGBUS handlers are turned off, so that a child the races
+ * crash dies of its signal (a `crash`, as in the plain lane) instead of
+ * TSan's "DEADLYSIGNAL" exit.  Caps: the
+ * allocator budget stays at the normal 192 MiB, but the RSS cap is raised,
+ * because TSan's shadow memory counts in RSS.
+ *
+ * Single-threaded, like the runner it drives.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/cli/cli.h"
+#include "harness/verdict/expect.h"
+#include "harness/report/report.h"
+#include "harness/store/results.h"
+#include "harness/lanes/tsan.h"
+
+#ifndef MAPLAB_SAN
+#define MAPLAB_SAN ""
+#endif
+
+#define TSAN_ENV "MAPLAB_TSAN_LOGS"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: maplab tsan [--incident LIST] [--variant LIST]\n"
+		"                   [--seconds S] [--out DIR] [--no-report]\n\n"
+		"The ThreadSanitizer lane (needs the TSan build: ./run.sh tsan).\n"
+		"Runs every cell briefly (default 8s), then prints the TSan\n"
+		"verdict beside the memory verdict and writes tsan.json, the\n"
+		"TSan logs and the report into the results folder.  Exit 0 when\n"
+		"unsafe draws reports, the safe variants none, and the\n"
+		"expectation matrix holds; 1 otherwise; 2 on bad input.\n");
+}
+
+/* Count TSan reports in a log; first SUMMARY line into sum. */
+static unsigned count_reports(const char *path, char *sum, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char line[400];
+	unsigned n = 0;
+
+	sum[0] = '\0';
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "WARNING: ThreadSanitizer:"))
+			n++;
+		if (!sum[0] && !strncmp(line, "SUMMARY: ThreadSanitizer: ", 26)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(sum, len, "%.*s", (int)(len - 1), line + 26);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "r");
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[65536];
+	FILE *mem;
+	int rc;
+
+	if (!in)
+		return -errno;
+	mem = open_memstream(&buf, &len);
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		fwrite(chunk, 1, n, mem);
+	fclose(in);
+	fclose(mem);
+	rc = results_write_file(to, buf, len);
+	free(buf);
+	return rc;
+}
+
+/* Remove the scratch log folder (its logs were copied out). */
+static void remove_logs(const char *logs)
+{
+	DIR *d = opendir(logs);
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "tsan.", 5)) {
+			snprintf(path, sizeof(path), "%s/%s", logs, e->d_name);
+			unlink(path);
+		}
+	closedir(d);
+	rmdir(logs);
+}
+
+/* The second pass: run the matrix, read the logs, judge. */
+static int lane(const char *out, const char *logs, const char *incident,
+		const char *variant, const char *seconds, bool report)
+{
+	char err[512], path[PATH_MAX], logpath[PATH_MAX], sum[512];
+	char *margv[24];
+	int margc = 0, rc, failures = 0;
+	json_t *exp, *runs, *cells, *doc;
+	size_t i;
+	json_t *run;
+	bool color = cli_color();
+	const char *g = color ? "\033[32m" : "", *r = color ? "\033[31m" : "",
+		   *z = color ? "\033[0m" : "";
+
+	exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err));
+	if (!exp) {
+		fprintf(stderr, "maplab tsan: %s\n", err);
+		return 2;
+	}
+	margv[margc++] = "matrix";
+	margv[margc++] = "--preset";
+	margv[margc++] = "quick";
+	margv[margc++] = "--out";
+	margv[margc++] = (char *)out;
+	margv[margc++] = "--seconds";
+	margv[margc++] = (char *)seconds;
+	margv[margc++] = "--mem-cap";
+	margv[margc++] = "1536M";
+	margv[margc++] = "--budget";
+	margv[margc++] = "192M";
+	margv[margc++] = "--timeout";
+	margv[margc++] = "60s";
+	if (incident) {
+		margv[margc++] = "--incident";
+		margv[margc++] = (char *)incident;
+	}
+	if (variant) {
+		margv[margc++] = "--variant";
+		margv[margc++] = (char *)variant;
+	}
+	margv[margc] = NULL;
+	rc = cli_matrix_main(margc, margv);
+	if (rc == 2) {
+		json_decref(exp);
+		return 2;
+	}
+	runs = results_load_runs(out, err, sizeof(err));
+	if (!runs) {
+		fprintf(stderr, "maplab tsan: %s\n", err);
+		json_decref(exp);
+		return 1;
+	}
+	{ /* time ratios against this lane's own runs */
+		json_t *bound = expect_bind(exp, runs);
+
+		if (bound) {
+			json_decref(exp);
+			exp = bound;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/tsan", out);
+	mkdir(path, 0755);
+	cells = json_array();
+	printf("\n%-9s %-9s %-22s %-34s %s\n", "incident", "variant",
+	       "TSan verdict", "memory verdict", "check");
+	json_array_foreach(runs, i, run) {
+		const char *inc = json_string_value(json_object_get(run, "incident"));
+		const char *var = json_string_value(json_object_get(run, "variant"));
+		json_int_t pid = json_integer_value(json_object_get(run, "child_pid"));
+		const json_t *rule = expect_rule(exp, inc, var);
+		bool want_races = var && !strcmp(var, "unsafe");
+		char why[200], tv[64], mv[224], check[160];
+		unsigned reports;
+		int shown;
+		bool pass;
+
+		if (!inc || !var)
+			continue;
+		snprintf(logpath, sizeof(logpath), "%s/tsan.%lld", logs,
+			 (long long)pid);
+		reports = count_reports(logpath, sum, sizeof(sum));
+		if (reports) {
+			snprintf(path, sizeof(path), "%s/tsan/%s.%s.log", out,
+				 inc, var);
+			copy_file(logpath, path);
+		}
+		shown = rule ? expect_run_symptom(rule, run, why, sizeof(why))
+			     : -1;
+		if (!rule)
+			snprintf(why, sizeof(why), "no expectation");
+		snprintf(tv, sizeof(tv), reports ? "%u report%s" : "silent",
+			 reports, reports == 1 ? "" : "s");
+		snprintf(mv, sizeof(mv), "%s%s",
+			 shown > 0 ? "symptom: " : shown == 0 ? "held: " : "error: ",
+			 why);
+		if (want_races) {
+			/* A run that crashed before any two threads overlapped
+			 * under TSan's slowdown proves nothing either way. */
+			pass = reports > 0 || shown > 0;
+			snprintf(check, sizeof(check), "%s",
+				 reports ? "races found, as expected"
+				 : pass  ? "no report, but the symptom showed"
+					 : "expected TSan to report races");
+		} else {
+			bool want = expect_class_of(rule) == EXPECT_REPRODUCES;
+
+			pass = reports == 0 && (want ? shown > 0 : shown >= 0);
+			snprintf(check, sizeof(check), "%s",
+				 reports ? "TSan reported a race in a safe variant"
+				 : shown > 0
+					 ? "race-free failure, TSan silent"
+				 : shown < 0 ? "run failed"
+				 : want ? "expected the race-free failure; it "
+					  "did not show"
+					: "clean");
+		}
+		failures += !pass;
+		printf("%-9s %-9s %-22s %-34.34s %s%s%s  %s\n", inc, var, tv, mv,
+		       pass ? g : r, pass ? "PASS" : "FAIL", z, check);
+		json_array_append_new(
+			cells,
+			json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s}",
+				  "incident", inc, "variant", var,
+				  "tsan_reports", (int)reports, "tsan_summary",
+				  sum, "memory_verdict", mv, "outcome",
+				  json_string_value(json_object_get(run, "outcome"))
+					  ?: "?",
+				  "pass", pass, "check", check));
+	}
+	doc = json_pack("{s:i, s:s, s:i, s:o}", "schema_version",
+			RESULTS_SCHEMA_VERSION, "suppressions", "tests/tsan.supp",
+			"cells_failed", failures, "cells", cells);
+	snprintf(path, sizeof(path), "%s/tsan.json", out);
+	if (results_write_json(path, doc))
+		fprintf(stderr, "maplab tsan: cannot write %s\n", path);
+	json_decref(doc);
+	json_decref(runs);
+	json_decref(exp);
+	remove_logs(logs);
+	printf("\n%d check%s failed; TSan logs in %s/tsan/\n", failures,
+	       failures == 1 ? "" : "s", out);
+	if (report) {
+		char *rargv[] = {"report", (char *)out, "--quiet", NULL};
+		report_main(3, rargv);
+	}
+	return failures > 0 || rc != 0;
+}
+
+int tsan_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"incident", required_argument, NULL, 'i'},
+		{"variant", required_argument, NULL, 'v'},
+		{"seconds", required_argument, NULL, 's'},
+		{"out", required_argument, NULL, 'o'},
+		{"no-report", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	const char *incident = NULL, *variant = NULL, *seconds = "8s";
+	const char *out = NULL, *logs = getenv(TSAN_ENV);
+	bool report = true;
+	char err[512], outbuf[PATH_MAX], tmpl[] = "/tmp/maplab-tsan-XXXXXX";
+	char opts_env[2 * PATH_MAX], supp[PATH_MAX];
+	double sec;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': incident = optarg; break;
+		case 'v': variant = optarg; break;
+		case 's': seconds = optarg; break;
+		case 'o': out = optarg; break;
+		case 'n': report = false; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "maplab tsan: unknown or incomplete "
+					"option '%s'; try maplab tsan --help\n",
+				argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "maplab tsan: unexpected argument '%s'; try "
+				"maplab tsan --help\n", argv[optind]);
+		return 2;
+	}
+	if (strcmp(MAPLAB_SAN, "thread") != 0) {
+		fprintf(stderr, "maplab tsan: this binary is not built with "
+				"ThreadSanitizer; run ./run.sh tsan (it builds "
+				"build/tsan/maplab)\n");
+		return 2;
+	}
+	if (cli_parse_duration(seconds, &sec) || sec > 60) {
+		fprintf(stderr, "maplab tsan: --seconds '%s' is not a duration "
+				"up to 60s, e.g. 8s\n", seconds);
+		return 2;
+	}
+	if (logs) /* second pass: TSAN_OPTIONS are in force */
+		return lane(out, logs, incident, variant, seconds, report);
+
+	if (!out) {
+		cli_default_out(outbuf, sizeof(outbuf), "tsan");
+		out = outbuf;
+	}
+	if (results_check_out(out, err, sizeof(err))) {
+		fprintf(stderr, "maplab tsan: %s\n", err);
+		return 2;
+	}
+	if (!realpath("tests/tsan.supp", supp)) {
+		fprintf(stderr, "maplab tsan: tests/tsan.supp not found; run "
+				"from the maplab folder (./run.sh tsan)\n");
+		return 2;
+	}
+	if (!mkdtemp(tmpl)) {
+		fprintf(stderr, "maplab tsan: cannot make a scratch folder in "
+				"/tmp: %s\n", strerror(errno));
+		return 2;
+	}
+	snprintf(opts_env, sizeof(opts_env),
+		 "log_path=%s/tsan exitcode=0 halt_on_error=0 handle_segv=0 "
+		 "handle_sigbus=0 handle_sigfpe=0 handle_sigill=0 "
+		 "suppressions=%s %s", tmpl, supp,
+		 getenv("TSAN_OPTIONS") ? getenv("TSAN_OPTIONS") : "");
+	setenv("TSAN_OPTIONS", opts_env, 1);
+	setenv(TSAN_ENV, tmpl, 1);
+	{
+		char *nargv[16];
+		int n = 0;
+
+		nargv[n++] = "maplab";
+		nargv[n++] = "tsan";
+		nargv[n++] = "--out";
+		nargv[n++] = (char *)out;
+		nargv[n++] = "--seconds";
+		nargv[n++] = (char *)seconds;
+		if (incident) {
+			nargv[n++] = "--incident";
+			nargv[n++] = (char *)incident;
+		}
+		if (variant) {
+			nargv[n++] = "--variant";
+			nargv[n++] = (char *)variant;
+		}
+		if (!report)
+			nargv[n++] = "--no-report";
+		nargv[n] = NULL;
+		fflush(NULL);
+		cli_exec_self(nargv);
+	}
+	fprintf(stderr, "maplab tsan: cannot re-execute itself: %s\n",
+		strerror(errno));
+	return 2;
+}

@@ -1,0 +1,615 @@
+/*
+ * harness/report/report_text.c - the words and numbers a reader sees: outcomes,
+ * symptoms, units, the incidents' stories, expectation marks, and the
+ * tables that set the seed article's figures beside the lab's.
+ *
+ * Everything here is derived from the loaded report; nothing is invented.
+ * When the lab has no measurement for a seed figure the cell says so
+ * ("not measured") instead of staying blank.  The seed's figures are quoted
+ * from seed/go-map-oom-incidents.zh.txt chapter 3 (tables "正常值 vs 泄漏态"
+ * in 3.1 and "未加锁 HashMap vs ConcurrentHashMap" in 3.3; 3.2 gives no
+ * numbers).  Single-threaded.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/verdict/expect.h"
+#include "harness/report/report_impl.h"
+#include "incidents/registry.h"
+
+static const char *const failed_outcomes[] = { "crash", "oom", "hang" };
+
+const char *rp_outcome(const struct rp_run *r)
+{
+	const char *o = rp_runstr(r, "outcome");
+
+	return o ? o : "unknown";
+}
+
+bool rp_run_failed(const struct rp_run *r)
+{
+	const char *o = rp_outcome(r);
+
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(o, failed_outcomes[i]) == 0)
+			return true;
+	return false;
+}
+
+bool rp_run_symptomatic(const struct rp_run *r)
+{
+	json_t *sym = rp_runj(r, "symptoms");
+	const char *k;
+	json_t *v;
+
+	if (rp_run_failed(r))
+		return true;
+	json_object_foreach(sym, k, v)
+		if (json_is_number(v) && json_number_value(v) > 0)
+			return true;
+	return false;
+}
+
+double rp_time_to_outcome(const struct rp_run *r)
+{
+	double t;
+
+	if (!rp_run_failed(r))
+		return NAN;
+	t = rp_runnum(r, "oom.at_s");
+	if (isnan(t))
+		t = rp_runnum(r, "summary.time_to_outcome_s");
+	if (isnan(t))
+		t = rp_runnum(r, "duration_s");
+	return t;
+}
+
+void rp_fmt_num(double v, char *buf, size_t n)
+{
+	if (isnan(v))
+		snprintf(buf, n, "–");
+	else if (fabs(v) >= 1e9)
+		snprintf(buf, n, "%.2fG", v / 1e9);
+	else if (fabs(v) >= 1e6)
+		snprintf(buf, n, "%.2fM", v / 1e6);
+	else if (fabs(v) >= 1e4)
+		snprintf(buf, n, "%.1fk", v / 1e3);
+	else if (v == floor(v) || fabs(v) >= 100)
+		snprintf(buf, n, "%.0f", v);
+	else
+		snprintf(buf, n, "%.3g", v);
+}
+
+void rp_fmt_mib(double bytes, char *buf, size_t n)
+{
+	double m = bytes / 1048576.0;
+
+	if (isnan(bytes))
+		snprintf(buf, n, "–");
+	else if (m >= 100)
+		snprintf(buf, n, "%.0f MiB", m);
+	else if (m >= 1)
+		snprintf(buf, n, "%.1f MiB", m);
+	else
+		snprintf(buf, n, "%.2f MiB", m);
+}
+
+void rp_fmt_ms(double ns, char *buf, size_t n)
+{
+	double ms = ns / 1e6;
+
+	if (isnan(ns))
+		snprintf(buf, n, "–");
+	else if (ms >= 1000)
+		snprintf(buf, n, "%.2f s", ms / 1000);
+	else if (ms >= 10)
+		snprintf(buf, n, "%.0f ms", ms);
+	else if (ms >= 0.01)
+		snprintf(buf, n, "%.3g ms", ms);
+	else
+		snprintf(buf, n, "%.0f µs", ms * 1000 >= 1 ? ms * 1000 : 1);
+}
+
+void rp_fmt_rate(double per_s, char *buf, size_t n)
+{
+	char v[32];
+
+	if (isnan(per_s)) {
+		snprintf(buf, n, "–");
+		return;
+	}
+	rp_fmt_num(per_s, v, sizeof(v));
+	snprintf(buf, n, "%s/s", v);
+}
+
+void rp_fmt_outcome(const struct rp_run *r, char *buf, size_t n)
+{
+	const char *o = rp_outcome(r);
+	const char *sig = rp_runstr(r, "signal.name");
+	const char *cap = rp_runstr(r, "oom.cap");
+	const char *err = rp_runstr(r, "error");
+	double t = rp_time_to_outcome(r);
+
+	if (!r->rec && !r->sum) {
+		snprintf(buf, n, "no record");
+	} else if (strcmp(o, "crash") == 0) {
+		snprintf(buf, n, "crash%s%s%s at %.2f s", sig ? " (" : "",
+			 sig ? sig : "", sig ? ")" : "", t);
+	} else if (strcmp(o, "oom") == 0) {
+		snprintf(buf, n, "OOM%s%s%s at %.2f s", cap ? " (" : "",
+			 cap ? cap : "", cap ? " cap)" : "", t);
+	} else if (strcmp(o, "hang") == 0) {
+		snprintf(buf, n, "hang (timeout at %.1f s)", t);
+	} else if (strcmp(o, "error") == 0 || strcmp(o, "interrupted") == 0) {
+		snprintf(buf, n, "%s%s%.120s", o, err ? ": " : "",
+			 err ? err : "");
+	} else if (!strcmp(o, "ok") && rp_runnum(r, "summary.ops") == 0) {
+		/* e.g. a warm-up that took the whole run on a loaded machine */
+		snprintf(buf, n, "ok, but served no request");
+	} else {
+		snprintf(buf, n, "%s", o);
+	}
+	if (!r->rec && r->sum && strlen(buf) + 20 < n)
+		strcat(buf, " (record missing)");
+}
+
+static const char *end_ellipsis(const char *tail, const char *last)
+{
+	const char *end = tail + strlen(tail);
+
+	while (end > tail && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	return strlen(last) >= 110 && (size_t)(end - tail) > strlen(last) ? "…" : "";
+}
+
+void rp_fmt_symptoms(const struct rp_run *r, char *buf, size_t n)
+{
+	json_t *sym = rp_runj(r, "symptoms");
+	const char *det = rp_runstr(r, "detector");
+	const char *k;
+	json_t *v;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	json_object_foreach(sym, k, v) {
+		char val[48];
+
+		if (!json_is_number(v) || json_number_value(v) <= 0)
+			continue;
+		if (strstr(k, "bytes"))
+			rp_fmt_mib(json_number_value(v), val, sizeof(val));
+		else
+			rp_fmt_num(json_number_value(v), val, sizeof(val));
+		used += (size_t)snprintf(buf + used, used < n ? n - used : 0,
+					 "%s%s %s", used ? ", " : "", k, val);
+		if (used >= n)
+			break;
+	}
+	if (det && used < n)
+		used += (size_t)snprintf(buf + used, n - used,
+					 "%sdetector: \"%.100s\"",
+					 used ? "; " : "", det);
+	if (!det && rp_run_failed(r) && used < n) {
+		/* the crash's own last words, e.g. the allocator catching a
+		 * double free */
+		const char *tail = rp_runstr(r, "stderr_tail");
+		char last[200] = "";
+
+		if (tail) {
+			const char *end = tail + strlen(tail), *start;
+
+			while (end > tail && (end[-1] == '\n' || end[-1] == ' '))
+				end--;
+			start = end;
+			while (start > tail && start[-1] != '\n')
+				start--;
+			snprintf(last, sizeof(last), "%.*s",
+				 (int)(end - start > 110 ? 110 : end - start), start);
+		}
+		if (last[0])
+			used += (size_t)snprintf(buf + used, n - used,
+						 "%sstderr: \"%s%s\"", used ? "; " : "",
+						 last, end_ellipsis(tail, last));
+	}
+	if (!buf[0])
+		snprintf(buf, n, "none");
+}
+
+int rp_expect_mark(const struct report *rp, const struct rp_run *r,
+		   const char **cls, char *why, size_t n)
+{
+	const json_t *rule = expect_rule(rp->expect, r->incident, r->variant);
+	enum expect_class c = expect_class_of(rule);
+	int shown;
+
+	*cls = NULL;
+	if (why && n)
+		why[0] = '\0';
+	if (!rule || c == EXPECT_NONE || (!r->rec && !r->sum))
+		return -1;
+	*cls = c == EXPECT_REPRODUCES ? "reproduces" : "holds";
+	shown = expect_run_symptom(rule, r->rec ? r->rec : r->sum, why, n);
+	if (shown < 0)
+		return 0; /* error/interrupted: neither */
+	return c == EXPECT_REPRODUCES ? shown == 1 : shown == 0;
+}
+
+void rp_run_label(const struct report *rp, const struct rp_incident *inc,
+		  const struct rp_run *r, char *buf, size_t n)
+{
+	bool reps = false;
+
+	for (size_t i = 0; i < inc->nruns; i++) {
+		const struct rp_run *o = &rp->runs[inc->runs[i]];
+
+		if (o != r && strcmp(o->variant, r->variant) == 0)
+			reps = true;
+	}
+	if (reps)
+		snprintf(buf, n, "%s r%lld", r->variant, r->rep);
+	else
+		snprintf(buf, n, "%s", r->variant);
+}
+
+void rp_verdict(const struct report *rp, const struct rp_run *r,
+		struct verdict *v)
+{
+	const struct verdict_ref *ref = NULL;
+
+	for (size_t k = 0; k < rp->nincs && !ref; k++)
+		if (!strcmp(rp->incs[k].name, r->incident))
+			ref = &rp->incs[k].ref;
+	verdict_of(r->rec ? r->rec : r->sum, ref, v);
+}
+
+/* Per known incident: the service, then what the article blames.  No
+ * result is stated here: the sentence after it is built from the run. */
+static const struct {
+	const char *name;
+	const char *story;
+} stories[] = {
+	{ "payment",
+	  "A payment gateway's callback handlers store and update orders "
+	  "(order id → order with a 1–4 KiB raw payload) in one shared cache, "
+	  "while a reaper sweeps the cache, appends each settled order it "
+	  "evicts to an audit log, and deletes it. The article blames the "
+	  "unsynchronised map (writers racing on insert, delete and growth) "
+	  "for a heap that climbed for ten minutes and a pile-up of "
+	  "goroutines; a lock held through each sweep is the other suspect." },
+	{ "metrics",
+	  "Producers bump counters keyed by series name (skewed keys, new "
+	  "series keep appearing) while an aggregator walks the whole map "
+	  "every period and exports the roll-up, one line per series. The "
+	  "article blames a walk that holds producers back until accepted "
+	  "requests pile up (the \"goroutine avalanche\") and memory runs "
+	  "out, and sync.Map's copy of the whole map." },
+	{ "config",
+	  "A reloader applies new config versions (thousands of keys) while "
+	  "request threads read them. The article blames an unlocked table "
+	  "resized under its readers, and the churn of in-place rebuilds; "
+	  "its fix builds a snapshot off-line and publishes it atomically." },
+	{ "retention",
+	  "The payment gateway again, with orders that never settle "
+	  "(abandoned checkouts) and an eviction keyed on settlement. Their "
+	  "bytes stay reachable in the map: a leak no map design fixes." },
+};
+
+/* "broken: oom at 1.0 s (budget, requests)" without the per-run detail
+ * beyond the first: the label the run gets in the story sentence. */
+static void story_label(const struct verdict *v, char *buf, size_t n)
+{
+	if (v->cls == VERDICT_HOLDS)
+		snprintf(buf, n, "held (%s)", v->detail);
+	else if (v->cls == VERDICT_BROKEN)
+		snprintf(buf, n, "broke: %s %s", v->how_word, v->detail);
+	else
+		snprintf(buf, n, "%s", v->detail);
+}
+
+void rp_story(const struct report *rp, const struct rp_incident *inc,
+	      char *buf, size_t n)
+{
+	const char *s = NULL;
+	size_t used;
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(stories) / sizeof(stories[0]); i++)
+		if (strcmp(stories[i].name, inc->name) == 0)
+			s = stories[i].story;
+	if (!s)
+		for (size_t i = 0; i < incident_count; i++)
+			if (incident_table[i] &&
+			    strcmp(incident_table[i]->name, inc->name) == 0)
+				s = incident_table[i]->summary;
+	used = (size_t)snprintf(buf, n, "%s In this run: ",
+				s ? s : "(No story is known for this incident.)");
+	for (size_t i = 0; i < inc->nruns && used < n; i++) {
+		const struct rp_run *r = &rp->runs[inc->runs[i]];
+		char lab[80], what[300];
+		struct verdict v;
+
+		rp_run_label(rp, inc, r, lab, sizeof(lab));
+		rp_verdict(rp, r, &v);
+		story_label(&v, what, sizeof(what));
+		used += (size_t)snprintf(buf + used, n - used, "%s%s %s",
+					 any ? "; " : "", lab, what);
+		any = true;
+	}
+	if (!any && used < n)
+		used += (size_t)snprintf(buf + used, n - used, "no run recorded");
+	if (used < n)
+		snprintf(buf + used, n - used, ".");
+}
+
+/*
+ * Seed-vs-lab rows.  The lab value per variant is the largest over its
+ * repetitions (a design review cares about the worst case), from:
+ *   SUM   a numeric field of the run (record, else summary)
+ *   TTO   time to the failing outcome
+ *   CMAX  the largest value of the first data column found in `cols`
+ *   CMEAN the mean of that column
+ *   CRATE the mean per-second rate of that cumulative column
+ */
+enum src { SUM, TTO, CMAX, CMEAN, CRATE };
+enum unit { U_MIB, U_MS, U_NUM, U_RATE, U_S, U_PCT };
+
+struct seed_row {
+	const char *incident;
+	const char *figure;  /* seed's figure -> the lab's stand-in */
+	const char *normal, *incident_val; /* as the seed prints them */
+	enum src src;
+	const char *what;    /* SUM: json path; C*: candidate columns */
+	enum unit unit;
+};
+
+static const struct seed_row seed_rows[] = {
+	{ "payment", "heap_alloc_bytes → peak live bytes (counting allocator)",
+	  "~12 MB", "↑ 327 MB (10 min)", SUM, "summary.peak_live_bytes", U_MIB },
+	{ "payment", "(process memory) → peak RSS", "–", "–", SUM,
+	  "summary.peak_rss_bytes", U_MIB },
+	{ "payment", "goroutines → peak requests in flight", "85–110",
+	  "↑ 1,420+", SUM, "summary.inflight_peak", U_NUM },
+	{ "payment", "time to crash / OOM", "–", "(not given)", TTO, NULL, U_S },
+	{ "metrics", "goroutine avalanche → peak requests in flight", "–",
+	  "\"blocking avalanche\" (no figure)", SUM, "summary.inflight_peak",
+	  U_NUM },
+	{ "metrics", "walk under the lock → longest aggregator walk", "–",
+	  "(no figure)", CMAX, "h_walk_max_ms", U_MS },
+	{ "metrics", "\"whole read map copied\" → entries copied by dirty "
+	  "rebuilds (syncmap, whole run)", "–", "(no figure; see the README)",
+	  CMAX, "m_dirty_copied", U_NUM },
+	{ "metrics", "dirty → read promotions (syncmap, whole run)", "–",
+	  "(no figure)", CMAX, "m_promotions", U_NUM },
+	{ "metrics", "request latency p99", "–", "–", SUM,
+	  "summary.latency_ns.p99", U_MS },
+	{ "metrics", "peak live bytes", "–", "OOM", SUM,
+	  "summary.peak_live_bytes", U_MIB },
+	{ "config", "minor GCs/s → allocations/s (mean)", "8", "120+", CMEAN,
+	  "m_alloc_rate", U_RATE },
+	{ "config", "GC pause → request latency p99", "3.1 ms", "42 ms", SUM,
+	  "summary.latency_ns.p99", U_MS },
+	{ "config", "heap fragmentation → free share of the malloc heap "
+	  "(mean)", "<5%", "37%", CMEAN, "frag*100 m_frag_permille*0.1", U_PCT },
+	{ "config", "heap fragmentation → free share of the malloc heap "
+	  "(peak)", "–", "–", CMAX, "frag*100 m_frag_permille*0.1", U_PCT },
+	{ "config", "… of which by the reload (documents, parse, map, values)",
+	  "–", "–", CMEAN, "m_alloc_rate_reload", U_RATE },
+	{ "config", "… of which by requests", "–", "–", CMEAN,
+	  "m_alloc_rate_requests", U_RATE },
+	{ "config", "peak live bytes (counting allocator)", "–", "–", SUM,
+	  "summary.peak_live_bytes", U_MIB },
+	{ "config", "peak RSS", "–", "–", SUM, "summary.peak_rss_bytes", U_MIB },
+	{ "retention", "heap_alloc_bytes → peak live bytes", "12 MB", "327 MB",
+	  SUM, "summary.peak_live_bytes", U_MIB },
+	{ "retention", "time to OOM", "–", "(not given)", TTO, NULL, U_S },
+};
+
+static const char *seed_header(const char *incident, int which)
+{
+	if (strcmp(incident, "config") == 0)
+		return which ? "seed: unlocked HashMap" :
+			       "seed: ConcurrentHashMap";
+	if (strcmp(incident, "payment") == 0)
+		return which ? "seed: leaking" : "seed: normal";
+	return which ? "seed: incident" : "seed: normal";
+}
+
+static double row_value(const struct seed_row *sr, const struct rp_run *r,
+			bool *have_col)
+{
+	long c;
+	double scale = 1;
+
+	switch (sr->src) {
+	case SUM:
+		return rp_runnum(r, sr->what);
+	case TTO:
+		return rp_time_to_outcome(r);
+	default:
+		break;
+	}
+	if (!r->have_dat)
+		return NAN;
+	c = rp_series_pick(&r->ser, sr->what, NULL, 0, &scale);
+	if (c < 0)
+		return NAN;
+	*have_col = true;
+	/* Only samples taken while the load ran: after it the run drains
+	 * and tears down, which frees (and fragments) everything. */
+	{
+		double tend = rp_runnum(r, "seconds");
+		double v0 = NAN, t0 = NAN, v1 = NAN, t1 = NAN, mx = NAN, sum = 0;
+		size_t k = 0;
+
+		for (size_t i = 0; i < r->ser.nrows; i++) {
+			double t = r->ser.v[i * r->ser.ncols];
+			double v = r->ser.v[i * r->ser.ncols + (size_t)c];
+
+			if (isnan(t) || isnan(v) || (tend > 0 && t > tend))
+				continue;
+			if (isnan(v0)) {
+				v0 = v;
+				t0 = t;
+			}
+			v1 = v;
+			t1 = t;
+			if (isnan(mx) || v > mx)
+				mx = v;
+			sum += v;
+			k++;
+		}
+		if (sr->src == CMAX)
+			return scale * mx;
+		if (sr->src == CMEAN)
+			return k ? scale * sum / (double)k : NAN;
+		/* CRATE: (last - first) / (t_last - t_first) */
+		return t1 > t0 ? scale * (v1 - v0) / (t1 - t0) : NAN;
+	}
+}
+
+static char *fmt_unit(double v, enum unit u)
+{
+	char buf[64];
+
+	if (isnan(v))
+		return strdup("–");
+	switch (u) {
+	case U_MIB: rp_fmt_mib(v, buf, sizeof(buf)); break;
+	case U_MS:
+		/* SUM paths give ns, data columns give ms */
+		rp_fmt_ms(v, buf, sizeof(buf));
+		break;
+	case U_RATE: rp_fmt_rate(v, buf, sizeof(buf)); break;
+	case U_S: snprintf(buf, sizeof(buf), "%.2f s", v); break;
+	case U_PCT: snprintf(buf, sizeof(buf), "%.1f%%", v); break;
+	default: rp_fmt_num(v, buf, sizeof(buf)); break;
+	}
+	return strdup(buf);
+}
+
+void rp_table_free(struct rp_table *t)
+{
+	for (size_t i = 0; i < t->nrows; i++)
+		for (size_t j = 0; j < t->ncols; j++)
+			free(t->cell[i][j]);
+	memset(t, 0, sizeof(*t));
+}
+
+int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
+		  struct rp_table *t)
+{
+	const char *vars[9];
+	size_t nv = 0;
+	bool dropped = false;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < inc->nruns; i++) {
+		const char *v = rp->runs[inc->runs[i]].variant;
+		bool seen = false;
+
+		for (size_t k = 0; k < nv; k++)
+			seen |= strcmp(vars[k], v) == 0;
+		if (seen)
+			continue;
+		if (nv == sizeof(vars) / sizeof(vars[0])) {
+			dropped = true;
+			continue;
+		}
+		vars[nv++] = v;
+	}
+	t->ncols = 3 + nv;
+	t->cell[0][0] = strdup("seed figure → lab measurement");
+	t->cell[0][1] = strdup(seed_header(inc->name, 0));
+	t->cell[0][2] = strdup(seed_header(inc->name, 1));
+	for (size_t k = 0; k < nv; k++) {
+		char h[80];
+
+		snprintf(h, sizeof(h), "lab: %s", vars[k]);
+		t->cell[0][3 + k] = strdup(h);
+	}
+	t->nrows = 1;
+	for (size_t s = 0; s < sizeof(seed_rows) / sizeof(seed_rows[0]); s++) {
+		const struct seed_row *sr = &seed_rows[s];
+		size_t row = t->nrows;
+		bool have_col = false;
+
+		if (strcmp(sr->incident, inc->name) != 0 || row >= 24)
+			continue;
+		t->cell[row][0] = strdup(sr->figure);
+		t->cell[row][1] = strdup(sr->normal);
+		t->cell[row][2] = strdup(sr->incident_val);
+		for (size_t k = 0; k < nv; k++) {
+			double best = NAN;
+
+			for (size_t i = 0; i < inc->nruns; i++) {
+				const struct rp_run *r = &rp->runs[inc->runs[i]];
+				double v;
+
+				if (strcmp(r->variant, vars[k]) != 0)
+					continue;
+				v = row_value(sr, r, &have_col);
+				if (!isnan(v) && (isnan(best) || v > best))
+					best = v;
+			}
+			t->cell[row][3 + k] = fmt_unit(
+				sr->unit == U_MS && sr->src != SUM ? best * 1e6 : best,
+				sr->unit);
+			if (sr->src == TTO && !isnan(best) && t->cell[row][3 + k]) {
+				const char *o = "";
+				char b[80];
+
+				for (size_t i = 0; i < inc->nruns; i++) {
+					const struct rp_run *r = &rp->runs[inc->runs[i]];
+
+					if (!strcmp(r->variant, vars[k]) && rp_run_failed(r))
+						o = rp_outcome(r);
+				}
+				snprintf(b, sizeof(b), "%s at %s", o, t->cell[row][3 + k]);
+				free(t->cell[row][3 + k]);
+				t->cell[row][3 + k] = strdup(b);
+			}
+		}
+		if (sr->src >= CMAX && !have_col) {
+			for (size_t k = 0; k < nv; k++) {
+				free(t->cell[row][3 + k]);
+				t->cell[row][3 + k] = strdup("not measured");
+			}
+		}
+		t->nrows++;
+	}
+	for (size_t i = 0; i < t->nrows; i++)
+		for (size_t j = 0; j < t->ncols; j++)
+			if (!t->cell[i][j]) {
+				rp_table_free(t);
+				return -1;
+			}
+	snprintf(t->note, sizeof(t->note),
+		 "Seed figures are quoted from chapter 3 of the source article "
+		 "(Go services, minutes of production traffic); lab figures are "
+		 "from this run (seconds, under the run's memory cap), the "
+		 "largest over each variant's repetitions; means and maxima of "
+		 "sampled columns cover the time the load ran. \"–\": no value; "
+		 "\"not measured\": this run's data has no such column.%s%s",
+		 dropped ? " Variants beyond the ninth are left out." : "",
+		 !strcmp(inc->name, "config") ?
+			 " The seed's fragmentation cell for ConcurrentHashMap is "
+			 "blank in its text (an HTML-stripped \"<5%\", read here "
+			 "as <5%). The seed measures a JVM (minor GCs, GC pauses); "
+			 "the lab's stand-ins are the allocation rate and reader "
+			 "latency under glibc malloc." :
+		 !strcmp(inc->name, "metrics") ?
+			 " The seed's section 3.2 gives no numbers; its claim that "
+			 "promotion deep-copies the read map does not match Go's "
+			 "runtime (the O(n) copy is the dirty-map rebuild, counted "
+			 "here as entries copied)." :
+		 !strcmp(inc->name, "payment") ?
+			 " In Go the unsafe map dies with \"concurrent map writes\" "
+			 "before it can leak for 10 minutes; in C nothing detects "
+			 "the race, so the unsafe run corrupts silently and may "
+			 "leak, lose deletes or crash (see its verdict row). The "
+			 "seed's goroutine pile-up needs a lock held for long "
+			 "stretches: compare the locked variants' in-flight peaks." : "");
+	return 0;
+}

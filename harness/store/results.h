@@ -1,0 +1,120 @@
+/*
+ * harness/store/results.h - the results folder (see results/README.md and
+ * results/schema.json): writing it atomically while runs happen, and
+ * loading it back (report, ci, diagnose and bench reuse these).
+ *
+ * Every file is written whole to "<name>.tmp.<pid>", fsync'ed, renamed over
+ * its name and the folder fsync'ed: a reader (or a parent killed mid-way)
+ * sees the old file or the new one, never a truncated one.  A folder is
+ * marked incomplete by the file INCOMPLETE from its creation until
+ * results_close(.., true).
+ *
+ * Not thread-safe: the CLI runs one run at a time from one thread.
+ */
+#ifndef MAPLAB_HARNESS_RESULTS_H
+#define MAPLAB_HARNESS_RESULTS_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "harness/runner/runner.h"
+
+#define RESULTS_SCHEMA_VERSION 1
+#define RESULTS_ROOT "results"
+
+/* ---- writing ------------------------------------------------------- */
+
+/* 0 or -errno. */
+int results_write_file(const char *path, const void *data, size_t len);
+/* Dumps j (indented) atomically; does not steal j.  0 or -errno. */
+int results_write_json(const char *path, const json_t *j);
+/* NaN/inf -> null, else a real. */
+json_t *results_num(double v);
+/* "2026-11-27T08:15:00.123Z" for seconds since the epoch. */
+void results_iso_time(double t, char *buf, size_t len);
+
+/* Is `out` usable as a fresh results folder (absent with a writable
+ * parent, or an empty writable folder)?  0, or -errno with a one-line
+ * message naming the fix.  Writes nothing. */
+int results_check_out(const char *out, char *err, size_t errlen);
+
+/* A manifest with everything that does not depend on the runs: schema
+ * version, run id, kind, command and argv, git, build, machine, started,
+ * complete=false.  Callers add caps, preset, seeds, params. */
+json_t *results_manifest_base(const char *run_id, const char *kind, int argc,
+			      char **argv);
+
+struct results_dir {
+	char path[PATH_MAX];  /* the run folder */
+	char run_id[128];
+	json_t *manifest;     /* owned; written by open/close/flush */
+	json_t *summary_runs; /* owned; array of summary entries */
+	bool under_root;      /* results/latest points here at close */
+	int claim_fd;         /* INCOMPLETE, flock'd until close; -1 none */
+};
+
+/* Make the folder (out, or results/<date>-<time>-<label>), claim it
+ * (INCOMPLETE, O_EXCL, flock'd until close), its runs/ and data/, and a
+ * first manifest.  0 or -errno (message): -EBUSY when another writer
+ * holds the folder, -EEXIST when it is not empty, -EACCES/-ENOENT when it
+ * cannot be made. */
+int results_open(struct results_dir *d, const char *out, const char *label,
+		 const char *kind, int argc, char **argv, char *err,
+		 size_t errlen);
+/* Write one run's JSON and .dat, add it to the summary, rewrite
+ * summary.json/csv and the manifest.  0 or -errno. */
+int results_add_run(struct results_dir *d, const struct run_spec *spec,
+		    const struct run_result *res);
+/* Final manifest (finished, complete); removes INCOMPLETE when complete;
+ * points results/latest here.  Frees d's JSON.  0 or -errno. */
+int results_close(struct results_dir *d, bool complete);
+
+/* The run record (results/schema.json "run") for one result. */
+json_t *results_run_json(const struct run_spec *spec,
+			 const struct run_result *res);
+/* "runs/<incident>.<variant>.r<rep>.json" style base name, no suffix. */
+void results_run_name(const struct run_spec *spec, char *buf, size_t len);
+
+/* ---- loading back --------------------------------------------------- */
+
+/* Copy src into dst (n bytes, NUL included) as one line of valid UTF-8:
+ * control characters become \n, \t or \xNN, bytes that are not UTF-8
+ * become \xNN, and a cut never splits a character. */
+void results_one_line(char *dst, size_t n, const char *src);
+/* The same, keeping newlines and tabs (multi-line text, e.g. stderr). */
+void results_clean_text(char *dst, size_t n, const char *src);
+
+/* The pid of the process still writing dir (its flock on INCOMPLETE is
+ * held; -1 when the pid is unreadable), or 0 when nobody is. */
+int results_writer(const char *dir);
+
+/* Resolve a results folder argument: NULL or "latest" -> the target of
+ * results/latest; a run id -> results/<id>; else the path itself.
+ * 0 or -ENOENT (message). */
+int results_resolve(const char *arg, char *out, size_t len, char *err,
+		    size_t errlen);
+/* Parse dir/rel ("manifest.json", "summary.json", ...).  NULL on error
+ * (message in err when given). */
+json_t *results_load(const char *dir, const char *rel, char *err,
+		     size_t errlen);
+/* Every runs/ *.json of dir, as an array sorted by file name. */
+json_t *results_load_runs(const char *dir, char *err, size_t errlen);
+/* true when dir has an INCOMPLETE marker. */
+bool results_incomplete(const char *dir);
+
+/* A flat view of one run record, for tables. */
+struct results_run_view {
+	const char *incident, *variant, *outcome; /* borrowed from the JSON */
+	int rep;
+	const char *signal;   /* name or NULL */
+	const char *detector; /* or NULL */
+	const char *oom_cap;  /* or NULL */
+	double duration_s, peak_rss_bytes, ops_per_s, p99_ns;
+	double symptoms_positive; /* how many symptoms are > 0 */
+};
+/* Fill v from a run (or summary entry) object; false if malformed. */
+bool results_view(const json_t *run, struct results_run_view *v);
+
+#endif
