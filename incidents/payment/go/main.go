@@ -21,8 +21,10 @@
 //     request, not one of 8 threads draining a queue; "inflight" counts
 //     goroutines started and not finished (the seed's goroutine count).
 //     To keep one order's notifications in order (the C partitioned
-//     consumer, which the oracle relies on), a callback takes its
-//     partition's mutex (order id mod threads) around its get and put.
+//     consumer, which the oracle relies on; a mutex would not, since
+//     goroutines reach it in any order), each notification waits for the
+//     previous one of its partition (order id mod threads) to finish: the
+//     dispatcher chains them with one channel each, closed when done.
 //   - No counting allocator: memory is the Go heap (heap_alloc, heap_sys
 //     in the telemetry) and RSS; the harness's RSS cap is the only cap, so
 //     an oom is cap "rss" (or Go's own "runtime: out of memory").
@@ -36,7 +38,7 @@
 //     the C variants; a callback may not call the map (Go's locks are not
 //     reentrant), so collect-then-delete is the only shape, as in C.
 //
-// Locking: partition mutexes (leaf) order a callback's get/put; the map
+// Locking: the per-partition channel chain orders a callback's get/put; the map
 // synchronises as its variant does (maps/go).  Ledger fields written by
 // the dispatcher only are read after every goroutine finished (WaitGroup
 // Wait is the synchronisation); settles/evicted are atomics.
@@ -90,6 +92,8 @@ type ledger struct {
 }
 
 type note struct {
+	prev    <-chan struct{} // the partition's previous note; nil = none
+	done    chan struct{}   // closed when this note is handled
 	id      uint64
 	seq     uint32
 	kind    uint8
@@ -127,7 +131,7 @@ type payment struct {
 	dupLen  int
 	rng     uint64
 
-	part []sync.Mutex // one per partition: orders id % nth
+	tail []chan struct{} // dispatcher only: last note per partition
 	wg   sync.WaitGroup
 	audit *os.File
 
@@ -182,10 +186,11 @@ func (p *payment) rawNew(id uint64, seq uint32, kind uint8) []byte {
 
 func (p *payment) handle(n *note) {
 	defer p.wg.Done()
-	pl := &p.part[n.id%uint64(p.nth)]
-	pl.Lock()
+	if n.prev != nil {
+		<-n.prev
+	}
 	p.apply(n)
-	pl.Unlock()
+	close(n.done)
 	p.inflight.Add(-1)
 	p.mInflight.Add(-1)
 	p.mQueueBytes.Add(-int64(len(n.raw)))
@@ -318,6 +323,9 @@ func (p *payment) abandoned(id uint64) bool {
 
 func (p *payment) emit(id uint64, seq uint32, kind uint8, arrival int64) {
 	n := &note{id: id, seq: seq, kind: kind, raw: p.rawNew(id, seq, kind), arrival: arrival}
+	part := id % uint64(p.nth)
+	n.prev, n.done = p.tail[part], make(chan struct{})
+	p.tail[part] = n.done
 	p.inflight.Add(1)
 	p.mInflight.Add(1)
 	p.mQueueBytes.Add(int64(len(n.raw)))
@@ -422,7 +430,7 @@ func setup(a *gotel.Args, tel *gotel.Tel) *payment {
 	p.ledger = make([]ledger, uint64(p.open)+uint64(p.rate*(a.Seconds*1.5+1)/minEvents))
 	p.slots = make([]slot, p.open)
 	p.dups = make([]dup, dupRing)
-	p.part = make([]sync.Mutex, p.nth)
+	p.tail = make([]chan struct{}, p.nth)
 	if a.Param("audit") != 0 {
 		f, err := os.Create(filepath.Join(a.Workdir, "audit.log"))
 		if err != nil {
