@@ -130,7 +130,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) -Wl,--start-group $(LIBHAR) $(LIBINC) $(LIBMAPS) -Wl,--end-group $(CHECK_LIBS) $(LDLIBS)
 
-test: all $(if $(GO_AVAILABLE),go)
+test: all $(if $(GO_AVAILABLE),go go-vet)
 	tests/run-tests.sh $(BUILD)
 
 tsan:
