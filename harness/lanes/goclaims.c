@@ -296,7 +296,7 @@ static int usage(FILE *f, int rc)
 "fresh processes and write DIR/goclaims.json (DIR: a new folder, or an\n"
 "existing results folder the report then shows them in).  N processes per\n"
 "seed10 cell (default 200), M per loop cell (default 20, GOMAXPROCS=1: M/2)\n"
-"running up to S seconds (default 1).  --quick: N 40, M 6, S 0.3 and\n"
+"running up to S seconds (default 0.5).  --quick: N 40, M 6, S 0.3 and\n"
 "smaller sync.Map and rebuild runs (the test form).\n");
 	return rc;
 }
@@ -311,7 +311,7 @@ int goclaims_main(int argc, char **argv)
 {
 	const char *out = NULL;
 	unsigned procs = 200, lprocs = 20;
-	double lsec = 1;
+	double lsec = 0.5;
 	bool quick = false;
 	char bin[PATH_MAX + 32], self[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 32];
 	char la0[128], la1[128];
