@@ -96,7 +96,8 @@ bool ictx_stopping(const struct ictx *ctx);
 uint64_t ictx_now_ns(void); /* CLOCK_MONOTONIC */
 
 enum ictx_kind { ICTX_COUNTER, ICTX_GAUGE };
-/* Register during setup.  NULL only if the table is full (a bug). */
+/* Register during setup.  Never NULL: a full table (more than
+ * ICTX_MAX_METRICS / ICTX_MAX_HISTS names) or no name aborts (a bug). */
 struct ictx_metric *ictx_metric(struct ictx *ctx, const char *name,
 				enum ictx_kind kind);
 void ictx_add(struct ictx_metric *m, int64_t delta);

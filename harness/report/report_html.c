@@ -59,9 +59,8 @@ static void md_cell(FILE *f, const char *s)
 
 static const char *incident_title(const char *name)
 {
-	for (size_t i = 0; i < incident_count; i++)
-		if (incident_table[i] && strcmp(incident_table[i]->name, name) == 0)
-			return incident_table[i]->title;
+	if (incident_find(name))
+		return incident_find(name)->title;
 	if (!strcmp(name, "payment"))
 		return "Payment gateway order cache";
 	if (!strcmp(name, "metrics"))

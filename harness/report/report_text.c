@@ -318,11 +318,8 @@ void rp_story(const struct report *rp, const struct rp_incident *inc,
 	for (size_t i = 0; i < sizeof(stories) / sizeof(stories[0]); i++)
 		if (strcmp(stories[i].name, inc->name) == 0)
 			s = stories[i].story;
-	if (!s)
-		for (size_t i = 0; i < incident_count; i++)
-			if (incident_table[i] &&
-			    strcmp(incident_table[i]->name, inc->name) == 0)
-				s = incident_table[i]->summary;
+	if (!s && incident_find(inc->name))
+		s = incident_find(inc->name)->summary;
 	used = (size_t)snprintf(buf, n, "%s In this run: ",
 				s ? s : "(No story is known for this incident.)");
 	for (size_t i = 0; i < inc->nruns && used < n; i++) {
