@@ -59,15 +59,9 @@ static void md_cell(FILE *f, const char *s)
 
 static const char *incident_title(const char *name)
 {
-	if (incident_find(name))
-		return incident_find(name)->title;
-	if (!strcmp(name, "payment"))
-		return "Payment gateway order cache";
-	if (!strcmp(name, "metrics"))
-		return "Real-time metrics aggregation";
-	if (!strcmp(name, "config"))
-		return "Config hot reload";
-	return NULL;
+	const struct incident *d = incident_find(name);
+
+	return d ? d->title : NULL;
 }
 
 static void command_line(const struct report *rp, char *buf, size_t n)

@@ -1464,6 +1464,9 @@ const struct incident incident_config = {
 	.title = "Config hot reload",
 	.summary = "a reloader rewrites a shared config (JSON, 5k-50k keys) "
 		   "while readers check each request sees one version",
+	.story = config_story,
+	.seed = &config_seed,
+	.charts = config_charts,
 	.quick_seconds = 2.5,
 	.full_seconds = 60,
 	.params = params,

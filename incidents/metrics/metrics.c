@@ -1005,6 +1005,9 @@ const struct incident incident_metrics = {
 	.title = "Metrics aggregator walking the map while producers wait",
 	.summary = "producers bump per-series counters; an aggregator walks "
 		   "the whole map every 40 ms and exports the roll-up",
+	.story = metrics_story,
+	.seed = &metrics_seed,
+	.charts = metrics_charts,
 	.quick_seconds = 5,
 	.full_seconds = 60,
 	.params = metrics_params,

@@ -1235,6 +1235,9 @@ const struct incident incident_payment = {
 	.title = "Payment gateway order cache",
 	.summary = "callbacks write a shared order cache while a reaper "
 		   "sweeps it; lost deletes, leaks, in-flight pile-ups",
+	.story = payment_story,
+	.seed = &payment_seed,
+	.charts = payment_charts,
 	.quick_seconds = 3,
 	.full_seconds = 60,
 	.params = payment_params,
