@@ -376,4 +376,5 @@ const struct map_variant map_variant_sharded = {
 		       "shard choice (orcaman/concurrent-map)",
 	.flags = MAP_V_THREADSAFE,
 	.ops = &sharded_ops,
+	.colour = "#2ca02c",
 };

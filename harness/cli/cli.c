@@ -173,14 +173,6 @@ static int bad(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-static const struct incident *incident_find(const char *name)
-{
-	for (size_t i = 0; i < incident_count; i++)
-		if (!strcmp(incident_table[i]->name, name))
-			return incident_table[i];
-	return NULL;
-}
-
 static void names_of_incidents(char *buf, size_t len)
 {
 	size_t n = 0;
