@@ -528,6 +528,7 @@ int diagnose_main(int argc, char **argv)
 	rargv[rargc++] = "--out";
 	rargv[rargc++] = (char *)out;
 	rargv[rargc++] = "-v";
+	rargv[rargc++] = "--no-report";
 	for (int i = 0; i < npass; i++)
 		rargv[rargc++] = pass[i];
 	rargv[rargc] = NULL;
