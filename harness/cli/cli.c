@@ -25,6 +25,9 @@
 #include <signal.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/keyfig.h"
+#include "harness/cli/rundir.h"
+#include "harness/report/report.h"
 #include "harness/verdict/verdict.h"
 #include "harness/cli/presets.h"
 #include "harness/store/results.h"
@@ -141,6 +144,8 @@ int cli_parse_duration(const char *s, double *out)
 struct cli {
 	const char *cmd;         /* "run" | "matrix" */
 	const char *incident_arg, *variant_arg, *preset_arg, *out;
+	const char *dir;         /* --dir: the run's folder goes inside it */
+	int report;              /* 1 --report, 0 --no-report, -1 a terminal's */
 	const char *runtime_arg; /* "c" | "go" | "both"; NULL = c */
 	const char *sets[MAX_SETS];
 	size_t nsets;
@@ -173,14 +178,6 @@ static int bad(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return 2;
-}
-
-static const struct incident *incident_find(const char *name)
-{
-	for (size_t i = 0; i < incident_count; i++)
-		if (!strcmp(incident_table[i]->name, name))
-			return incident_table[i];
-	return NULL;
 }
 
 static void names_of_incidents(char *buf, size_t len)
@@ -325,6 +322,11 @@ static void usage_run(FILE *f)
 "  --sample-ms N      telemetry period (1-10000, default 10)\n"
 "  --no-telemetry     no samples (the harness-overhead baseline)\n"
 "  --out DIR          results folder (new or empty; default results/<id>)\n"
+"  --dir DIR          put the results folder inside DIR (made if missing),\n"
+"                     e.g. one folder per workshop step; `maplab report DIR`\n"
+"                     re-renders each run in it and writes DIR/index.html\n"
+"  --report           render the report (report.html) after the runs\n"
+"  --no-report        do not (default: render when stdout is a terminal)\n"
 "  -v, --verbose      copy the children's stderr to the terminal\n"
 "  -q, --quiet        no progress lines, only the table\n"
 "  -h, --help         this text\n"
@@ -353,7 +355,8 @@ static void usage_matrix(FILE *f)
 "  --reps R, --size quick|full, --seconds S, --threads N, --seed X,\n"
 "  --set key=value (applied to the incidents that have the key), --detect,\n"
 "  --mem-cap SIZE, --budget SIZE, --timeout S, --sample-ms N,\n"
-"  --no-telemetry, --out DIR, -v, -q: as in `maplab run --help`\n"
+"  --no-telemetry, --out DIR, --dir DIR, --report, --no-report, -v, -q:\n"
+"  as in `maplab run --help`\n"
 "  -h, --help         this text\n");
 }
 
@@ -406,7 +409,7 @@ static int check_across(const struct cli *c)
 
 enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
        O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET,
-       O_RUNTIME };
+       O_DIR, O_REPORT, O_NOREPORT, O_RUNTIME };
 
 static int parse(struct cli *c, int argc, char **argv, bool matrix)
 {
@@ -427,6 +430,9 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 		{"sample-ms", required_argument, 0, O_SMS},
 		{"no-telemetry", no_argument, 0, O_NOTEL},
 		{"preset", required_argument, 0, O_PRESET},
+		{"dir", required_argument, 0, O_DIR},
+		{"report", no_argument, 0, O_REPORT},
+		{"no-report", no_argument, 0, O_NOREPORT},
 		{"runtime", required_argument, 0, O_RUNTIME},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
@@ -437,6 +443,7 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 
 	c->seed = 1;
 	c->size = -1;
+	c->report = -1;
 	opterr = 0;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, ":vqh", lo, NULL)) != -1) {
@@ -492,6 +499,9 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 			c->sample_ms = (unsigned)u;
 			break;
 		case O_OUT: c->out = a; break;
+		case O_DIR: c->dir = a; break;
+		case O_REPORT: c->report = 1; break;
+		case O_NOREPORT: c->report = 0; break;
 		case O_SET:
 			if (c->nsets == MAX_SETS)
 				return bad(c->cmd, "too many --set options (at most %d)", MAX_SETS);
@@ -574,6 +584,11 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 				   "parameter '%s'; see maplab list", c->sets[s], key);
 	}
 	if ((rc = check_across(c)))
+		return rc;
+	if (c->out && c->dir)
+		return bad(c->cmd, "give --out or --dir, not both (--dir DIR "
+			   "names the folder for you inside DIR)");
+	if (c->dir && (rc = cli_dir_check(c->dir, c->cmd)))
 		return rc;
 	if (c->out) {
 		char err[600];
@@ -668,12 +683,12 @@ static void print_table(struct row *rows, size_t n, bool col)
 
 	for (size_t i = 0; recs && i < n; i++)
 		recs[i] = rows[i].rec;
-	printf("\n%-10s %-9s %3s  %-11s %7s %8s %9s %11s %9s  %s\n",
+	printf("\n%-10s %-9s %3s  %-11s %7s %8s %9s %11s %9s  %-30s  %s\n",
 	       "incident", "variant", "rep", "outcome", "time_s", "peak_MiB",
-	       "inflight", "ops/s", "p99_ms", "design verdict");
+	       "inflight", "ops/s", "p99_ms", "key figure", "design verdict");
 	for (size_t i = 0; i < n; i++) {
 		struct row *r = &rows[i];
-		char ops[32], p99[32], inf[32], vt[260];
+		char ops[32], p99[32], inf[32], vt[260], kf[96];
 		struct verdict v;
 
 		/* rows come grouped by incident: one reference per group */
@@ -681,16 +696,17 @@ static void print_table(struct row *rows, size_t n, bool col)
 			verdict_ref_of(recs, recs ? n : 0, r->incident, &ref);
 		verdict_of(r->rec, &ref, &v);
 		verdict_text(&v, vt, sizeof(vt));
+		keyfig_text(r->rec, kf, sizeof(kf));
 		snprintf(ops, sizeof(ops), isfinite(r->ops_s) ? "%.0f" : "-", r->ops_s);
 		snprintf(p99, sizeof(p99), isfinite(r->p99_ms) ? "%.3f" : "-", r->p99_ms);
 		snprintf(inf, sizeof(inf), isfinite(r->inflight) ? "%.0f" : "-",
 			 r->inflight);
 		printf("%-10s %-9s %3u  %s%-11s%s %7.1f %8.1f %9s %11s %9s  "
-		       "%s%s%s\n",
+		       "%-30s  %s%s%s\n",
 		       r->incident, r->variant, r->rep,
 		       col ? color(r->outcome) : "", run_outcome_name(r->outcome),
 		       col ? "\033[0m" : "", r->dur, r->peak_mib, inf, ops, p99,
-		       col ? verdict_color(&v) : "", vt, col ? "\033[0m" : "");
+		       kf, col ? verdict_color(&v) : "", vt, col ? "\033[0m" : "");
 	}
 	free(recs);
 }
@@ -713,6 +729,7 @@ static int execute(struct cli *c, int argc, char **argv)
 	json_t *params = json_object(), *seeds = json_array();
 	double max_timeout = 0;
 	bool col = cli_color(), failed_write = false, gone = false;
+	char dirout[PATH_MAX];
 	uint64_t cap = 0, budget = 0, rlim = 0;
 	int rc;
 
@@ -724,6 +741,13 @@ static int execute(struct cli *c, int argc, char **argv)
 	rows = calloc(total ? total : 1, sizeof(*rows));
 	if (!rows)
 		return 1;
+	if (c->dir && cli_dir_out(c->dir, c->preset ? c->preset->name : "run",
+				  dirout, sizeof(dirout), c->cmd)) {
+		free(rows);
+		return 2;
+	}
+	if (c->dir)
+		c->out = dirout;
 	{
 		/* the manifest's command: program name + the subcommand's argv */
 		char **full = calloc((size_t)argc + 2, sizeof(*full));
@@ -901,6 +925,8 @@ static int execute(struct cli *c, int argc, char **argv)
 	print_table(rows, nrows, col);
 	printf("\nresults: %s%s\n", d.path,
 	       runner_interrupted ? "  (INCOMPLETE: interrupted)" : "");
+	cli_render(d.path, c->dir, nrows && !runner_interrupted &&
+		   (c->report > 0 || (c->report < 0 && isatty(STDOUT_FILENO))));
 	for (size_t i = 0; i < nrows; i++)
 		json_decref(rows[i].rec);
 	free(rows);

@@ -16,6 +16,11 @@
 
 extern const struct incident incident_payment;
 
+/* Report facts (payment_facts.c), referenced from the descriptor. */
+extern const char payment_story[];
+extern const struct incident_seed payment_seed;
+extern const struct incident_chart payment_charts[];
+
 /* The payment parameter table's rows, with the defaults that differ
  * between the two incidents that run this scenario (the same in both
  * sizes): arrival rate, the cache's steady size, the raw bodies' sizes,
