@@ -608,12 +608,59 @@ static int prepare(const struct run_spec *spec, struct run_result *r)
 	return r->rows ? 0 : -ENOMEM;
 }
 
+/* Read what both pipes hold within ms; a pipe at EOF is closed (-1). */
+static void pump(struct goparent *g, int *ofd, int *tfd, int ms, bool echo)
+{
+	struct pollfd p[2] = {{*ofd, POLLIN, 0}, {*tfd, POLLIN, 0}};
+
+	if (poll(p, 2, ms) <= 0)
+		return;
+	if (*ofd >= 0 && p[0].revents && !drain_out(g, *ofd, echo)) {
+		close(*ofd);
+		*ofd = -1;
+	}
+	if (*tfd >= 0 && p[1].revents && !drain_tel(g, *tfd)) {
+		close(*tfd);
+		*tfd = -1;
+	}
+}
+
+/* The watchdog loop until the child is reaped: RSS cap, timeout,
+ * interruption (killed: 1, 2, 3; killed_at: seconds from t0). */
+static void watch(struct goparent *g, pid_t pid, int *ofd, int *tfd,
+		  double t0, bool echo, int *status, struct rusage *ru,
+		  int *killed, double *killed_at)
+{
+	struct run_result *r = g->res;
+	double deadline = t0 + r->timeout_s, now;
+
+	for (;;) {
+		uint64_t rss;
+
+		pump(g, ofd, tfd, GO_WATCH_MS, echo);
+		if (wait4(pid, status, WNOHANG, ru) == pid)
+			return;
+		now = mono();
+		rss = telemetry_pid_rss(pid);
+		if (rss > r->peak_rss)
+			r->peak_rss = rss;
+		if (*killed)
+			continue;
+		*killed = rss > r->mem_cap ? 1 : runner_interrupted ? 3
+			  : now >= deadline ? 2 : 0;
+		if (*killed) {
+			*killed_at = now - t0;
+			kill(-pid, SIGKILL);
+		}
+	}
+}
+
 int gochild_run(const struct run_spec *spec, struct run_result *r)
 {
 	struct goparent g = {.res = r, .stride = 1};
 	char bin[PATH_MAX], **argv = NULL;
 	int ofd[2] = {-1, -1}, tfd[2] = {-1, -1}, status = 0, killed = 0, rc;
-	double t0, deadline, killed_at = 0, now;
+	double t0, killed_at = 0;
 	struct rusage ru = {0};
 	pid_t pid, parent = getpid();
 
@@ -652,56 +699,18 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 	close(ofd[1]);
 	close(tfd[1]);
 	ofd[1] = tfd[1] = -1;
-	deadline = t0 + r->timeout_s;
-	for (;;) {
-		struct pollfd p[2] = {{ofd[0], POLLIN, 0}, {tfd[0], POLLIN, 0}};
-		uint64_t rss;
-
-		if (poll(p, 2, GO_WATCH_MS) > 0) {
-			if (ofd[0] >= 0 && p[0].revents && !drain_out(&g, ofd[0], spec->echo_stderr)) {
-				close(ofd[0]);
-				ofd[0] = -1;
-			}
-			if (tfd[0] >= 0 && p[1].revents && !drain_tel(&g, tfd[0])) {
-				close(tfd[0]);
-				tfd[0] = -1;
-			}
-		}
-		if (wait4(pid, &status, WNOHANG, &ru) == pid)
-			break;
-		now = mono();
-		rss = telemetry_pid_rss(pid);
-		if (rss > r->peak_rss)
-			r->peak_rss = rss;
-		if (killed)
-			continue;
-		killed = rss > r->mem_cap ? 1 : runner_interrupted ? 3
-			 : now >= deadline ? 2 : 0;
-		if (killed) {
-			killed_at = now - t0;
-			kill(-pid, SIGKILL);
-		}
-	}
+	watch(&g, pid, &ofd[0], &tfd[0], t0, spec->echo_stderr, &status, &ru,
+	      &killed, &killed_at);
 	r->finished = wall();
 	r->duration_s = mono() - t0;
 	r->cpu_user_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 	r->cpu_sys_s = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	r->maxrss_bytes = (uint64_t)ru.ru_maxrss * 1024;
 	kill(-pid, SIGKILL); /* anything left in its group */
-	for (int i = 0; i < 50 && (ofd[0] >= 0 || tfd[0] >= 0); i++) {
-		struct pollfd p[2] = {{ofd[0], POLLIN, 0}, {tfd[0], POLLIN, 0}};
-
-		if (poll(p, 2, 10) <= 0)
-			break;
-		if (ofd[0] >= 0 && p[0].revents && !drain_out(&g, ofd[0], spec->echo_stderr)) {
-			close(ofd[0]);
-			ofd[0] = -1;
-		}
-		if (tfd[0] >= 0 && p[1].revents && !drain_tel(&g, tfd[0])) {
-			close(tfd[0]);
-			tfd[0] = -1;
-		}
-	}
+	/* the child is gone: what the pipes still hold, bounded (a
+	 * grandchild could keep them open) */
+	for (int i = 0; i < 50 && (ofd[0] >= 0 || tfd[0] >= 0); i++)
+		pump(&g, &ofd[0], &tfd[0], 10, spec->echo_stderr);
 	if (g.out_len && g.out_scan < g.out_len && g.out_len < GO_CAPTURE) {
 		g.out[g.out_len++] = '\n'; /* a last unterminated line */
 		scan_out(&g);
