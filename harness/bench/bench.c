@@ -99,7 +99,7 @@
 
 #include "harness/bench/bench.h"
 #include "harness/bench/bench_peer.h"
-#include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/store/results.h"
 #include "maps/alloc.h"
 #include "maps/map.h"

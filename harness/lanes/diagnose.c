@@ -19,9 +19,10 @@
  *   6 memory limit       -> the cap's forensics: outcome, which cap, when,
  *                           what grew
  *
- * How: the cell runs as `maplab run -v` in a subprocess (so the harness's
- * caps and records apply unchanged) with its stderr, which carries the
- * child's malloc trace, saved to a file.  Twice - early (0.3 s, before a
+ * How: the cell runs as `maplab run -v` would (matrix_run) in a forked
+ * copy of this process (so the harness's caps and records apply
+ * unchanged, and this process is free to probe it) with its stderr,
+ * which carries the child's malloc trace, saved to a file.  Twice - early (0.3 s, before a
  * racing map has usually crashed) and halfway through the planned run -
  * the probe finds the run's child process and reads its threads and
  * backtraces (gdb stops the process for a moment: the probe perturbs the
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/lanes/diagnose.h"
 #include "harness/report/report.h"
 #include "harness/store/results.h"
@@ -410,6 +412,8 @@ static void step_tsan(FILE *md, const char *dir, const char *inc,
 	snprintf(cmd, sizeof(cmd), "%s tsan --incident %s --variant %s --out "
 		 "%s --no-report 2>&1", bin, inc, var, out);
 	fflush(NULL);
+	/* A subprocess, not a call: the lane must run in the TSan build
+	 * (build/tsan/maplab), another binary than this one. */
 	p = popen(cmd, "r");
 	fprintf(md, "```\n");
 	while (p && fgets(line, sizeof(line), p))
@@ -423,8 +427,8 @@ static void step_tsan(FILE *md, const char *dir, const char *inc,
 }
 
 static int parse_args(int argc, char **argv, const char **inc,
-		      const char **var, const char **out, char **pass,
-		      int *npass, bool *gdb, bool *tsan)
+		      const char **var, struct matrix_opts *mo, bool *gdb,
+		      bool *tsan)
 {
 	static const struct option opts[] = {
 		{"seconds", required_argument, NULL, 's'},
@@ -442,14 +446,23 @@ static int parse_args(int argc, char **argv, const char **inc,
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-		case 'S':
-			if (*npass > 40)
-				break;
-			pass[(*npass)++] = c == 's' ? "--seconds" : "--set";
-			pass[(*npass)++] = optarg;
+			if (cli_parse_duration(optarg, &mo->seconds)) {
+				fprintf(stderr, "maplab diagnose: --seconds '%s' is "
+						"not a duration, e.g. 5s\n", optarg);
+				return 2;
+			}
 			break;
-		case 'd': pass[(*npass)++] = "--detect"; break;
-		case 'o': *out = optarg; break;
+		case 'S':
+			if (mo->nsets == MATRIX_MAX_SETS) {
+				fprintf(stderr, "maplab diagnose: too many --set "
+						"options (at most %d)\n",
+					MATRIX_MAX_SETS);
+				return 2;
+			}
+			mo->sets[mo->nsets++] = optarg;
+			break;
+		case 'd': mo->detect = true; break;
+		case 'o': mo->out = optarg; break;
 		case 'G': *gdb = false; break;
 		case 'T': *tsan = false; break;
 		case 'h': usage(stdout); return 1;
@@ -472,9 +485,9 @@ static int parse_args(int argc, char **argv, const char **inc,
 
 int diagnose_main(int argc, char **argv)
 {
-	const char *inc = NULL, *var = NULL, *out = NULL;
-	char *pass[48], *rargv[64];
-	int npass = 0, rc, status = 0, rargc = 0, errfd;
+	const char *inc = NULL, *var = NULL, *out;
+	struct matrix_opts mo;
+	int rc, status = 0, errfd;
 	bool gdb = true, tsan = true;
 	double probe_at[2];
 	int probes = 0;
@@ -490,7 +503,8 @@ int diagnose_main(int argc, char **argv)
 	json_t *runs, *run;
 	double at = NAN, v;
 
-	rc = parse_args(argc, argv, &inc, &var, &out, pass, &npass, &gdb, &tsan);
+	matrix_opts_init(&mo, "run");
+	rc = parse_args(argc, argv, &inc, &var, &mo, &gdb, &tsan);
 	if (rc)
 		return rc == 1 ? 0 : 2;
 	if (!(incident = incident_find(inc))) {
@@ -503,7 +517,7 @@ int diagnose_main(int argc, char **argv)
 				"maplab list\n", var);
 		return 2;
 	}
-	if (!out) {
+	if (!(out = mo.out)) {
 		char label[96];
 
 		snprintf(label, sizeof(label), "diagnose-%s-%s", inc, var);
@@ -514,23 +528,11 @@ int diagnose_main(int argc, char **argv)
 		fprintf(stderr, "maplab diagnose: %s\n", err);
 		return 2;
 	}
-	planned = incident->quick_seconds;
-	for (int i = 0; i + 1 < npass; i++)
-		if (!strcmp(pass[i], "--seconds"))
-			cli_parse_duration(pass[i + 1], &planned);
-
-	rargv[rargc++] = "maplab";
-	rargv[rargc++] = "run";
-	rargv[rargc++] = "--incident";
-	rargv[rargc++] = (char *)inc;
-	rargv[rargc++] = "--variant";
-	rargv[rargc++] = (char *)var;
-	rargv[rargc++] = "--out";
-	rargv[rargc++] = (char *)out;
-	rargv[rargc++] = "-v";
-	for (int i = 0; i < npass; i++)
-		rargv[rargc++] = pass[i];
-	rargv[rargc] = NULL;
+	planned = mo.seconds > 0 ? mo.seconds : incident->quick_seconds;
+	mo.incidents = inc;
+	mo.variants = var;
+	mo.out = out;
+	mo.verbose = true;
 
 	snprintf(path, sizeof(path), "/tmp/maplab-diagnose-%d.stderr", getpid());
 	errfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -541,11 +543,15 @@ int diagnose_main(int argc, char **argv)
 	fflush(NULL);
 	sub = fork();
 	if (sub == 0) {
+		/* `maplab run -v` in a forked copy of this (single-threaded)
+		 * process, not in this one: the parent probes it while it
+		 * runs.  No exec: the copy makes the typed call. */
 		setenv("MAPLAB_MALLOC_TRACE", "1", 1);
 		if (errfd >= 0)
 			dup2(errfd, 2);
-		cli_exec_self(rargv);
-		_exit(127);
+		rc = matrix_run(&mo);
+		fflush(NULL);
+		_exit(rc);
 	}
 	if (sub < 0) {
 		fprintf(stderr, "maplab diagnose: fork: %s\n", strerror(errno));
@@ -686,8 +692,11 @@ int diagnose_main(int argc, char **argv)
 		return 1;
 	}
 	{
-		char *rep[] = {"report", (char *)out, "--quiet", NULL};
-		report_main(3, rep);
+		struct report_opts ro = {.quiet = true};
+
+		if (report_render(out, &ro, err, sizeof(err)))
+			fprintf(stderr, "maplab diagnose: the report of %s could "
+					"not be rendered: %s\n", out, err);
 	}
 	printf("\ndiagnosis: %s\n", path);
 	return 0;
