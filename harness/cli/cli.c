@@ -26,10 +26,14 @@
 
 #include "harness/cli/cli.h"
 #include "harness/cli/opts.h"
+#include "harness/cli/keyfig.h"
+#include "harness/cli/rundir.h"
+#include "harness/report/report.h"
 #include "harness/verdict/verdict.h"
 #include "harness/cli/presets.h"
 #include "harness/store/results.h"
 #include "harness/runner/runner.h"
+#include "harness/runner/gochild.h"
 #include "incidents/registry.h"
 #include "maps/map.h"
 
@@ -122,10 +126,17 @@ static int select_variants(struct cli *c)
 	char names[512], *buf, *save = NULL;
 	int rc = 0;
 
+	bool want_c = !c->o.runtime || strcmp(c->o.runtime, "go");
+	bool want_go = c->o.runtime && strcmp(c->o.runtime, "c");
+
 	if (!c->o.variants) {
-		for (size_t i = 0; i < map_variant_count() && c->nvar < MAX_SEL; i++)
+		for (size_t i = 0; want_c && i < map_variant_count() &&
+				   c->nvar < MAX_SEL; i++)
 			if (!(map_variant_at(i)->flags & MAP_V_EXERCISE))
 				c->var[c->nvar++] = map_variant_at(i)->name;
+		for (size_t i = 0; want_go && i < gochild_variant_count() &&
+				   c->nvar < MAX_SEL; i++)
+			c->var[c->nvar++] = gochild_variant_at(i);
 		return 0;
 	}
 	if (!(buf = strdup(c->o.variants)))
@@ -133,15 +144,30 @@ static int select_variants(struct cli *c)
 	for (char *t = strtok_r(buf, ",", &save); t && !rc;
 	     t = strtok_r(NULL, ",", &save)) {
 		const struct map_variant *v = map_variant_find(t);
-		const char *name;
+		const char *name = NULL;
 
-		if (!v) {
+		for (size_t i = 0; gochild_is_go(t) && i < gochild_variant_count(); i++)
+			if (!strcmp(t, gochild_variant_at(i)))
+				name = gochild_variant_at(i);
+		if (gochild_is_go(t) && !name) {
+			rc = bad(c->o.cmd, "unknown Go variant '%s'; choose from: "
+				 "go-unsafe, go-mutex, go-rwlock, go-sharded, "
+				 "go-syncmap, go-snapshot (config)", t);
+			break;
+		}
+		if (c->o.runtime && ((name && !want_go) || (v && !want_c))) {
+			rc = bad(c->o.cmd, "variant '%s' is not of --runtime %s; "
+				 "drop one of the two", t, c->o.runtime);
+			break;
+		}
+		if (!v && !name) {
 			names_of_variants(names, sizeof(names));
 			rc = bad(c->o.cmd, "unknown variant '%s'; choose from: %s",
 				 t, names[0] ? names : "(none built)");
 			break;
 		}
-		name = v->name;
+		if (v)
+			name = v->name;
 		for (size_t i = 0; i < c->nvar; i++)
 			if (!strcmp(c->var[i], name))
 				name = NULL;
@@ -165,7 +191,8 @@ static void usage_run(FILE *f)
 "child process, and write a results folder.\n"
 "\n"
 "  --incident I       incident name (maplab list)\n"
-"  --variant V        map variant name (maplab list)\n"
+"  --variant V        map variant name (maplab list); go-mutex etc. run the\n"
+"                     incident's Go twin (built by `make go`)\n"
 "  --threads N        worker threads (1-256, default 8)\n"
 "  --seconds S        run length, e.g. 5s, 500ms (default: the size's)\n"
 "  --size quick|full  parameter defaults and run length (default quick)\n"
@@ -179,6 +206,11 @@ static void usage_run(FILE *f)
 "  --sample-ms N      telemetry period (1-10000, default 10)\n"
 "  --no-telemetry     no samples (the harness-overhead baseline)\n"
 "  --out DIR          results folder (new or empty; default results/<id>)\n"
+"  --dir DIR          put the results folder inside DIR (made if missing),\n"
+"                     e.g. one folder per workshop step; `maplab report DIR`\n"
+"                     re-renders each run in it and writes DIR/index.html\n"
+"  --report           render the report (report.html) after the runs\n"
+"  --no-report        do not (default: render when stdout is a terminal)\n"
 "  -v, --verbose      copy the children's stderr to the terminal\n"
 "  -q, --quiet        no progress lines, only the table\n"
 "  -h, --help         this text\n"
@@ -203,10 +235,12 @@ static void usage_matrix(FILE *f)
 	fprintf(f,
 "  --incident A,B     only these incidents (default all)\n"
 "  --variant A,B      only these variants (default all but exercise ones)\n"
+"  --runtime c|go|both  the default variants: C's (default), Go's, or both\n"
 "  --reps R, --size quick|full, --seconds S, --threads N, --seed X,\n"
 "  --set key=value (applied to the incidents that have the key), --detect,\n"
 "  --mem-cap SIZE, --budget SIZE, --timeout S, --sample-ms N,\n"
-"  --no-telemetry, --out DIR, -v, -q: as in `maplab run --help`\n"
+"  --no-telemetry, --out DIR, --dir DIR, --report, --no-report, -v, -q:\n"
+"  as in `maplab run --help`\n"
 "  -h, --help         this text\n");
 }
 
@@ -258,7 +292,8 @@ static int check_across(const struct cli *c)
 }
 
 enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
-       O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET };
+       O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET,
+       O_DIR, O_REPORT, O_NOREPORT, O_RUNTIME };
 
 void matrix_opts_init(struct matrix_opts *o, const char *cmd)
 {
@@ -266,6 +301,7 @@ void matrix_opts_init(struct matrix_opts *o, const char *cmd)
 	o->cmd = cmd;
 	o->seed = 1;
 	o->size = -1;
+	o->report = -1;
 }
 
 int matrix_parse(struct matrix_opts *o, int argc, char **argv)
@@ -288,6 +324,10 @@ int matrix_parse(struct matrix_opts *o, int argc, char **argv)
 		{"sample-ms", required_argument, 0, O_SMS},
 		{"no-telemetry", no_argument, 0, O_NOTEL},
 		{"preset", required_argument, 0, O_PRESET},
+		{"dir", required_argument, 0, O_DIR},
+		{"report", no_argument, 0, O_REPORT},
+		{"no-report", no_argument, 0, O_NOREPORT},
+		{"runtime", required_argument, 0, O_RUNTIME},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -303,6 +343,11 @@ int matrix_parse(struct matrix_opts *o, int argc, char **argv)
 		switch (ch) {
 		case O_INC: o->incidents = a; break;
 		case O_VAR: o->variants = a; break;
+		case O_RUNTIME:
+			if (strcmp(a, "c") && strcmp(a, "go") && strcmp(a, "both"))
+				return bad(o->cmd, "--runtime %s: choose c, go or both", a);
+			o->runtime = a;
+			break;
 		case O_PRESET:
 			if (!matrix)
 				return bad(o->cmd, "--preset belongs to `maplab matrix`");
@@ -345,6 +390,9 @@ int matrix_parse(struct matrix_opts *o, int argc, char **argv)
 			o->sample_ms = (unsigned)u;
 			break;
 		case O_OUT: o->out = a; break;
+		case O_DIR: o->dir = a; break;
+		case O_REPORT: o->report = 1; break;
+		case O_NOREPORT: o->report = 0; break;
 		case O_SET:
 			if (o->nsets == MAX_SETS)
 				return bad(o->cmd, "too many --set options (at most %d)", MAX_SETS);
@@ -410,6 +458,11 @@ static int validate(struct cli *c)
 	}
 	if ((rc = select_incidents(c)) || (rc = select_variants(c)))
 		return rc;
+	if (!matrix && gochild_is_go(c->var[0]) &&
+	    !gochild_supports(c->inc[0], c->var[0]))
+		return bad(c->o.cmd, "incident %s has no Go twin variant %s "
+			   "(go-snapshot is config's); see maplab list",
+			   c->inc[0]->name, c->var[0]);
 	if (!c->ninc)
 		return bad(c->o.cmd, "no incident is built into this binary");
 	if (!c->nvar)
@@ -437,6 +490,11 @@ static int validate(struct cli *c)
 				   "parameter '%s'; see maplab list", c->o.sets[s], key);
 	}
 	if ((rc = check_across(c)))
+		return rc;
+	if (c->o.out && c->o.dir)
+		return bad(c->o.cmd, "give --out or --dir, not both (--dir DIR "
+			   "names the folder for you inside DIR)");
+	if (c->o.dir && (rc = cli_dir_check(c->o.dir, c->o.cmd)))
 		return rc;
 	if (c->o.out) {
 		char err[600];
@@ -531,12 +589,12 @@ static void print_table(struct row *rows, size_t n, bool col)
 
 	for (size_t i = 0; recs && i < n; i++)
 		recs[i] = rows[i].rec;
-	printf("\n%-10s %-9s %3s  %-11s %7s %8s %9s %11s %9s  %s\n",
+	printf("\n%-10s %-9s %3s  %-11s %7s %8s %9s %11s %9s  %-30s  %s\n",
 	       "incident", "variant", "rep", "outcome", "time_s", "peak_MiB",
-	       "inflight", "ops/s", "p99_ms", "design verdict");
+	       "inflight", "ops/s", "p99_ms", "key figure", "design verdict");
 	for (size_t i = 0; i < n; i++) {
 		struct row *r = &rows[i];
-		char ops[32], p99[32], inf[32], vt[260];
+		char ops[32], p99[32], inf[32], vt[260], kf[96];
 		struct verdict v;
 
 		/* rows come grouped by incident: one reference per group */
@@ -544,16 +602,17 @@ static void print_table(struct row *rows, size_t n, bool col)
 			verdict_ref_of(recs, recs ? n : 0, r->incident, &ref);
 		verdict_of(r->rec, &ref, &v);
 		verdict_text(&v, vt, sizeof(vt));
+		keyfig_text(r->rec, kf, sizeof(kf));
 		snprintf(ops, sizeof(ops), isfinite(r->ops_s) ? "%.0f" : "-", r->ops_s);
 		snprintf(p99, sizeof(p99), isfinite(r->p99_ms) ? "%.3f" : "-", r->p99_ms);
 		snprintf(inf, sizeof(inf), isfinite(r->inflight) ? "%.0f" : "-",
 			 r->inflight);
 		printf("%-10s %-9s %3u  %s%-11s%s %7.1f %8.1f %9s %11s %9s  "
-		       "%s%s%s\n",
+		       "%-30s  %s%s%s\n",
 		       r->incident, r->variant, r->rep,
 		       col ? color(r->outcome) : "", run_outcome_name(r->outcome),
 		       col ? "\033[0m" : "", r->dur, r->peak_mib, inf, ops, p99,
-		       col ? verdict_color(&v) : "", vt, col ? "\033[0m" : "");
+		       kf, col ? verdict_color(&v) : "", vt, col ? "\033[0m" : "");
 	}
 	free(recs);
 }
@@ -597,6 +656,10 @@ static void render_argv(const struct matrix_opts *o, struct argv_buf *b)
 	av_add(b, o->cmd, NULL);
 	if (o->preset)
 		av_add(b, "--preset", o->preset);
+	if (o->report >= 0)
+		av_add(b, o->report ? "--report" : "--no-report", NULL);
+	if (o->dir)
+		av_add(b, "--dir", o->dir);
 	if (o->out)
 		av_add(b, "--out", o->out);
 	if (o->seconds > 0)
@@ -611,6 +674,8 @@ static void render_argv(const struct matrix_opts *o, struct argv_buf *b)
 		av_add(b, "--incident", o->incidents);
 	if (o->variants)
 		av_add(b, "--variant", o->variants);
+	if (o->runtime)
+		av_add(b, "--runtime", o->runtime);
 	if (o->reps)
 		av_add(b, "--reps", av_num(b, "%.0f", o->reps));
 	if (o->threads)
@@ -634,6 +699,7 @@ static void render_argv(const struct matrix_opts *o, struct argv_buf *b)
 	b->v[b->n] = NULL;
 }
 
+
 static int execute(struct cli *c)
 {
 	struct argv_buf ab;
@@ -644,14 +710,21 @@ static int execute(struct cli *c)
 	unsigned reps = c->o.reps ? c->o.reps : c->pre ? c->pre->reps : 1;
 	enum ictx_size size = c->o.size >= 0 ? (enum ictx_size)c->o.size
 			      : c->pre ? c->pre->size : ICTX_SIZE_QUICK;
-	size_t total = c->ninc * c->nvar * reps, done = 0, nrows = 0;
-	struct row *rows = calloc(total ? total : 1, sizeof(*rows));
+	size_t total = 0, done = 0, nrows = 0;
+	struct row *rows;
 	json_t *params = json_object(), *seeds = json_array();
 	double max_timeout = 0;
 	bool col = cli_color(), failed_write = false, gone = false;
+	char dirout[PATH_MAX];
 	uint64_t cap = 0, budget = 0, rlim = 0;
 	int rc;
 
+	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
+		for (size_t v = 0; v < c->nvar; v++)
+			if (!gochild_is_go(c->var[v]) ||
+			    gochild_supports(c->inc[i], c->var[v]))
+				total += reps;
+	rows = calloc(total ? total : 1, sizeof(*rows));
 	if (!rows)
 		return 1;
 	if (!argv) {
@@ -659,6 +732,13 @@ static int execute(struct cli *c)
 		argc = ab.n;
 		argv = ab.v;
 	}
+	if (c->o.dir && cli_dir_out(c->o.dir, c->pre ? c->pre->name : "run",
+				  dirout, sizeof(dirout), c->o.cmd)) {
+		free(rows);
+		return 2;
+	}
+	if (c->o.dir)
+		c->o.out = dirout;
 	{
 		/* the manifest's command: program name + the subcommand's argv */
 		char **full = calloc((size_t)argc + 2, sizeof(*full));
@@ -748,7 +828,9 @@ static int execute(struct cli *c)
 				sets[nsets++] = c->o.sets[s];
 		}
 		for (size_t v = 0; v < c->nvar && !runner_interrupted && !gone; v++)
-			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone;
+			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone &&
+			     (!gochild_is_go(c->var[v]) ||
+			      gochild_supports(c->inc[i], c->var[v]));
 			     r++) {
 				struct run_spec s = {
 					.inc = c->inc[i], .variant = c->var[v],
@@ -771,7 +853,8 @@ static int execute(struct cli *c)
 					       done, total, s.inc->name, s.variant, r, reps);
 					fflush(stdout);
 				}
-				rc = runner_run(&s, &res);
+				rc = gochild_is_go(s.variant) ? gochild_run(&s, &res)
+							      : runner_run(&s, &res);
 				if (rc) {
 					if (!c->o.quiet)
 						printf("harness error\n");
@@ -833,6 +916,8 @@ static int execute(struct cli *c)
 	print_table(rows, nrows, col);
 	printf("\nresults: %s%s\n", d.path,
 	       runner_interrupted ? "  (INCOMPLETE: interrupted)" : "");
+	cli_render(d.path, c->o.dir, nrows && !runner_interrupted &&
+		   (c->o.report > 0 || (c->o.report < 0 && isatty(STDOUT_FILENO))));
 	for (size_t i = 0; i < nrows; i++)
 		json_decref(rows[i].rec);
 	free(rows);
@@ -900,6 +985,9 @@ int cli_list_main(int argc, char **argv)
 		       map_variant_at(i)->description,
 		       map_variant_at(i)->flags & MAP_V_EXERCISE
 			       ? " (exercise: not in the default matrix)" : "");
+	printf("Go variants (the incidents' Go twins, `make go`):\n");
+	for (size_t i = 0; i < gochild_variant_count(); i++)
+		printf("  %s\n", gochild_variant_at(i));
 	printf("presets:\n");
 	for (size_t i = 0; i < preset_count; i++)
 		printf("  %-10s %s\n", presets[i].name, presets[i].help);

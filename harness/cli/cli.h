@@ -19,8 +19,8 @@ int cli_matrix_main(int argc, char **argv);
 #define MATRIX_MAX_SETS ICTX_MAX_SETS
 
 /* What `maplab run` or `maplab matrix` is asked to do: their options,
- * typed.  Zero means "the default" throughout, except seed and size:
- * start from matrix_opts_init(). */
+ * typed.  Zero means "the default" throughout, except seed, size and
+ * report: start from matrix_opts_init(). */
 struct matrix_opts {
 	const char *cmd;       /* "run" (one incident, one variant, no preset)
 				* or "matrix"; messages start "maplab <cmd>:" */
@@ -28,6 +28,10 @@ struct matrix_opts {
 	const char *incidents; /* comma list; NULL: every incident (matrix) */
 	const char *variants;  /* comma list; NULL: all but exercise ones */
 	const char *out;       /* results folder; NULL: results/<id> */
+	const char *dir;       /* the folder goes inside this one, or NULL */
+	const char *runtime;   /* default variants: "c" (NULL), "go", "both" */
+	int report;            /* render after the runs: 1 yes, 0 no, -1 when
+				* stdout is a terminal (matrix_opts_init) */
 	const char *sets[MATRIX_MAX_SETS]; /* "key=value" overrides */
 	size_t nsets;
 	unsigned threads;      /* 0: the default */

@@ -480,6 +480,7 @@ int ci_main(int argc, char **argv)
 	}
 	matrix_opts_init(&mo, "matrix");
 	mo.preset = "ci";
+	mo.report = 0; /* this lane renders it (or not) itself */
 	mo.out = out;
 	mo.incidents = incident;
 	mo.variants = variant;

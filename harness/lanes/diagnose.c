@@ -533,6 +533,7 @@ int diagnose_main(int argc, char **argv)
 	mo.variants = var;
 	mo.out = out;
 	mo.verbose = true;
+	mo.report = 0; /* rendered below, after diagnose.md */
 
 	snprintf(path, sizeof(path), "/tmp/maplab-diagnose-%d.stderr", getpid());
 	errfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -158,6 +158,7 @@ static int lane(const char *out, const char *logs, const char *incident,
 	}
 	matrix_opts_init(&mo, "matrix");
 	mo.preset = "quick";
+	mo.report = 0; /* this lane renders it (or not) itself */
 	mo.out = out;
 	mo.seconds = seconds;
 	mo.mem_cap = TSAN_MEM_CAP;

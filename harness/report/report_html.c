@@ -578,8 +578,8 @@ static void html_overview(const struct report *rp, FILE *f)
 	      "<span class=\"broken\">broken</span> — oom (the run reached its "
 	      "memory cap), crash, hang, corrupt (the incident's oracle found "
 	      "lost or damaged data), torn (a request saw two config versions), "
-	      "stall (in-flight peak or p99 at least 5× the median ok run of the "
-	      "same incident, with floors of 1,000 requests or 50 ms) — or <span class=\"holds\">holds</span>.  Each "
+	      "stall (in-flight peak and p99 both at least 5× the median ok run "
+	      "of the same incident, with floors of 1,000 requests and 50 ms) — or <span class=\"holds\">holds</span>.  Each "
 	      "incident's table below says how and at what cost.", f);
 	if (rp->expect)
 		fputs(" ✓/✗ is a different question: did the cell do what "

@@ -301,6 +301,27 @@ static size_t finite_count(const struct rp_series *s, long c)
  * of the column (three for a rate: its first sample has none) is left out
  * of the chart and named in its caption; with none left the chart is not
  * drawn (gnuplot refuses a plot whose points are all undefined). */
+/* Marks kept for label placement, per chart (more are drawn, unplaced). */
+#define EV_MAX 32
+
+/* The label row of a crash/OOM mark at (t, y): one above each earlier mark
+ * near it (within 15% of the run length and 15% in value), so that two
+ * runs that died together (mutex and rwlock at the budget) do not print
+ * their labels over each other.  timeseries.gp draws rows 0-5,
+ * alternately above and below the mark. */
+static int label_row(const double *t0, const double *y0, size_t n, double t,
+		     double y, double seconds)
+{
+	double dt = 0.15 * (seconds > 0 ? seconds : 1);
+	int row = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (fabs(t0[k] - t) < dt &&
+		    fabs(y0[k] - y) <= 0.15 * fmax(fabs(y0[k]), fabs(y)))
+			row++;
+	return row < 5 ? row : 5;
+}
+
 static int ts_chart(struct report *rp, struct rp_incident *inc,
 		    const struct ts_spec *sp, char *err, size_t n)
 {
@@ -312,6 +333,7 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 	size_t nfiles = 0, nevents = 0;
 	bool any_oom = false;
 	double tend = 0;
+	double evt[EV_MAX], evy[EV_MAX]; /* the marks drawn so far */
 	FILE *ev = NULL;
 	int rc = 0;
 
@@ -401,12 +423,18 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 			if (isnan(y) || isnan(t))
 				continue;
 			rp_run_label(rp, inc, r, lab, sizeof(lab));
-			fprintf(ev, "%.4f %.6g %lu %d \"%s: %s %.2f s%s%s%s\"\n",
+			fprintf(ev, "%.4f %.6g %lu %d \"%s: %s %.2f s%s%s%s\" %d\n",
 				t, y * scale, rgb_int(rp_color(r->variant)), pt, lab,
 				!strcmp(o, "oom") ? "OOM" :
 				!strcmp(o, "crash") ? (sig ? sig : "crash") : "hang",
 				t, oom_tag ? " (" : "", oom_tag ? oom_tag : "",
-				oom_tag ? ")" : "");
+				oom_tag ? ")" : "",
+				label_row(evt, evy, nevents < EV_MAX ? nevents : EV_MAX,
+					  t, y, rp_runnum(r, "seconds")));
+			if (nevents < EV_MAX) {
+				evt[nevents] = t;
+				evy[nevents] = y;
+			}
 			nevents++;
 		}
 	}

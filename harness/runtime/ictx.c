@@ -977,3 +977,29 @@ out:
 		return -ENOMEM;
 	return c->st.setup_rc ? c->st.setup_rc : c->st.run_rc;
 }
+
+/* ---- a run controlled elsewhere (the Go child, gochild.c) ----------- */
+
+struct ictx_status *ictx_status_rw(struct ictx *c)
+{
+	return &c->st;
+}
+
+void ictx_hist_add_snap(struct ictx_hist *h, const struct ictx_hist_snap *s)
+{
+	struct hist_stripe *st;
+	uint64_t cur;
+
+	if (!h || !s)
+		return;
+	st = &h->s[0];
+	for (unsigned b = 0; b < ICTX_HIST_BUCKETS; b++)
+		if (s->b[b]) /* relaxed: as ictx_hist_record */
+			atomic_fetch_add_explicit(&st->b[b], s->b[b],
+						  memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->count, s->count, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->sum, s->sum, memory_order_relaxed);
+	cur = atomic_load_explicit(&st->max, memory_order_relaxed);
+	if (s->max > cur)
+		atomic_store_explicit(&st->max, s->max, memory_order_relaxed);
+}

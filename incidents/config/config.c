@@ -822,6 +822,65 @@ static struct req *queue_pop(struct cfg_state *st)
 	return r;
 }
 
+/* What one request has seen so far; filled by check_val() while the map
+ * lends each value (map_get_with: no retain, no release, so readers do
+ * not write the values' cache lines).  Private to the reader. */
+struct seen {
+	struct cfg_state *st;
+	uint32_t svc;	/* the key being read: its service and field */
+	unsigned field;
+	uint64_t floor, vmin, vmax;
+	bool garbage, stale, bad;
+};
+
+/* map_read_fn: classify one borrowed value.  Runs inside the variant's
+ * read section (or under its lock): reads only the value and atomics. */
+static void check_val(void *p, void *arg)
+{
+	struct seen *sn = arg;
+	const struct cval *v = p;
+	uint64_t vtop = atomic_load_explicit(&sn->st->version_max,
+					     memory_order_relaxed);
+
+	if (!config_val_intact(v, sn->st->seed) || v->svc != sn->svc ||
+	    v->field != sn->field || v->version > vtop) {
+		sn->garbage = true;
+		return;
+	}
+	if (v->version < sn->vmin)
+		sn->vmin = v->version;
+	if (v->version > sn->vmax)
+		sn->vmax = v->version;
+	sn->stale |= v->version < sn->floor;
+	if (atomic_load_explicit(&sn->st->bad_version[v->version],
+				 memory_order_relaxed))
+		sn->bad = true;
+}
+
+/* Count one served request in the first class that matches. */
+static void classify(struct reader *rd, const struct seen *sn, bool lost,
+		     unsigned present, unsigned svc_present)
+{
+	struct cfg_state *st = rd->st;
+
+	if (sn->garbage) {
+		rd->garbage++;
+		ictx_add(st->m_garbage, 1);
+	} else if (sn->stale || lost) {
+		rd->stale += sn->stale;
+		rd->lost += lost && !sn->stale;
+		ictx_add(st->m_damaged, 1);
+	} else if ((svc_present && svc_present < SVC_KEYS_READ) ||
+		   (present && sn->vmin != sn->vmax)) {
+		rd->torn++;
+		ictx_add(st->m_torn, 1);
+	} else if (!svc_present) {
+		rd->misses++;
+	}
+	if (sn->bad)
+		rd->bad_seen++;
+}
+
 /* Serve one request against map m; classify it (first match): garbage,
  * stale or lost (map damage), torn (the protocol), a miss.  fl and ap:
  * st->floor and st->applying, loaded before the request took m.  Every
@@ -834,70 +893,33 @@ static void serve(struct reader *rd, struct map *m, uint32_t svc,
 		  uint64_t fl, uint64_t ap)
 {
 	struct cfg_state *st = rd->st;
-	uint64_t floor = fl >> 20;
 	uint32_t nf = (uint32_t)(fl & 0xfffff), na = (uint32_t)(ap & 0xfffff);
-	bool svc_kept = floor > 0 && svc < nf && svc < na;
-	unsigned svc_missing = 0;
-	uint64_t vmin = UINT64_MAX, vmax = 0, vtop;
-	unsigned svc_present = 0, present = 0;
-	bool garbage = false, bad = false, stale = false, lost = false;
+	struct seen sn = {.st = st, .floor = fl >> 20, .vmin = UINT64_MAX};
+	bool svc_kept = sn.floor > 0 && svc < nf && svc < na, lost = false;
+	unsigned svc_missing = 0, svc_present = 0, present = 0;
 	char key[CFG_KEY_MAX];
 
 	for (unsigned k = 0; k < st->global_keys + SVC_KEYS_READ; k++) {
 		bool global = k < st->global_keys;
-		uint32_t s = global ? CFG_SVC_GLOBAL : svc;
-		unsigned f = global ? k : k - st->global_keys;
-		size_t klen = config_key(key, s, f);
-		void *p = NULL;
-		struct cval *v;
+		size_t klen;
 
-		if (map_get(m, key, klen, &p) != 0) {
-			lost |= global && floor > 0;
+		sn.svc = global ? CFG_SVC_GLOBAL : svc;
+		sn.field = global ? k : k - st->global_keys;
+		klen = config_key(key, sn.svc, sn.field);
+		if (map_get_with(m, key, klen, check_val, &sn) != 0) {
+			lost |= global && sn.floor > 0;
 			svc_missing += !global;
 			continue;
 		}
-		v = p;
 		present++;
-		if (!global)
-			svc_present++;
-		vtop = atomic_load_explicit(&st->version_max,
-					    memory_order_relaxed);
-		if (!config_val_intact(v, st->seed) || v->svc != s ||
-		    v->field != f || v->version > vtop) {
-			garbage = true;
-		} else {
-			if (v->version < vmin)
-				vmin = v->version;
-			if (v->version > vmax)
-				vmax = v->version;
-			stale |= v->version < floor;
-			if (atomic_load_explicit(&st->bad_version[v->version],
-						 memory_order_relaxed))
-				bad = true;
-		}
-		config_val_release(v);
+		svc_present += !global;
 	}
 	/* acquire: a delete this request saw was done by a reload whose
 	 * applying store is then visible here */
 	if (svc_kept && svc_missing &&
 	    atomic_load_explicit(&st->applying, memory_order_acquire) == ap)
 		lost = true;
-	if (garbage) {
-		rd->garbage++;
-		ictx_add(st->m_garbage, 1);
-	} else if (stale || lost) {
-		rd->stale += stale;
-		rd->lost += lost && !stale;
-		ictx_add(st->m_damaged, 1);
-	} else if ((svc_present && svc_present < SVC_KEYS_READ) ||
-		   (present && vmin != vmax)) {
-		rd->torn++;
-		ictx_add(st->m_torn, 1);
-	} else if (!svc_present) {
-		rd->misses++;
-	}
-	if (bad)
-		rd->bad_seen++;
+	classify(rd, &sn, lost, present, svc_present);
 }
 
 static void *reader_main(void *arg)

@@ -13,7 +13,7 @@
 
 const char payment_story[] =
 	"A payment gateway's callback handlers store and update orders "
-	"(order id → order with a 1–4 KiB raw payload) in one shared cache, "
+	"(order id → order with a raw payload of a few hundred bytes) in one shared cache, "
 	"while a reaper sweeps the cache, appends each settled order it "
 	"evicts to an audit log, and deletes it. The article blames the "
 	"unsynchronised map (writers racing on insert, delete and growth) "

@@ -18,7 +18,7 @@
 #include "incidents/retention/retention.h"
 
 static const struct incident_param retention_params[] = {
-	PAYMENT_PARAMS(60000, 100, 60),
+	PAYMENT_PARAMS(60000, 50000, 1024, 4096, 100, 60),
 	{.name = NULL},
 };
 
