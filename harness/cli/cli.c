@@ -304,108 +304,121 @@ void matrix_opts_init(struct matrix_opts *o, const char *cmd)
 	o->report = -1;
 }
 
+static const struct option long_opts[] = {
+	{"incident", required_argument, 0, O_INC},
+	{"variant", required_argument, 0, O_VAR},
+	{"threads", required_argument, 0, O_THR},
+	{"seconds", required_argument, 0, O_SEC},
+	{"seed", required_argument, 0, O_SEED},
+	{"mem-cap", required_argument, 0, O_CAP},
+	{"budget", required_argument, 0, O_BUD},
+	{"timeout", required_argument, 0, O_TMO},
+	{"reps", required_argument, 0, O_REPS},
+	{"out", required_argument, 0, O_OUT},
+	{"set", required_argument, 0, O_SET},
+	{"size", required_argument, 0, O_SIZE},
+	{"detect", no_argument, 0, O_DET},
+	{"sample-ms", required_argument, 0, O_SMS},
+	{"no-telemetry", no_argument, 0, O_NOTEL},
+	{"preset", required_argument, 0, O_PRESET},
+	{"dir", required_argument, 0, O_DIR},
+	{"report", no_argument, 0, O_REPORT},
+	{"no-report", no_argument, 0, O_NOREPORT},
+	{"runtime", required_argument, 0, O_RUNTIME},
+	{"verbose", no_argument, 0, 'v'},
+	{"quiet", no_argument, 0, 'q'},
+	{"help", no_argument, 0, 'h'},
+{0, 0, 0, 0}};
+
+/* An option with a value to check: 0, 2 (bad value, one line printed),
+ * or 1 when ch is not one of them. */
+static int set_value(struct matrix_opts *o, int ch, const char *a)
+{
+	uint64_t u;
+
+	switch (ch) {
+	case O_RUNTIME:
+		if (strcmp(a, "c") && strcmp(a, "go") && strcmp(a, "both"))
+			return bad(o->cmd, "--runtime %s: choose c, go or both", a);
+		o->runtime = a;
+		break;
+	case O_THR:
+		if (cli_parse_u64(a, 1, 256, &u))
+			return bad(o->cmd, "--threads %s: give a whole number 1-256", a);
+		o->threads = (unsigned)u;
+		break;
+	case O_SEC:
+		if (cli_parse_duration(a, &o->seconds))
+			return bad(o->cmd, "--seconds %s: give a duration like 5s, 500ms, 2m", a);
+		break;
+	case O_TMO:
+		if (cli_parse_duration(a, &o->timeout))
+			return bad(o->cmd, "--timeout %s: give a duration like 30s, 2m", a);
+		break;
+	case O_SEED:
+		if (cli_parse_u64(a, 0, (1ull << 53) - 1, &o->seed))
+			return bad(o->cmd, "--seed %s: give a whole number from 0 to 2^53-1", a);
+		break;
+	case O_CAP:
+		if (cli_parse_size(a, &o->mem_cap) || o->mem_cap < (16ull << 20) ||
+		    o->mem_cap > (64ull << 30))
+			return bad(o->cmd, "--mem-cap %s: give a size from 16M to 64G, e.g. 256M", a);
+		break;
+	case O_BUD:
+		if (cli_parse_size(a, &o->budget) || o->budget < (1ull << 20))
+			return bad(o->cmd, "--budget %s: give a size of at least 1M, e.g. 192M", a);
+		break;
+	case O_REPS:
+		if (cli_parse_u64(a, 1, 1000, &u))
+			return bad(o->cmd, "--reps %s: give a whole number 1-1000", a);
+		o->reps = (unsigned)u;
+		break;
+	case O_SMS:
+		if (cli_parse_u64(a, 1, 10000, &u))
+			return bad(o->cmd, "--sample-ms %s: give a whole number 1-10000", a);
+		o->sample_ms = (unsigned)u;
+		break;
+	case O_SET:
+		if (o->nsets == MAX_SETS)
+			return bad(o->cmd, "too many --set options (at most %d)", MAX_SETS);
+		o->sets[o->nsets++] = a;
+		break;
+	case O_SIZE:
+		if (!strcmp(a, "quick"))
+			o->size = ICTX_SIZE_QUICK;
+		else if (!strcmp(a, "full"))
+			o->size = ICTX_SIZE_FULL;
+		else
+			return bad(o->cmd, "--size %s: choose quick or full", a);
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
 int matrix_parse(struct matrix_opts *o, int argc, char **argv)
 {
 	bool matrix = !strcmp(o->cmd, "matrix");
-	static const struct option lo[] = {
-		{"incident", required_argument, 0, O_INC},
-		{"variant", required_argument, 0, O_VAR},
-		{"threads", required_argument, 0, O_THR},
-		{"seconds", required_argument, 0, O_SEC},
-		{"seed", required_argument, 0, O_SEED},
-		{"mem-cap", required_argument, 0, O_CAP},
-		{"budget", required_argument, 0, O_BUD},
-		{"timeout", required_argument, 0, O_TMO},
-		{"reps", required_argument, 0, O_REPS},
-		{"out", required_argument, 0, O_OUT},
-		{"set", required_argument, 0, O_SET},
-		{"size", required_argument, 0, O_SIZE},
-		{"detect", no_argument, 0, O_DET},
-		{"sample-ms", required_argument, 0, O_SMS},
-		{"no-telemetry", no_argument, 0, O_NOTEL},
-		{"preset", required_argument, 0, O_PRESET},
-		{"dir", required_argument, 0, O_DIR},
-		{"report", no_argument, 0, O_REPORT},
-		{"no-report", no_argument, 0, O_NOREPORT},
-		{"runtime", required_argument, 0, O_RUNTIME},
-		{"verbose", no_argument, 0, 'v'},
-		{"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
-	uint64_t u;
-	int ch;
+	int ch, rc;
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":vqh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":vqh", long_opts, NULL)) != -1) {
 		const char *a = optarg;
 
 		switch (ch) {
 		case O_INC: o->incidents = a; break;
 		case O_VAR: o->variants = a; break;
-		case O_RUNTIME:
-			if (strcmp(a, "c") && strcmp(a, "go") && strcmp(a, "both"))
-				return bad(o->cmd, "--runtime %s: choose c, go or both", a);
-			o->runtime = a;
-			break;
 		case O_PRESET:
 			if (!matrix)
 				return bad(o->cmd, "--preset belongs to `maplab matrix`");
 			o->preset = a;
 			break;
-		case O_THR:
-			if (cli_parse_u64(a, 1, 256, &u))
-				return bad(o->cmd, "--threads %s: give a whole number 1-256", a);
-			o->threads = (unsigned)u;
-			break;
-		case O_SEC:
-			if (cli_parse_duration(a, &o->seconds))
-				return bad(o->cmd, "--seconds %s: give a duration like 5s, 500ms, 2m", a);
-			break;
-		case O_TMO:
-			if (cli_parse_duration(a, &o->timeout))
-				return bad(o->cmd, "--timeout %s: give a duration like 30s, 2m", a);
-			break;
-		case O_SEED:
-			if (cli_parse_u64(a, 0, (1ull << 53) - 1, &o->seed))
-				return bad(o->cmd, "--seed %s: give a whole number from 0 to 2^53-1", a);
-			break;
-		case O_CAP:
-			if (cli_parse_size(a, &o->mem_cap) || o->mem_cap < (16ull << 20) ||
-			    o->mem_cap > (64ull << 30))
-				return bad(o->cmd, "--mem-cap %s: give a size from 16M to 64G, e.g. 256M", a);
-			break;
-		case O_BUD:
-			if (cli_parse_size(a, &o->budget) || o->budget < (1ull << 20))
-				return bad(o->cmd, "--budget %s: give a size of at least 1M, e.g. 192M", a);
-			break;
-		case O_REPS:
-			if (cli_parse_u64(a, 1, 1000, &u))
-				return bad(o->cmd, "--reps %s: give a whole number 1-1000", a);
-			o->reps = (unsigned)u;
-			break;
-		case O_SMS:
-			if (cli_parse_u64(a, 1, 10000, &u))
-				return bad(o->cmd, "--sample-ms %s: give a whole number 1-10000", a);
-			o->sample_ms = (unsigned)u;
-			break;
 		case O_OUT: o->out = a; break;
 		case O_DIR: o->dir = a; break;
 		case O_REPORT: o->report = 1; break;
 		case O_NOREPORT: o->report = 0; break;
-		case O_SET:
-			if (o->nsets == MAX_SETS)
-				return bad(o->cmd, "too many --set options (at most %d)", MAX_SETS);
-			o->sets[o->nsets++] = a;
-			break;
-		case O_SIZE:
-			if (!strcmp(a, "quick"))
-				o->size = ICTX_SIZE_QUICK;
-			else if (!strcmp(a, "full"))
-				o->size = ICTX_SIZE_FULL;
-			else
-				return bad(o->cmd, "--size %s: choose quick or full", a);
-			break;
 		case O_DET: o->detect = true; break;
 		case O_NOTEL: o->no_telemetry = true; break;
 		case 'v': o->verbose = true; break;
@@ -420,6 +433,11 @@ int matrix_parse(struct matrix_opts *o, int argc, char **argv)
 			return bad(o->cmd, "%s needs a value; see maplab %s --help",
 				   argv[optind - 1], o->cmd);
 		default:
+			if ((rc = set_value(o, ch, a)) != 1) {
+				if (rc)
+					return rc;
+				break;
+			}
 			return bad(o->cmd, "unknown option '%s'; see maplab %s --help",
 				   argv[optind - 1], o->cmd);
 		}
@@ -700,72 +718,59 @@ static void render_argv(const struct matrix_opts *o, struct argv_buf *b)
 }
 
 
-static int execute(struct cli *c)
+/* One execution's progress: the folder, the rows of the table. */
+struct exec {
+	struct results_dir d;
+	unsigned reps;
+	enum ictx_size size;
+	size_t total, done, nrows;
+	struct row *rows;
+	bool col, failed_write, gone;
+};
+
+/* Create the results folder (its manifest records the command).  0, or
+ * the exit code: 2 for a folder the user named badly, 1 otherwise. */
+static int open_folder(struct cli *c, struct exec *x, char *dirout,
+		       size_t dlen)
 {
 	struct argv_buf ab;
-	int argc = c->o.argc;
-	char **argv = c->o.argv;
-	struct results_dir d;
-	char err[600];
-	unsigned reps = c->o.reps ? c->o.reps : c->pre ? c->pre->reps : 1;
-	enum ictx_size size = c->o.size >= 0 ? (enum ictx_size)c->o.size
-			      : c->pre ? c->pre->size : ICTX_SIZE_QUICK;
-	size_t total = 0, done = 0, nrows = 0;
-	struct row *rows;
-	json_t *params = json_object(), *seeds = json_array();
-	double max_timeout = 0;
-	bool col = cli_color(), failed_write = false, gone = false;
-	char dirout[PATH_MAX];
-	uint64_t cap = 0, budget = 0, rlim = 0;
-	int rc;
+	int argc = c->o.argc, rc;
+	char **argv = c->o.argv, **full, err[600];
 
-	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
-		for (size_t v = 0; v < c->nvar; v++)
-			if (!gochild_is_go(c->var[v]) ||
-			    gochild_supports(c->inc[i], c->var[v]))
-				total += reps;
-	rows = calloc(total ? total : 1, sizeof(*rows));
-	if (!rows)
-		return 1;
 	if (!argv) {
 		render_argv(&c->o, &ab);
 		argc = ab.n;
 		argv = ab.v;
 	}
 	if (c->o.dir && cli_dir_out(c->o.dir, c->pre ? c->pre->name : "run",
-				  dirout, sizeof(dirout), c->o.cmd)) {
-		free(rows);
+				    dirout, dlen, c->o.cmd))
 		return 2;
-	}
 	if (c->o.dir)
 		c->o.out = dirout;
-	{
-		/* the manifest's command: program name + the subcommand's argv */
-		char **full = calloc((size_t)argc + 2, sizeof(*full));
+	/* the manifest's command: program name + the subcommand's argv */
+	if (!(full = calloc((size_t)argc + 2, sizeof(*full))))
+		return 1;
+	full[0] = (char *)cli_program;
+	for (int i = 0; i < argc; i++)
+		full[i + 1] = argv[i];
+	rc = results_open(&x->d, c->o.out, c->pre ? c->pre->name : "run",
+			  c->pre ? "matrix" : "run", argc + 1, full, err,
+			  sizeof(err));
+	free(full);
+	if (!rc)
+		return 0;
+	fprintf(stderr, "maplab %s: %s\n", c->o.cmd, err);
+	return rc == -EEXIST || rc == -EBUSY || rc == -EACCES ||
+	       rc == -ENOENT || rc == -EINVAL || rc == -ENOTDIR ? 2 : 1;
+}
 
-		if (!full) {
-			free(rows);
-			return 1;
-		}
-		full[0] = (char *)cli_program;
-		for (int i = 0; i < argc; i++)
-			full[i + 1] = argv[i];
-		rc = results_open(&d, c->o.out, c->pre ? c->pre->name : "run",
-				  c->pre ? "matrix" : "run", argc + 1, full,
-				  err, sizeof(err));
-		free(full);
-	}
-	if (rc) {
-		fprintf(stderr, "maplab %s: %s\n", c->o.cmd, err);
-		free(rows);
-		return rc == -EEXIST || rc == -EBUSY || rc == -EACCES ||
-		       rc == -ENOENT || rc == -EINVAL || rc == -ENOTDIR ? 2 : 1;
-	}
-	for (size_t i = 0; i < c->ninc; i++) {
-		json_t *p = json_object();
+/* The caps every cell gets, as the manifest states them. */
+static json_t *caps_json(const struct cli *c, enum ictx_size size)
+{
+	uint64_t cap = 0, budget = 0, rlim = 0;
+	double max_timeout = 0;
 
-		params_json(c->inc[i], size, c->o.sets, c->o.nsets, p);
-		json_object_set_new(params, c->inc[i]->name, p);
+	for (size_t i = 0; i < c->ninc; i++)
 		for (size_t v = 0; v < c->nvar; v++) {
 			struct run_spec s = {.inc = c->inc[i], .threads = c->o.threads,
 					     .seconds = c->o.seconds, .size = size,
@@ -777,66 +782,158 @@ static int execute(struct cli *c)
 			if (t > max_timeout)
 				max_timeout = t;
 		}
+	return json_pack("{s:I, s:I, s:o, s:f, s:i, s:s}",
+			 "mem_cap_bytes", (json_int_t)cap,
+			 "budget_bytes", (json_int_t)budget,
+			 "rlimit_as_bytes",
+			 rlim ? json_integer((json_int_t)rlim) : json_null(),
+			 "timeout_s", max_timeout, "watchdog_ms", 10,
+			 "rule",
+			 "budget (counted live bytes) < mem_cap (RSS, "
+			 "watchdog) < rlimit_as (virtual, plain builds)");
+}
+
+/* What the run was asked, beside the command: the manifest's fields. */
+static void fill_manifest(const struct cli *c, struct exec *x)
+{
+	json_t *m = x->d.manifest, *params = json_object(), *seeds = json_array();
+	json_t *incs = json_array(), *vars = json_array();
+
+	for (size_t i = 0; i < c->ninc; i++) {
+		json_t *p = json_object();
+
+		params_json(c->inc[i], x->size, c->o.sets, c->o.nsets, p);
+		json_object_set_new(params, c->inc[i]->name, p);
+		json_array_append_new(incs, json_string(c->inc[i]->name));
 	}
-	for (unsigned r = 1; r <= reps; r++)
-		json_array_append_new(seeds, json_integer((json_int_t)runner_seed(c->o.seed, r)));
-	json_object_set_new(d.manifest, "preset",
-			    c->pre ? json_string(c->pre->name) : json_null());
-	json_object_set_new(d.manifest, "size",
-			    json_string(size == ICTX_SIZE_FULL ? "full" : "quick"));
-	json_object_set_new(d.manifest, "reps", json_integer(reps));
-	json_object_set_new(d.manifest, "base_seed", json_integer((json_int_t)c->o.seed));
-	json_object_set_new(d.manifest, "seeds", seeds);
-	json_object_set_new(d.manifest, "params", params);
-	json_object_set_new(d.manifest, "caps",
-			    json_pack("{s:I, s:I, s:o, s:f, s:i, s:s}",
-				      "mem_cap_bytes", (json_int_t)cap,
-				      "budget_bytes", (json_int_t)budget,
-				      "rlimit_as_bytes",
-				      rlim ? json_integer((json_int_t)rlim) : json_null(),
-				      "timeout_s", max_timeout, "watchdog_ms", 10,
-				      "rule",
-				      "budget (counted live bytes) < mem_cap (RSS, "
-				      "watchdog) < rlimit_as (virtual, plain builds)"));
-	json_object_set_new(d.manifest, "incidents", json_array());
-	for (size_t i = 0; i < c->ninc; i++)
-		json_array_append_new(json_object_get(d.manifest, "incidents"),
-				      json_string(c->inc[i]->name));
-	json_object_set_new(d.manifest, "variants", json_array());
 	for (size_t v = 0; v < c->nvar; v++)
-		json_array_append_new(json_object_get(d.manifest, "variants"),
-				      json_string(c->var[v]));
-	json_object_set_new(d.manifest, "detect", json_boolean(c->o.detect));
-	json_object_set_new(d.manifest, "sample_ms",
+		json_array_append_new(vars, json_string(c->var[v]));
+	for (unsigned r = 1; r <= x->reps; r++)
+		json_array_append_new(seeds, json_integer((json_int_t)runner_seed(c->o.seed, r)));
+	json_object_set_new(m, "preset",
+			    c->pre ? json_string(c->pre->name) : json_null());
+	json_object_set_new(m, "size",
+			    json_string(x->size == ICTX_SIZE_FULL ? "full" : "quick"));
+	json_object_set_new(m, "reps", json_integer(x->reps));
+	json_object_set_new(m, "base_seed", json_integer((json_int_t)c->o.seed));
+	json_object_set_new(m, "seeds", seeds);
+	json_object_set_new(m, "params", params);
+	json_object_set_new(m, "caps", caps_json(c, x->size));
+	json_object_set_new(m, "incidents", incs);
+	json_object_set_new(m, "variants", vars);
+	json_object_set_new(m, "detect", json_boolean(c->o.detect));
+	json_object_set_new(m, "sample_ms",
 			    json_integer(c->o.no_telemetry ? 0 : c->o.sample_ms ? c->o.sample_ms : 10));
+}
 
-	runner_install_signals();
+/* The table row of a finished run (row->rec: its record, owned). */
+static void row_of(struct row *row, const struct run_spec *s,
+		   const struct run_result *res)
+{
+	json_t *rj = results_run_json(s, res);
+	struct results_run_view vw;
+
+	snprintf(row->incident, sizeof(row->incident), "%s", s->inc->name);
+	snprintf(row->variant, sizeof(row->variant), "%s", s->variant);
+	row->rep = s->rep;
+	row->outcome = res->outcome;
+	row->dur = res->duration_s;
+	row->peak_mib = (double)res->peak_rss / (1024.0 * 1024.0);
+	row->inflight = NAN;
+	if (rj && results_view(rj, &vw)) {
+		row->ops_s = vw.ops_per_s;
+		row->p99_ms = vw.p99_ns / 1e6;
+		row->inflight = json_number_value(json_object_get(
+			json_object_get(rj, "summary"), "inflight_peak"));
+		symptom_text(json_object_get(rj, "symptoms"), row->symptoms,
+			     sizeof(row->symptoms));
+	}
+	row->rec = rj;
+	detail_text(res, row->detail, sizeof(row->detail));
+}
+
+/* One cell, one repetition: run it, write its record, print its line. */
+static void run_cell(const struct cli *c, struct exec *x,
+		     const struct run_spec *s)
+{
+	struct run_result res;
+	struct row *row = &x->rows[x->nrows];
+	int rc;
+
+	x->done++;
+	if (!c->o.quiet) {
+		printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u \u2026 ", x->done,
+		       x->total, s->inc->name, s->variant, s->rep, x->reps);
+		fflush(stdout);
+	}
+	rc = gochild_is_go(s->variant) ? gochild_run(s, &res)
+				       : runner_run(s, &res);
+	if (rc) {
+		if (!c->o.quiet)
+			printf("harness error\n");
+		fprintf(stderr, "maplab %s: %s\n", c->o.cmd, res.error);
+		x->failed_write = true;
+		return;
+	}
+	if ((rc = results_add_run(&x->d, s, &res))) {
+		fprintf(stderr, "maplab %s: cannot write the record "
+			"of %s x %s into %s: %s%s\n", c->o.cmd,
+			s->inc->name, s->variant, x->d.path,
+			strerror(-rc), folder_gone(rc)
+			? "; the folder is gone, stopping" : "");
+		x->failed_write = true;
+		if (folder_gone(rc))
+			x->gone = true;
+	}
+	x->nrows++;
+	row_of(row, s, &res);
 	if (!c->o.quiet)
-		printf("maplab %s: %zu run%s -> %s\n", c->o.cmd, total,
-		       total == 1 ? "" : "s", d.path);
-	for (size_t i = 0; i < c->ninc && !runner_interrupted && !gone; i++) {
+		printf("%s%s%s  %.1f s  peak %.0f MiB%s%s%s%s\n",
+		       x->col ? color(res.outcome) : "",
+		       run_outcome_name(res.outcome),
+		       x->col ? "\033[0m" : "", res.duration_s,
+		       row->peak_mib, row->detail[0] ? "  " : "",
+		       row->detail, row->symptoms[0] ? "  " : "",
+		       row->symptoms);
+	runner_result_free(&res);
+}
+
+/* The --set options that apply to inc (a matrix spreads them). */
+static size_t sets_for(const struct cli *c, const struct incident *inc,
+		       const char **sets)
+{
+	size_t n = 0;
+
+	for (size_t s = 0; s < c->o.nsets; s++) {
+		char key[ICTX_NAME_LEN];
+		const char *eq = strchr(c->o.sets[s], '=');
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - c->o.sets[s]),
+			 c->o.sets[s]);
+		if (ictx_find_param(inc, key))
+			sets[n++] = c->o.sets[s];
+	}
+	return n;
+}
+
+/* Every incident x variant x repetition, in that order, until done,
+ * interrupted or the folder is gone. */
+static void run_cells(const struct cli *c, struct exec *x)
+{
+	for (size_t i = 0; i < c->ninc && !runner_interrupted && !x->gone; i++) {
 		const char *sets[MAX_SETS];
-		size_t nsets = 0;
+		size_t nsets = sets_for(c, c->inc[i], sets);
 
-		for (size_t s = 0; s < c->o.nsets; s++) {
-			char key[ICTX_NAME_LEN];
-			const char *eq = strchr(c->o.sets[s], '=');
-
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - c->o.sets[s]),
-				 c->o.sets[s]);
-			if (ictx_find_param(c->inc[i], key))
-				sets[nsets++] = c->o.sets[s];
-		}
-		for (size_t v = 0; v < c->nvar && !runner_interrupted && !gone; v++)
-			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone &&
-			     (!gochild_is_go(c->var[v]) ||
-			      gochild_supports(c->inc[i], c->var[v]));
+		for (size_t v = 0; v < c->nvar && !runner_interrupted && !x->gone; v++)
+			for (unsigned r = 1; r <= x->reps && !runner_interrupted &&
+			     !x->gone && (!gochild_is_go(c->var[v]) ||
+					  gochild_supports(c->inc[i], c->var[v]));
 			     r++) {
 				struct run_spec s = {
 					.inc = c->inc[i], .variant = c->var[v],
 					.rep = r, .threads = c->o.threads,
 					.seed = runner_seed(c->o.seed, r),
-					.seconds = c->o.seconds, .size = size,
+					.seconds = c->o.seconds, .size = x->size,
 					.sets = sets, .nsets = nsets,
 					.map_flags = c->o.detect ? MAP_F_DETECT : 0,
 					.mem_cap = c->o.mem_cap, .budget = c->o.budget,
@@ -844,86 +941,57 @@ static int execute(struct cli *c)
 					.sample_ms = c->o.sample_ms,
 					.no_telemetry = c->o.no_telemetry,
 					.echo_stderr = c->o.verbose};
-				struct run_result res;
-				struct row *row = &rows[nrows];
 
-				done++;
-				if (!c->o.quiet) {
-					printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u \u2026 ",
-					       done, total, s.inc->name, s.variant, r, reps);
-					fflush(stdout);
-				}
-				rc = gochild_is_go(s.variant) ? gochild_run(&s, &res)
-							      : runner_run(&s, &res);
-				if (rc) {
-					if (!c->o.quiet)
-						printf("harness error\n");
-					fprintf(stderr, "maplab %s: %s\n", c->o.cmd, res.error);
-					failed_write = true;
-					continue;
-				}
-				if ((rc = results_add_run(&d, &s, &res))) {
-					fprintf(stderr, "maplab %s: cannot write the record "
-						"of %s x %s into %s: %s%s\n", c->o.cmd,
-						s.inc->name, s.variant, d.path,
-						strerror(-rc), folder_gone(rc)
-						? "; the folder is gone, stopping" : "");
-					failed_write = true;
-					if (folder_gone(rc))
-						gone = true;
-				}
-				nrows++;
-				snprintf(row->incident, sizeof(row->incident), "%s", s.inc->name);
-				snprintf(row->variant, sizeof(row->variant), "%s", s.variant);
-				row->rep = r;
-				row->outcome = res.outcome;
-				row->dur = res.duration_s;
-				row->peak_mib = (double)res.peak_rss / (1024.0 * 1024.0);
-				{
-					json_t *rj = results_run_json(&s, &res);
-					struct results_run_view vw;
-
-					row->inflight = NAN;
-					if (rj && results_view(rj, &vw)) {
-						row->ops_s = vw.ops_per_s;
-						row->p99_ms = vw.p99_ns / 1e6;
-						row->inflight = json_number_value(json_object_get(
-							json_object_get(rj, "summary"),
-							"inflight_peak"));
-						symptom_text(json_object_get(rj, "symptoms"),
-							     row->symptoms, sizeof(row->symptoms));
-					}
-					row->rec = rj;
-				}
-				detail_text(&res, row->detail, sizeof(row->detail));
-				if (!c->o.quiet)
-					printf("%s%s%s  %.1f s  peak %.0f MiB%s%s%s%s\n",
-					       col ? color(res.outcome) : "",
-					       run_outcome_name(res.outcome),
-					       col ? "\033[0m" : "", res.duration_s,
-					       row->peak_mib, row->detail[0] ? "  " : "",
-					       row->detail, row->symptoms[0] ? "  " : "",
-					       row->symptoms);
-				runner_result_free(&res);
+				run_cell(c, x, &s);
 			}
 	}
-	if ((rc = results_close(&d, !runner_interrupted && !failed_write))) {
-		if (!gone)
-			fprintf(stderr, "maplab %s: cannot finish %s: %s\n",
-				c->o.cmd, d.path, strerror(-rc));
-		failed_write = true;
+}
+
+static int execute(struct cli *c)
+{
+	struct exec x = {
+		.reps = c->o.reps ? c->o.reps : c->pre ? c->pre->reps : 1,
+		.size = c->o.size >= 0 ? (enum ictx_size)c->o.size
+			: c->pre ? c->pre->size : ICTX_SIZE_QUICK,
+		.col = cli_color(),
+	};
+	char dirout[PATH_MAX];
+	int rc;
+
+	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
+		for (size_t v = 0; v < c->nvar; v++)
+			if (!gochild_is_go(c->var[v]) ||
+			    gochild_supports(c->inc[i], c->var[v]))
+				x.total += x.reps;
+	if (!(x.rows = calloc(x.total ? x.total : 1, sizeof(*x.rows))))
+		return 1;
+	if ((rc = open_folder(c, &x, dirout, sizeof(dirout)))) {
+		free(x.rows);
+		return rc;
 	}
-	print_table(rows, nrows, col);
-	printf("\nresults: %s%s\n", d.path,
+	fill_manifest(c, &x);
+	runner_install_signals();
+	if (!c->o.quiet)
+		printf("maplab %s: %zu run%s -> %s\n", c->o.cmd, x.total,
+		       x.total == 1 ? "" : "s", x.d.path);
+	run_cells(c, &x);
+	if ((rc = results_close(&x.d, !runner_interrupted && !x.failed_write))) {
+		if (!x.gone)
+			fprintf(stderr, "maplab %s: cannot finish %s: %s\n",
+				c->o.cmd, x.d.path, strerror(-rc));
+		x.failed_write = true;
+	}
+	print_table(x.rows, x.nrows, x.col);
+	printf("\nresults: %s%s\n", x.d.path,
 	       runner_interrupted ? "  (INCOMPLETE: interrupted)" : "");
-	cli_render(d.path, c->o.dir, nrows && !runner_interrupted &&
+	cli_render(x.d.path, c->o.dir, x.nrows && !runner_interrupted &&
 		   (c->o.report > 0 || (c->o.report < 0 && isatty(STDOUT_FILENO))));
-	for (size_t i = 0; i < nrows; i++)
-		json_decref(rows[i].rec);
-	free(rows);
+	for (size_t i = 0; i < x.nrows; i++)
+		json_decref(x.rows[i].rec);
+	free(x.rows);
 	if (runner_interrupted)
 		return 128 + runner_interrupted;
-	return failed_write ? 1 : 0;
+	return x.failed_write ? 1 : 0;
 }
 
 int matrix_run(const struct matrix_opts *o)

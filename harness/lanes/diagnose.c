@@ -483,74 +483,117 @@ static int parse_args(int argc, char **argv, const char **inc,
 	return 0;
 }
 
-int diagnose_main(int argc, char **argv)
-{
-	const char *inc = NULL, *var = NULL, *out;
-	struct matrix_opts mo;
-	int rc, status = 0, errfd;
-	bool gdb = true, tsan = true;
-	double probe_at[2];
-	int probes = 0;
-	char outbuf[PATH_MAX], err[512], path[PATH_MAX];
-	const struct incident *incident = NULL;
-	double planned, t0;
-	pid_t sub, child = 0;
-	char *tbuf = NULL, *gbuf = NULL;
-	size_t tlen = 0, glen = 0;
-	FILE *tf, *gf, *md;
-	char *mdbuf = NULL;
-	size_t mdlen = 0;
-	json_t *runs, *run;
-	double at = NAN, v;
+/* One diagnosis: the cell, the probes and what they saw. */
+struct diag {
+	const char *inc, *var, *out;
+	bool gdb, tsan;
+	double planned, probe_at[2];
+	int probes;
+	char *tbuf, *gbuf;  /* threads.txt, gdb.txt */
+	size_t tlen, glen;
+	char errpath[PATH_MAX]; /* the child's stderr until it is moved */
+};
 
-	matrix_opts_init(&mo, "run");
-	rc = parse_args(argc, argv, &inc, &var, &mo, &gdb, &tsan);
+/* Arguments and names, checked before anything runs; fills mo as
+ * `maplab run -v` would be given.  0, -1 (help printed) or 2. */
+static int diag_prepare(struct diag *dg, struct matrix_opts *mo, int argc,
+			char **argv, char *outbuf, size_t outlen)
+{
+	const struct incident *incident;
+	char err[512];
+	int rc;
+
+	matrix_opts_init(mo, "run");
+	rc = parse_args(argc, argv, &dg->inc, &dg->var, mo, &dg->gdb, &dg->tsan);
 	if (rc)
-		return rc == 1 ? 0 : 2;
-	if (!(incident = incident_find(inc))) {
+		return rc == 1 ? -1 : 2;
+	if (!(incident = incident_find(dg->inc))) {
 		fprintf(stderr, "maplab diagnose: unknown incident '%s'; see "
-				"maplab list\n", inc);
+				"maplab list\n", dg->inc);
 		return 2;
 	}
-	if (!map_variant_find(var)) {
+	if (!map_variant_find(dg->var)) {
 		fprintf(stderr, "maplab diagnose: unknown variant '%s'; see "
-				"maplab list\n", var);
+				"maplab list\n", dg->var);
 		return 2;
 	}
-	if (!(out = mo.out)) {
+	if (!(dg->out = mo->out)) {
 		char label[96];
 
-		snprintf(label, sizeof(label), "diagnose-%s-%s", inc, var);
-		cli_default_out(outbuf, sizeof(outbuf), label);
-		out = outbuf;
+		snprintf(label, sizeof(label), "diagnose-%s-%s", dg->inc, dg->var);
+		cli_default_out(outbuf, outlen, label);
+		dg->out = outbuf;
 	}
-	if (results_check_out(out, err, sizeof(err))) {
+	if (results_check_out(dg->out, err, sizeof(err))) {
 		fprintf(stderr, "maplab diagnose: %s\n", err);
 		return 2;
 	}
-	planned = mo.seconds > 0 ? mo.seconds : incident->quick_seconds;
-	mo.incidents = inc;
-	mo.variants = var;
-	mo.out = out;
-	mo.verbose = true;
-	mo.report = 0; /* rendered below, after diagnose.md */
+	dg->planned = mo->seconds > 0 ? mo->seconds : incident->quick_seconds;
+	dg->probe_at[0] = dg->planned / 2 < 0.3 ? dg->planned / 4 : 0.3;
+	dg->probe_at[1] = dg->planned / 2;
+	mo->incidents = dg->inc;
+	mo->variants = dg->var;
+	mo->out = dg->out;
+	mo->verbose = true;
+	mo->report = 0; /* rendered at the end, after diagnose.md */
+	return 0;
+}
 
-	snprintf(path, sizeof(path), "/tmp/maplab-diagnose-%d.stderr", getpid());
-	errfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	probe_at[0] = planned / 2 < 0.3 ? planned / 4 : 0.3;
-	probe_at[1] = planned / 2;
+/* Probe the run's child at the planned moments until the run ends. */
+static int diag_probe(struct diag *dg, pid_t sub)
+{
+	FILE *tf = open_memstream(&dg->tbuf, &dg->tlen);
+	FILE *gf = open_memstream(&dg->gbuf, &dg->glen);
+	double t0 = now_s();
+	int status = 0;
+	pid_t child;
+
+	for (;;) {
+		if (waitpid(sub, &status, WNOHANG) == sub)
+			break;
+		if (dg->probes < 2 && now_s() - t0 >= dg->probe_at[dg->probes] &&
+		    (child = child_of(sub)) > 0) {
+			fprintf(tf, "%sprobe %d at %.2fs after start, pid %d\n\n",
+				dg->probes ? "\n" : "", dg->probes + 1,
+				now_s() - t0, child);
+			threads_snapshot(child, tf);
+			if (dg->gdb) {
+				fprintf(gf, "=== probe %d at %.2fs\n",
+					dg->probes + 1, now_s() - t0);
+				backtraces(child, gf);
+			}
+			dg->probes++;
+		}
+		usleep(20000);
+	}
+	fclose(tf);
+	fclose(gf);
+	return status;
+}
+
+/* The cell, run and probed.  0, or 1 when it did not complete. */
+static int diag_run(struct diag *dg, const struct matrix_opts *mo)
+{
+	int errfd, status;
+	pid_t sub;
+
+	snprintf(dg->errpath, sizeof(dg->errpath),
+		 "/tmp/maplab-diagnose-%d.stderr", getpid());
+	errfd = open(dg->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	printf("diagnose %s x %s: running the cell (probes at %.1fs and "
-	       "%.1fs)\n", inc, var, probe_at[0], probe_at[1]);
+	       "%.1fs)\n", dg->inc, dg->var, dg->probe_at[0], dg->probe_at[1]);
 	fflush(NULL);
 	sub = fork();
 	if (sub == 0) {
 		/* `maplab run -v` in a forked copy of this (single-threaded)
 		 * process, not in this one: the parent probes it while it
 		 * runs.  No exec: the copy makes the typed call. */
+		int rc;
+
 		setenv("MAPLAB_MALLOC_TRACE", "1", 1);
 		if (errfd >= 0)
 			dup2(errfd, 2);
-		rc = matrix_run(&mo);
+		rc = matrix_run(mo);
 		fflush(NULL);
 		_exit(rc);
 	}
@@ -558,68 +601,22 @@ int diagnose_main(int argc, char **argv)
 		fprintf(stderr, "maplab diagnose: fork: %s\n", strerror(errno));
 		return 1;
 	}
-	tf = open_memstream(&tbuf, &tlen);
-	gf = open_memstream(&gbuf, &glen);
-	t0 = now_s();
-	for (;;) {
-		pid_t w = waitpid(sub, &status, WNOHANG);
-		if (w == sub)
-			break;
-		if (probes < 2 && now_s() - t0 >= probe_at[probes] &&
-		    (child = child_of(sub)) > 0) {
-			fprintf(tf, "%sprobe %d at %.2fs after start, pid %d\n\n",
-				probes ? "\n" : "", probes + 1, now_s() - t0, child);
-			threads_snapshot(child, tf);
-			if (gdb) {
-				fprintf(gf, "=== probe %d at %.2fs\n", probes + 1,
-					now_s() - t0);
-				backtraces(child, gf);
-			}
-			probes++;
-		}
-		usleep(20000);
-	}
-	fclose(tf);
-	fclose(gf);
+	status = diag_probe(dg, sub);
 	if (errfd >= 0)
 		close(errfd);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "maplab diagnose: the run did not complete (status "
-				"%d); see %s\n", status, path);
-		free(tbuf);
-		free(gbuf);
+				"%d); see %s\n", status, dg->errpath);
 		return 1;
 	}
-	{ /* keep the child's stderr (malloc trace lines) with the results */
-		char dst[PATH_MAX];
-		join(dst, sizeof(dst), out, "stderr.txt");
-		if (rename(path, dst))
-			unlink(path);
-	}
-	runs = results_load_runs(out, err, sizeof(err));
-	run = json_array_get(runs, 0);
-	if (!run) {
-		fprintf(stderr, "maplab diagnose: %s\n", err);
-		json_decref(runs);
-		free(tbuf);
-		free(gbuf);
-		return 1;
-	}
-	join(path, sizeof(path), out, "threads.txt");
-	results_write_file(path, tbuf, tlen);
-	join(path, sizeof(path), out, "gdb.txt");
-	results_write_file(path, gbuf, glen);
+	return 0;
+}
 
-	md = open_memstream(&mdbuf, &mdlen);
-	fprintf(md, "# Diagnosis: %s x %s\n\nThe seed's six-step checklist "
-		    "(chapter 4) for one run; outcome **%s**.  Run record: "
-		    "`runs/`; report: [report.html](report.html).  The probes "
-		    "(%.1fs, %.1fs; %d taken) read /proc and attach gdb for a "
-		    "moment, which perturbs the run slightly.\n\n", inc, var,
-		json_string_value(json_object_get(run, "outcome")), probe_at[0],
-		probe_at[1], probes);
-	printf("\n");
-	step_heap(md, run);
+/* Steps 2, 5 and 6 of the page (1, 3 and 4 have their own functions). */
+static void step_trace(FILE *md, const struct diag *dg, json_t *run)
+{
+	const char *inc = dg->inc, *tbuf = dg->tbuf;
+	double at = NAN, v;
 
 	fprintf(md, "## 2. Trace: blocked time and latency\n\n*Go: `go tool "
 		    "trace`.*  Per thread at the probe: CPU time, time waiting "
@@ -633,9 +630,13 @@ int diagnose_main(int argc, char **argv)
 		    "(t=%.2fs).\n\n", v, at);
 	printf("2 trace:     latency p99 peaked at %.2f ms at t=%.2fs; threads "
 	       "in threads.txt\n", v, at);
+}
 
-	step_malloc_trace(md, out, run, planned);
-	step_tsan(md, out, inc, var, tsan);
+static void step_dump_limit(FILE *md, const struct diag *dg, json_t *run)
+{
+	const char *gbuf = dg->gbuf;
+	size_t glen = dg->glen;
+	double at = NAN, v;
 
 	v = series_max(run, "inflight", &at);
 	fprintf(md, "## 5. Goroutine dump: in-flight requests and backtraces\n\n"
@@ -681,24 +682,79 @@ int diagnose_main(int argc, char **argv)
 		       json_is_object(oom) ? ", cap " : "",
 		       json_is_object(oom) ? json_string_value(json_object_get(oom, "cap")) : "");
 	}
+}
+
+/* diagnose.md, written into the run's folder.  0 or 1. */
+static int diag_page(const struct diag *dg, json_t *run)
+{
+	const char *inc = dg->inc, *var = dg->var;
+	char *mdbuf = NULL, path[PATH_MAX];
+	size_t mdlen = 0;
+	FILE *md = open_memstream(&mdbuf, &mdlen);
+	double probe_at[2] = {dg->probe_at[0], dg->probe_at[1]};
+	int probes = dg->probes, rc;
+
+	fprintf(md, "# Diagnosis: %s x %s\n\nThe seed's six-step checklist "
+		    "(chapter 4) for one run; outcome **%s**.  Run record: "
+		    "`runs/`; report: [report.html](report.html).  The probes "
+		    "(%.1fs, %.1fs; %d taken) read /proc and attach gdb for a "
+		    "moment, which perturbs the run slightly.\n\n", inc, var,
+		json_string_value(json_object_get(run, "outcome")), probe_at[0],
+		probe_at[1], probes);
+	printf("\n");
+	step_heap(md, run);
+	step_trace(md, dg, run);
+	step_malloc_trace(md, dg->out, run, dg->planned);
+	step_tsan(md, dg->out, inc, var, dg->tsan);
+	step_dump_limit(md, dg, run);
 	fclose(md);
-	join(path, sizeof(path), out, "diagnose.md");
+	join(path, sizeof(path), dg->out, "diagnose.md");
 	rc = results_write_file(path, mdbuf, mdlen);
 	free(mdbuf);
-	free(tbuf);
-	free(gbuf);
-	json_decref(runs);
 	if (rc) {
 		fprintf(stderr, "maplab diagnose: cannot write %s\n", path);
 		return 1;
 	}
-	{
-		struct report_opts ro = {.quiet = true};
-
-		if (report_render(out, &ro, err, sizeof(err)))
-			fprintf(stderr, "maplab diagnose: the report of %s could "
-					"not be rendered: %s\n", out, err);
-	}
-	printf("\ndiagnosis: %s\n", path);
 	return 0;
+}
+
+int diagnose_main(int argc, char **argv)
+{
+	struct diag dg = {.gdb = true, .tsan = true};
+	struct matrix_opts mo;
+	char outbuf[PATH_MAX], err[1024], path[PATH_MAX];
+	struct report_opts ro = {.quiet = true};
+	json_t *runs, *run;
+	int rc = diag_prepare(&dg, &mo, argc, argv, outbuf, sizeof(outbuf));
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = diag_run(&dg, &mo)))
+		goto out;
+	/* keep the child's stderr (malloc trace lines) with the results */
+	join(path, sizeof(path), dg.out, "stderr.txt");
+	if (rename(dg.errpath, path))
+		unlink(dg.errpath);
+	runs = results_load_runs(dg.out, err, sizeof(err));
+	if (!(run = json_array_get(runs, 0))) {
+		fprintf(stderr, "maplab diagnose: %s\n", err);
+		json_decref(runs);
+		rc = 1;
+		goto out;
+	}
+	join(path, sizeof(path), dg.out, "threads.txt");
+	results_write_file(path, dg.tbuf, dg.tlen);
+	join(path, sizeof(path), dg.out, "gdb.txt");
+	results_write_file(path, dg.gbuf, dg.glen);
+	rc = diag_page(&dg, run);
+	json_decref(runs);
+	if (!rc && report_render(dg.out, &ro, err, sizeof(err)))
+		fprintf(stderr, "maplab diagnose: the report of %s could not "
+				"be rendered: %s\n", dg.out, err);
+	if (!rc)
+		printf("\ndiagnosis: %s/diagnose.md\n", dg.out);
+out:
+	free(dg.tbuf);
+	free(dg.gbuf);
+	return rc;
 }
