@@ -1241,6 +1241,7 @@ const struct incident incident_payment = {
 		   "sweeps it; lost deletes, leaks, in-flight pile-ups",
 	.story = payment_story,
 	.seed = &payment_seed,
+	.key_figures = payment_key_figures,
 	.charts = payment_charts,
 	.quick_seconds = 3,
 	.full_seconds = 60,
