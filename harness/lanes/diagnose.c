@@ -55,6 +55,7 @@
 #include "incidents/registry.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
+#include "maps/util.h"
 
 #ifndef MAPLAB_BUILD_DIR
 #define MAPLAB_BUILD_DIR "build"
@@ -83,14 +84,6 @@ static bool join(char *buf, size_t len, const char *dir, const char *name)
 		return false;
 	}
 	return true;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* The run's child: the child of pid with pid's own name (the harness
@@ -544,22 +537,22 @@ static int diag_probe(struct diag *dg, pid_t sub)
 {
 	FILE *tf = open_memstream(&dg->tbuf, &dg->tlen);
 	FILE *gf = open_memstream(&dg->gbuf, &dg->glen);
-	double t0 = now_s();
+	double t0 = ml_mono_s();
 	int status = 0;
 	pid_t child;
 
 	for (;;) {
 		if (waitpid(sub, &status, WNOHANG) == sub)
 			break;
-		if (dg->probes < 2 && now_s() - t0 >= dg->probe_at[dg->probes] &&
+		if (dg->probes < 2 && ml_mono_s() - t0 >= dg->probe_at[dg->probes] &&
 		    (child = child_of(sub)) > 0) {
 			fprintf(tf, "%sprobe %d at %.2fs after start, pid %d\n\n",
 				dg->probes ? "\n" : "", dg->probes + 1,
-				now_s() - t0, child);
+				ml_mono_s() - t0, child);
 			threads_snapshot(child, tf);
 			if (dg->gdb) {
 				fprintf(gf, "=== probe %d at %.2fs\n",
-					dg->probes + 1, now_s() - t0);
+					dg->probes + 1, ml_mono_s() - t0);
 				backtraces(child, gf);
 			}
 			dg->probes++;

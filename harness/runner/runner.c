@@ -90,22 +90,6 @@ uint64_t runner_seed(uint64_t base, unsigned rep)
 	return ml_mix64(base + rep) >> 11;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool sanitized(void)
 {
 	return MAPLAB_SAN[0] != '\0';
@@ -360,7 +344,7 @@ static void watch_child(struct watch *w, struct capture *cap,
 		}
 		if (wait4(w->pid, &w->status, WNOHANG, &w->ru) == w->pid)
 			return;
-		now = mono_s();
+		now = ml_mono_s();
 		rss = telemetry_pid_rss(w->pid);
 		if (rss > res->peak_rss)
 			res->peak_rss = rss;
@@ -390,11 +374,11 @@ static void collect(struct watch *w, struct capture *cap,
 {
 	size_t n;
 
-	res->finished = wall_s();
+	res->finished = ml_wall_s();
 	res->cpu_user_s = (double)w->ru.ru_utime.tv_sec + w->ru.ru_utime.tv_usec / 1e6;
 	res->cpu_sys_s = (double)w->ru.ru_stime.tv_sec + w->ru.ru_stime.tv_usec / 1e6;
 	res->maxrss_bytes = (uint64_t)w->ru.ru_maxrss * 1024;
-	res->duration_s = mono_s() - w->t0;
+	res->duration_s = ml_mono_s() - w->t0;
 	kill(-w->pid, SIGKILL); /* anything the child left in its group */
 	/* the child is gone: the pipe has everything, and EOF unless a
 	 * grandchild still holds it (a bounded drain, then stop) */
@@ -451,8 +435,8 @@ int runner_run(const struct run_spec *spec, struct run_result *res)
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 
 	fflush(NULL); /* no buffered output duplicated into the child */
-	res->started = wall_s();
-	w.t0 = mono_s();
+	res->started = ml_wall_s();
+	w.t0 = ml_mono_s();
 	w.pid = fork();
 	if (w.pid < 0) {
 		rc = -errno;
