@@ -139,7 +139,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBRT) $(LIBMAPS) $(CHECK_LIBS) $(LDLIBS)
 
-test: all $(if $(GO_AVAILABLE),go)
+test: all $(if $(GO_AVAILABLE),go go-vet)
 	tests/run-tests.sh $(BUILD)
 
 tsan:
