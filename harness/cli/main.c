@@ -9,6 +9,7 @@
 #include "harness/bench/bench.h"
 #include "harness/lanes/ci.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/lanes/diagnose.h"
 #include "harness/report/report.h"
 #include "harness/lanes/tsan.h"

@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/lanes/goclaims.h"
 #include "harness/runner/runner.h"
 #include "harness/runtime/telemetry.h"
