@@ -27,6 +27,7 @@
 #include "harness/cli/cli.h"
 #include "harness/verdict/verdict.h"
 #include "harness/cli/presets.h"
+#include "harness/cli/shard.h"
 #include "harness/store/results.h"
 #include "harness/runner/runner.h"
 #include "incidents/registry.h"
@@ -151,6 +152,7 @@ struct cli {
 	int size;                /* -1 = preset / quick */
 	bool detect, no_telemetry, verbose, quiet;
 	unsigned sample_ms;
+	struct shard shard;      /* matrix --shard I/N; count 0 = all cells */
 	/* resolved */
 	const struct incident *inc[MAX_SEL];
 	size_t ninc;
@@ -328,6 +330,8 @@ static void usage_matrix(FILE *f)
 "  --set key=value (applied to the incidents that have the key), --detect,\n"
 "  --mem-cap SIZE, --budget SIZE, --timeout S, --sample-ms N,\n"
 "  --no-telemetry, --out DIR, -v, -q: as in `maplab run --help`\n"
+"  --shard I/N        run only shard I (0..N-1) of the N shards of the\n"
+"                     plan (same seeds; merge with maplab report DIR...)\n"
 "  -h, --help         this text\n");
 }
 
@@ -379,7 +383,8 @@ static int check_across(const struct cli *c)
 }
 
 enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
-       O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET };
+       O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET,
+       O_SHARD };
 
 static int parse(struct cli *c, int argc, char **argv, bool matrix)
 {
@@ -400,6 +405,7 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 		{"sample-ms", required_argument, 0, O_SMS},
 		{"no-telemetry", no_argument, 0, O_NOTEL},
 		{"preset", required_argument, 0, O_PRESET},
+		{"shard", required_argument, 0, O_SHARD},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -459,6 +465,15 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 			c->sample_ms = (unsigned)u;
 			break;
 		case O_OUT: c->out = a; break;
+		case O_SHARD: {
+			char err[200];
+
+			if (!matrix)
+				return bad(c->cmd, "--shard belongs to `maplab matrix`");
+			if (shard_parse(a, &c->shard, err, sizeof(err)))
+				return bad(c->cmd, "%s", err);
+			break;
+		}
 		case O_SET:
 			if (c->nsets == MAX_SETS)
 				return bad(c->cmd, "too many --set options (at most %d)", MAX_SETS);
@@ -670,7 +685,8 @@ static int execute(struct cli *c, int argc, char **argv)
 	unsigned reps = c->reps ? c->reps : c->preset ? c->preset->reps : 1;
 	enum ictx_size size = c->size >= 0 ? (enum ictx_size)c->size
 			      : c->preset ? c->preset->size : ICTX_SIZE_QUICK;
-	size_t total = c->ninc * c->nvar * reps, done = 0, nrows = 0;
+	size_t plan = c->ninc * c->nvar * reps, done = 0, nrows = 0;
+	size_t total = shard_share(&c->shard, plan);
 	struct row *rows = calloc(total ? total : 1, sizeof(*rows));
 	json_t *params = json_object(), *seeds = json_array();
 	double max_timeout = 0;
@@ -748,6 +764,8 @@ static int execute(struct cli *c, int argc, char **argv)
 		json_array_append_new(json_object_get(d.manifest, "variants"),
 				      json_string(c->var[v]));
 	json_object_set_new(d.manifest, "detect", json_boolean(c->detect));
+	if (c->shard.count)
+		json_object_set_new(d.manifest, "shard", shard_json(&c->shard, plan));
 	json_object_set_new(d.manifest, "sample_ms",
 			    json_integer(c->no_telemetry ? 0 : c->sample_ms ? c->sample_ms : 10));
 
@@ -786,6 +804,8 @@ static int execute(struct cli *c, int argc, char **argv)
 				struct run_result res;
 				struct row *row = &rows[nrows];
 
+				if (!shard_owns(&c->shard, shard_cell(i, v, r, c->nvar, reps)))
+					continue;
 				done++;
 				if (!c->quiet) {
 					printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u \u2026 ",
