@@ -52,8 +52,11 @@
  * publication through uninstrumented liburcu is annotated (release before
  * adding, acquire before reading a node found by liburcu).
  *
- * The read path, what it costs (callgrind, 16-byte keys, 10^4 keys): a get
- * is about 260 instructions, an rwlock get about 315.  Of the 260, ~140
+ * The read path, what it costs (callgrind, 16-byte keys, 10^4 keys, table
+ * in docs/benchmark.md, `maplab bench --callgrind`): a get is about 300
+ * instructions (get_with 290), an rwlock get about 310 (get_with 325): the
+ * lock-free read does not win on instructions but on the shared cache
+ * line an rwlock's readers all write.  Of the rcu get's, ~140
  * are cds_lfht_lookup (of which ~70 liburcu's table-driven bit reversal
  * and bucket lookup, out of our reach); the read-side section is inlined
  * from liburcu's static header (_LGPL_SOURCE, not under TSan), the hash
@@ -701,4 +704,5 @@ const struct map_variant map_variant_rcu = {
 		       "flavour); wait-free reads, call_rcu reclamation",
 	.flags = MAP_V_THREADSAFE | MAP_V_RANGE_REENTRANT,
 	.ops = &rm_ops,
+	.colour = "#9467bd",
 };

@@ -388,27 +388,27 @@ static const struct stall_case {
 	double inflight, p99_ns;	 /* the judged run */
 	const char *detail;		 /* NULL: holds */
 } stall_cases[] = {
-	/* in-flight: exactly 5x, just below */
-	{1000, 20, 5000, 1e6,
-	 "in-flight peak 5000 (5x the median ok run's 1000), p99 1.0 ms"},
-	{1000, 20, 4999, 1e6, NULL},
+	/* both signs at 5x: a stall; each just below: none */
+	{1000, 20, 5000, 100e6,
+	 "in-flight peak 5000 and p99 100.0 ms (5x and 5x the median ok "
+	 "run's 1000 and 20.0 ms)"},
+	{1000, 20, 4999, 100e6, NULL},
+	{1000, 20, 5000, 99999999, NULL},
+	/* one sign alone, however large, is no stall (a preempted thread) */
+	{1000, 20, 50000, 1e6, NULL},
+	{1000, 20, 50, 900e6, NULL},
 	/* the in-flight floor: 19.98x but under 1000; then at 1000 */
-	{50, 100, 999, 1e6, NULL},
-	{50, 100, 1000, 1e6,
-	 "in-flight peak 1000 (20x the median ok run's 50), p99 1.0 ms"},
-	/* p99: exactly 5x, just below */
-	{1000, 20, 50, 100e6,
-	 "p99 100.0 ms (5x the median ok run's 20.0 ms), in-flight peak 50"},
-	{1000, 20, 50, 99999999, NULL},
+	{50, 10, 999, 100e6, NULL},
+	{50, 10, 1000, 100e6,
+	 "in-flight peak 1000 and p99 100.0 ms (20x and 10x the median ok "
+	 "run's 50 and 10.0 ms)"},
 	/* the p99 floor: 10x but under 50 ms; then at 50 ms */
-	{1000, 5, 50, 49999999, NULL},
-	{1000, 5, 50, 50e6,
-	 "p99 50.0 ms (10x the median ok run's 5.0 ms), in-flight peak 50"},
-	/* an unknown p99 reference: no p99 rule */
-	{1000, NAN, 50, 500e6, NULL},
-	/* both rules: in-flight is named */
-	{1000, 20, 6000, 200e6,
-	 "in-flight peak 6000 (6x the median ok run's 1000), p99 200.0 ms"},
+	{1000, 5, 6000, 49999999, NULL},
+	{1000, 5, 6000, 50e6,
+	 "in-flight peak 6000 and p99 50.0 ms (6x and 10x the median ok "
+	 "run's 1000 and 5.0 ms)"},
+	/* an unknown p99 reference: no stall rule */
+	{1000, NAN, 50000, 500e6, NULL},
 };
 #define NSTALL (sizeof(stall_cases) / sizeof(stall_cases[0]))
 #define HOLDS40 "holds: peak live 40 MiB, RSS 60 MiB, p99 "

@@ -25,11 +25,15 @@
 #include <signal.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/keyfig.h"
+#include "harness/cli/rundir.h"
+#include "harness/report/report.h"
 #include "harness/verdict/verdict.h"
 #include "harness/cli/presets.h"
 #include "harness/cli/shard.h"
 #include "harness/store/results.h"
 #include "harness/runner/runner.h"
+#include "harness/runner/gochild.h"
 #include "incidents/registry.h"
 #include "maps/map.h"
 
@@ -141,6 +145,9 @@ int cli_parse_duration(const char *s, double *out)
 struct cli {
 	const char *cmd;         /* "run" | "matrix" */
 	const char *incident_arg, *variant_arg, *preset_arg, *out;
+	const char *dir;         /* --dir: the run's folder goes inside it */
+	int report;              /* 1 --report, 0 --no-report, -1 a terminal's */
+	const char *runtime_arg; /* "c" | "go" | "both"; NULL = c */
 	const char *sets[MAX_SETS];
 	size_t nsets;
 	unsigned threads;        /* 0 = default */
@@ -173,14 +180,6 @@ static int bad(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return 2;
-}
-
-static const struct incident *incident_find(const char *name)
-{
-	for (size_t i = 0; i < incident_count; i++)
-		if (!strcmp(incident_table[i]->name, name))
-			return incident_table[i];
-	return NULL;
 }
 
 static void names_of_incidents(char *buf, size_t len)
@@ -245,10 +244,17 @@ static int select_variants(struct cli *c)
 	char names[512], *buf, *save = NULL;
 	int rc = 0;
 
+	bool want_c = !c->runtime_arg || strcmp(c->runtime_arg, "go");
+	bool want_go = c->runtime_arg && strcmp(c->runtime_arg, "c");
+
 	if (!c->variant_arg) {
-		for (size_t i = 0; i < map_variant_count() && c->nvar < MAX_SEL; i++)
+		for (size_t i = 0; want_c && i < map_variant_count() &&
+				   c->nvar < MAX_SEL; i++)
 			if (!(map_variant_at(i)->flags & MAP_V_EXERCISE))
 				c->var[c->nvar++] = map_variant_at(i)->name;
+		for (size_t i = 0; want_go && i < gochild_variant_count() &&
+				   c->nvar < MAX_SEL; i++)
+			c->var[c->nvar++] = gochild_variant_at(i);
 		return 0;
 	}
 	if (!(buf = strdup(c->variant_arg)))
@@ -256,15 +262,30 @@ static int select_variants(struct cli *c)
 	for (char *t = strtok_r(buf, ",", &save); t && !rc;
 	     t = strtok_r(NULL, ",", &save)) {
 		const struct map_variant *v = map_variant_find(t);
-		const char *name;
+		const char *name = NULL;
 
-		if (!v) {
+		for (size_t i = 0; gochild_is_go(t) && i < gochild_variant_count(); i++)
+			if (!strcmp(t, gochild_variant_at(i)))
+				name = gochild_variant_at(i);
+		if (gochild_is_go(t) && !name) {
+			rc = bad(c->cmd, "unknown Go variant '%s'; choose from: "
+				 "go-unsafe, go-mutex, go-rwlock, go-sharded, "
+				 "go-syncmap, go-snapshot (config)", t);
+			break;
+		}
+		if (c->runtime_arg && ((name && !want_go) || (v && !want_c))) {
+			rc = bad(c->cmd, "variant '%s' is not of --runtime %s; "
+				 "drop one of the two", t, c->runtime_arg);
+			break;
+		}
+		if (!v && !name) {
 			names_of_variants(names, sizeof(names));
 			rc = bad(c->cmd, "unknown variant '%s'; choose from: %s",
 				 t, names[0] ? names : "(none built)");
 			break;
 		}
-		name = v->name;
+		if (v)
+			name = v->name;
 		for (size_t i = 0; i < c->nvar; i++)
 			if (!strcmp(c->var[i], name))
 				name = NULL;
@@ -288,7 +309,8 @@ static void usage_run(FILE *f)
 "child process, and write a results folder.\n"
 "\n"
 "  --incident I       incident name (maplab list)\n"
-"  --variant V        map variant name (maplab list)\n"
+"  --variant V        map variant name (maplab list); go-mutex etc. run the\n"
+"                     incident's Go twin (built by `make go`)\n"
 "  --threads N        worker threads (1-256, default 8)\n"
 "  --seconds S        run length, e.g. 5s, 500ms (default: the size's)\n"
 "  --size quick|full  parameter defaults and run length (default quick)\n"
@@ -302,6 +324,11 @@ static void usage_run(FILE *f)
 "  --sample-ms N      telemetry period (1-10000, default 10)\n"
 "  --no-telemetry     no samples (the harness-overhead baseline)\n"
 "  --out DIR          results folder (new or empty; default results/<id>)\n"
+"  --dir DIR          put the results folder inside DIR (made if missing),\n"
+"                     e.g. one folder per workshop step; `maplab report DIR`\n"
+"                     re-renders each run in it and writes DIR/index.html\n"
+"  --report           render the report (report.html) after the runs\n"
+"  --no-report        do not (default: render when stdout is a terminal)\n"
 "  -v, --verbose      copy the children's stderr to the terminal\n"
 "  -q, --quiet        no progress lines, only the table\n"
 "  -h, --help         this text\n"
@@ -326,10 +353,12 @@ static void usage_matrix(FILE *f)
 	fprintf(f,
 "  --incident A,B     only these incidents (default all)\n"
 "  --variant A,B      only these variants (default all but exercise ones)\n"
+"  --runtime c|go|both  the default variants: C's (default), Go's, or both\n"
 "  --reps R, --size quick|full, --seconds S, --threads N, --seed X,\n"
 "  --set key=value (applied to the incidents that have the key), --detect,\n"
 "  --mem-cap SIZE, --budget SIZE, --timeout S, --sample-ms N,\n"
-"  --no-telemetry, --out DIR, -v, -q: as in `maplab run --help`\n"
+"  --no-telemetry, --out DIR, --dir DIR, --report, --no-report, -v, -q:\n"
+"  as in `maplab run --help`\n"
 "  --shard I/N        run only shard I (0..N-1) of the N shards of the\n"
 "                     plan (same seeds; merge with maplab report DIR...)\n"
 "  -h, --help         this text\n");
@@ -384,7 +413,7 @@ static int check_across(const struct cli *c)
 
 enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
        O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET,
-       O_SHARD };
+       O_DIR, O_REPORT, O_NOREPORT, O_RUNTIME, O_SHARD };
 
 static int parse(struct cli *c, int argc, char **argv, bool matrix)
 {
@@ -405,6 +434,10 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 		{"sample-ms", required_argument, 0, O_SMS},
 		{"no-telemetry", no_argument, 0, O_NOTEL},
 		{"preset", required_argument, 0, O_PRESET},
+		{"dir", required_argument, 0, O_DIR},
+		{"report", no_argument, 0, O_REPORT},
+		{"no-report", no_argument, 0, O_NOREPORT},
+		{"runtime", required_argument, 0, O_RUNTIME},
 		{"shard", required_argument, 0, O_SHARD},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
@@ -415,6 +448,7 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 
 	c->seed = 1;
 	c->size = -1;
+	c->report = -1;
 	opterr = 0;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, ":vqh", lo, NULL)) != -1) {
@@ -423,6 +457,11 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 		switch (ch) {
 		case O_INC: c->incident_arg = a; break;
 		case O_VAR: c->variant_arg = a; break;
+		case O_RUNTIME:
+			if (strcmp(a, "c") && strcmp(a, "go") && strcmp(a, "both"))
+				return bad(c->cmd, "--runtime %s: choose c, go or both", a);
+			c->runtime_arg = a;
+			break;
 		case O_PRESET:
 			if (!matrix)
 				return bad(c->cmd, "--preset belongs to `maplab matrix`");
@@ -465,6 +504,9 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 			c->sample_ms = (unsigned)u;
 			break;
 		case O_OUT: c->out = a; break;
+		case O_DIR: c->dir = a; break;
+		case O_REPORT: c->report = 1; break;
+		case O_NOREPORT: c->report = 0; break;
 		case O_SHARD: {
 			char err[200];
 
@@ -524,6 +566,11 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 	}
 	if ((rc = select_incidents(c)) || (rc = select_variants(c)))
 		return rc;
+	if (!matrix && gochild_is_go(c->var[0]) &&
+	    !gochild_supports(c->inc[0], c->var[0]))
+		return bad(c->cmd, "incident %s has no Go twin variant %s "
+			   "(go-snapshot is config's); see maplab list",
+			   c->inc[0]->name, c->var[0]);
 	if (!c->ninc)
 		return bad(c->cmd, "no incident is built into this binary");
 	if (!c->nvar)
@@ -551,6 +598,11 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 				   "parameter '%s'; see maplab list", c->sets[s], key);
 	}
 	if ((rc = check_across(c)))
+		return rc;
+	if (c->out && c->dir)
+		return bad(c->cmd, "give --out or --dir, not both (--dir DIR "
+			   "names the folder for you inside DIR)");
+	if (c->dir && (rc = cli_dir_check(c->dir, c->cmd)))
 		return rc;
 	if (c->out) {
 		char err[600];
@@ -645,12 +697,12 @@ static void print_table(struct row *rows, size_t n, bool col)
 
 	for (size_t i = 0; recs && i < n; i++)
 		recs[i] = rows[i].rec;
-	printf("\n%-10s %-9s %3s  %-11s %7s %8s %9s %11s %9s  %s\n",
+	printf("\n%-10s %-9s %3s  %-11s %7s %8s %9s %11s %9s  %-30s  %s\n",
 	       "incident", "variant", "rep", "outcome", "time_s", "peak_MiB",
-	       "inflight", "ops/s", "p99_ms", "design verdict");
+	       "inflight", "ops/s", "p99_ms", "key figure", "design verdict");
 	for (size_t i = 0; i < n; i++) {
 		struct row *r = &rows[i];
-		char ops[32], p99[32], inf[32], vt[260];
+		char ops[32], p99[32], inf[32], vt[260], kf[96];
 		struct verdict v;
 
 		/* rows come grouped by incident: one reference per group */
@@ -658,16 +710,17 @@ static void print_table(struct row *rows, size_t n, bool col)
 			verdict_ref_of(recs, recs ? n : 0, r->incident, &ref);
 		verdict_of(r->rec, &ref, &v);
 		verdict_text(&v, vt, sizeof(vt));
+		keyfig_text(r->rec, kf, sizeof(kf));
 		snprintf(ops, sizeof(ops), isfinite(r->ops_s) ? "%.0f" : "-", r->ops_s);
 		snprintf(p99, sizeof(p99), isfinite(r->p99_ms) ? "%.3f" : "-", r->p99_ms);
 		snprintf(inf, sizeof(inf), isfinite(r->inflight) ? "%.0f" : "-",
 			 r->inflight);
 		printf("%-10s %-9s %3u  %s%-11s%s %7.1f %8.1f %9s %11s %9s  "
-		       "%s%s%s\n",
+		       "%-30s  %s%s%s\n",
 		       r->incident, r->variant, r->rep,
 		       col ? color(r->outcome) : "", run_outcome_name(r->outcome),
 		       col ? "\033[0m" : "", r->dur, r->peak_mib, inf, ops, p99,
-		       col ? verdict_color(&v) : "", vt, col ? "\033[0m" : "");
+		       kf, col ? verdict_color(&v) : "", vt, col ? "\033[0m" : "");
 	}
 	free(recs);
 }
@@ -685,17 +738,33 @@ static int execute(struct cli *c, int argc, char **argv)
 	unsigned reps = c->reps ? c->reps : c->preset ? c->preset->reps : 1;
 	enum ictx_size size = c->size >= 0 ? (enum ictx_size)c->size
 			      : c->preset ? c->preset->size : ICTX_SIZE_QUICK;
-	size_t plan = c->ninc * c->nvar * reps, done = 0, nrows = 0;
-	size_t total = shard_share(&c->shard, plan);
-	struct row *rows = calloc(total ? total : 1, sizeof(*rows));
+	size_t total = 0, done = 0, nrows = 0;
+	size_t plan = c->ninc * c->nvar * reps; /* cells, numbered by shard.h */
+	struct row *rows;
 	json_t *params = json_object(), *seeds = json_array();
 	double max_timeout = 0;
 	bool col = cli_color(), failed_write = false, gone = false;
+	char dirout[PATH_MAX];
 	uint64_t cap = 0, budget = 0, rlim = 0;
 	int rc;
 
+	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
+		for (size_t v = 0; v < c->nvar; v++)
+			for (unsigned r = 1; r <= reps; r++)
+				if ((!gochild_is_go(c->var[v]) ||
+				     gochild_supports(c->inc[i], c->var[v])) &&
+				    shard_owns(&c->shard, shard_cell(i, v, r, c->nvar, reps)))
+					total++;
+	rows = calloc(total ? total : 1, sizeof(*rows));
 	if (!rows)
 		return 1;
+	if (c->dir && cli_dir_out(c->dir, c->preset ? c->preset->name : "run",
+				  dirout, sizeof(dirout), c->cmd)) {
+		free(rows);
+		return 2;
+	}
+	if (c->dir)
+		c->out = dirout;
 	{
 		/* the manifest's command: program name + the subcommand's argv */
 		char **full = calloc((size_t)argc + 2, sizeof(*full));
@@ -787,7 +856,9 @@ static int execute(struct cli *c, int argc, char **argv)
 				sets[nsets++] = c->sets[s];
 		}
 		for (size_t v = 0; v < c->nvar && !runner_interrupted && !gone; v++)
-			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone;
+			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone &&
+			     (!gochild_is_go(c->var[v]) ||
+			      gochild_supports(c->inc[i], c->var[v]));
 			     r++) {
 				struct run_spec s = {
 					.inc = c->inc[i], .variant = c->var[v],
@@ -812,7 +883,8 @@ static int execute(struct cli *c, int argc, char **argv)
 					       done, total, s.inc->name, s.variant, r, reps);
 					fflush(stdout);
 				}
-				rc = runner_run(&s, &res);
+				rc = gochild_is_go(s.variant) ? gochild_run(&s, &res)
+							      : runner_run(&s, &res);
 				if (rc) {
 					if (!c->quiet)
 						printf("harness error\n");
@@ -874,6 +946,8 @@ static int execute(struct cli *c, int argc, char **argv)
 	print_table(rows, nrows, col);
 	printf("\nresults: %s%s\n", d.path,
 	       runner_interrupted ? "  (INCOMPLETE: interrupted)" : "");
+	cli_render(d.path, c->dir, nrows && !runner_interrupted &&
+		   (c->report > 0 || (c->report < 0 && isatty(STDOUT_FILENO))));
 	for (size_t i = 0; i < nrows; i++)
 		json_decref(rows[i].rec);
 	free(rows);
@@ -930,6 +1004,9 @@ int cli_list_main(int argc, char **argv)
 		       map_variant_at(i)->description,
 		       map_variant_at(i)->flags & MAP_V_EXERCISE
 			       ? " (exercise: not in the default matrix)" : "");
+	printf("Go variants (the incidents' Go twins, `make go`):\n");
+	for (size_t i = 0; i < gochild_variant_count(); i++)
+		printf("  %s\n", gochild_variant_at(i));
 	printf("presets:\n");
 	for (size_t i = 0; i < preset_count; i++)
 		printf("  %-10s %s\n", presets[i].name, presets[i].help);

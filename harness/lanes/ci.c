@@ -533,6 +533,7 @@ int ci_main(int argc, char **argv)
 	margv[margc++] = "matrix";
 	margv[margc++] = "--preset";
 	margv[margc++] = "ci";
+	margv[margc++] = "--no-report";
 	margv[margc++] = "--out";
 	margv[margc++] = (char *)out;
 	if (incident) {

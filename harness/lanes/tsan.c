@@ -148,6 +148,7 @@ static int lane(const char *out, const char *logs, const char *incident,
 	margv[margc++] = "matrix";
 	margv[margc++] = "--preset";
 	margv[margc++] = "quick";
+	margv[margc++] = "--no-report";
 	margv[margc++] = "--out";
 	margv[margc++] = (char *)out;
 	margv[margc++] = "--seconds";

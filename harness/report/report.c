@@ -282,7 +282,10 @@ int report_main(int argc, char **argv)
 	snprintf(alt, sizeof(alt), "results/%s", run);
 	if (stat(run, &st) != 0 && !strchr(run, '/') && stat(alt, &st) == 0)
 		run = alt;
-	rc = report_render(run, &o, err, sizeof(err));
+	if (report_is_group(run))
+		rc = report_index(run, true, err, sizeof(err));
+	else
+		rc = report_render(run, &o, err, sizeof(err));
 	if (rc == 0)
 		return 0;
 	fprintf(stderr, "maplab report: %s\n", err);

@@ -30,4 +30,12 @@ struct report_opts {
 int report_render(const char *dir, const struct report_opts *opts, char *err,
 		  size_t errlen);
 
+/* DIR holds no manifest.json but at least one results folder (a
+ * `--dir` group of run/matrix). */
+bool report_is_group(const char *dir);
+/* Write DIR/index.html linking each results folder's report, oldest
+ * first; with render, re-render each folder's report first.  0 or
+ * negative errno with err set. */
+int report_index(const char *dir, bool render, char *err, size_t errlen);
+
 #endif

@@ -60,16 +60,9 @@ static void md_cell(FILE *f, const char *s)
 
 static const char *incident_title(const char *name)
 {
-	for (size_t i = 0; i < incident_count; i++)
-		if (incident_table[i] && strcmp(incident_table[i]->name, name) == 0)
-			return incident_table[i]->title;
-	if (!strcmp(name, "payment"))
-		return "Payment gateway order cache";
-	if (!strcmp(name, "metrics"))
-		return "Real-time metrics aggregation";
-	if (!strcmp(name, "config"))
-		return "Config hot reload";
-	return NULL;
+	const struct incident *d = incident_find(name);
+
+	return d ? d->title : NULL;
 }
 
 static void command_line(const struct report *rp, char *buf, size_t n)
@@ -586,8 +579,8 @@ static void html_overview(const struct report *rp, FILE *f)
 	      "<span class=\"broken\">broken</span> — oom (the run reached its "
 	      "memory cap), crash, hang, corrupt (the incident's oracle found "
 	      "lost or damaged data), torn (a request saw two config versions), "
-	      "stall (in-flight peak or p99 at least 5× the median ok run of the "
-	      "same incident, with floors of 1,000 requests or 50 ms) — or <span class=\"holds\">holds</span>.  Each "
+	      "stall (in-flight peak and p99 both at least 5× the median ok run "
+	      "of the same incident, with floors of 1,000 requests and 50 ms) — or <span class=\"holds\">holds</span>.  Each "
 	      "incident's table below says how and at what cost.", f);
 	if (rp->expect)
 		fputs(" ✓/✗ is a different question: did the cell do what "

@@ -20,11 +20,11 @@
  *   a symptom > 0 other than torn_reads -> broken: corrupt (symptoms)
  *   torn_reads > 0              -> broken: torn
  *   in-flight peak >= VERDICT_STALL_RATIO x the reference's (and >=
- *   VERDICT_STALL_MIN_INFLIGHT), or latency p99 >= VERDICT_STALL_RATIO x
- *   the reference's (and >= VERDICT_STALL_MIN_P99_MS)
+ *   VERDICT_STALL_MIN_INFLIGHT) and, in the same run, latency p99 >=
+ *   VERDICT_STALL_RATIO x the reference's (and >= VERDICT_STALL_MIN_P99_MS)
  *                               -> broken: stall
  *   otherwise                   -> holds, with its cost
- * An unknown reference (no ok run) applies no in-flight rule.
+ * An unknown reference (no ok run, or no p99 in it) applies no stall rule.
  * The reference of an incident is the median in-flight peak and the
  * median p99 of its runs in the folder whose outcome is ok: the typical
  * surviving run measured in the same matrix, never a machine's absolute

@@ -1,0 +1,119 @@
+/*
+ * harness/cli/keyfig.c - each incident's key figure, read from a run
+ * record (results/schema.json), for the terminal table of run and matrix.
+ *
+ * One row of the table below per figure: the incident, a label, where the
+ * number is in the record, and how to print it.  A figure the record does
+ * not hold is left out; a figure marked `nonzero` only shows when > 0
+ * (syncmap's dirty copies: the other variants have none).  Pure functions,
+ * no state.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness/cli/keyfig.h"
+
+enum kf_from {
+	KF_PATH,      /* a number at a dotted path of the record */
+	KF_SERIES_MAX /* the largest value of a series column */
+};
+
+static const struct keyfig {
+	const char *incident, *label, *where, *unit;
+	enum kf_from from;
+	double scale;
+	bool nonzero;
+} figs[] = {
+	{ "payment", "sweep max", "histograms.sweep.max_ns", "ms", KF_PATH,
+	  1e-6, false },
+	{ "metrics", "walk max", "histograms.walk.max_ns", "ms", KF_PATH, 1e-6,
+	  false },
+	{ "metrics", "copied", "metrics_final.dirty_copied", "",
+	  KF_PATH, 1, true },
+	{ "config", "torn", "symptoms.torn_reads", "", KF_PATH, 1, false },
+	{ "config", "frag peak", "metrics_final.frag_peak_permille", "%",
+	  KF_PATH, 0.1, false },
+	{ "retention", "payload", "tag_payload_mib", "MiB", KF_SERIES_MAX, 1,
+	  false },
+};
+
+static double at_path(const json_t *rec, const char *path)
+{
+	char part[64];
+	const json_t *v = rec;
+
+	while (v && *path) {
+		size_t n = strcspn(path, ".");
+
+		snprintf(part, sizeof(part), "%.*s", (int)n, path);
+		v = json_object_get(v, part);
+		path += n + (path[n] == '.');
+	}
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static double series_max(const json_t *rec, const char *col)
+{
+	const json_t *s = json_object_get(rec, "series");
+	const json_t *cols = json_object_get(s, "columns"), *row, *c;
+	double best = NAN;
+	size_t i, k = 0;
+	bool found = false;
+
+	json_array_foreach(cols, i, c)
+		if (!found && json_is_string(c) && !strcmp(json_string_value(c), col)) {
+			k = i;
+			found = true;
+		}
+	if (!found)
+		return NAN;
+	json_array_foreach(json_object_get(s, "rows"), i, row) {
+		const json_t *v = json_array_get(row, k);
+
+		if (json_is_number(v) && !(json_number_value(v) <= best))
+			best = json_number_value(v);
+	}
+	return best;
+}
+
+/* 849509 -> "850k", 1616 -> "1616", 12.3 -> "12" */
+static void number(double v, char *buf, size_t len)
+{
+	if (v >= 1e6)
+		snprintf(buf, len, "%.1fM", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(buf, len, "%.0fk", v / 1e3);
+	else if (v > 0 && v < 10)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "%.0f", v);
+}
+
+void keyfig_text(const json_t *rec, char *buf, size_t len)
+{
+	const char *inc = json_string_value(json_object_get(rec, "incident"));
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; inc && i < sizeof(figs) / sizeof(figs[0]); i++) {
+		const struct keyfig *f = &figs[i];
+		double v;
+		char num[32];
+
+		if (strcmp(f->incident, inc) || n >= len)
+			continue;
+		v = f->from == KF_PATH ? at_path(rec, f->where)
+				       : series_max(rec, f->where);
+		if (!isfinite(v) || (f->nonzero && !(v > 0)))
+			continue;
+		number(v * f->scale, num, sizeof(num));
+		n += (size_t)snprintf(buf + n, len - n, "%s%s %s%s%s",
+				      n ? ", " : "", f->label, num,
+				      f->unit[0] && strcmp(f->unit, "%") ? " " : "",
+				      f->unit);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
