@@ -27,7 +27,10 @@ usage: ./run.sh [COMMAND] [ARGS...]
   diagnose I V      the six-step diagnostic checklist for incident I, variant V
   exercise          workshop: the conformance and concurrency suites on the
                     `exercise` variant (maps/exercise.c) - fail until solved
-  report [RUN]      (re-)render the report of a results folder (default latest)
+  report [RUN]      (re-)render the report of a results folder (default latest);
+                    several folders (machines, shards) are merged first
+  envelope I        the capacity envelope: per variant, the load where
+                    incident I tips into unbounded memory (docs/envelope.md)
   list|run|matrix   passed to build/maplab (see ./run.sh run --help)
   --help            this text
 
@@ -111,7 +114,7 @@ diagnose)
 	make -s -j"$(nproc)" BUILD="$BUILD/tsan" SAN=thread all
 	exec "$MAPLAB" diagnose "$@"
 	;;
-list | run | matrix | report | ci)
+list | run | matrix | report | ci | envelope)
 	install_missing $PKGS
 	build
 	exec "$MAPLAB" "$cmd" "$@"

@@ -10,6 +10,7 @@
 #include "harness/lanes/ci.h"
 #include "harness/cli/cli.h"
 #include "harness/lanes/diagnose.h"
+#include "harness/lanes/envelope.h"
 #include "harness/report/report.h"
 #include "harness/lanes/tsan.h"
 
@@ -26,6 +27,7 @@ static const struct {
 	{"ci", ci_main, "the CI preset against the expectations"},
 	{"tsan", tsan_main, "the ThreadSanitizer lane"},
 	{"diagnose", diagnose_main, "the diagnostic checklist for one cell"},
+	{"envelope", envelope_main, "the load at which each design tips (knees)"},
 };
 
 static void usage(FILE *f)
