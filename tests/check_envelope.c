@@ -3,10 +3,23 @@
  * (harness/lanes/envelope_search.c), driven by scripted designs: a design
  * that tips at and above a known load, one that never tips, one that tips
  * everywhere, and a noisy one whose repetitions disagree near its knee.
- * Pure function, so no run is made: each test is milliseconds.
+ * Pure function, so no run is made: each test is milliseconds.  One end
+ * to end test runs `envelope` on the fixtures binary (a fixture that
+ * finishes cleanly holds, one that really exceeds its budget tips at the
+ * bottom of the range) and renders the report's #envelope (~5 s).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <jansson.h>
 
 #include "harness/lanes/envelope_search.h"
 #include "tests/ck_run.h"
@@ -135,6 +148,69 @@ START_TEST(test_budget_and_purity)
 }
 END_TEST
 
+static int run_fixtures(const char *top, const char *incident, char **out)
+{
+	char exe[PATH_MAX], bin[PATH_MAX + 32], dir[PATH_MAX], log[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+	pid_t pid;
+	int st;
+
+	exe[n > 0 ? n : 0] = '\0';
+	for (int up = 0; up < 2 && (slash = strrchr(exe, '/')); up++)
+		*slash = '\0';
+	snprintf(bin, sizeof(bin), "%s/maplab-fixtures", exe);
+	snprintf(dir, sizeof(dir), "%s/%s", top, incident);
+	snprintf(log, sizeof(log), "%s/%s.log", top, incident);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("NO_COLOR", "1", 1);
+		execl(bin, bin, "envelope", incident, "--variant", "mutex",
+		      "--seconds", "0.6", "--out", dir, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	while (waitpid(pid, &st, 0) < 0)
+		ck_assert_int_eq(errno, EINTR);
+	ck_assert(g_file_get_contents(log, out, NULL, NULL));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+START_TEST(test_envelope_fixtures)
+{
+	char top[] = "/tmp/maplab-envelope-XXXXXX", *out, *html, cmd[64];
+	json_t *m;
+
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	ck_assert_msg(run_fixtures(top, "fxclean", &out) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "holds up to 300 after_ms (3/3 bounded there)")
+		      && strstr(out, "[probe 3 of ~3]") && strstr(out, "brackets:"),
+		      "%s", out);
+	g_free(out);
+	ck_assert_msg(run_fixtures(top, "fxbudget", &out) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "tips at 37.5 after_ms already"), "%s", out);
+	g_free(out);
+	snprintf(cmd, sizeof(cmd), "%s/fxbudget/manifest.json", top);
+	m = json_load_file(cmd, 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_object_get(m, "envelope"), "results"),
+		"mutex"), "state")), "tips at from");
+	json_decref(m);
+	snprintf(cmd, sizeof(cmd), "%s/fxbudget/report.html", top);
+	ck_assert(g_file_get_contents(cmd, &html, NULL, NULL));
+	ck_assert(strstr(html, "id=\"envelope\"") &&
+		  strstr(html, "id=\"envelope-chart\"") &&
+		  strstr(html, "id=\"envelope-table\""));
+	g_free(html);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("envelope");
@@ -144,6 +220,10 @@ int main(void)
 	tcase_add_test(t, test_holds_and_tips_low);
 	tcase_add_test(t, test_noisy_repeats_move_bracket);
 	tcase_add_test(t, test_budget_and_purity);
+	suite_add_tcase(s, t);
+	t = tcase_create("end to end");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, test_envelope_fixtures);
 	suite_add_tcase(s, t);
 	return ck_run(s);
 }

@@ -418,6 +418,21 @@ START_TEST(test_merge_refusals)
 			     "--out", at("x"), NULL};
 		refused(a, "different plans (base_seed differs)");
 	}
+	{ /* bad --shard and envelope input: refused before anything runs */
+		char *m[] = {fixtures, "matrix", "--shard", "3/3", "--out", at("x"), NULL};
+		char *c[] = {fixtures, "ci", "--shard", "1/x", "--out", at("x"), NULL};
+		char *j[] = {fixtures, "ci", "--shard", "0/2", "--judge", at("s0"), NULL};
+		char *e1[] = {fixtures, "envelope", "fxclean", "--param", "nope",
+			      "--out", at("x"), NULL};
+		char *e2[] = {fixtures, "envelope", "fxclean", "--param", "work_ops",
+			      "--from", "9", "--to", "5", "--out", at("x"), NULL};
+
+		refused(m, "I must be below N");
+		refused(c, "give I/N");
+		refused(j, "give one of them");
+		refused(e1, "no such parameter");
+		refused(e2, "give 0 < from < to");
+	}
 	{
 		char *a[] = {fixtures, "report", at("s0"), at("s1"), at("s2c"),
 			     "--out", at("w"), "--quiet", NULL};

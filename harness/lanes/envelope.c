@@ -487,21 +487,29 @@ static void print_table(const struct env *e)
 	       "lowest knee's upper end\n", e->growth);
 }
 
+/* Runs still to make, as the variants' searches estimate them now. */
+static size_t left_now(const struct env *e)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < e->nvar; i++)
+		if (!e->var[i].failed && e->var[i].st.state == ENV_RUNNING)
+			left += e->var[i].st.left;
+	return left;
+}
+
+/* Rounds: each running variant makes its next probe, in turn. */
 static int search_all(struct env *e, struct results_dir *d)
 {
-	size_t k = 0, left = 0;
-	double t0 = (double)time(NULL), per = 8;
+	size_t k = 0;
+	double t0 = (double)time(NULL);
 	bool any = true;
 	int rc = 0;
 
+	for (size_t i = 0; i < e->nvar; i++)
+		env_next(&e->cfg, e->var[i].p, e->var[i].n, &e->var[i].st);
 	while (any && !rc && !runner_interrupted) {
 		any = false;
-		left = 0;
-		for (size_t i = 0; i < e->nvar; i++) {
-			env_next(&e->cfg, e->var[i].p, e->var[i].n, &e->var[i].st);
-			if (!e->var[i].failed && e->var[i].st.state == ENV_RUNNING)
-				left += e->var[i].st.left;
-		}
 		for (size_t i = 0; i < e->nvar && !rc && !runner_interrupted; i++) {
 			struct env_var *v = &e->var[i];
 
@@ -509,13 +517,12 @@ static int search_all(struct env *e, struct results_dir *d)
 				continue;
 			any = true;
 			k++;
-			rc = probe(e, d, v, v->st.next, k, k + left - 1);
-			left = left ? left - 1 : 0;
-			per = ((double)time(NULL) - t0) / (double)k;
+			rc = probe(e, d, v, v->st.next, k, k + left_now(e) - 1);
 			env_next(&e->cfg, v->p, v->n, &v->st);
 		}
 		if (any && !e->quiet)
-			progress(e, k, left, per);
+			progress(e, k, left_now(e),
+				 ((double)time(NULL) - t0) / (double)(k ? k : 1));
 	}
 	return rc;
 }
