@@ -178,7 +178,7 @@ static int resolve(struct env *e, const struct raw *r, const char *incident)
 	if (!pname || !(e->param = ictx_find_param(e->inc, pname)))
 		return bad("--param %s: %s has no such parameter; see maplab list",
 			   pname ? pname : "?", incident);
-	e->cfg = (struct env_cfg){.reps = 3, .ratio = 1.25, .max_probes = 16,
+	e->cfg = (struct env_cfg){.reps = 3, .ratio = 1.25, .max_probes = 20,
 				  .integer = e->param->integer,
 				  .from = e->param->quick / 8, .to = e->param->quick};
 	if (e->cfg.integer)
@@ -466,7 +466,7 @@ static void print_table(const struct env *e)
 	char text[300];
 
 	for (size_t i = 0; i < e->nvar; i++)
-		if ((e->var[i].st.state == ENV_KNEE || e->var[i].st.state == ENV_TIPS_LOW) &&
+		if (e->var[i].st.state != ENV_HOLDS && isfinite(e->var[i].st.hi) &&
 		    (!blamed || e->var[i].st.hi < blamed->st.hi))
 			blamed = &e->var[i];
 	printf("\n%-9s %-11s %7s  %s\n", "variant", "result", "probes", "envelope");

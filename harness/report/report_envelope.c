@@ -36,8 +36,7 @@ static double blamed(const struct report *rp, const char **name)
 		const char *st = rp_jstr(r, "state");
 		double hi = rp_jnum(r, "hi");
 
-		if (st && (!strcmp(st, "knee") || !strcmp(st, "tips at from")) &&
-		    !(hi >= best)) {
+		if (st && strcmp(st, "holds") && isfinite(hi) && !(hi >= best)) {
 			best = hi;
 			*name = v;
 		}
@@ -99,8 +98,9 @@ static void chart_svg(const struct report *rp, FILE *f)
 	      "font-family=\"sans-serif\">\n<rect x=\"60\" y=\"30\" width=\"560\" "
 	      "height=\"220\" fill=\"none\" stroke=\"#999\"/>\n", f);
 	fprintf(f, "<line x1=\"60\" x2=\"620\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#c00\" "
-		"stroke-dasharray=\"4 3\"/><text x=\"622\" y=\"%.1f\">%g MiB/s</text>\n",
-		sy(thr, top), sy(thr, top), sy(thr, top) + 4, thr);
+		"stroke-dasharray=\"4 3\"/><text x=\"64\" y=\"%.1f\" fill=\"#c00\">"
+		"unbounded above %g MiB/s</text>\n",
+		sy(thr, top), sy(thr, top), sy(thr, top) - 4, thr);
 	for (double t = 0.1; t <= top; t *= 10)
 		fprintf(f, "<text x=\"55\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
 			sy(t, top) + 4, t);
