@@ -9,10 +9,12 @@
 #include "harness/bench/bench.h"
 #include "harness/lanes/ci.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/lanes/diagnose.h"
 #include "harness/lanes/envelope.h"
 #include "harness/report/report.h"
 #include "harness/lanes/tsan.h"
+#include "harness/lanes/goclaims.h"
 
 static const struct {
 	const char *name;
@@ -28,6 +30,7 @@ static const struct {
 	{"tsan", tsan_main, "the ThreadSanitizer lane"},
 	{"diagnose", diagnose_main, "the diagnostic checklist for one cell"},
 	{"envelope", envelope_main, "the load at which each design tips (knees)"},
+	{"goclaims", goclaims_main, "the Go claim experiments (make go)"},
 };
 
 static void usage(FILE *f)

@@ -30,6 +30,7 @@
 #include "harness/lanes/ci_shard.h"
 #include "harness/store/merge.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/verdict/expect.h"
 #include "harness/report/report.h"
 #include "harness/store/results.h"
@@ -467,10 +468,10 @@ int ci_main(int argc, char **argv)
 	const char *judge_only = NULL, *shard = NULL;
 	bool report = true;
 	char err[512], outbuf[PATH_MAX], dir[PATH_MAX];
-	char *margv[16];
-	int margc = 0, c, rc, failed;
+	struct matrix_opts mo;
+	int c, rc, failed;
 	json_t *exp;
-	uint64_t r;
+	uint64_t r = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -530,30 +531,16 @@ int ci_main(int argc, char **argv)
 		cli_default_out(outbuf, sizeof(outbuf), "ci");
 		out = outbuf;
 	}
-	margv[margc++] = "matrix";
-	margv[margc++] = "--preset";
-	margv[margc++] = "ci";
-	margv[margc++] = "--no-report";
-	margv[margc++] = "--out";
-	margv[margc++] = (char *)out;
-	if (incident) {
-		margv[margc++] = "--incident";
-		margv[margc++] = (char *)incident;
-	}
-	if (variant) {
-		margv[margc++] = "--variant";
-		margv[margc++] = (char *)variant;
-	}
-	if (reps) {
-		margv[margc++] = "--reps";
-		margv[margc++] = (char *)reps;
-	}
-	if (shard) {
-		margv[margc++] = "--shard";
-		margv[margc++] = (char *)shard;
-	}
-	margv[margc] = NULL;
-	rc = cli_matrix_main(margc, margv);
+	matrix_opts_init(&mo, "matrix");
+	mo.preset = "ci";
+	mo.report = 0; /* this lane renders it (or not) itself */
+	mo.out = out;
+	mo.incidents = incident;
+	mo.variants = variant;
+	mo.reps = (unsigned)r;
+	if (shard) /* checked by ci_check_shard */
+		shard_parse(shard, &mo.shard, err, sizeof(err));
+	rc = matrix_run(&mo);
 	if (rc == 2) { /* bad input: matrix said why, wrote nothing */
 		json_decref(exp);
 		return 2;
@@ -566,10 +553,11 @@ int ci_main(int argc, char **argv)
 	 * that the verdict closes the output. */
 	failed = judge_folder(out, exp, false);
 	if (failed >= 0 && report) {
-		char *rargv[] = {"report", (char *)out, "--quiet", NULL};
-		if (report_main(3, rargv) != 0)
+		struct report_opts ro = {.quiet = true};
+
+		if (report_render(out, &ro, err, sizeof(err)) != 0)
 			fprintf(stderr, "maplab ci: the report of %s could not "
-					"be rendered (see above)\n", out);
+					"be rendered: %s\n", out, err);
 	}
 	if (failed >= 0)
 		failed = judge_folder(out, exp, true);

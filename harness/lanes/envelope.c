@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/lanes/envelope.h"
 #include "harness/lanes/envelope_search.h"
 #include "harness/report/report.h"
