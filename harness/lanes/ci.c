@@ -186,31 +186,58 @@ static json_t *cell_json(const struct cell *c)
 			 margins_json(v), "why", v->why);
 }
 
-/* The design verdict of a cell: "broken: HOW" when a run broke (the
- * first such HOW, "xN/M" when not all did), else "holds", each run judged
- * against ref, its incident's reference in this folder. */
+/* The design verdict of a cell, each run judged against ref, its
+ * incident's reference in this folder: "holds" when no run broke;
+ * "broken: HOW" when every run broke the same way; else each way with its
+ * count, most frequent first ("broken: oom 3/4, stall 1/4"). */
 static void cell_design(struct cell *c, const struct verdict_ref *ref)
 {
-	size_t i, broken = 0, runs = 0;
+	char how[8][16];
+	size_t cnt[8], nh = 0, i, runs = 0, used;
 	struct verdict v;
-	char how[16] = "";
 	json_t *r;
 
 	json_array_foreach(c->runs, i, r) {
+		size_t k;
+
 		verdict_of(r, ref, &v);
 		runs++;
-		if (v.cls == VERDICT_BROKEN && !broken++)
-			snprintf(how, sizeof(how), "%s", v.how_word);
+		if (v.cls != VERDICT_BROKEN)
+			continue;
+		for (k = 0; k < nh && strcmp(how[k], v.how_word); k++)
+			;
+		if (k == nh && nh < 8) {
+			snprintf(how[nh], sizeof(how[nh]), "%s", v.how_word);
+			cnt[nh++] = 0;
+		}
+		if (k < nh)
+			cnt[k]++;
 	}
-	if (!runs)
-		snprintf(c->design, sizeof(c->design), "-");
-	else if (!broken)
-		snprintf(c->design, sizeof(c->design), "holds");
-	else if (broken == runs)
-		snprintf(c->design, sizeof(c->design), "broken: %s", how);
-	else
-		snprintf(c->design, sizeof(c->design), "broken: %s %zu/%zu",
-			 how, broken, runs);
+	for (size_t a = 1; a < nh; a++) /* most frequent first, stable */
+		for (size_t b = a; b > 0 && cnt[b] > cnt[b - 1]; b--) {
+			char th[16];
+			size_t tc = cnt[b];
+
+			memcpy(th, how[b], sizeof(th));
+			memcpy(how[b], how[b - 1], sizeof(th));
+			memcpy(how[b - 1], th, sizeof(th));
+			cnt[b] = cnt[b - 1];
+			cnt[b - 1] = tc;
+		}
+	if (!runs || !nh) {
+		snprintf(c->design, sizeof(c->design), runs ? "holds" : "-");
+		return;
+	}
+	if (nh == 1 && cnt[0] == runs) {
+		snprintf(c->design, sizeof(c->design), "broken: %s", how[0]);
+		return;
+	}
+	used = (size_t)snprintf(c->design, sizeof(c->design), "broken:");
+	for (size_t k = 0; k < nh && used < sizeof(c->design); k++)
+		used += (size_t)snprintf(c->design + used,
+					 sizeof(c->design) - used,
+					 "%s %s %zu/%zu", k ? "," : "", how[k],
+					 cnt[k], runs);
 }
 
 /* The reference of every incident of the folder's runs (all), for the
