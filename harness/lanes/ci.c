@@ -477,6 +477,69 @@ static int ci_judge_merged(const char *first, int n, char **more,
 	return failed < 0 ? 1 : failed > 0;
 }
 
+/* Whether name is one of the comma list's items. */
+static bool in_csv(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* Append name to the comma list buf unless it is there already. */
+static void list_add(char *buf, size_t len, const char *name)
+{
+	size_t used = strlen(buf);
+
+	if (!in_csv(buf, name) && used + strlen(name) + 2 <= len)
+		snprintf(buf + used, len - used, "%s%s", used ? "," : "", name);
+}
+
+/* --variant narrowed: the variants given plus the reference variants
+ * their rules' time ratios need in the same run (payment x mutex's
+ * in-flight is judged against sharded's), for the incidents selected
+ * (all when incidents is NULL).  Says which it added, on stderr. */
+static void with_refs(const json_t *exp, const char *incidents,
+		      const char *variants, char *buf, size_t len)
+{
+	static const char *const kinds[2] = {"min_ratio", "max_ratio"};
+	char added[256] = "", want[1024];
+	const char *inc, *v;
+	json_t *row, *r;
+
+	snprintf(buf, len, "%s", variants);
+	snprintf(want, sizeof(want), "%s", variants);
+	json_object_foreach(json_object_get(exp, "cells"), inc, row) {
+		char *save = NULL;
+
+		if (incidents && !in_csv(incidents, inc))
+			continue;
+		for (char *w = strtok_r(want, ",", &save); w;
+		     w = strtok_r(NULL, ",", &save)) {
+			const json_t *rule = expect_rule(exp, inc, w);
+
+			for (int k = 0; k < 2; k++)
+				json_object_foreach((json_t *)json_object_get(
+					rule, kinds[k]), v, r) {
+					const char *of = json_string_value(
+						json_object_get(r, "of"));
+
+					if (of && !in_csv(buf, of)) {
+						list_add(buf, len, of);
+						list_add(added, sizeof(added), of);
+					}
+				}
+		}
+		snprintf(want, sizeof(want), "%s", variants);
+	}
+	if (added[0])
+		fprintf(stderr, "maplab ci: also running %s: the rules' "
+				"time ratios need them in the same run\n",
+			added);
+}
+
 int ci_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -494,7 +557,7 @@ int ci_main(int argc, char **argv)
 	const char *expect_path = EXPECT_DEFAULT_PATH, *out = NULL;
 	const char *judge_only = NULL, *shard = NULL;
 	bool report = true;
-	char err[512], outbuf[PATH_MAX], dir[PATH_MAX];
+	char err[512], outbuf[PATH_MAX], dir[PATH_MAX], varbuf[1024];
 	struct matrix_opts mo;
 	int c, rc, failed;
 	json_t *exp;
@@ -563,6 +626,10 @@ int ci_main(int argc, char **argv)
 	mo.report = 0; /* this lane renders it (or not) itself */
 	mo.out = out;
 	mo.incidents = incident;
+	if (variant) {
+		with_refs(exp, incident, variant, varbuf, sizeof(varbuf));
+		variant = varbuf;
+	}
 	mo.variants = variant;
 	mo.reps = (unsigned)r;
 	if (shard) /* checked by ci_check_shard */
