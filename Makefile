@@ -75,8 +75,32 @@ LIBMAPS := $(BUILD)/libmaps.a
 LIBINC := $(BUILD)/libincidents.a
 LIBHAR := $(BUILD)/libharness.a
 
-.PHONY: all test tsan tsan-concurrency asan mutants clean
+.PHONY: all test tsan tsan-concurrency asan mutants clean go go-vet
 all: $(BUILD)/maplab $(BUILD)/maplab-fixtures $(TESTS)
+
+# The Go twins (incidents/<name>/go) and the claim experiments
+# (harness/lanes/goclaims) into $(BUILD)/go/: standard library only, each
+# its own module with local replaces, built offline (no proxy, no sumdb),
+# caches inside the build folder.  `make all` does not need Go; `make test`
+# builds them when `go` is installed (tests/check_gochild.c skips without).
+GO ?= go
+GO_AVAILABLE := $(shell command -v $(GO) 2>/dev/null)
+GO_TWINS := $(patsubst incidents/%/go/main.go,%,$(wildcard incidents/*/go/main.go))
+GO_DIRS := $(addprefix incidents/,$(addsuffix /go,$(GO_TWINS))) $(wildcard harness/lanes/goclaims)
+GO_ENV := GOFLAGS=-mod=mod GOPROXY=off GOSUMDB=off GO111MODULE=on \
+	  GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE=$(abspath $(BUILD))/go/cache \
+	  GOPATH=$(abspath $(BUILD))/go/path
+go:
+	@mkdir -p $(BUILD)/go
+	@for t in $(GO_TWINS); do \
+		(cd incidents/$$t/go && $(GO_ENV) $(GO) build -o $(abspath $(BUILD))/go/$$t .) || exit 1; \
+	done
+	@if [ -d harness/lanes/goclaims ]; then cd harness/lanes/goclaims && \
+		$(GO_ENV) $(GO) build -o $(abspath $(BUILD))/go/goclaims .; fi
+go-vet:
+	@for d in $(GO_DIRS) maps/go harness/runtime/go; do \
+		(cd $$d && $(GO_ENV) $(GO) vet ./...) || exit 1; \
+	done
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -106,7 +130,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) -Wl,--start-group $(LIBHAR) $(LIBINC) $(LIBMAPS) -Wl,--end-group $(CHECK_LIBS) $(LDLIBS)
 
-test: all
+test: all $(if $(GO_AVAILABLE),go)
 	tests/run-tests.sh $(BUILD)
 
 tsan:

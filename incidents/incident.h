@@ -62,10 +62,70 @@ struct incident_rule {
 	const char *fix;   /* how to fix a violation, one phrase */
 };
 
+/*
+ * What the report says about an incident, carried by its descriptor so
+ * that the report spells out no incident's facts in its own code.
+ */
+
+/* Where the lab's stand-in for a seed figure comes from in a run. */
+enum incident_fig_src {
+	INCIDENT_FIG_FIELD,    /* a numeric field: `what` is its dotted path
+				* ("summary.peak_live_bytes") */
+	INCIDENT_FIG_TTO,      /* time to the failing outcome; `what` NULL */
+	INCIDENT_FIG_COL_MAX,  /* largest value of the first data column of
+				* `what` (candidates, space-separated) */
+	INCIDENT_FIG_COL_MEAN, /* mean of that column */
+	INCIDENT_FIG_COL_RATE, /* mean per-second rate of that cumulative one */
+};
+
+enum incident_fig_unit {
+	INCIDENT_UNIT_MIB, INCIDENT_UNIT_MS, INCIDENT_UNIT_NUM,
+	INCIDENT_UNIT_RATE, INCIDENT_UNIT_S, INCIDENT_UNIT_PCT,
+};
+
+/* One row of the report's seed table: the article's figure, as it prints
+ * it, beside the lab's measurement (the largest over a variant's runs). */
+struct incident_figure {
+	const char *figure;           /* "seed's figure → the lab's stand-in" */
+	const char *normal, *failing; /* as the seed prints them; "–" none */
+	enum incident_fig_src src;
+	const char *what;             /* see enum incident_fig_src */
+	enum incident_fig_unit unit;
+};
+
+struct incident_seed {
+	const char *normal_header;  /* "seed: normal"; NULL: that default */
+	const char *failing_header; /* "seed: leaking"; NULL: "seed: incident" */
+	const struct incident_figure *figures; /* ends with {.figure = NULL} */
+	const char *note;           /* appended to the table's note, or NULL */
+};
+
+/* An incident's own time-series chart, drawn from the runs' data columns
+ * (m_<metric>, h_<hist>_p50_ms ...; harness/report draws it). */
+struct incident_chart {
+	const char *id;                /* "sweep": the chart's file suffix */
+	const char *title, *ylabel, *caption;
+	const char *cols;              /* solid line: candidate columns, the
+					* first present wins */
+	const char *col2;              /* dashed line, or NULL */
+	const char *label1, *label2;   /* legend words for the two lines */
+	const char *variant;           /* only this variant's runs, or NULL */
+};
+
+/* The slot in incident.story that the report fills with the run's
+ * outcomes ("mutex held (...); unsafe broke: ..."). */
+#define INCIDENT_STORY_RUNS "{runs}"
+
 struct incident {
 	const char *name;    /* "payment" */
 	const char *title;   /* "Payment gateway order cache" */
 	const char *summary; /* one line for `maplab list` */
+	/* The service, then what the article blames, with the slot
+	 * INCIDENT_STORY_RUNS where the report puts this run's outcomes;
+	 * NULL: the summary stands in.  No result is stated here. */
+	const char *story;
+	const struct incident_seed *seed;    /* the seed table, or NULL */
+	const struct incident_chart *charts; /* ends with {.id = NULL}; or NULL */
 	double quick_seconds, full_seconds; /* default run length per size */
 	const struct incident_param *params; /* ends with {.name = NULL} */
 	const struct incident_rule *rules;   /* ends with {.a = NULL}; or NULL */
@@ -96,7 +156,8 @@ bool ictx_stopping(const struct ictx *ctx);
 uint64_t ictx_now_ns(void); /* CLOCK_MONOTONIC */
 
 enum ictx_kind { ICTX_COUNTER, ICTX_GAUGE };
-/* Register during setup.  NULL only if the table is full (a bug). */
+/* Register during setup.  Never NULL: a full table (more than
+ * ICTX_MAX_METRICS / ICTX_MAX_HISTS names) or no name aborts (a bug). */
 struct ictx_metric *ictx_metric(struct ictx *ctx, const char *name,
 				enum ictx_kind kind);
 void ictx_add(struct ictx_metric *m, int64_t delta);

@@ -162,4 +162,5 @@ const struct map_variant map_variant_exercise = {
 		       "to add (WORKSHOP.md)",
 	.flags = MAP_V_EXERCISE,
 	.ops = &exercise_ops,
+	.colour = "#8c564b",
 };

@@ -131,6 +131,8 @@ struct map_variant {
 	const char *description; /* one line */
 	unsigned flags;          /* MAP_V_* */
 	const struct map_ops *ops;
+	const char *colour;      /* "#rrggbb" in every chart (the unsafe map
+				  * red, so failing lines read as failing) */
 };
 
 size_t map_variant_count(void);

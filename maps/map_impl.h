@@ -14,6 +14,7 @@
 
 #include "maps/map.h"
 #include "maps/mutant.h"
+#include "maps/util.h" /* ML_CHECK_PTHREAD, for every variant */
 
 struct map {
 	const struct map_variant *variant; /* set by map_open(); immutable */
@@ -37,16 +38,5 @@ struct map_ops {
 	void (*stats)(struct map *m, struct map_stats *st);
 	int (*check)(struct map *m, struct map_check *out);
 };
-
-/* A pthread call that cannot fail in a correct program: die loudly. */
-#define ML_CHECK_PTHREAD(call)                                               \
-	do {                                                                  \
-		int ml_rc_ = (call);                                          \
-		if (ml_rc_ != 0) {                                            \
-			fprintf(stderr, "%s:%d: %s failed: %d\n", __FILE__,   \
-				__LINE__, #call, ml_rc_);                     \
-			abort();                                              \
-		}                                                             \
-	} while (0)
 
 #endif

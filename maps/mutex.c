@@ -216,4 +216,5 @@ const struct map_variant map_variant_mutex = {
 	.description = "core table behind one pthread_mutex_t (walks hold it)",
 	.flags = MAP_V_THREADSAFE,
 	.ops = &mutex_ops,
+	.colour = "#1f77b4",
 };

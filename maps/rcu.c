@@ -704,4 +704,5 @@ const struct map_variant map_variant_rcu = {
 		       "flavour); wait-free reads, call_rcu reclamation",
 	.flags = MAP_V_THREADSAFE | MAP_V_RANGE_REENTRANT,
 	.ops = &rm_ops,
+	.colour = "#9467bd",
 };

@@ -232,4 +232,5 @@ const struct map_variant map_variant_rwlock = {
 		       "it; writers wait)",
 	.flags = MAP_V_THREADSAFE,
 	.ops = &rwlock_ops,
+	.colour = "#17becf",
 };

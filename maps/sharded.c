@@ -14,13 +14,16 @@
  * at a time, each under its read lock: their sum is not a snapshot while
  * writers run.
  *
- * Lock order (the one rule): shard locks are taken in ascending index
- * order only.  A thread holds at most one shard lock, except inside a walk
- * of shard h, where re-entrant len/stats take shards above h, one at a
- * time.  No thread ever waits for a lower shard while holding a higher
- * one, so no cycle of waits can form - whatever the rwlock's preference
- * (glibc's default lets readers pass waiting writers, which once hid an
- * inversion here; a writer-preferring lock would not).
+ * Lock order (the one rule): shard locks are waited for in ascending
+ * index order only.  A thread holds at most one shard lock, except inside
+ * a walk of shard h or a get_with on shard h, where re-entrant len/stats
+ * wait for shards above h, one at a time; the shards below h they only
+ * try (pthread_rwlock_tryrdlock, yielding between tries), never wait for.
+ * No thread ever waits for a lower shard while holding a higher one, so no
+ * cycle of waits can form.  The tries succeed because the locks prefer
+ * readers (set at open, PTHREAD_RWLOCK_PREFER_READER_NP, glibc's default
+ * made explicit): a read lock is refused only while a writer holds it,
+ * and a writer holds one shard and waits for nothing.
  *
  * What a walk sees: range read-locks one shard, walks it, unlocks, moves
  * to the next.  Keys never move between shards, so every key present for
@@ -32,17 +35,21 @@
  * own shard is walked.
  *
  * Re-entry: a range or get_with callback that calls get/put/delete/range/
- * get_with on the same map gets -EDEADLK, for every key (a key in the shard being walked would
- * deadlock; refusing all is the simpler rule).  len and stats from inside
- * the callback work: the shards already walked count as the walk saw them
- * (their core_stats taken under their lock as the walk left each one, kept
- * in this thread's walk record), the held shard is read under the lock
- * this thread holds, the shards above it are locked in ascending order.
- * check from inside the callback returns -EDEADLK: it would have to lock
- * the shards below (against the order) and cannot use a summary.
+ * get_with on the same map gets -EDEADLK, for every key (a key in the
+ * shard being walked would deadlock; refusing all is the simpler rule).
+ * len and stats from inside the callback work: inside a walk, the shards
+ * already walked count as the walk saw them (their core_stats taken under
+ * their lock as the walk left each one, kept in this thread's walk
+ * record); inside a get_with, the shards below are read under a tried
+ * lock (above); the held shard is read under the lock this thread holds;
+ * the shards above it are locked in ascending order.  check from inside
+ * either callback returns -EDEADLK: it would have to wait for the shards
+ * below.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -114,6 +121,31 @@ static void unlock(struct shard *s)
 	ML_CHECK_PTHREAD(pthread_rwlock_unlock(&s->rw));
 }
 
+/* Reader-preferring, explicitly: the lock order above relies on it. */
+static void init_lock(pthread_rwlock_t *rw)
+{
+	pthread_rwlockattr_t a;
+
+	ML_CHECK_PTHREAD(pthread_rwlockattr_init(&a));
+	ML_CHECK_PTHREAD(pthread_rwlockattr_setkind_np(
+		&a, PTHREAD_RWLOCK_PREFER_READER_NP));
+	ML_CHECK_PTHREAD(pthread_rwlock_init(rw, &a));
+	ML_CHECK_PTHREAD(pthread_rwlockattr_destroy(&a));
+}
+
+/* Read-lock s without waiting for it (the lock order's "try"): yield
+ * until no writer holds it. */
+static void rdlock_try(struct shard *s)
+{
+	int rc;
+
+	if (ML_MUTANT_IS(sharded_nolock))
+		return;
+	while ((rc = pthread_rwlock_tryrdlock(&s->rw)) == EBUSY)
+		sched_yield();
+	ML_CHECK_PTHREAD(rc);
+}
+
 static void destroy(struct sharded_map *m, unsigned inited)
 {
 	for (unsigned i = 0; i < inited; i++) {
@@ -146,7 +178,7 @@ static int sharded_open(const struct map_config *cfg, struct map **out)
 	c.capacity_hint = cfg->capacity_hint / m->nshards;
 	for (i = 0; i < m->nshards; i++) {
 		rc = core_init(&m->shards[i].t, &c, false);
-		ML_CHECK_PTHREAD(pthread_rwlock_init(&m->shards[i].rw, NULL));
+		init_lock(&m->shards[i].rw);
 		if (rc) {
 			i++;
 			goto out;
@@ -180,20 +212,43 @@ static int sharded_get(struct map *mp, const void *key, size_t klen,
 	return rc;
 }
 
+/*
+ * This thread's walks (and get_with reads) of sharded maps in progress,
+ * innermost first (a walk of one map may walk another; re-entry into the
+ * same map is refused).
+ * Thread-local: only the walking thread reads or writes its records.
+ */
+struct walk {
+	const struct sharded_map *m;
+	unsigned held;          /* index of the shard being walked (or read) */
+	bool lent;              /* a get_with, not a walk: below is unset */
+	struct map_stats below; /* core_stats of shards < held, each taken
+				 * under its lock as the walk left it */
+	struct walk *outer;
+};
+
+static _Thread_local struct walk *t_walk;
+
 /* The borrowed read: fn runs under the key's shard read lock; the shard
- * is recorded as held, so len/stats/check from fn skip its lock. */
+ * is recorded as held (a lent record, see struct walk), so len/stats from
+ * fn read it without locking it again and only try the shards below. */
 static int sharded_get_with(struct map *mp, const void *key, size_t klen,
 			    map_read_fn fn, void *arg)
 {
+	struct sharded_map *m = sm(mp);
+	struct walk w = {.m = m, .lent = true, .outer = t_walk};
 	struct shard *s;
 	int rc;
 
 	if (core_range_held(mp))
 		return -EDEADLK;
-	s = shard_of(sm(mp), key, klen);
+	s = shard_of(m, key, klen);
+	w.held = (unsigned)(s - m->shards);
+	t_walk = &w;
 	rdlock(s);
 	rc = core_get_with(&s->t, mp, s, key, klen, fn, arg);
 	unlock(s);
+	t_walk = w.outer;
 	return rc;
 }
 
@@ -241,21 +296,6 @@ static int sharded_delete(struct map *mp, const void *key, size_t klen)
 	return rc;
 }
 
-/*
- * This thread's walks of sharded maps in progress, innermost first (a walk
- * of one map may walk another; re-entry into the same map is refused).
- * Thread-local: only the walking thread reads or writes its records.
- */
-struct walk {
-	const struct sharded_map *m;
-	unsigned held;          /* index of the shard being walked */
-	struct map_stats below; /* core_stats of shards < held, each taken
-				 * under its lock as the walk left it */
-	struct walk *outer;
-};
-
-static _Thread_local struct walk *t_walk;
-
 static struct walk *walk_of(const struct sharded_map *m)
 {
 	for (struct walk *w = t_walk; w; w = w->outer)
@@ -288,14 +328,23 @@ static int sharded_range(struct map *mp, map_range_fn fn, void *arg)
 
 /* Sum core_stats over the shards without breaking the lock order: outside
  * a walk, each shard under its read lock in turn; inside a walk of this
- * map, the walk's record for the shards below, the held shard as it is,
- * the shards above under their read locks (ascending). */
+ * map, the walk's record for the shards below (inside a get_with, the
+ * shards below under tried read locks), the held shard as it is, the
+ * shards above under their read locks (ascending). */
 static void sum_stats(struct sharded_map *m, struct map_stats *st)
 {
 	const struct walk *w = walk_of(m);
 	unsigned first = 0;
 
-	if (w) {
+	if (w && w->lent) {
+		for (unsigned i = 0; i < w->held; i++) {
+			rdlock_try(&m->shards[i]);
+			core_stats(&m->shards[i].t, st);
+			unlock(&m->shards[i]);
+		}
+		core_stats(&m->shards[w->held].t, st); /* this thread holds it */
+		first = w->held + 1;
+	} else if (w) {
 		struct map_stats b = w->below;
 
 		st->entries += b.entries;
@@ -376,4 +425,5 @@ const struct map_variant map_variant_sharded = {
 		       "shard choice (orcaman/concurrent-map)",
 	.flags = MAP_V_THREADSAFE,
 	.ops = &sharded_ops,
+	.colour = "#2ca02c",
 };

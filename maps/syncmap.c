@@ -1034,4 +1034,5 @@ const struct map_variant map_variant_syncmap = {
 		       "dirty map, misses, promotion; RCU reclamation",
 	.flags = MAP_V_THREADSAFE | MAP_V_RANGE_REENTRANT,
 	.ops = &sm_ops,
+	.colour = "#ff7f0e",
 };

@@ -201,4 +201,5 @@ const struct map_variant map_variant_unsafe = {
 		       "(MAP_F_DETECT: Go's fatal error)",
 	.flags = 0,
 	.ops = &unsafe_ops,
+	.colour = "#d62728",
 };

@@ -16,7 +16,9 @@
 #   ymax    optional top of the y axis (so the caps stay in view)
 #   capnote optional note printed top left (e.g. caps above the scale)
 #   tend    optional time the load stopped (runs then drain and tear down)
-#   events  optional file: t y rgb pointtype label  (crash/OOM/hang marks)
+#   events  optional file: t y rgb pointtype label [row]  (crash/OOM/hang
+#           marks; rows 0-5 place a label alternately above and below
+#           the mark, further out, clear of nearby ones)
 load plotdir."/common.gp"
 if (!exists("ycol2")) ycol2 = ""
 if (!exists("rate")) rate = 0
@@ -54,11 +56,13 @@ n = words(files)
 prev_t = NaN; prev_v = NaN
 rate_of(t, v) = (r = (t > prev_t) ? (v - prev_v) / (t - prev_t) : NaN, prev_t = t, prev_v = v, r)
 yval(c) = scale * (rate ? rate_of(column("t_s"), column(c)) : column(c))
+# an events file's 6th column is the label's row (0 when absent)
+evrow(c) = valid(c) ? column(c) : 0
 keyname(i) = (word(names, i) eq "-") ? "" : word(names, i)
 plot for [i=1:n] word(files, i) using "t_s":(yval(ycol)) with lines lw 2.2 lc rgb word(colors, i) title keyname(i), \
      for [i=1:(ycol2 eq "" ? 0 : n)] word(files, i) using "t_s":(scale * column(ycol2)) with lines lw 1.4 dt (8,5) lc rgb word(colors, i) notitle, \
      for [i=1:(ycol2 eq "" ? 0 : 1)] NaN with lines lw 2.2 lc rgb "#444444" title lab1, \
      for [i=1:(ycol2 eq "" ? 0 : 1)] NaN with lines lw 1.4 dt (8,5) lc rgb "#444444" title lab2, \
      for [i=1:(events eq "" ? 0 : 1)] events using 1:2:4:3 with points pt variable ps 1.6 lw 2 lc rgb variable notitle, \
-     for [i=1:(events eq "" ? 0 : 1)] events using 1:2:5 with labels boxed offset 0,1.4 font "sans-serif,12" tc rgb "#222222" notitle
+     for [row=0:(events eq "" ? -1 : 5)] events using 1:(evrow(6) == row ? $2 : NaN):5 with labels boxed offset 0,(row % 2 ? -1 : 1)*(1.4+1.5*int(row/2)) font "sans-serif,12" tc rgb "#222222" notitle
 @finish

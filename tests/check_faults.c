@@ -35,6 +35,7 @@
 #include "incidents/config/cfgdoc.h"
 #include "incidents/registry.h"
 #include "maps/alloc.h"
+#include "maps/map.h"
 #include "tests/ck_run.h"
 
 static char maplab[PATH_MAX + 32], fixtures[PATH_MAX + 32];
@@ -345,12 +346,9 @@ END_TEST
  * finite.  In-process: the parent's check, without a run. */
 START_TEST(test_subnormal_set)
 {
-	const struct incident *cfg = NULL;
+	const struct incident *cfg = incident_find("config");
 	char err[400] = "";
 
-	for (size_t i = 0; i < incident_count; i++)
-		if (!strcmp(incident_table[i]->name, "config"))
-			cfg = incident_table[i];
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_msg(ictx_check_set(cfg, "p_bad=4.9e-324", err, sizeof(err)) == 0,
 		      "%s", err);
@@ -573,6 +571,50 @@ START_TEST(test_short_run_renders)
 	res_free(&r);
 	assert_renders(maplab, out, &r);
 	res_free(&r);
+	drop_scratch(out);
+}
+END_TEST
+
+/* A new incident costs its own file and one registry line: the fixture
+ * fxreported (tests/fixtures/reported.c) carries its title, story (with
+ * the runs' slot), seed table and chart in its descriptor, and the report
+ * shows them all, though no report file names it.  The variant's colour
+ * comes from its descriptor too. */
+START_TEST(test_descriptor_facts_render)
+{
+	char out[PATH_MAX];
+	char *a[] = {fixtures, "run", "--incident", "fxreported", "--variant",
+		     "mutex", "--seconds", "0.6", "--out", out, "-q", NULL};
+	const char *md_has[] = {
+		"Fixture whose descriptor carries its report",
+		"A fixture tells its story before mutex",
+		" and after the slot.",
+		"seed: calm fixture", "seed: stormy fixture",
+		"fixture sawtooth → highest level", "7 levels",
+		"The fixture's note rides along.",
+		"fxreported: the level over time",
+	};
+	gchar *md = NULL, *html = NULL;
+	struct res r;
+
+	scratch(out, sizeof(out), "out");
+	run(a, &r);
+	ck_assert_msg(r.status == 0, "%d %s", r.status, r.err);
+	res_free(&r);
+	assert_renders(fixtures, out, &r);
+	res_free(&r);
+	ck_assert(g_file_get_contents(g_build_filename(out, "report.md", NULL),
+				      &md, NULL, NULL));
+	ck_assert(g_file_get_contents(g_build_filename(out, "report.html", NULL),
+				      &html, NULL, NULL));
+	for (size_t i = 0; i < sizeof(md_has) / sizeof(md_has[0]); i++)
+		ck_assert_msg(strstr(md, md_has[i]), "report.md lacks '%s'",
+			      md_has[i]);
+	ck_assert_msg(!strstr(md, INCIDENT_STORY_RUNS), "slot left unfilled");
+	ck_assert(exists(out, "plots/fxreported-sawtooth.svg"));
+	ck_assert(strstr(html, map_variant_find("mutex")->colour));
+	g_free(md);
+	g_free(html);
 	drop_scratch(out);
 }
 END_TEST
@@ -861,6 +903,7 @@ static Suite *faults_suite(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_setup_failure_renders);
 	tcase_add_test(tc, test_short_run_renders);
+	tcase_add_test(tc, test_descriptor_facts_render);
 	tcase_add_test(tc, test_early_sigint_renders);
 	tcase_add_test(tc, test_folder_deleted_mid_matrix);
 	tcase_add_test(tc, test_report_while_writing);

@@ -637,9 +637,10 @@ END_TEST
 /* ---- re-entrant len/stats during concurrent walks ---------------------- */
 
 /*
- * Two walkers call map_len and map_stats from inside their range callbacks
- * while two writers churn keys: the walkers then hold a lock of the map
- * (a shard's read lock for sharded) while len/stats take locks again.  If
+ * A walker calls map_len and map_stats from inside its range callback, and
+ * a reader from inside get_with callbacks, while two writers churn keys:
+ * both then hold a lock of the map (a shard's read lock for sharded)
+ * while len/stats take locks again.  If
  * two walks can take the same locks in opposite orders, TSan reports a
  * lock-order inversion (halt_on_error in the TSan lane fails the test),
  * and with writer-preferring locks the walks deadlock (the tcase timeout
@@ -686,12 +687,39 @@ static int re_cb(const void *key, size_t klen, void *val, void *arg)
 	return 0;
 }
 
+/* get_with's callback: the same len/stats check, from inside a borrowed
+ * read (sharded: under the key's shard read lock). */
+static void re_with_cb(void *val, void *arg)
+{
+	struct re_arg *a = arg;
+
+	a->calls += 7; /* re_cb checks on every 8th call: check this one */
+	re_cb(NULL, 0, val, arg);
+}
+
+/* Walker 1 reads with get_with instead of walking: len/stats then run
+ * while it holds the key's shard, against walker 0's walks. */
+static void re_reads(struct re_arg *a)
+{
+	for (unsigned w = 0; w < RE_WALKS; w++)
+		for (uint64_t k = 0; k < RE_STABLE; k += 8) {
+			int rc = map_get_with(a->m, &k, 8, re_with_cb, a);
+
+			if (rc && !a->errors++)
+				snprintf(a->first, sizeof(a->first),
+					 "reader %d: get_with rc %d", a->t, rc);
+		}
+	atomic_fetch_add(a->walkers_done, 1);
+}
+
 static void *re_main(void *arg)
 {
 	struct re_arg *a = arg;
 
 	map_thread_enter(a->m);
-	if (a->t < 2) {
+	if (a->t == 1) {
+		re_reads(a);
+	} else if (a->t < 2) {
 		for (unsigned w = 0; w < RE_WALKS; w++) {
 			int rc = map_range(a->m, re_cb, a);
 

@@ -215,15 +215,6 @@ static void sleep_s(double s)
 		;
 }
 
-static inline uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* Uniform in [0, n) (Lemire's multiply-shift; bias < n / 2^64). */
 static inline uint64_t bounded(uint64_t r, uint64_t n)
 {
@@ -250,7 +241,7 @@ static uint64_t seed_for(uint64_t seed, uint64_t a, uint64_t b, uint64_t c,
 
 	for (int i = 0; i < 6; i++) {
 		s ^= in[i] + 0x632be59bd9b4e019ull;
-		(void)splitmix64(&s);
+		(void)ml_splitmix64(&s);
 	}
 	return s;
 }
@@ -468,7 +459,7 @@ static void *worker_main(void *arg)
 	/* relaxed: the flag only has to be seen eventually; it publishes no
 	 * data (the counters are published by pthread_join). */
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		uint64_t x = splitmix64(&rng);
+		uint64_t x = ml_splitmix64(&rng);
 		void *v;
 		int rc;
 
@@ -563,19 +554,19 @@ static int run_once(const struct impl *im, void *h, const struct mix *mix,
 	int err = 0;
 
 	atomic_init(&r.stop, false);
-	BENCH_CHECK_PTHREAD(pthread_barrier_init(&r.start, NULL, nthr + 1));
+	ML_CHECK_PTHREAD(pthread_barrier_init(&r.start, NULL, nthr + 1));
 	for (unsigned i = 0; i < nthr; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].r = &r;
 		w[i].idx = i;
-		BENCH_CHECK_PTHREAD(
+		ML_CHECK_PTHREAD(
 			pthread_create(&w[i].tid, NULL, worker_main, &w[i]));
 	}
 	pthread_barrier_wait(&r.start);
 	sleep_s(seconds);
 	atomic_store_explicit(&r.stop, true, memory_order_release);
 	for (unsigned i = 0; i < nthr; i++) {
-		BENCH_CHECK_PTHREAD(pthread_join(w[i].tid, NULL));
+		ML_CHECK_PTHREAD(pthread_join(w[i].tid, NULL));
 		if (w[i].err && !err)
 			err = w[i].err;
 		ops += w[i].ops;
@@ -586,7 +577,7 @@ static int run_once(const struct impl *im, void *h, const struct mix *mix,
 		if (i == 0 || w[i].t1 > t1)
 			t1 = w[i].t1;
 	}
-	BENCH_CHECK_PTHREAD(pthread_barrier_destroy(&r.start));
+	ML_CHECK_PTHREAD(pthread_barrier_destroy(&r.start));
 	if (err)
 		return err;
 	if (t1 <= t0)
@@ -663,8 +654,8 @@ static void in_thread(void *(*fn)(void *), struct life *l)
 {
 	pthread_t t;
 
-	BENCH_CHECK_PTHREAD(pthread_create(&t, NULL, fn, l));
-	BENCH_CHECK_PTHREAD(pthread_join(t, NULL));
+	ML_CHECK_PTHREAD(pthread_create(&t, NULL, fn, l));
+	ML_CHECK_PTHREAD(pthread_join(t, NULL));
 }
 
 static uint64_t heap_in_use(void)
@@ -1764,7 +1755,7 @@ static inline uint64_t cg_body(struct cg_job *j, enum cg_kind kind)
 	void *v;
 
 	for (uint64_t i = 0; i < j->ops; i++) {
-		uint64_t x = splitmix64(&rng);
+		uint64_t x = ml_splitmix64(&rng);
 
 		key_make(bounded(x, n), key);
 		switch (kind) {
@@ -1852,8 +1843,8 @@ static int cg_child(int argc, char **argv)
 		return 1;
 	j.l = &l;
 	j.seed = seed_for(o.seed, l.nkeys, 0, 0, 0, 0, 2);
-	BENCH_CHECK_PTHREAD(pthread_create(&t, NULL, cg_main, &j));
-	BENCH_CHECK_PTHREAD(pthread_join(t, NULL));
+	ML_CHECK_PTHREAD(pthread_create(&t, NULL, cg_main, &j));
+	ML_CHECK_PTHREAD(pthread_join(t, NULL));
 	in_thread(close_main, &l);
 	printf("sink %llu\n", (unsigned long long)j.sink);
 	return j.err ? 1 : 0;

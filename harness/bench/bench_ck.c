@@ -276,7 +276,7 @@ static int c_open(const struct map_value_ops *vops, size_t capacity_hint,
 		ml_free(c);
 		return -ENOMEM;
 	}
-	BENCH_CHECK_PTHREAD(pthread_mutex_init(&c->wmu, NULL));
+	ML_CHECK_PTHREAD(pthread_mutex_init(&c->wmu, NULL));
 	c->vops = vops;
 	*out = c;
 	return 0;
@@ -301,7 +301,7 @@ static void c_close(void *h)
 	for (unsigned i = 0; i < c->nrecords; i++)
 		ml_free(c->records[i]);
 	ml_free(c->wrec);
-	BENCH_CHECK_PTHREAD(pthread_mutex_destroy(&c->wmu));
+	ML_CHECK_PTHREAD(pthread_mutex_destroy(&c->wmu));
 	ml_free(c);
 }
 
@@ -313,13 +313,13 @@ static void c_enter(void *h)
 	ck_epoch_record_t *r = ck_epoch_recycle(&c->epoch, NULL);
 
 	if (!r) {
-		BENCH_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
+		ML_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
 		if (c->nrecords == CK_MAX_RECORDS || !(r = record_new())) {
 			fprintf(stderr, "bench_ck: no epoch record\n");
 			abort();
 		}
 		c->records[c->nrecords++] = r;
-		BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
+		ML_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
 		ck_epoch_register(&c->epoch, r, NULL);
 	}
 	t_rec = r;
@@ -412,7 +412,7 @@ static int c_put(void *h, const void *key, size_t klen, void *val)
 	n->klen = klen;
 	memcpy(n->key, key, klen);
 	tsan_release(n); /* published by ck_hs_set */
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
 	t_writing = c;
 	/* SPMC: ck_hs_set publishes n for concurrent ck_hs_get callers
 	 * (ck_hs's own fences order n's contents before the slot store). */
@@ -420,7 +420,7 @@ static int c_put(void *h, const void *key, size_t klen, void *val)
 	if (ok)
 		retire_locked(c, old);
 	t_writing = NULL;
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
 	if (!ok) {
 		ml_free(n); /* never published; the caller keeps val */
 		return -ENOMEM;
@@ -436,12 +436,12 @@ static int c_del(void *h, const void *key, size_t klen)
 
 	if (probe_init(&p, key, klen))
 		return -ENOMEM;
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
 	t_writing = c;
 	old = ck_hs_remove(&c->hs, CK_HS_HASH(&c->hs, ch_hash, p.n), p.n);
 	retire_locked(c, old);
 	t_writing = NULL;
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
 	probe_done(&p);
 	return old ? 0 : -ENOENT;
 }
@@ -451,9 +451,9 @@ static size_t c_len(void *h)
 	struct cpeer *c = h;
 	size_t n;
 
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
 	n = ck_hs_count(&c->hs);
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&c->wmu));
 	return n;
 }
 

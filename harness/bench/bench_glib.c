@@ -47,7 +47,7 @@ static int g_open(const struct map_value_ops *vops, size_t capacity_hint,
 	(void)capacity_hint; /* GHashTable has no size hint: it grows */
 	if (!g)
 		return -ENOMEM;
-	BENCH_CHECK_PTHREAD(pthread_mutex_init(&g->mu, NULL));
+	ML_CHECK_PTHREAD(pthread_mutex_init(&g->mu, NULL));
 	g->tab = g_hash_table_new(g_str_hash, g_str_equal);
 	g->vops = vops;
 	*out = g;
@@ -67,7 +67,7 @@ static void g_close(void *h)
 		g->vops->release(v, g->vops->ctx);
 	}
 	g_hash_table_destroy(g->tab);
-	BENCH_CHECK_PTHREAD(pthread_mutex_destroy(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_destroy(&g->mu));
 	ml_free(g);
 }
 
@@ -77,11 +77,11 @@ static int g_get(void *h, const void *key, size_t klen, void **val)
 	void *v;
 
 	(void)klen; /* key is NUL-terminated (bench_peer.h) */
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
 	v = g_hash_table_lookup(g->tab, key);
 	if (v)
 		g->vops->retain(v, g->vops->ctx);
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
 	*val = v;
 	return v ? 0 : -ENOENT;
 }
@@ -95,11 +95,11 @@ static int g_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
 	void *v;
 
 	(void)klen;
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
 	v = g_hash_table_lookup(g->tab, key);
 	if (v)
 		fn(v, arg);
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
 	return v ? 0 : -ENOENT;
 }
 
@@ -109,7 +109,7 @@ static int g_put(void *h, const void *key, size_t klen, void *val)
 	gpointer ok = NULL, ov = NULL;
 	int rc = 0;
 
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
 	if (g_hash_table_lookup_extended(g->tab, key, &ok, &ov)) {
 		/* Same key pointer: GLib keeps it and frees nothing. */
 		g_hash_table_insert(g->tab, ok, val);
@@ -125,7 +125,7 @@ static int g_put(void *h, const void *key, size_t klen, void *val)
 		ov = NULL;
 	}
 out:
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
 	if (ov)
 		g->vops->release(ov, g->vops->ctx);
 	return rc;
@@ -138,9 +138,9 @@ static int g_del(void *h, const void *key, size_t klen)
 	gboolean found;
 
 	(void)klen;
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
 	found = g_hash_table_steal_extended(g->tab, key, &ok, &ov);
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
 	if (!found)
 		return -ENOENT;
 	ml_free(ok);
@@ -153,9 +153,9 @@ static size_t g_len(void *h)
 	struct gpeer *g = h;
 	size_t n;
 
-	BENCH_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&g->mu));
 	n = g_hash_table_size(g->tab);
-	BENCH_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&g->mu));
 	return n;
 }
 

@@ -31,18 +31,7 @@
 #include <stdlib.h>
 
 #include "maps/map.h"
-
-/* A pthread call that cannot fail in a correct program: die loudly (the
- * harness's copy of ML_CHECK_PTHREAD, which is private to maps/). */
-#define BENCH_CHECK_PTHREAD(call)                                            \
-	do {                                                                  \
-		int bench_rc_ = (call);                                       \
-		if (bench_rc_ != 0) {                                         \
-			fprintf(stderr, "%s:%d: %s failed: %d\n", __FILE__,   \
-				__LINE__, #call, bench_rc_);                  \
-			abort();                                              \
-		}                                                             \
-	} while (0)
+#include "maps/util.h"
 
 struct bench_peer {
 	const char *name;

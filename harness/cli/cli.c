@@ -32,6 +32,7 @@
 #include "harness/cli/presets.h"
 #include "harness/store/results.h"
 #include "harness/runner/runner.h"
+#include "harness/runner/gochild.h"
 #include "incidents/registry.h"
 #include "maps/map.h"
 
@@ -145,6 +146,7 @@ struct cli {
 	const char *incident_arg, *variant_arg, *preset_arg, *out;
 	const char *dir;         /* --dir: the run's folder goes inside it */
 	int report;              /* 1 --report, 0 --no-report, -1 a terminal's */
+	const char *runtime_arg; /* "c" | "go" | "both"; NULL = c */
 	const char *sets[MAX_SETS];
 	size_t nsets;
 	unsigned threads;        /* 0 = default */
@@ -176,14 +178,6 @@ static int bad(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return 2;
-}
-
-static const struct incident *incident_find(const char *name)
-{
-	for (size_t i = 0; i < incident_count; i++)
-		if (!strcmp(incident_table[i]->name, name))
-			return incident_table[i];
-	return NULL;
 }
 
 static void names_of_incidents(char *buf, size_t len)
@@ -248,10 +242,17 @@ static int select_variants(struct cli *c)
 	char names[512], *buf, *save = NULL;
 	int rc = 0;
 
+	bool want_c = !c->runtime_arg || strcmp(c->runtime_arg, "go");
+	bool want_go = c->runtime_arg && strcmp(c->runtime_arg, "c");
+
 	if (!c->variant_arg) {
-		for (size_t i = 0; i < map_variant_count() && c->nvar < MAX_SEL; i++)
+		for (size_t i = 0; want_c && i < map_variant_count() &&
+				   c->nvar < MAX_SEL; i++)
 			if (!(map_variant_at(i)->flags & MAP_V_EXERCISE))
 				c->var[c->nvar++] = map_variant_at(i)->name;
+		for (size_t i = 0; want_go && i < gochild_variant_count() &&
+				   c->nvar < MAX_SEL; i++)
+			c->var[c->nvar++] = gochild_variant_at(i);
 		return 0;
 	}
 	if (!(buf = strdup(c->variant_arg)))
@@ -259,15 +260,30 @@ static int select_variants(struct cli *c)
 	for (char *t = strtok_r(buf, ",", &save); t && !rc;
 	     t = strtok_r(NULL, ",", &save)) {
 		const struct map_variant *v = map_variant_find(t);
-		const char *name;
+		const char *name = NULL;
 
-		if (!v) {
+		for (size_t i = 0; gochild_is_go(t) && i < gochild_variant_count(); i++)
+			if (!strcmp(t, gochild_variant_at(i)))
+				name = gochild_variant_at(i);
+		if (gochild_is_go(t) && !name) {
+			rc = bad(c->cmd, "unknown Go variant '%s'; choose from: "
+				 "go-unsafe, go-mutex, go-rwlock, go-sharded, "
+				 "go-syncmap, go-snapshot (config)", t);
+			break;
+		}
+		if (c->runtime_arg && ((name && !want_go) || (v && !want_c))) {
+			rc = bad(c->cmd, "variant '%s' is not of --runtime %s; "
+				 "drop one of the two", t, c->runtime_arg);
+			break;
+		}
+		if (!v && !name) {
 			names_of_variants(names, sizeof(names));
 			rc = bad(c->cmd, "unknown variant '%s'; choose from: %s",
 				 t, names[0] ? names : "(none built)");
 			break;
 		}
-		name = v->name;
+		if (v)
+			name = v->name;
 		for (size_t i = 0; i < c->nvar; i++)
 			if (!strcmp(c->var[i], name))
 				name = NULL;
@@ -291,7 +307,8 @@ static void usage_run(FILE *f)
 "child process, and write a results folder.\n"
 "\n"
 "  --incident I       incident name (maplab list)\n"
-"  --variant V        map variant name (maplab list)\n"
+"  --variant V        map variant name (maplab list); go-mutex etc. run the\n"
+"                     incident's Go twin (built by `make go`)\n"
 "  --threads N        worker threads (1-256, default 8)\n"
 "  --seconds S        run length, e.g. 5s, 500ms (default: the size's)\n"
 "  --size quick|full  parameter defaults and run length (default quick)\n"
@@ -334,6 +351,7 @@ static void usage_matrix(FILE *f)
 	fprintf(f,
 "  --incident A,B     only these incidents (default all)\n"
 "  --variant A,B      only these variants (default all but exercise ones)\n"
+"  --runtime c|go|both  the default variants: C's (default), Go's, or both\n"
 "  --reps R, --size quick|full, --seconds S, --threads N, --seed X,\n"
 "  --set key=value (applied to the incidents that have the key), --detect,\n"
 "  --mem-cap SIZE, --budget SIZE, --timeout S, --sample-ms N,\n"
@@ -391,7 +409,7 @@ static int check_across(const struct cli *c)
 
 enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
        O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET,
-       O_DIR, O_REPORT, O_NOREPORT };
+       O_DIR, O_REPORT, O_NOREPORT, O_RUNTIME };
 
 static int parse(struct cli *c, int argc, char **argv, bool matrix)
 {
@@ -415,6 +433,7 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 		{"dir", required_argument, 0, O_DIR},
 		{"report", no_argument, 0, O_REPORT},
 		{"no-report", no_argument, 0, O_NOREPORT},
+		{"runtime", required_argument, 0, O_RUNTIME},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -433,6 +452,11 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 		switch (ch) {
 		case O_INC: c->incident_arg = a; break;
 		case O_VAR: c->variant_arg = a; break;
+		case O_RUNTIME:
+			if (strcmp(a, "c") && strcmp(a, "go") && strcmp(a, "both"))
+				return bad(c->cmd, "--runtime %s: choose c, go or both", a);
+			c->runtime_arg = a;
+			break;
 		case O_PRESET:
 			if (!matrix)
 				return bad(c->cmd, "--preset belongs to `maplab matrix`");
@@ -528,6 +552,11 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 	}
 	if ((rc = select_incidents(c)) || (rc = select_variants(c)))
 		return rc;
+	if (!matrix && gochild_is_go(c->var[0]) &&
+	    !gochild_supports(c->inc[0], c->var[0]))
+		return bad(c->cmd, "incident %s has no Go twin variant %s "
+			   "(go-snapshot is config's); see maplab list",
+			   c->inc[0]->name, c->var[0]);
 	if (!c->ninc)
 		return bad(c->cmd, "no incident is built into this binary");
 	if (!c->nvar)
@@ -695,8 +724,8 @@ static int execute(struct cli *c, int argc, char **argv)
 	unsigned reps = c->reps ? c->reps : c->preset ? c->preset->reps : 1;
 	enum ictx_size size = c->size >= 0 ? (enum ictx_size)c->size
 			      : c->preset ? c->preset->size : ICTX_SIZE_QUICK;
-	size_t total = c->ninc * c->nvar * reps, done = 0, nrows = 0;
-	struct row *rows = calloc(total ? total : 1, sizeof(*rows));
+	size_t total = 0, done = 0, nrows = 0;
+	struct row *rows;
 	json_t *params = json_object(), *seeds = json_array();
 	double max_timeout = 0;
 	bool col = cli_color(), failed_write = false, gone = false;
@@ -704,6 +733,12 @@ static int execute(struct cli *c, int argc, char **argv)
 	uint64_t cap = 0, budget = 0, rlim = 0;
 	int rc;
 
+	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
+		for (size_t v = 0; v < c->nvar; v++)
+			if (!gochild_is_go(c->var[v]) ||
+			    gochild_supports(c->inc[i], c->var[v]))
+				total += reps;
+	rows = calloc(total ? total : 1, sizeof(*rows));
 	if (!rows)
 		return 1;
 	if (c->dir && cli_dir_out(c->dir, c->preset ? c->preset->name : "run",
@@ -802,7 +837,9 @@ static int execute(struct cli *c, int argc, char **argv)
 				sets[nsets++] = c->sets[s];
 		}
 		for (size_t v = 0; v < c->nvar && !runner_interrupted && !gone; v++)
-			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone;
+			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone &&
+			     (!gochild_is_go(c->var[v]) ||
+			      gochild_supports(c->inc[i], c->var[v]));
 			     r++) {
 				struct run_spec s = {
 					.inc = c->inc[i], .variant = c->var[v],
@@ -825,7 +862,8 @@ static int execute(struct cli *c, int argc, char **argv)
 					       done, total, s.inc->name, s.variant, r, reps);
 					fflush(stdout);
 				}
-				rc = runner_run(&s, &res);
+				rc = gochild_is_go(s.variant) ? gochild_run(&s, &res)
+							      : runner_run(&s, &res);
 				if (rc) {
 					if (!c->quiet)
 						printf("harness error\n");
@@ -945,6 +983,9 @@ int cli_list_main(int argc, char **argv)
 		       map_variant_at(i)->description,
 		       map_variant_at(i)->flags & MAP_V_EXERCISE
 			       ? " (exercise: not in the default matrix)" : "");
+	printf("Go variants (the incidents' Go twins, `make go`):\n");
+	for (size_t i = 0; i < gochild_variant_count(); i++)
+		printf("  %s\n", gochild_variant_at(i));
 	printf("presets:\n");
 	for (size_t i = 0; i < preset_count; i++)
 		printf("  %-10s %s\n", presets[i].name, presets[i].help);

@@ -493,10 +493,7 @@ int diagnose_main(int argc, char **argv)
 	rc = parse_args(argc, argv, &inc, &var, &out, pass, &npass, &gdb, &tsan);
 	if (rc)
 		return rc == 1 ? 0 : 2;
-	for (size_t i = 0; i < incident_count; i++)
-		if (!strcmp(incident_table[i]->name, inc))
-			incident = incident_table[i];
-	if (!incident) {
+	if (!(incident = incident_find(inc))) {
 		fprintf(stderr, "maplab diagnose: unknown incident '%s'; see "
 				"maplab list\n", inc);
 		return 2;

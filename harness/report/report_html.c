@@ -59,16 +59,9 @@ static void md_cell(FILE *f, const char *s)
 
 static const char *incident_title(const char *name)
 {
-	for (size_t i = 0; i < incident_count; i++)
-		if (incident_table[i] && strcmp(incident_table[i]->name, name) == 0)
-			return incident_table[i]->title;
-	if (!strcmp(name, "payment"))
-		return "Payment gateway order cache";
-	if (!strcmp(name, "metrics"))
-		return "Real-time metrics aggregation";
-	if (!strcmp(name, "config"))
-		return "Config hot reload";
-	return NULL;
+	const struct incident *d = incident_find(name);
+
+	return d ? d->title : NULL;
 }
 
 static void command_line(const struct report *rp, char *buf, size_t n)

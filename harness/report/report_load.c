@@ -376,10 +376,9 @@ double rp_series_mean(const struct rp_series *s, long col)
  * the others by first appearance. */
 static long incident_rank(const char *name)
 {
-	for (size_t i = 0; i < incident_count; i++)
-		if (incident_table[i] && strcmp(incident_table[i]->name, name) == 0)
-			return (long)i;
-	return 1000;
+	long i = incident_index(name);
+
+	return i < 0 ? 1000 : i;
 }
 
 static long variant_rank(const char *name)

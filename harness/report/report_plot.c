@@ -15,8 +15,9 @@
  * by report_load.c; titles are escaped here.  Its output goes to
  * <tmp>/gnuplot.log, whose last line is quoted when it fails.
  *
- * The palette below is the ONE place a variant gets its colour: every
- * chart and the HTML legend swatches ask rp_color().
+ * A variant's colour is in its descriptor (struct map_variant); every
+ * chart and the HTML legend swatches ask rp_color().  An incident's own
+ * charts are in its descriptor too (struct incident_chart).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,33 +32,32 @@
 #include <unistd.h>
 
 #include "harness/report/report_impl.h"
+#include "incidents/registry.h"
 #include "maps/map.h"
 
-/* Variant (and benchmark peer) colours: colour-blind-safe-ish, the unsafe
- * map in red so the failing lines read as failing. */
+/* Benchmark peers are no map variants: their colours live here, beside
+ * the spare ones (map variants carry theirs, maps/map.h). */
 static const struct {
 	const char *name;
 	const char *rgb;
-} palette[] = {
-	{ "unsafe", "#d62728" },  { "mutex", "#1f77b4" },
-	{ "rwlock", "#17becf" },  { "sharded", "#2ca02c" },
-	{ "syncmap", "#ff7f0e" }, { "rcu", "#9467bd" },
-	{ "exercise", "#8c564b" },
-	/* benchmark peers (drawn dashed) */
-	{ "glib", "#7f7f7f" },    { "lfht", "#bcbd22" },
+} peer_palette[] = {
+	{ "glib", "#7f7f7f" }, { "lfht", "#bcbd22" },
 };
-/* Anything else (benchmark peers, new variants): picked by name, so the
+/* Anything else (other peers, unknown names): picked by name, so the
  * same name has the same colour in every chart and every report. */
 static const char *const spare[] = { "#e377c2", "#393b79", "#8c6d31",
 				     "#843c39", "#637939", "#7b4173" };
 
 const char *rp_color(const char *name)
 {
+	const struct map_variant *v = map_variant_find(name);
 	unsigned h = 5381;
 
-	for (size_t i = 0; i < sizeof(palette) / sizeof(palette[0]); i++)
-		if (strcmp(palette[i].name, name) == 0)
-			return palette[i].rgb;
+	if (v && v->colour)
+		return v->colour;
+	for (size_t i = 0; i < sizeof(peer_palette) / sizeof(peer_palette[0]); i++)
+		if (strcmp(peer_palette[i].name, name) == 0)
+			return peer_palette[i].rgb;
 	for (const char *p = name; *p; p++)
 		h = h * 33 + (unsigned char)*p;
 	return spare[h % (sizeof(spare) / sizeof(spare[0]))];
@@ -301,6 +301,27 @@ static size_t finite_count(const struct rp_series *s, long c)
  * of the column (three for a rate: its first sample has none) is left out
  * of the chart and named in its caption; with none left the chart is not
  * drawn (gnuplot refuses a plot whose points are all undefined). */
+/* Marks kept for label placement, per chart (more are drawn, unplaced). */
+#define EV_MAX 32
+
+/* The label row of a crash/OOM mark at (t, y): one above each earlier mark
+ * near it (within 15% of the run length and 15% in value), so that two
+ * runs that died together (mutex and rwlock at the budget) do not print
+ * their labels over each other.  timeseries.gp draws rows 0-5,
+ * alternately above and below the mark. */
+static int label_row(const double *t0, const double *y0, size_t n, double t,
+		     double y, double seconds)
+{
+	double dt = 0.15 * (seconds > 0 ? seconds : 1);
+	int row = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (fabs(t0[k] - t) < dt &&
+		    fabs(y0[k] - y) <= 0.15 * fmax(fabs(y0[k]), fabs(y)))
+			row++;
+	return row < 5 ? row : 5;
+}
+
 static int ts_chart(struct report *rp, struct rp_incident *inc,
 		    const struct ts_spec *sp, char *err, size_t n)
 {
@@ -312,6 +333,7 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 	size_t nfiles = 0, nevents = 0;
 	bool any_oom = false;
 	double tend = 0;
+	double evt[EV_MAX], evy[EV_MAX]; /* the marks drawn so far */
 	FILE *ev = NULL;
 	int rc = 0;
 
@@ -401,12 +423,18 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 			if (isnan(y) || isnan(t))
 				continue;
 			rp_run_label(rp, inc, r, lab, sizeof(lab));
-			fprintf(ev, "%.4f %.6g %lu %d \"%s: %s %.2f s%s%s%s\"\n",
+			fprintf(ev, "%.4f %.6g %lu %d \"%s: %s %.2f s%s%s%s\" %d\n",
 				t, y * scale, rgb_int(rp_color(r->variant)), pt, lab,
 				!strcmp(o, "oom") ? "OOM" :
 				!strcmp(o, "crash") ? (sig ? sig : "crash") : "hang",
 				t, oom_tag ? " (" : "", oom_tag ? oom_tag : "",
-				oom_tag ? ")" : "");
+				oom_tag ? ")" : "",
+				label_row(evt, evy, nevents < EV_MAX ? nevents : EV_MAX,
+					  t, y, rp_runnum(r, "seconds")));
+			if (nevents < EV_MAX) {
+				evt[nevents] = t;
+				evy[nevents] = y;
+			}
 			nevents++;
 		}
 	}
@@ -570,65 +598,23 @@ static int bar_charts(struct report *rp, struct rp_incident *inc, char *err,
 	return 0;
 }
 
-/*
- * Incident-specific charts.  Column names are the incidents' metric names
- * as the harness writes them (m_<metric>); several candidates are listed
- * where the name was still settling, the first one present wins.
- */
-static const struct {
-	const char *incident;
-	struct ts_spec sp;
-} extras[] = {
-	{ "payment", { "sweep", "payment: reaper sweep duration over time",
-		       "sweep duration (ms)",
-		       "How long each reaper sweep over the order cache took "
-		       "(longest and median per sample interval): under one "
-		       "global lock, every callback waits this long.",
-		       "h_sweep_max_ms", "h_sweep_p50_ms", "longest sweep",
-		       "median sweep", NULL, false, false, false, false } },
-	{ "config", { "alloc-rate", "config: allocation rate over time",
-		      "allocations/s", "Calls into the allocator per second "
-		      "(the lab's stand-in for the seed's minor GCs/s): "
-		      "in-place rebuilds churn, snapshots allocate once per "
-		      "version.", "m_alloc_rate", NULL, NULL, NULL, NULL, false,
-		      false, false, false } },
-	{ "config", { "fragmentation", "config: heap fragmentation over time",
-		      "free share of the malloc heap (%)",
-		      "Free bytes inside the malloc heap as a share of the heap "
-		      "(mallinfo2, sampled every 100 ms or more): memory the "
-		      "process holds but does not use for live data.",
-		      "frag*100 m_frag_permille*0.1", NULL, NULL, NULL, NULL,
-		      false, false, false, false } },
-	{ "config", { "reader-latency", "config: reader latency over time",
-		      "latency per interval (ms)",
-		      "Request (reader) latency in each sample interval, 99th "
-		      "percentile (solid) and maximum (dashed): reader stalls "
-		      "during reloads show as spikes.", "lat_p99_ms", "lat_max_ms",
-		      "p99", "max", NULL, false, false, false, false } },
-	{ "metrics", { "walk", "metrics: aggregator walk duration over time",
-		       "walk duration (ms)",
-		       "How long the aggregator's walks over the whole map took "
-		       "(longest and median per sample interval); a variant that "
-		       "holds one lock through the walk blocks every producer "
-		       "this long.", "h_walk_max_ms", "h_walk_p50_ms",
-		       "longest walk", "median walk", NULL, false, false, false, false } },
-	{ "metrics", { "promotions", "metrics: syncmap dirty-to-read promotions",
-		       "promotions since start", "Dirty-to-read promotions of "
-		       "the syncmap variant, cumulative (an O(1) pointer swap in "
-		       "Go's design).", "m_promotions", NULL, NULL, NULL,
-		       "syncmap", false, false, false, false } },
-	{ "metrics", { "entries-copied",
-		       "metrics: syncmap entries copied by dirty-map rebuilds",
-		       "entries copied since start", "Entries copied when the "
-		       "syncmap rebuilds its dirty map from the read map at the "
-		       "first new key after a promotion (the O(n) copy, made "
-		       "under the map's lock), cumulative.", "m_dirty_copied",
-		       NULL, NULL, NULL, "syncmap", false, false, false, false } },
-};
+/* An incident's own chart (its descriptor's list, incident.h): a time
+ * series of the named columns, no cap, no events, log axis allowed. */
+static int own_chart(struct report *rp, struct rp_incident *inc,
+		     const struct incident_chart *ch, char *err, size_t n)
+{
+	struct ts_spec sp = {
+		ch->id, ch->title, ch->ylabel, ch->caption, ch->cols, ch->col2,
+		ch->label1, ch->label2, ch->variant, false, false, false, false,
+	};
+
+	return ts_chart(rp, inc, &sp, err, n);
+}
 
 static int incident_charts(struct report *rp, struct rp_incident *inc,
 			   char *err, size_t n)
 {
+	const struct incident *d = incident_find(inc->name);
 	struct ts_spec mem = {
 		"memory", "", "MiB", "",
 		"live_mib", "rss_mib", "live bytes", "RSS", NULL, false, true, true,
@@ -659,9 +645,8 @@ static int incident_charts(struct report *rp, struct rp_incident *inc,
 		rc = ts_chart(rp, inc, &infl, err, n);
 	if (rc == 0)
 		rc = bar_charts(rp, inc, err, n);
-	for (size_t i = 0; rc == 0 && i < sizeof(extras) / sizeof(extras[0]); i++)
-		if (strcmp(extras[i].incident, inc->name) == 0)
-			rc = ts_chart(rp, inc, &extras[i].sp, err, n);
+	for (size_t i = 0; rc == 0 && d && d->charts && d->charts[i].id; i++)
+		rc = own_chart(rp, inc, &d->charts[i], err, n);
 	return rc;
 }
 

@@ -3,12 +3,11 @@
  * symptoms, units, the incidents' stories, expectation marks, and the
  * tables that set the seed article's figures beside the lab's.
  *
- * Everything here is derived from the loaded report; nothing is invented.
- * When the lab has no measurement for a seed figure the cell says so
- * ("not measured") instead of staying blank.  The seed's figures are quoted
- * from seed/go-map-oom-incidents.zh.txt chapter 3 (tables "正常值 vs 泄漏态"
- * in 3.1 and "未加锁 HashMap vs ConcurrentHashMap" in 3.3; 3.2 gives no
- * numbers).  Single-threaded.
+ * Everything here is derived from the loaded report and from the incident
+ * descriptors (incident.h: story, seed figures, notes; each incident's
+ * <name>_facts.c); no incident is named in this file.  When the lab has no
+ * measurement for a seed figure the cell says so ("not measured") instead
+ * of staying blank.  Single-threaded.
  */
 #include <math.h>
 #include <stdio.h>
@@ -264,38 +263,6 @@ void rp_verdict(const struct report *rp, const struct rp_run *r,
 	verdict_of(r->rec ? r->rec : r->sum, ref, v);
 }
 
-/* Per known incident: the service, then what the article blames.  No
- * result is stated here: the sentence after it is built from the run. */
-static const struct {
-	const char *name;
-	const char *story;
-} stories[] = {
-	{ "payment",
-	  "A payment gateway's callback handlers store and update orders "
-	  "(order id → order with a 1–4 KiB raw payload) in one shared cache, "
-	  "while a reaper sweeps the cache, appends each settled order it "
-	  "evicts to an audit log, and deletes it. The article blames the "
-	  "unsynchronised map (writers racing on insert, delete and growth) "
-	  "for a heap that climbed for ten minutes and a pile-up of "
-	  "goroutines; a lock held through each sweep is the other suspect." },
-	{ "metrics",
-	  "Producers bump counters keyed by series name (skewed keys, new "
-	  "series keep appearing) while an aggregator walks the whole map "
-	  "every period and exports the roll-up, one line per series. The "
-	  "article blames a walk that holds producers back until accepted "
-	  "requests pile up (the \"goroutine avalanche\") and memory runs "
-	  "out, and sync.Map's copy of the whole map." },
-	{ "config",
-	  "A reloader applies new config versions (thousands of keys) while "
-	  "request threads read them. The article blames an unlocked table "
-	  "resized under its readers, and the churn of in-place rebuilds; "
-	  "its fix builds a snapshot off-line and publishes it atomically." },
-	{ "retention",
-	  "The payment gateway again, with orders that never settle "
-	  "(abandoned checkouts) and an eviction keyed on settlement. Their "
-	  "bytes stay reachable in the map: a leak no map design fixes." },
-};
-
 /* "broken: oom at 1.0 s (budget, requests)" without the per-run detail
  * beyond the first: the label the run gets in the story sentence. */
 static void story_label(const struct verdict *v, char *buf, size_t n)
@@ -308,23 +275,13 @@ static void story_label(const struct verdict *v, char *buf, size_t n)
 		snprintf(buf, n, "%s", v->detail);
 }
 
-void rp_story(const struct report *rp, const struct rp_incident *inc,
-	      char *buf, size_t n)
+/* The runs' outcomes, "mutex held (...); unsafe broke: ...", into buf. */
+static size_t story_runs(const struct report *rp, const struct rp_incident *inc,
+			 char *buf, size_t n)
 {
-	const char *s = NULL;
-	size_t used;
-	bool any = false;
+	size_t used = 0;
 
-	for (size_t i = 0; i < sizeof(stories) / sizeof(stories[0]); i++)
-		if (strcmp(stories[i].name, inc->name) == 0)
-			s = stories[i].story;
-	if (!s)
-		for (size_t i = 0; i < incident_count; i++)
-			if (incident_table[i] &&
-			    strcmp(incident_table[i]->name, inc->name) == 0)
-				s = incident_table[i]->summary;
-	used = (size_t)snprintf(buf, n, "%s In this run: ",
-				s ? s : "(No story is known for this incident.)");
+	buf[0] = '\0';
 	for (size_t i = 0; i < inc->nruns && used < n; i++) {
 		const struct rp_run *r = &rp->runs[inc->runs[i]];
 		char lab[80], what[300];
@@ -334,98 +291,56 @@ void rp_story(const struct report *rp, const struct rp_incident *inc,
 		rp_verdict(rp, r, &v);
 		story_label(&v, what, sizeof(what));
 		used += (size_t)snprintf(buf + used, n - used, "%s%s %s",
-					 any ? "; " : "", lab, what);
-		any = true;
+					 used ? "; " : "", lab, what);
 	}
-	if (!any && used < n)
-		used += (size_t)snprintf(buf + used, n - used, "no run recorded");
-	if (used < n)
-		snprintf(buf + used, n - used, ".");
+	if (!inc->nruns)
+		used = (size_t)snprintf(buf, n, "no run recorded");
+	return used;
+}
+
+/* The incident's story (incident.h) with its INCIDENT_STORY_RUNS slot
+ * filled; without a story, its summary and then the runs. */
+void rp_story(const struct report *rp, const struct rp_incident *inc,
+	      char *buf, size_t n)
+{
+	const struct incident *d = incident_find(inc->name);
+	const char *s = d && d->story ? d->story : NULL;
+	const char *slot = s ? strstr(s, INCIDENT_STORY_RUNS) : NULL;
+	char runs[4096];
+
+	story_runs(rp, inc, runs, sizeof(runs));
+	if (slot)
+		snprintf(buf, n, "%.*s%s%s", (int)(slot - s), s, runs,
+			 slot + strlen(INCIDENT_STORY_RUNS));
+	else
+		snprintf(buf, n, "%s In this run: %s.",
+			 s ? s : d ? d->summary :
+			 "(No story is known for this incident.)", runs);
 }
 
 /*
- * Seed-vs-lab rows.  The lab value per variant is the largest over its
- * repetitions (a design review cares about the worst case), from:
- *   SUM   a numeric field of the run (record, else summary)
- *   TTO   time to the failing outcome
- *   CMAX  the largest value of the first data column found in `cols`
- *   CMEAN the mean of that column
- *   CRATE the mean per-second rate of that cumulative column
+ * Seed-vs-lab rows come from the incident's descriptor (struct
+ * incident_seed in incident.h).  The lab value per variant is the largest
+ * over its repetitions (a design review cares about the worst case).
  */
-enum src { SUM, TTO, CMAX, CMEAN, CRATE };
-enum unit { U_MIB, U_MS, U_NUM, U_RATE, U_S, U_PCT };
-
-struct seed_row {
-	const char *incident;
-	const char *figure;  /* seed's figure -> the lab's stand-in */
-	const char *normal, *incident_val; /* as the seed prints them */
-	enum src src;
-	const char *what;    /* SUM: json path; C*: candidate columns */
-	enum unit unit;
-};
-
-static const struct seed_row seed_rows[] = {
-	{ "payment", "heap_alloc_bytes → peak live bytes (counting allocator)",
-	  "~12 MB", "↑ 327 MB (10 min)", SUM, "summary.peak_live_bytes", U_MIB },
-	{ "payment", "(process memory) → peak RSS", "–", "–", SUM,
-	  "summary.peak_rss_bytes", U_MIB },
-	{ "payment", "goroutines → peak requests in flight", "85–110",
-	  "↑ 1,420+", SUM, "summary.inflight_peak", U_NUM },
-	{ "payment", "time to crash / OOM", "–", "(not given)", TTO, NULL, U_S },
-	{ "metrics", "goroutine avalanche → peak requests in flight", "–",
-	  "\"blocking avalanche\" (no figure)", SUM, "summary.inflight_peak",
-	  U_NUM },
-	{ "metrics", "walk under the lock → longest aggregator walk", "–",
-	  "(no figure)", CMAX, "h_walk_max_ms", U_MS },
-	{ "metrics", "\"whole read map copied\" → entries copied by dirty "
-	  "rebuilds (syncmap, whole run)", "–", "(no figure; see the README)",
-	  CMAX, "m_dirty_copied", U_NUM },
-	{ "metrics", "dirty → read promotions (syncmap, whole run)", "–",
-	  "(no figure)", CMAX, "m_promotions", U_NUM },
-	{ "metrics", "request latency p99", "–", "–", SUM,
-	  "summary.latency_ns.p99", U_MS },
-	{ "metrics", "peak live bytes", "–", "OOM", SUM,
-	  "summary.peak_live_bytes", U_MIB },
-	{ "config", "minor GCs/s → allocations/s (mean)", "8", "120+", CMEAN,
-	  "m_alloc_rate", U_RATE },
-	{ "config", "GC pause → request latency p99", "3.1 ms", "42 ms", SUM,
-	  "summary.latency_ns.p99", U_MS },
-	{ "config", "heap fragmentation → free share of the malloc heap "
-	  "(mean)", "<5%", "37%", CMEAN, "frag*100 m_frag_permille*0.1", U_PCT },
-	{ "config", "heap fragmentation → free share of the malloc heap "
-	  "(peak)", "–", "–", CMAX, "frag*100 m_frag_permille*0.1", U_PCT },
-	{ "config", "… of which by the reload (documents, parse, map, values)",
-	  "–", "–", CMEAN, "m_alloc_rate_reload", U_RATE },
-	{ "config", "… of which by requests", "–", "–", CMEAN,
-	  "m_alloc_rate_requests", U_RATE },
-	{ "config", "peak live bytes (counting allocator)", "–", "–", SUM,
-	  "summary.peak_live_bytes", U_MIB },
-	{ "config", "peak RSS", "–", "–", SUM, "summary.peak_rss_bytes", U_MIB },
-	{ "retention", "heap_alloc_bytes → peak live bytes", "12 MB", "327 MB",
-	  SUM, "summary.peak_live_bytes", U_MIB },
-	{ "retention", "time to OOM", "–", "(not given)", TTO, NULL, U_S },
-};
-
-static const char *seed_header(const char *incident, int which)
+static const char *seed_header(const struct incident_seed *sd, int which)
 {
-	if (strcmp(incident, "config") == 0)
-		return which ? "seed: unlocked HashMap" :
-			       "seed: ConcurrentHashMap";
-	if (strcmp(incident, "payment") == 0)
-		return which ? "seed: leaking" : "seed: normal";
-	return which ? "seed: incident" : "seed: normal";
+	if (which)
+		return sd && sd->failing_header ? sd->failing_header :
+						  "seed: incident";
+	return sd && sd->normal_header ? sd->normal_header : "seed: normal";
 }
 
-static double row_value(const struct seed_row *sr, const struct rp_run *r,
+static double row_value(const struct incident_figure *sr, const struct rp_run *r,
 			bool *have_col)
 {
 	long c;
 	double scale = 1;
 
 	switch (sr->src) {
-	case SUM:
+	case INCIDENT_FIG_FIELD:
 		return rp_runnum(r, sr->what);
-	case TTO:
+	case INCIDENT_FIG_TTO:
 		return rp_time_to_outcome(r);
 	default:
 		break;
@@ -460,30 +375,30 @@ static double row_value(const struct seed_row *sr, const struct rp_run *r,
 			sum += v;
 			k++;
 		}
-		if (sr->src == CMAX)
+		if (sr->src == INCIDENT_FIG_COL_MAX)
 			return scale * mx;
-		if (sr->src == CMEAN)
+		if (sr->src == INCIDENT_FIG_COL_MEAN)
 			return k ? scale * sum / (double)k : NAN;
 		/* CRATE: (last - first) / (t_last - t_first) */
 		return t1 > t0 ? scale * (v1 - v0) / (t1 - t0) : NAN;
 	}
 }
 
-static char *fmt_unit(double v, enum unit u)
+static char *fmt_unit(double v, enum incident_fig_unit u)
 {
 	char buf[64];
 
 	if (isnan(v))
 		return strdup("–");
 	switch (u) {
-	case U_MIB: rp_fmt_mib(v, buf, sizeof(buf)); break;
-	case U_MS:
+	case INCIDENT_UNIT_MIB: rp_fmt_mib(v, buf, sizeof(buf)); break;
+	case INCIDENT_UNIT_MS:
 		/* SUM paths give ns, data columns give ms */
 		rp_fmt_ms(v, buf, sizeof(buf));
 		break;
-	case U_RATE: rp_fmt_rate(v, buf, sizeof(buf)); break;
-	case U_S: snprintf(buf, sizeof(buf), "%.2f s", v); break;
-	case U_PCT: snprintf(buf, sizeof(buf), "%.1f%%", v); break;
+	case INCIDENT_UNIT_RATE: rp_fmt_rate(v, buf, sizeof(buf)); break;
+	case INCIDENT_UNIT_S: snprintf(buf, sizeof(buf), "%.2f s", v); break;
+	case INCIDENT_UNIT_PCT: snprintf(buf, sizeof(buf), "%.1f%%", v); break;
 	default: rp_fmt_num(v, buf, sizeof(buf)); break;
 	}
 	return strdup(buf);
@@ -500,6 +415,8 @@ void rp_table_free(struct rp_table *t)
 int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 		  struct rp_table *t)
 {
+	const struct incident *d = incident_find(inc->name);
+	const struct incident_seed *sd = d ? d->seed : NULL;
 	const char *vars[9];
 	size_t nv = 0;
 	bool dropped = false;
@@ -521,8 +438,8 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 	}
 	t->ncols = 3 + nv;
 	t->cell[0][0] = strdup("seed figure → lab measurement");
-	t->cell[0][1] = strdup(seed_header(inc->name, 0));
-	t->cell[0][2] = strdup(seed_header(inc->name, 1));
+	t->cell[0][1] = strdup(seed_header(sd, 0));
+	t->cell[0][2] = strdup(seed_header(sd, 1));
 	for (size_t k = 0; k < nv; k++) {
 		char h[80];
 
@@ -530,16 +447,16 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 		t->cell[0][3 + k] = strdup(h);
 	}
 	t->nrows = 1;
-	for (size_t s = 0; s < sizeof(seed_rows) / sizeof(seed_rows[0]); s++) {
-		const struct seed_row *sr = &seed_rows[s];
+	for (size_t s = 0; sd && sd->figures[s].figure; s++) {
+		const struct incident_figure *sr = &sd->figures[s];
 		size_t row = t->nrows;
 		bool have_col = false;
 
-		if (strcmp(sr->incident, inc->name) != 0 || row >= 24)
-			continue;
+		if (row >= 24)
+			break;
 		t->cell[row][0] = strdup(sr->figure);
 		t->cell[row][1] = strdup(sr->normal);
-		t->cell[row][2] = strdup(sr->incident_val);
+		t->cell[row][2] = strdup(sr->failing);
 		for (size_t k = 0; k < nv; k++) {
 			double best = NAN;
 
@@ -554,9 +471,10 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 					best = v;
 			}
 			t->cell[row][3 + k] = fmt_unit(
-				sr->unit == U_MS && sr->src != SUM ? best * 1e6 : best,
+				sr->unit == INCIDENT_UNIT_MS && sr->src != INCIDENT_FIG_FIELD ?
+					best * 1e6 : best,
 				sr->unit);
-			if (sr->src == TTO && !isnan(best) && t->cell[row][3 + k]) {
+			if (sr->src == INCIDENT_FIG_TTO && !isnan(best) && t->cell[row][3 + k]) {
 				const char *o = "";
 				char b[80];
 
@@ -571,7 +489,7 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 				t->cell[row][3 + k] = strdup(b);
 			}
 		}
-		if (sr->src >= CMAX && !have_col) {
+		if (sr->src >= INCIDENT_FIG_COL_MAX && !have_col) {
 			for (size_t k = 0; k < nv; k++) {
 				free(t->cell[row][3 + k]);
 				t->cell[row][3 + k] = strdup("not measured");
@@ -591,25 +509,8 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 		 "from this run (seconds, under the run's memory cap), the "
 		 "largest over each variant's repetitions; means and maxima of "
 		 "sampled columns cover the time the load ran. \"–\": no value; "
-		 "\"not measured\": this run's data has no such column.%s%s",
+		 "\"not measured\": this run's data has no such column.%s%s%s",
 		 dropped ? " Variants beyond the ninth are left out." : "",
-		 !strcmp(inc->name, "config") ?
-			 " The seed's fragmentation cell for ConcurrentHashMap is "
-			 "blank in its text (an HTML-stripped \"<5%\", read here "
-			 "as <5%). The seed measures a JVM (minor GCs, GC pauses); "
-			 "the lab's stand-ins are the allocation rate and reader "
-			 "latency under glibc malloc." :
-		 !strcmp(inc->name, "metrics") ?
-			 " The seed's section 3.2 gives no numbers; its claim that "
-			 "promotion deep-copies the read map does not match Go's "
-			 "runtime (the O(n) copy is the dirty-map rebuild, counted "
-			 "here as entries copied)." :
-		 !strcmp(inc->name, "payment") ?
-			 " In Go the unsafe map dies with \"concurrent map writes\" "
-			 "before it can leak for 10 minutes; in C nothing detects "
-			 "the race, so the unsafe run corrupts silently and may "
-			 "leak, lose deletes or crash (see its verdict row). The "
-			 "seed's goroutine pile-up needs a lock held for long "
-			 "stretches: compare the locked variants' in-flight peaks." : "");
+		 sd && sd->note ? " " : "", sd && sd->note ? sd->note : "");
 	return 0;
 }

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "harness/runner/runner.h"
+#include "maps/util.h"
 
 #ifndef MAPLAB_SAN
 #define MAPLAB_SAN ""
@@ -85,12 +86,8 @@ const char *run_outcome_name(int o)
 
 uint64_t runner_seed(uint64_t base, unsigned rep)
 {
-	uint64_t z = base + rep + 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	/* 53 bits: exact in every JSON reader (doubles) */
-	return (z ^ (z >> 31)) >> 11;
+	return ml_mix64(base + rep) >> 11;
 }
 
 static double mono_s(void)

@@ -57,7 +57,7 @@
 #include "harness/store/results.h"
 #include "harness/runtime/telemetry.h"
 #include "maps/alloc.h"
-#include "maps/map_impl.h"
+#include "maps/util.h"
 
 #define ICTX_HIST_STRIPES 8
 
@@ -457,6 +457,16 @@ bool ictx_stopping(const struct ictx *c)
 
 /* ---- metrics ------------------------------------------------------- */
 
+/* Registration is setup code with a fixed name list: a failure is a bug in
+ * the incident, so it dies loudly and callers need no NULL checks. */
+static _Noreturn void registry_bug(const char *what, const char *name,
+				   const char *why)
+{
+	fprintf(stderr, "ictx_%s(\"%s\"): %s\n", what, name ? name : "(null)",
+		why);
+	abort();
+}
+
 struct ictx_metric *ictx_metric(struct ictx *c, const char *name,
 				enum ictx_kind kind)
 {
@@ -464,7 +474,7 @@ struct ictx_metric *ictx_metric(struct ictx *c, const char *name,
 	size_t n;
 
 	if (!c || !name || !*name)
-		return NULL;
+		registry_bug("metric", name, "no context or no name");
 	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->reg_lock));
 	n = atomic_load_explicit(&c->nmetrics, memory_order_relaxed);
 	for (size_t i = 0; i < n; i++)
@@ -473,7 +483,7 @@ struct ictx_metric *ictx_metric(struct ictx *c, const char *name,
 			goto out;
 		}
 	if (n == ICTX_MAX_METRICS)
-		goto out;
+		registry_bug("metric", name, "table full (raise ICTX_MAX_METRICS)");
 	m = &c->metrics[n];
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	m->kind = kind;
@@ -567,7 +577,7 @@ struct ictx_hist *ictx_hist(struct ictx *c, const char *name)
 	size_t n;
 
 	if (!c || !name || !*name)
-		return NULL;
+		registry_bug("hist", name, "no context or no name");
 	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->reg_lock));
 	n = atomic_load_explicit(&c->nhists, memory_order_relaxed);
 	for (size_t i = 0; i < n; i++)
@@ -576,7 +586,7 @@ struct ictx_hist *ictx_hist(struct ictx *c, const char *name)
 			goto out;
 		}
 	if (n == ICTX_MAX_HISTS)
-		goto out;
+		registry_bug("hist", name, "table full (raise ICTX_MAX_HISTS)");
 	h = &c->hists[n];
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	/* release: a reader that sees the count sees the name */
@@ -966,4 +976,30 @@ out:
 	if (c->st.budget_oom)
 		return -ENOMEM;
 	return c->st.setup_rc ? c->st.setup_rc : c->st.run_rc;
+}
+
+/* ---- a run controlled elsewhere (the Go child, gochild.c) ----------- */
+
+struct ictx_status *ictx_status_rw(struct ictx *c)
+{
+	return &c->st;
+}
+
+void ictx_hist_add_snap(struct ictx_hist *h, const struct ictx_hist_snap *s)
+{
+	struct hist_stripe *st;
+	uint64_t cur;
+
+	if (!h || !s)
+		return;
+	st = &h->s[0];
+	for (unsigned b = 0; b < ICTX_HIST_BUCKETS; b++)
+		if (s->b[b]) /* relaxed: as ictx_hist_record */
+			atomic_fetch_add_explicit(&st->b[b], s->b[b],
+						  memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->count, s->count, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->sum, s->sum, memory_order_relaxed);
+	cur = atomic_load_explicit(&st->max, memory_order_relaxed);
+	if (s->max > cur)
+		atomic_store_explicit(&st->max, s->max, memory_order_relaxed);
 }

@@ -185,4 +185,11 @@ size_t ictx_log_count(const struct ictx *ctx);
 const char *ictx_log_at(const struct ictx *ctx, size_t i);
 uint64_t ictx_log_dropped(const struct ictx *ctx);
 
+/* For a controller that runs the incident outside this process and
+ * relays what it reports (harness/runner/gochild.c, the Go twins): the
+ * status to fill in, and a whole histogram added at once.  Called by that
+ * one controlling thread, never while a C child runs on the context. */
+struct ictx_status *ictx_status_rw(struct ictx *ctx);
+void ictx_hist_add_snap(struct ictx_hist *h, const struct ictx_hist_snap *s);
+
 #endif

@@ -666,6 +666,9 @@ json_t *results_run_json(const struct run_spec *spec,
 			    json_integer(RESULTS_SCHEMA_VERSION));
 	json_object_set_new(j, "incident", json_string(spec->inc->name));
 	json_object_set_new(j, "variant", json_string(spec->variant));
+	/* a "go-" variant ran the incident's Go twin (runner/gochild.c) */
+	json_object_set_new(j, "runtime", json_string(strncmp(spec->variant, "go-", 3)
+							  ? "c" : "go"));
 	json_object_set_new(j, "rep", json_integer(spec->rep));
 	json_object_set_new(j, "seed", json_integer((json_int_t)spec->seed));
 	json_object_set_new(j, "threads", json_integer(ictx_threads(c)));
@@ -1171,7 +1174,7 @@ int results_add_run(struct results_dir *d, const struct run_spec *spec,
 	if (!rc)
 		rc = write_dat(path, res);
 	e = json_object();
-	static const char *const keys[] = {"incident", "variant",  "rep",
+	static const char *const keys[] = {"incident", "variant",  "runtime", "rep",
 					   "seed",     "outcome",  "signal",
 					   "detector", "oom",      "error",
 					   "duration_s", "symptoms", "summary"};

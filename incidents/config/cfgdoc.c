@@ -29,6 +29,7 @@
 
 #include "incidents/config/cfgdoc.h"
 #include "maps/alloc.h"
+#include "maps/util.h"
 
 const struct cfg_field config_global_fields[CFG_NFIELDS] = {
 	{"tls_min", CFG_STR},    {"default_timeout_ms", CFG_INT},
@@ -103,22 +104,14 @@ static int utf8_prefix(const char *s, size_t max)
 	return (int)n;
 }
 
-static uint64_t splitmix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static uint64_t content_hash(uint64_t seed, uint64_t version, uint32_t svc,
 			     unsigned field)
 {
-	uint64_t h = splitmix(seed ^ 0x636f6e666967ull);
+	uint64_t h = ml_mix64(seed ^ 0x636f6e666967ull);
 
-	h = splitmix(h ^ version);
-	h = splitmix(h ^ svc);
-	return splitmix(h ^ field);
+	h = ml_mix64(h ^ version);
+	h = ml_mix64(h ^ svc);
+	return ml_mix64(h ^ field);
 }
 
 static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789-.";
@@ -145,7 +138,7 @@ static size_t content(uint64_t seed, uint64_t version, uint32_t svc,
 	case CFG_STR:
 		len = 6 + (h >> 8) % 58; /* 6..63 bytes: mixed sizes */
 		for (size_t k = 0; k < len; k++) {
-			h = splitmix(h);
+			h = ml_mix64(h);
 			s[k] = alphabet[h % (sizeof(alphabet) - 1)];
 		}
 		s[len] = '\0';

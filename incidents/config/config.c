@@ -80,17 +80,7 @@
 #include "incidents/incident.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
-
-/* ML_CHECK_PTHREAD's twin (maps/map_impl.h is private to maps/). */
-#define CHECK_PT(call)                                                       \
-	do {                                                                  \
-		int rc_ = (call);                                             \
-		if (rc_ != 0) {                                               \
-			fprintf(stderr, "%s:%d: %s failed: %d\n", __FILE__,   \
-				__LINE__, #call, rc_);                        \
-			abort();                                              \
-		}                                                             \
-	} while (0)
+#include "maps/util.h"
 
 #define SVC_KEYS_READ 6        /* service fields a request reads */
 #define CONFIG_FILE "config.json"
@@ -265,18 +255,9 @@ static const struct incident_rule rules[] = {
 	{.a = NULL},
 };
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 static double rng_unit(uint64_t *s)
 {
-	return (double)(rng_next(s) >> 11) / 9007199254740992.0;
+	return (double)(ml_splitmix64(s) >> 11) / 9007199254740992.0;
 }
 
 static void sleep_until(uint64_t t_ns)
@@ -435,7 +416,7 @@ static uint64_t put_all(struct cfg_state *st, struct map *m,
 			put_slice_main(&ps[k]);
 	for (unsigned k = 0; k < w; k++) {
 		if (started[k])
-			CHECK_PT(pthread_join(tid[k], NULL));
+			ML_CHECK_PTHREAD(pthread_join(tid[k], NULL));
 		failed += ps[k].failed;
 	}
 	return failed;
@@ -571,7 +552,7 @@ static int push_next(struct cfg_state *st, enum cfg_push *kind)
 		*kind = CFG_PUSH_SAME;
 	} else if (st->last_good_version && u < st->p_same + st->p_bad) {
 		*kind = (enum cfg_push)(CFG_BAD_TRUNCATED +
-					rng_next(&st->rng) %
+					ml_splitmix64(&st->rng) %
 						(CFG_PUSH_KINDS -
 						 CFG_BAD_TRUNCATED));
 		if (*kind == CFG_BAD_STALE && st->last_good_version < 2)
@@ -589,9 +570,9 @@ static int push_next(struct cfg_state *st, enum cfg_push *kind)
 		*kind = CFG_PUSH_SAME;
 	}
 	sp.kind = *kind;
-	sp.rnd = rng_next(&st->rng);
+	sp.rnd = ml_splitmix64(&st->rng);
 	sp.services = st->svc_min +
-		      (uint32_t)(rng_next(&st->rng) %
+		      (uint32_t)(ml_splitmix64(&st->rng) %
 				 (st->svc_max - st->svc_min + 1u));
 	switch (*kind) {
 	case CFG_PUSH_SAME:
@@ -785,7 +766,7 @@ static void *dispatcher_main(void *arg)
 			}
 			r->next = NULL;
 			r->arrival_ns = due;
-			r->svc = (uint32_t)(rng_next(&rng) % st->svc_max);
+			r->svc = (uint32_t)(ml_splitmix64(&rng) % st->svc_max);
 			if (tail)
 				tail->next = r;
 			else
@@ -795,7 +776,7 @@ static void *dispatcher_main(void *arg)
 		}
 		if (head) {
 			ictx_add(st->m_inflight, n);
-			CHECK_PT(pthread_mutex_lock(&st->qlock));
+			ML_CHECK_PTHREAD(pthread_mutex_lock(&st->qlock));
 			if (st->qtail)
 				st->qtail->next = head;
 			else
@@ -804,8 +785,8 @@ static void *dispatcher_main(void *arg)
 			/* wake as many readers as there is work for, no herd */
 			for (int64_t k = 0; k < n && k < (int64_t)st->qwaiters;
 			     k++)
-				CHECK_PT(pthread_cond_signal(&st->qcond));
-			CHECK_PT(pthread_mutex_unlock(&st->qlock));
+				ML_CHECK_PTHREAD(pthread_cond_signal(&st->qcond));
+			ML_CHECK_PTHREAD(pthread_mutex_unlock(&st->qlock));
 		}
 		if (dropped)
 			ictx_add(st->m_dropped, dropped);
@@ -819,7 +800,7 @@ static struct req *queue_pop(struct cfg_state *st)
 	struct req *r = NULL;
 	struct timespec ts;
 
-	CHECK_PT(pthread_mutex_lock(&st->qlock));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&st->qlock));
 	while (!st->qhead && !ictx_stopping(st->ctx)) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += 20000000;
@@ -837,7 +818,7 @@ static struct req *queue_pop(struct cfg_state *st)
 		if (!st->qhead)
 			st->qtail = NULL;
 	}
-	CHECK_PT(pthread_mutex_unlock(&st->qlock));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&st->qlock));
 	return r;
 }
 
@@ -1115,14 +1096,14 @@ static int config_setup(struct ictx *ctx, void **state)
 	st = ml_calloc(ML_TAG_CONFIG, 1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	CHECK_PT(pthread_mutex_init(&st->qlock, NULL));
+	ML_CHECK_PTHREAD(pthread_mutex_init(&st->qlock, NULL));
 	{
 		pthread_condattr_t ca;
 
-		CHECK_PT(pthread_condattr_init(&ca));
-		CHECK_PT(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-		CHECK_PT(pthread_cond_init(&st->qcond, &ca));
-		CHECK_PT(pthread_condattr_destroy(&ca));
+		ML_CHECK_PTHREAD(pthread_condattr_init(&ca));
+		ML_CHECK_PTHREAD(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+		ML_CHECK_PTHREAD(pthread_cond_init(&st->qcond, &ca));
+		ML_CHECK_PTHREAD(pthread_condattr_destroy(&ca));
 	}
 	st->ctx = ctx;
 	config_json_count_begin();
@@ -1284,12 +1265,12 @@ static int config_run(void *state, struct ictx *ctx)
 		started++;
 	}
 	if (rc == 0) {
-		CHECK_PT(pthread_create(&tel, NULL, telemetry_main, st));
-		CHECK_PT(pthread_create(&disp, NULL, dispatcher_main, st));
-		CHECK_PT(pthread_create(&rl, NULL, reloader_main, st));
-		CHECK_PT(pthread_join(rl, NULL));
-		CHECK_PT(pthread_join(disp, NULL));
-		CHECK_PT(pthread_join(tel, NULL));
+		ML_CHECK_PTHREAD(pthread_create(&tel, NULL, telemetry_main, st));
+		ML_CHECK_PTHREAD(pthread_create(&disp, NULL, dispatcher_main, st));
+		ML_CHECK_PTHREAD(pthread_create(&rl, NULL, reloader_main, st));
+		ML_CHECK_PTHREAD(pthread_join(rl, NULL));
+		ML_CHECK_PTHREAD(pthread_join(disp, NULL));
+		ML_CHECK_PTHREAD(pthread_join(tel, NULL));
 	} else {
 		ictx_log(st->ctx, "config: reader %u: pthread_create: %s",
 			 started, strerror(-rc));
@@ -1297,12 +1278,12 @@ static int config_run(void *state, struct ictx *ctx)
 		while (!ictx_stopping(st->ctx))
 			sleep_until(ictx_now_ns() + 10000000ull);
 	}
-	CHECK_PT(pthread_mutex_lock(&st->qlock));
-	CHECK_PT(pthread_cond_broadcast(&st->qcond));
-	CHECK_PT(pthread_mutex_unlock(&st->qlock));
+	ML_CHECK_PTHREAD(pthread_mutex_lock(&st->qlock));
+	ML_CHECK_PTHREAD(pthread_cond_broadcast(&st->qcond));
+	ML_CHECK_PTHREAD(pthread_mutex_unlock(&st->qlock));
 	for (unsigned i = 0; i < st->nreaders; i++)
 		if (st->readers[i].started)
-			CHECK_PT(pthread_join(st->readers[i].tid, NULL));
+			ML_CHECK_PTHREAD(pthread_join(st->readers[i].tid, NULL));
 	/* requests still queued at the stop: never served */
 	while (st->qhead) {
 		struct req *r = st->qhead;
@@ -1505,6 +1486,9 @@ const struct incident incident_config = {
 	.title = "Config hot reload",
 	.summary = "a reloader rewrites a shared config (JSON, 5k-50k keys) "
 		   "while readers check each request sees one version",
+	.story = config_story,
+	.seed = &config_seed,
+	.charts = config_charts,
 	.quick_seconds = 2.5,
 	.full_seconds = 60,
 	.params = params,

@@ -126,4 +126,9 @@ static inline int metrics_series_key(uint32_t id, char *buf, size_t len)
 			id % 37u, id % 1009u, id);
 }
 
+/* Report facts (metrics_facts.c), referenced from the descriptor. */
+extern const char metrics_story[];
+extern const struct incident_seed metrics_seed;
+extern const struct incident_chart metrics_charts[];
+
 #endif

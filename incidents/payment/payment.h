@@ -16,22 +16,30 @@
 
 extern const struct incident incident_payment;
 
+/* Report facts (payment_facts.c), referenced from the descriptor. */
+extern const char payment_story[];
+extern const struct incident_seed payment_seed;
+extern const struct incident_chart payment_charts[];
+
 /* The payment parameter table's rows, with the defaults that differ
- * between the two incidents that run this scenario: arrival rate, the
- * share of the cache warm at start, the share of orders never settled. */
-#define PAYMENT_PARAMS(RATE, WARM_PCT, ABANDON_PCT)                           \
+ * between the two incidents that run this scenario (the same in both
+ * sizes): arrival rate, the cache's steady size, the raw bodies' sizes,
+ * the share of the cache warm at start, the share of orders never
+ * settled. */
+#define PAYMENT_PARAMS(RATE, OPEN, PAYLOAD_MIN, PAYLOAD_MAX, WARM_PCT,       \
+		       ABANDON_PCT)                                           \
 	{"rate", "notes/s", "notification arrivals per second (open loop)",   \
 	 RATE, RATE, 100, 1000000, true},                                     \
 	{"open", "orders", "orders open at once (the cache's steady size)",   \
-	 50000, 40000, 1, 2000000, true},                                     \
+	 OPEN, OPEN, 1, 2000000, true},                                       \
 	{"updates_max", "notes", "status updates per order: 0..this", 3, 3,   \
 	 0, 100, true},                                                       \
 	{"dup_pct", "%", "settles redelivered by the provider", 10, 10, 0,    \
 	 100, true},                                                          \
-	{"payload_min", "bytes", "smallest raw body", 1024, 1024, 16,         \
-	 1 << 20, true},                                                      \
-	{"payload_max", "bytes", "largest raw body", 4096, 4096, 16,          \
-	 1 << 20, true},                                                      \
+	{"payload_min", "bytes", "smallest raw body", PAYLOAD_MIN,            \
+	 PAYLOAD_MIN, 16, 1 << 20, true},                                     \
+	{"payload_max", "bytes", "largest raw body", PAYLOAD_MAX, PAYLOAD_MAX, \
+	 16, 1 << 20, true},                                                  \
 	{"warm_pct", "%", "open orders already cached when the run starts",   \
 	 WARM_PCT, WARM_PCT, 0, 100, true},                                   \
 	{"hint", "orders", "map capacity hint at open (0 = none, as Go's "    \

@@ -18,7 +18,7 @@
 #include "incidents/retention/retention.h"
 
 static const struct incident_param retention_params[] = {
-	PAYMENT_PARAMS(60000, 100, 60),
+	PAYMENT_PARAMS(60000, 50000, 1024, 4096, 100, 60),
 	{.name = NULL},
 };
 
@@ -34,6 +34,8 @@ const struct incident incident_retention = {
 	.title = "Payment gateway retaining abandoned orders",
 	.summary = "the payment cache with orders that never settle: an "
 		   "eviction keyed on settlement keeps them, for every map",
+	.story = retention_story,
+	.seed = &retention_seed,
 	.quick_seconds = 5,
 	.full_seconds = 60,
 	.params = retention_params,

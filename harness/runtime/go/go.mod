@@ -1,0 +1,3 @@
+module maplab/gotel
+
+go 1.19

@@ -1,0 +1,3 @@
+module maplab/gomaps
+
+go 1.19

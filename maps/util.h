@@ -1,0 +1,52 @@
+/*
+ * maps/util.h - the lab's one PRNG and one pthread check; public.
+ *
+ * Every layer may include it (maps/, incidents/, harness/, tests/): it
+ * includes nothing from the project and defines only static inline
+ * functions and one macro, so it adds no link dependency.
+ *
+ * ml_mix64(x) is the splitmix64 output function applied to x + golden
+ * gamma: a bijection of 64-bit words, used as a seeded hash.
+ * ml_splitmix64(&s) advances the stream state s by the golden gamma and
+ * returns the next output (Steele, Lea & Flood 2014); ml_mix64(x) is the
+ * value the stream started at x returns first.  A state belongs to one
+ * thread: nothing here is atomic.
+ */
+#ifndef MAPLAB_MAPS_UTIL_H
+#define MAPLAB_MAPS_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define ML_GOLDEN_GAMMA 0x9e3779b97f4a7c15ull
+
+static inline uint64_t ml_mix64(uint64_t x)
+{
+	x += ML_GOLDEN_GAMMA;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static inline uint64_t ml_splitmix64(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	*s = x + ML_GOLDEN_GAMMA;
+	return ml_mix64(x);
+}
+
+/* A pthread call that cannot fail in a correct program: die loudly, with
+ * file and line (liburcu's habit). */
+#define ML_CHECK_PTHREAD(call)                                               \
+	do {                                                                  \
+		int ml_rc_ = (call);                                          \
+		if (ml_rc_ != 0) {                                            \
+			fprintf(stderr, "%s:%d: %s failed: %d\n", __FILE__,   \
+				__LINE__, #call, ml_rc_);                     \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+
+#endif
