@@ -711,6 +711,14 @@ static void print_table(struct row *rows, size_t n, bool col)
 	free(recs);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* A write failed because the results folder (or a part of it) vanished. */
 static bool folder_gone(int rc)
 {
@@ -730,6 +738,11 @@ static int execute(struct cli *c, int argc, char **argv)
 	double max_timeout = 0;
 	bool col = cli_color(), failed_write = false, gone = false;
 	char dirout[PATH_MAX];
+	/* the child's malloc-trace lines go to stderr while it runs: the
+	 * progress line ends first so they do not split it */
+	bool trace = getenv("MAPLAB_MALLOC_TRACE") &&
+		     strcmp(getenv("MAPLAB_MALLOC_TRACE"), "0");
+	double t_start;
 	uint64_t cap = 0, budget = 0, rlim = 0;
 	int rc;
 
@@ -820,6 +833,7 @@ static int execute(struct cli *c, int argc, char **argv)
 			    json_integer(c->no_telemetry ? 0 : c->sample_ms ? c->sample_ms : 10));
 
 	runner_install_signals();
+	t_start = now_s();
 	if (!c->quiet)
 		printf("maplab %s: %zu run%s -> %s\n", c->cmd, total,
 		       total == 1 ? "" : "s", d.path);
@@ -858,8 +872,17 @@ static int execute(struct cli *c, int argc, char **argv)
 
 				done++;
 				if (!c->quiet) {
-					printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u \u2026 ",
-					       done, total, s.inc->name, s.variant, r, reps);
+					char left[48] = "";
+
+					/* time left: the mean run so far times the
+					 * runs still to go */
+					if (done > 1)
+						snprintf(left, sizeof(left), "  (~%.0f s left)",
+							 (now_s() - t_start) / (double)(done - 1) *
+							 (double)(total - done + 1));
+					printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u%s \u2026%s",
+					       done, total, s.inc->name, s.variant, r, reps,
+					       left, trace ? "\n" : " ");
 					fflush(stdout);
 				}
 				rc = gochild_is_go(s.variant) ? gochild_run(&s, &res)

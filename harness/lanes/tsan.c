@@ -168,6 +168,11 @@ static int lane(const char *out, const char *logs, const char *incident,
 		margv[margc++] = (char *)variant;
 	}
 	margv[margc] = NULL;
+	printf("maplab tsan: this lane raises the RSS cap to 1536 MiB (the "
+	       "\"peak\" figures below are RSS): TSan's shadow memory and "
+	       "its own allocator count in RSS, 2-5x a plain run.  The "
+	       "allocator budget stays at 192 MiB, so an oom here is the "
+	       "workload's, as in the plain lane.\n");
 	rc = cli_matrix_main(margc, margv);
 	if (rc == 2) {
 		json_decref(exp);
