@@ -55,6 +55,6 @@ const struct incident_chart payment_charts[] = {
 	  "(longest and median per sample interval): under one "
 	  "global lock, every callback waits this long.",
 	  "h_sweep_max_ms", "h_sweep_p50_ms", "longest sweep",
-	  "median sweep", NULL },
+	  "median sweep", NULL, false },
 	{ .id = NULL },
 };
