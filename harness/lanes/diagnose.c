@@ -252,7 +252,6 @@ static double cell(const json_t *row, int col)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-/* Step 1: per-tag live MiB at the start, the peak of the total, the end. */
 /* The crash, named first: "crash SIGSEGV at 0.49 s"; "" when the run did
  * not crash (an oom is the cap's story, step 6). */
 static void crash_text(const json_t *run, char *buf, size_t len)
@@ -269,6 +268,7 @@ static void crash_text(const json_t *run, char *buf, size_t len)
 			 "duration_s")));
 }
 
+/* Step 1: per-tag live MiB at the start, the peak of the total, the end. */
 static void step_heap(FILE *md, const json_t *run)
 {
 	const json_t *series = json_object_get(run, "series");
