@@ -105,7 +105,7 @@ exercise)
 	MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps" &&
 		MAPLAB_EXERCISE_SOLVED=1 "$BUILD/tests/check_exercise" &&
 		MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps_concurrent" &&
-		echo "run.sh: the exercise variant passes the suites and the lock check; now try ./run.sh ci --variant exercise,sharded,rcu"
+		echo "run.sh: the exercise variant passes the suites and the lock check; now compare it with mutex: ./run.sh matrix --variant exercise,mutex"
 	;;
 diagnose)
 	install_missing $PKGS gdb
