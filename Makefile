@@ -11,8 +11,11 @@
 #
 # BUILD=dir puts a build elsewhere (parallel work never shares objects);
 # SAN=thread|address selects a sanitizer (make tsan/asan set both).
-# Static libraries are linked as one group: incidents call the harness's
-# ictx_* and the harness calls the incidents' registry.
+# One static library per layer, linked in dependency order (each uses only
+# those after it; docs/architecture.md): the harness's modules, the
+# incidents, the runtime (harness/runtime: the ictx_* context incidents
+# call, and its telemetry), the maps.  No --start-group: a call back up a
+# layer is a link error.
 # Sources are found by wildcard: a new variant, incident, harness module or
 # test suite needs no edit here.
 
@@ -56,7 +59,8 @@ BUILD_DEFS := -DMAPLAB_CC='"$(shell $(CC) --version | head -n1)"' \
 
 MAPS_SRC := $(wildcard maps/*.c)
 INC_SRC := $(wildcard incidents/*/*.c)
-HAR_SRC := $(filter-out harness/cli/main.c,$(wildcard harness/*/*.c))
+RT_SRC := $(wildcard harness/runtime/*.c)
+HAR_SRC := $(filter-out harness/cli/main.c $(RT_SRC),$(wildcard harness/*/*.c))
 FIX_SRC := $(wildcard tests/fixtures/*.c)
 TEST_SRC := $(wildcard tests/check_*.c)
 TEST_HELP_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
@@ -64,6 +68,7 @@ TEST_HELP_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 MAPS_OBJ := $(call obj,$(MAPS_SRC))
 INC_OBJ := $(call obj,$(INC_SRC))
+RT_OBJ := $(call obj,$(RT_SRC))
 HAR_OBJ := $(call obj,$(HAR_SRC))
 FIX_OBJ := $(call obj,$(FIX_SRC))
 TEST_HELP_OBJ := $(call obj,$(TEST_HELP_SRC))
@@ -72,6 +77,7 @@ MAIN_OBJ := $(call obj,harness/cli/main.c)
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
 LIBMAPS := $(BUILD)/libmaps.a
+LIBRT := $(BUILD)/libruntime.a
 LIBINC := $(BUILD)/libincidents.a
 LIBHAR := $(BUILD)/libharness.a
 
@@ -113,6 +119,9 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 $(LIBMAPS): $(MAPS_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+$(LIBRT): $(RT_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 $(LIBINC): $(INC_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -120,17 +129,17 @@ $(LIBHAR): $(HAR_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/maplab: $(MAIN_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS)
-	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(REG_OBJ) -Wl,--start-group $(LIBHAR) $(LIBINC) $(LIBMAPS) -Wl,--end-group $(LDLIBS)
+$(BUILD)/maplab: $(MAIN_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBRT) $(LIBMAPS)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBRT) $(LIBMAPS) $(LDLIBS)
 
-$(BUILD)/maplab-fixtures: $(MAIN_OBJ) $(FIX_OBJ) $(LIBHAR) $(LIBMAPS)
-	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(FIX_OBJ) -Wl,--start-group $(LIBHAR) $(LIBMAPS) -Wl,--end-group $(LDLIBS)
+$(BUILD)/maplab-fixtures: $(MAIN_OBJ) $(FIX_OBJ) $(LIBHAR) $(LIBRT) $(LIBMAPS)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(FIX_OBJ) $(LIBHAR) $(LIBRT) $(LIBMAPS) $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBMAPS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBRT) $(LIBMAPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) -Wl,--start-group $(LIBHAR) $(LIBINC) $(LIBMAPS) -Wl,--end-group $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELP_OBJ) $(REG_OBJ) $(LIBHAR) $(LIBINC) $(LIBRT) $(LIBMAPS) $(CHECK_LIBS) $(LDLIBS)
 
-test: all $(if $(GO_AVAILABLE),go)
+test: all $(if $(GO_AVAILABLE),go go-vet)
 	tests/run-tests.sh $(BUILD)
 
 tsan:

@@ -29,6 +29,9 @@ usage: ./run.sh [COMMAND] [ARGS...]
                     per EXERCISE marker) and the concurrency suite on the
                     `exercise` variant (maps/exercise.c) - fail until solved
   report [RUN]      (re-)render the report of a results folder (default latest)
+  go [ARGS]         the Go lab: install golang-go, build the Go twins, run
+                    the claim experiments (maplab goclaims) and every
+                    incident with its C and Go variants, render the report
   list|run|matrix   passed to build/maplab (see ./run.sh run --help)
   --help            this text
 
@@ -41,6 +44,10 @@ USAGE
 # apt-get update runs only when something is missing.
 PKGS="make gcc pkg-config check libsubunit-dev libjansson-dev liburcu-dev libglib2.0-dev libck-dev gnuplot-nox"
 TEST_PKGS="chromium gdb"
+# Go (Debian's 1.19): the incidents' Go twins and the claim experiments.
+# Installed by `go` and `test`; when it cannot be, the Go cells are
+# `error` results with one line and the C lab runs as before.
+GO_PKGS="golang-go"
 
 install_missing() {
 	missing=""
@@ -54,6 +61,16 @@ install_missing() {
 	[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Go, if it can be had; never fatal.
+go_build() {
+	install_missing $GO_PKGS || echo "run.sh: golang-go could not be installed; the Go cells will be errors" >&2
+	if command -v go >/dev/null 2>&1; then
+		make -s BUILD="$BUILD" go
+	else
+		echo "run.sh: no go command; the Go cells will be errors" >&2
+	fi
 }
 
 # The mutants `./run.sh test` runs (the whole list: `./run.sh mutants`):
@@ -88,11 +105,24 @@ lab)
 	;;
 test)
 	install_missing $PKGS $TEST_PKGS
+	go_build
 	build
 	make -s BUILD="$BUILD" test
 	make -s -j"$(nproc)" BUILD="$BUILD" tsan-concurrency
 	"$MAPLAB" ci "$@"
 	mutants $QUICK_MUTANTS
+	;;
+go)
+	# the claims, then every incident with its C and Go variants side by
+	# side (quick size), one folder, one report
+	install_missing $PKGS
+	go_build
+	build
+	out="results/$(date +%Y%m%d-%H%M%S)-go"
+	"$MAPLAB" matrix --preset quick --runtime both --out "$out" "$@"
+	"$MAPLAB" goclaims --out "$out" || echo "run.sh: the Go claims did not run (see above)" >&2
+	"$MAPLAB" report --quiet "$out"
+	echo "run.sh: the report is $out/report.html (#go-claims: the Go claims)"
 	;;
 mutants)
 	install_missing $PKGS

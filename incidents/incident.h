@@ -115,6 +115,22 @@ struct incident_chart {
 					* lines that would tangle) */
 };
 
+/* A key figure of a run: the number a workshop exercise asks about, in
+ * the run/matrix table (harness/cli/keyfig.c reads it from the record). */
+enum incident_kf_from {
+	INCIDENT_KF_PATH,       /* a number at a dotted path of the record */
+	INCIDENT_KF_SERIES_MAX, /* the largest value of a series column */
+};
+
+struct incident_keyfig {
+	const char *label;  /* "sweep max" */
+	const char *where;  /* the path or the column */
+	const char *unit;   /* "ms", "%", "" */
+	enum incident_kf_from from;
+	double scale;       /* printed value = value x scale */
+	bool nonzero;       /* only shown when > 0 */
+};
+
 /* The slot in incident.story that the report fills with the run's
  * outcomes ("mutex held (...); unsafe broke: ..."). */
 #define INCIDENT_STORY_RUNS "{runs}"
@@ -129,6 +145,8 @@ struct incident {
 	const char *story;
 	const struct incident_seed *seed;    /* the seed table, or NULL */
 	const struct incident_chart *charts; /* ends with {.id = NULL}; or NULL */
+	const struct incident_keyfig *key_figures; /* ends with {.label =
+						    * NULL}; or NULL */
 	double quick_seconds, full_seconds; /* default run length per size */
 	const struct incident_param *params; /* ends with {.name = NULL} */
 	const struct incident_rule *rules;   /* ends with {.a = NULL}; or NULL */

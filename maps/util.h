@@ -11,6 +11,9 @@
  * returns the next output (Steele, Lea & Flood 2014); ml_mix64(x) is the
  * value the stream started at x returns first.  A state belongs to one
  * thread: nothing here is atomic.
+ *
+ * ml_mono_s() and ml_wall_s() are the one time source in seconds: the
+ * monotonic clock (durations, deadlines) and the wall clock (records).
  */
 #ifndef MAPLAB_MAPS_UTIL_H
 #define MAPLAB_MAPS_UTIL_H
@@ -18,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define ML_GOLDEN_GAMMA 0x9e3779b97f4a7c15ull
 
@@ -35,6 +39,22 @@ static inline uint64_t ml_splitmix64(uint64_t *s)
 
 	*s = x + ML_GOLDEN_GAMMA;
 	return ml_mix64(x);
+}
+
+static inline double ml_mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline double ml_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* A pthread call that cannot fail in a correct program: die loudly, with

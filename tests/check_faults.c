@@ -37,6 +37,7 @@
 #include "maps/alloc.h"
 #include "maps/map.h"
 #include "tests/ck_run.h"
+#include "maps/util.h"
 
 static char maplab[PATH_MAX + 32], fixtures[PATH_MAX + 32];
 
@@ -59,14 +60,6 @@ static void have_binaries(void)
 {
 	ck_assert_msg(access(maplab, X_OK) == 0, "no %s", maplab);
 	ck_assert_msg(access(fixtures, X_OK) == 0, "no %s", fixtures);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void pause_ms(long ms)
@@ -189,11 +182,11 @@ static bool exists(const char *dir, const char *rel)
 /* Poll (every 20 ms, up to secs) until dir/runs holds at least n records. */
 static bool wait_records(const char *dir, size_t n, double secs)
 {
-	double end = now_s() + secs;
+	double end = ml_mono_s() + secs;
 	char p[PATH_MAX];
 
 	snprintf(p, sizeof(p), "%s/runs", dir);
-	while (now_s() < end) {
+	while (ml_mono_s() < end) {
 		GDir *d = g_dir_open(p, 0, NULL);
 		size_t k = 0;
 		const char *e;
@@ -374,7 +367,7 @@ START_TEST(test_second_writer)
 	scratch(out, sizeof(out), "out");
 	io_paths(o1, e1, sizeof(o1), "w1");
 	pid = spawn(first, o1, e1, NULL);
-	for (end = now_s() + 20; now_s() < end && !exists(out, "INCOMPLETE");)
+	for (end = ml_mono_s() + 20; ml_mono_s() < end && !exists(out, "INCOMPLETE");)
 		pause_ms(10);
 	ck_assert(exists(out, "INCOMPLETE"));
 	run(second, &r2);
@@ -632,7 +625,7 @@ START_TEST(test_early_sigint_renders)
 	io_paths(o, e, sizeof(o), "int");
 	pid = spawn(a, o, e, NULL);
 	/* once the folder is there (before it, a SIGINT finds no handler) */
-	for (double end = now_s() + 20; now_s() < end &&
+	for (double end = ml_mono_s() + 20; ml_mono_s() < end &&
 	     !exists(out, "manifest.json");)
 		pause_ms(5);
 	pause_ms(120);
@@ -775,7 +768,7 @@ START_TEST(test_grandchild_dies)
 	ck_assert_int_gt(gpid, 1);
 	snprintf(stat_path, sizeof(stat_path), "/proc/%d/stat", gpid);
 	/* killed when the run ended; reaped by init a moment later */
-	for (double end = now_s() + 5; !gone && now_s() < end; pause_ms(20)) {
+	for (double end = ml_mono_s() + 5; !gone && ml_mono_s() < end; pause_ms(20)) {
 		gone = !g_file_get_contents(stat_path, &st, NULL, NULL) ||
 		       strstr(st, ") Z ") || strstr(st, ") X ");
 		g_free(st);

@@ -99,7 +99,7 @@
 
 #include "harness/bench/bench.h"
 #include "harness/bench/bench_peer.h"
-#include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/store/results.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
@@ -1264,13 +1264,11 @@ static const char *cell_status(const struct cell *c, const struct pinfo *pi)
 	return c->nrep ? "ok" : "error";
 }
 
-static json_t *bench_json(const struct opts *o, const struct shared *sh,
-			  const char *run_id, json_t *load_before,
-			  json_t *load_after, int *errors)
+/* The run's models, grid, implementations, parameters and load. */
+static void bench_header(json_t *b, const struct opts *o, const char *run_id,
+			 json_t *load_before, json_t *load_after)
 {
-	json_t *b = json_object(), *arr, *points = json_array();
-	json_t *memory = json_array();
-	ssize_t mutex = impl_index(o, "mutex");
+	json_t *arr;
 
 	json_object_set_new(b, "schema_version",
 			    json_integer(BENCH_SCHEMA_VERSION));
@@ -1342,105 +1340,112 @@ static json_t *bench_json(const struct opts *o, const struct shared *sh,
 	json_object_set_new(b, "load", json_pack("{s:o,s:o}", "before",
 						   load_before, "after",
 						   load_after));
+}
 
-	for (size_t mi = 0; mi < o->nmix; mi++)
-		for (size_t ki = 0; ki < o->nkeys; ki++) {
-			for (size_t ii = 0; ii < o->nimpl; ii++) {
-				const struct pinfo *pi =
-					&sh->pinfo[pinfo_index(o, mi, ki, ii)];
+/* One implementation's memory figures at one mix and key count. */
+static json_t *memory_json(const struct opts *o, const struct shared *sh,
+			   size_t mi, size_t ki, size_t ii)
+{
+	const struct pinfo *pi = &sh->pinfo[pinfo_index(o, mi, ki, ii)];
 
-				json_array_append_new(
-					memory,
-					json_pack("{s:s,s:I,s:s,s:o,s:o,s:o,s:I,s:I,s:s?}",
-						  "mix", o->mix[mi].name, "keys",
-						  (json_int_t)o->keys[ki], "impl",
-						  o->impl[ii].name,
-						  "bytes_per_entry",
-						  pi->status ? json_null()
-							     : jnum(pi->bytes_per_entry),
-						  "heap_bytes_per_entry",
-						  pi->status ? json_null()
-							     : jnum(pi->heap_bytes_per_entry),
-						  "prefill_s", jnum(pi->prefill_s),
-						  "buckets_after_prefill",
-						  (json_int_t)pi->buckets_prefill,
-						  "buckets_at_close",
-						  (json_int_t)pi->buckets_close,
-						  "error",
-						  pi->err[0] ? pi->err : NULL));
-			}
-			for (size_t ti = 0; ti < o->nthreads; ti++)
-				for (size_t ii = 0; ii < o->nimpl; ii++) {
-					const struct cell *c = &sh->cell[cell_index(
-						o, mi, ki, ii, ti)];
-					const struct pinfo *pi =
-						&sh->pinfo[pinfo_index(o, mi, ki, ii)];
-					const char *st = cell_status(c, pi);
-					double mn, mx, med = median_of(c, &mn, &mx);
-					double mref = NAN, a, z;
-					json_t *reps = json_array(), *p;
-					char err[200] = "";
+	return json_pack("{s:s,s:I,s:s,s:o,s:o,s:o,s:I,s:I,s:s?}",
+			  "mix", o->mix[mi].name, "keys",
+			  (json_int_t)o->keys[ki], "impl",
+			  o->impl[ii].name,
+			  "bytes_per_entry",
+			  pi->status ? json_null()
+				     : jnum(pi->bytes_per_entry),
+			  "heap_bytes_per_entry",
+			  pi->status ? json_null()
+				     : jnum(pi->heap_bytes_per_entry),
+			  "prefill_s", jnum(pi->prefill_s),
+			  "buckets_after_prefill",
+			  (json_int_t)pi->buckets_prefill,
+			  "buckets_at_close",
+			  (json_int_t)pi->buckets_close,
+			  "error",
+			  pi->err[0] ? pi->err : NULL);
+}
 
-					if (mutex >= 0)
-						mref = median_of(
-							&sh->cell[cell_index(
-								o, mi, ki,
-								(size_t)mutex, ti)],
-							&a, &z);
-					for (unsigned r = 0; r < c->nrep; r++)
-						json_array_append_new(
-							reps, json_real(c->ops_s[r]));
-					if (!strcmp(st, "error")) {
-						(*errors)++;
-						if (pi->err[0])
-							snprintf(err, sizeof(err),
-								 "%s", pi->err);
-						else if (c->status < 0)
-							snprintf(err, sizeof(err),
-								 "run failed: %s",
-								 strerror(-c->status));
-						else if (c->anomalies)
-							snprintf(err, sizeof(err),
-								 "%llu gets or deletes "
-								 "of present keys missed",
-								 (unsigned long long)
-									 c->anomalies);
-						else
-							snprintf(err, sizeof(err),
-								 "no measurement");
-					}
-					p = json_pack(
-						"{s:s,s:I,s:s,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:I}",
-						"mix", o->mix[mi].name, "keys",
-						(json_int_t)o->keys[ki], "impl",
-						o->impl[ii].name, "threads",
-						(int)o->threads[ti], "status", st,
-						"median_ops_s", jnum(med),
-						"min_ops_s", jnum(mn), "max_ops_s",
-						jnum(mx), "ratio_to_mutex",
-						jnum(med / mref), "reps_ops_s", reps,
-						"bytes_per_entry",
-						pi->status ? json_null()
-							   : jnum(pi->bytes_per_entry),
-						"anomalies",
-						(json_int_t)c->anomalies);
-					json_object_set_new(
-						p, "median_ops_per_cpu_s",
-						jnum(median_arr(c, c->cpu_ops_s,
-								&a, &z)));
-					json_object_set_new(
-						p, "cpu_share",
-						jnum(median_arr(c, c->share, &a,
-								&z)));
-					json_object_set_new(
-						p, "error",
-						err[0] ? json_string(err)
-						       : json_null());
-					json_array_append_new(points, p);
-				}
-		}
-	json_object_set_new(b, "memory", memory);
-	arr = json_array();
+/* One point: a mix, key count, implementation and thread count. */
+static json_t *point_json(const struct opts *o, const struct shared *sh,
+			  size_t mi, size_t ki, size_t ii, size_t ti,
+			  ssize_t mutex, int *errors)
+{
+	const struct cell *c = &sh->cell[cell_index(
+		o, mi, ki, ii, ti)];
+	const struct pinfo *pi =
+		&sh->pinfo[pinfo_index(o, mi, ki, ii)];
+	const char *st = cell_status(c, pi);
+	double mn, mx, med = median_of(c, &mn, &mx);
+	double mref = NAN, a, z;
+	json_t *reps = json_array(), *p;
+	char err[200] = "";
+
+	if (mutex >= 0)
+		mref = median_of(
+			&sh->cell[cell_index(
+				o, mi, ki,
+				(size_t)mutex, ti)],
+			&a, &z);
+	for (unsigned r = 0; r < c->nrep; r++)
+		json_array_append_new(
+			reps, json_real(c->ops_s[r]));
+	if (!strcmp(st, "error")) {
+		(*errors)++;
+		if (pi->err[0])
+			snprintf(err, sizeof(err),
+				 "%s", pi->err);
+		else if (c->status < 0)
+			snprintf(err, sizeof(err),
+				 "run failed: %s",
+				 strerror(-c->status));
+		else if (c->anomalies)
+			snprintf(err, sizeof(err),
+				 "%llu gets or deletes "
+				 "of present keys missed",
+				 (unsigned long long)
+					 c->anomalies);
+		else
+			snprintf(err, sizeof(err),
+				 "no measurement");
+	}
+	p = json_pack(
+		"{s:s,s:I,s:s,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:I}",
+		"mix", o->mix[mi].name, "keys",
+		(json_int_t)o->keys[ki], "impl",
+		o->impl[ii].name, "threads",
+		(int)o->threads[ti], "status", st,
+		"median_ops_s", jnum(med),
+		"min_ops_s", jnum(mn), "max_ops_s",
+		jnum(mx), "ratio_to_mutex",
+		jnum(med / mref), "reps_ops_s", reps,
+		"bytes_per_entry",
+		pi->status ? json_null()
+			   : jnum(pi->bytes_per_entry),
+		"anomalies",
+		(json_int_t)c->anomalies);
+	json_object_set_new(
+		p, "median_ops_per_cpu_s",
+		jnum(median_arr(c, c->cpu_ops_s,
+				&a, &z)));
+	json_object_set_new(
+		p, "cpu_share",
+		jnum(median_arr(c, c->share, &a,
+				&z)));
+	json_object_set_new(
+		p, "error",
+		err[0] ? json_string(err)
+		       : json_null());
+	return p;
+}
+
+/* Per mix and key count: completed, and what leaked, by tag. */
+static json_t *groups_json(const struct opts *o, const struct shared *sh,
+			   int *errors)
+{
+	json_t *arr = json_array();
+
 	for (size_t mi = 0; mi < o->nmix; mi++)
 		for (size_t ki = 0; ki < o->nkeys; ki++) {
 			json_t *tags = json_object();
@@ -1472,7 +1477,31 @@ static json_t *bench_json(const struct opts *o, const struct shared *sh,
 					       "leaked_bytes", (json_int_t)total,
 					       "leaked_by_tag", tags));
 		}
-	json_object_set_new(b, "groups", arr);
+	return arr;
+}
+
+static json_t *bench_json(const struct opts *o, const struct shared *sh,
+			  const char *run_id, json_t *load_before,
+			  json_t *load_after, int *errors)
+{
+	json_t *b = json_object(), *points = json_array();
+	json_t *memory = json_array();
+	ssize_t mutex = impl_index(o, "mutex");
+
+	bench_header(b, o, run_id, load_before, load_after);
+	for (size_t mi = 0; mi < o->nmix; mi++)
+		for (size_t ki = 0; ki < o->nkeys; ki++) {
+			for (size_t ii = 0; ii < o->nimpl; ii++)
+				json_array_append_new(memory,
+						      memory_json(o, sh, mi, ki, ii));
+			for (size_t ti = 0; ti < o->nthreads; ti++)
+				for (size_t ii = 0; ii < o->nimpl; ii++)
+					json_array_append_new(points,
+						point_json(o, sh, mi, ki, ii, ti,
+							   mutex, errors));
+		}
+	json_object_set_new(b, "memory", memory);
+	json_object_set_new(b, "groups", groups_json(o, sh, errors));
 	json_object_set_new(b, "points", points);
 	return b;
 }

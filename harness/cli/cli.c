@@ -25,6 +25,7 @@
 #include <signal.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/cli/keyfig.h"
 #include "harness/cli/rundir.h"
 #include "harness/report/report.h"
@@ -36,134 +37,17 @@
 #include "incidents/registry.h"
 #include "maps/map.h"
 
-const char *cli_program = "maplab";
-
-void cli_exec_self(char **argv)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		execv(self, argv);
-	}
-	execv("/proc/self/exe", argv);
-}
-
-void cli_default_out(char *buf, size_t len, const char *label)
-{
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm); /* UTC, as results_open() names folders */
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(buf, len, RESULTS_ROOT "/%s-%s", stamp, label);
-}
-
-bool cli_color(void)
-{
-	return !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
-}
-
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-int cli_parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	double v;
-	uint64_t mul = 1;
-
-	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return -EINVAL;
-	switch (toupper((unsigned char)*end)) {
-	case '\0': break;
-	case 'K': mul = 1ull << 10; end++; break;
-	case 'M': mul = 1ull << 20; end++; break;
-	case 'G': mul = 1ull << 30; end++; break;
-	case 'T': mul = 1ull << 40; end++; break;
-	default: return -EINVAL;
-	}
-	if (*end == 'i' || *end == 'I')
-		end++;
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end || v * (double)mul > 1e18)
-		return -EINVAL;
-	*out = (uint64_t)(v * (double)mul);
-	return 0;
-}
-
-int cli_parse_duration(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v))
-		return -EINVAL;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		;
-	else if (!strcmp(end, "ms"))
-		v /= 1000;
-	else if (!strcmp(end, "m") || !strcmp(end, "min"))
-		v *= 60;
-	else if (!strcmp(end, "h"))
-		v *= 3600;
-	else
-		return -EINVAL;
-	if (v <= 0 || v > 86400)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-#define MAX_SETS ICTX_MAX_SETS
+#define MAX_SETS MATRIX_MAX_SETS
 #define MAX_SEL 64
 
+/* One call's state: what was asked, and what it resolved to. */
 struct cli {
-	const char *cmd;         /* "run" | "matrix" */
-	const char *incident_arg, *variant_arg, *preset_arg, *out;
-	const char *dir;         /* --dir: the run's folder goes inside it */
-	int report;              /* 1 --report, 0 --no-report, -1 a terminal's */
-	const char *runtime_arg; /* "c" | "go" | "both"; NULL = c */
-	const char *sets[MAX_SETS];
-	size_t nsets;
-	unsigned threads;        /* 0 = default */
-	double seconds;          /* 0 = size default */
-	uint64_t seed;
-	uint64_t mem_cap, budget;
-	double timeout;
-	unsigned reps;           /* 0 = preset / 1 */
-	int size;                /* -1 = preset / quick */
-	bool detect, no_telemetry, verbose, quiet;
-	unsigned sample_ms;
-	/* resolved */
+	struct matrix_opts o;
 	const struct incident *inc[MAX_SEL];
 	size_t ninc;
 	const char *var[MAX_SEL];
 	size_t nvar;
-	const struct preset *preset;
+	const struct preset *pre; /* matrix: the preset; run: NULL */
 };
 
 static int bad(const char *cmd, const char *fmt, ...)
@@ -206,20 +90,20 @@ static int select_incidents(struct cli *c)
 	char names[512], *buf, *save = NULL;
 	int rc = 0;
 
-	if (!c->incident_arg) {
+	if (!c->o.incidents) {
 		for (size_t i = 0; i < incident_count && i < MAX_SEL; i++)
 			c->inc[c->ninc++] = incident_table[i];
 		return 0;
 	}
-	if (!(buf = strdup(c->incident_arg)))
-		return bad(c->cmd, "out of memory");
+	if (!(buf = strdup(c->o.incidents)))
+		return bad(c->o.cmd, "out of memory");
 	for (char *t = strtok_r(buf, ",", &save); t && !rc;
 	     t = strtok_r(NULL, ",", &save)) {
 		const struct incident *inc = incident_find(t);
 
 		if (!inc) {
 			names_of_incidents(names, sizeof(names));
-			rc = bad(c->cmd, "unknown incident '%s'; choose from: %s",
+			rc = bad(c->o.cmd, "unknown incident '%s'; choose from: %s",
 				 t, names[0] ? names : "(none built)");
 			break;
 		}
@@ -233,7 +117,7 @@ static int select_incidents(struct cli *c)
 	if (rc)
 		return rc;
 	if (!c->ninc)
-		return bad(c->cmd, "--incident needs a name (or a comma list)");
+		return bad(c->o.cmd, "--incident needs a name (or a comma list)");
 	return 0;
 }
 
@@ -242,10 +126,10 @@ static int select_variants(struct cli *c)
 	char names[512], *buf, *save = NULL;
 	int rc = 0;
 
-	bool want_c = !c->runtime_arg || strcmp(c->runtime_arg, "go");
-	bool want_go = c->runtime_arg && strcmp(c->runtime_arg, "c");
+	bool want_c = !c->o.runtime || strcmp(c->o.runtime, "go");
+	bool want_go = c->o.runtime && strcmp(c->o.runtime, "c");
 
-	if (!c->variant_arg) {
+	if (!c->o.variants) {
 		for (size_t i = 0; want_c && i < map_variant_count() &&
 				   c->nvar < MAX_SEL; i++)
 			if (!(map_variant_at(i)->flags & MAP_V_EXERCISE))
@@ -255,8 +139,8 @@ static int select_variants(struct cli *c)
 			c->var[c->nvar++] = gochild_variant_at(i);
 		return 0;
 	}
-	if (!(buf = strdup(c->variant_arg)))
-		return bad(c->cmd, "out of memory");
+	if (!(buf = strdup(c->o.variants)))
+		return bad(c->o.cmd, "out of memory");
 	for (char *t = strtok_r(buf, ",", &save); t && !rc;
 	     t = strtok_r(NULL, ",", &save)) {
 		const struct map_variant *v = map_variant_find(t);
@@ -266,19 +150,19 @@ static int select_variants(struct cli *c)
 			if (!strcmp(t, gochild_variant_at(i)))
 				name = gochild_variant_at(i);
 		if (gochild_is_go(t) && !name) {
-			rc = bad(c->cmd, "unknown Go variant '%s'; choose from: "
+			rc = bad(c->o.cmd, "unknown Go variant '%s'; choose from: "
 				 "go-unsafe, go-mutex, go-rwlock, go-sharded, "
 				 "go-syncmap, go-snapshot (config)", t);
 			break;
 		}
-		if (c->runtime_arg && ((name && !want_go) || (v && !want_c))) {
-			rc = bad(c->cmd, "variant '%s' is not of --runtime %s; "
-				 "drop one of the two", t, c->runtime_arg);
+		if (c->o.runtime && ((name && !want_go) || (v && !want_c))) {
+			rc = bad(c->o.cmd, "variant '%s' is not of --runtime %s; "
+				 "drop one of the two", t, c->o.runtime);
 			break;
 		}
 		if (!v && !name) {
 			names_of_variants(names, sizeof(names));
-			rc = bad(c->cmd, "unknown variant '%s'; choose from: %s",
+			rc = bad(c->o.cmd, "unknown variant '%s'; choose from: %s",
 				 t, names[0] ? names : "(none built)");
 			break;
 		}
@@ -294,7 +178,7 @@ static int select_variants(struct cli *c)
 	if (rc)
 		return rc;
 	if (!c->nvar)
-		return bad(c->cmd, "--variant needs a name (or a comma list)");
+		return bad(c->o.cmd, "--variant needs a name (or a comma list)");
 	return 0;
 }
 
@@ -381,29 +265,29 @@ static uint64_t mem_total(void)
  * the machine's memory.  0 or exit code 2 (one line printed). */
 static int check_across(const struct cli *c)
 {
-	enum ictx_size size = c->size >= 0 ? (enum ictx_size)c->size
-			      : c->preset ? c->preset->size : ICTX_SIZE_QUICK;
+	enum ictx_size size = c->o.size >= 0 ? (enum ictx_size)c->o.size
+			      : c->pre ? c->pre->size : ICTX_SIZE_QUICK;
 	uint64_t phys = mem_total();
 
 	for (size_t i = 0; i < c->ninc; i++) {
 		const struct incident *inc = c->inc[i];
-		double sec = c->seconds > 0 ? c->seconds
+		double sec = c->o.seconds > 0 ? c->o.seconds
 			     : size == ICTX_SIZE_FULL ? inc->full_seconds
 						      : inc->quick_seconds;
 		char err[400];
 
-		if (ictx_check_rules(inc, size, c->sets, c->nsets, err, sizeof(err)))
-			return bad(c->cmd, "%s", err);
-		if (c->timeout > 0 && c->timeout < sec + 1)
-			return bad(c->cmd, "--timeout %gs is too short for %s's "
+		if (ictx_check_rules(inc, size, c->o.sets, c->o.nsets, err, sizeof(err)))
+			return bad(c->o.cmd, "%s", err);
+		if (c->o.timeout > 0 && c->o.timeout < sec + 1)
+			return bad(c->o.cmd, "--timeout %gs is too short for %s's "
 				   "%gs run (it would always end as a hang); give "
-				   "at least %gs or leave the default", c->timeout,
+				   "at least %gs or leave the default", c->o.timeout,
 				   inc->name, sec, sec + 1);
 	}
-	if (phys && c->mem_cap > phys)
-		return bad(c->cmd, "--mem-cap %.1f GiB is above this machine's "
+	if (phys && c->o.mem_cap > phys)
+		return bad(c->o.cmd, "--mem-cap %.1f GiB is above this machine's "
 			   "memory (%.1f GiB); give a cap below it, e.g. 256M",
-			   (double)c->mem_cap / (1 << 30), (double)phys / (1 << 30));
+			   (double)c->o.mem_cap / (1 << 30), (double)phys / (1 << 30));
 	return 0;
 }
 
@@ -411,114 +295,134 @@ enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
        O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET,
        O_DIR, O_REPORT, O_NOREPORT, O_RUNTIME };
 
-static int parse(struct cli *c, int argc, char **argv, bool matrix)
+void matrix_opts_init(struct matrix_opts *o, const char *cmd)
 {
-	static const struct option lo[] = {
-		{"incident", required_argument, 0, O_INC},
-		{"variant", required_argument, 0, O_VAR},
-		{"threads", required_argument, 0, O_THR},
-		{"seconds", required_argument, 0, O_SEC},
-		{"seed", required_argument, 0, O_SEED},
-		{"mem-cap", required_argument, 0, O_CAP},
-		{"budget", required_argument, 0, O_BUD},
-		{"timeout", required_argument, 0, O_TMO},
-		{"reps", required_argument, 0, O_REPS},
-		{"out", required_argument, 0, O_OUT},
-		{"set", required_argument, 0, O_SET},
-		{"size", required_argument, 0, O_SIZE},
-		{"detect", no_argument, 0, O_DET},
-		{"sample-ms", required_argument, 0, O_SMS},
-		{"no-telemetry", no_argument, 0, O_NOTEL},
-		{"preset", required_argument, 0, O_PRESET},
-		{"dir", required_argument, 0, O_DIR},
-		{"report", no_argument, 0, O_REPORT},
-		{"no-report", no_argument, 0, O_NOREPORT},
-		{"runtime", required_argument, 0, O_RUNTIME},
-		{"verbose", no_argument, 0, 'v'},
-		{"quiet", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
+	memset(o, 0, sizeof(*o));
+	o->cmd = cmd;
+	o->seed = 1;
+	o->size = -1;
+	o->report = -1;
+}
+
+static const struct option long_opts[] = {
+	{"incident", required_argument, 0, O_INC},
+	{"variant", required_argument, 0, O_VAR},
+	{"threads", required_argument, 0, O_THR},
+	{"seconds", required_argument, 0, O_SEC},
+	{"seed", required_argument, 0, O_SEED},
+	{"mem-cap", required_argument, 0, O_CAP},
+	{"budget", required_argument, 0, O_BUD},
+	{"timeout", required_argument, 0, O_TMO},
+	{"reps", required_argument, 0, O_REPS},
+	{"out", required_argument, 0, O_OUT},
+	{"set", required_argument, 0, O_SET},
+	{"size", required_argument, 0, O_SIZE},
+	{"detect", no_argument, 0, O_DET},
+	{"sample-ms", required_argument, 0, O_SMS},
+	{"no-telemetry", no_argument, 0, O_NOTEL},
+	{"preset", required_argument, 0, O_PRESET},
+	{"dir", required_argument, 0, O_DIR},
+	{"report", no_argument, 0, O_REPORT},
+	{"no-report", no_argument, 0, O_NOREPORT},
+	{"runtime", required_argument, 0, O_RUNTIME},
+	{"verbose", no_argument, 0, 'v'},
+	{"quiet", no_argument, 0, 'q'},
+	{"help", no_argument, 0, 'h'},
+{0, 0, 0, 0}};
+
+/* An option with a value to check: 0, 2 (bad value, one line printed),
+ * or 1 when ch is not one of them. */
+static int set_value(struct matrix_opts *o, int ch, const char *a)
+{
 	uint64_t u;
+
+	switch (ch) {
+	case O_RUNTIME:
+		if (strcmp(a, "c") && strcmp(a, "go") && strcmp(a, "both"))
+			return bad(o->cmd, "--runtime %s: choose c, go or both", a);
+		o->runtime = a;
+		break;
+	case O_THR:
+		if (cli_parse_u64(a, 1, 256, &u))
+			return bad(o->cmd, "--threads %s: give a whole number 1-256", a);
+		o->threads = (unsigned)u;
+		break;
+	case O_SEC:
+		if (cli_parse_duration(a, &o->seconds))
+			return bad(o->cmd, "--seconds %s: give a duration like 5s, 500ms, 2m", a);
+		break;
+	case O_TMO:
+		if (cli_parse_duration(a, &o->timeout))
+			return bad(o->cmd, "--timeout %s: give a duration like 30s, 2m", a);
+		break;
+	case O_SEED:
+		if (cli_parse_u64(a, 0, (1ull << 53) - 1, &o->seed))
+			return bad(o->cmd, "--seed %s: give a whole number from 0 to 2^53-1", a);
+		break;
+	case O_CAP:
+		if (cli_parse_size(a, &o->mem_cap) || o->mem_cap < (16ull << 20) ||
+		    o->mem_cap > (64ull << 30))
+			return bad(o->cmd, "--mem-cap %s: give a size from 16M to 64G, e.g. 256M", a);
+		break;
+	case O_BUD:
+		if (cli_parse_size(a, &o->budget) || o->budget < (1ull << 20))
+			return bad(o->cmd, "--budget %s: give a size of at least 1M, e.g. 192M", a);
+		break;
+	case O_REPS:
+		if (cli_parse_u64(a, 1, 1000, &u))
+			return bad(o->cmd, "--reps %s: give a whole number 1-1000", a);
+		o->reps = (unsigned)u;
+		break;
+	case O_SMS:
+		if (cli_parse_u64(a, 1, 10000, &u))
+			return bad(o->cmd, "--sample-ms %s: give a whole number 1-10000", a);
+		o->sample_ms = (unsigned)u;
+		break;
+	case O_SET:
+		if (o->nsets == MAX_SETS)
+			return bad(o->cmd, "too many --set options (at most %d)", MAX_SETS);
+		o->sets[o->nsets++] = a;
+		break;
+	case O_SIZE:
+		if (!strcmp(a, "quick"))
+			o->size = ICTX_SIZE_QUICK;
+		else if (!strcmp(a, "full"))
+			o->size = ICTX_SIZE_FULL;
+		else
+			return bad(o->cmd, "--size %s: choose quick or full", a);
+		break;
+	default:
+		return 1;
+	}
+	return 0;
+}
+
+int matrix_parse(struct matrix_opts *o, int argc, char **argv)
+{
+	bool matrix = !strcmp(o->cmd, "matrix");
 	int ch, rc;
 
-	c->seed = 1;
-	c->size = -1;
-	c->report = -1;
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, ":vqh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":vqh", long_opts, NULL)) != -1) {
 		const char *a = optarg;
 
 		switch (ch) {
-		case O_INC: c->incident_arg = a; break;
-		case O_VAR: c->variant_arg = a; break;
-		case O_RUNTIME:
-			if (strcmp(a, "c") && strcmp(a, "go") && strcmp(a, "both"))
-				return bad(c->cmd, "--runtime %s: choose c, go or both", a);
-			c->runtime_arg = a;
-			break;
+		case O_INC: o->incidents = a; break;
+		case O_VAR: o->variants = a; break;
 		case O_PRESET:
 			if (!matrix)
-				return bad(c->cmd, "--preset belongs to `maplab matrix`");
-			c->preset_arg = a;
+				return bad(o->cmd, "--preset belongs to `maplab matrix`");
+			o->preset = a;
 			break;
-		case O_THR:
-			if (cli_parse_u64(a, 1, 256, &u))
-				return bad(c->cmd, "--threads %s: give a whole number 1-256", a);
-			c->threads = (unsigned)u;
-			break;
-		case O_SEC:
-			if (cli_parse_duration(a, &c->seconds))
-				return bad(c->cmd, "--seconds %s: give a duration like 5s, 500ms, 2m", a);
-			break;
-		case O_TMO:
-			if (cli_parse_duration(a, &c->timeout))
-				return bad(c->cmd, "--timeout %s: give a duration like 30s, 2m", a);
-			break;
-		case O_SEED:
-			if (cli_parse_u64(a, 0, (1ull << 53) - 1, &c->seed))
-				return bad(c->cmd, "--seed %s: give a whole number from 0 to 2^53-1", a);
-			break;
-		case O_CAP:
-			if (cli_parse_size(a, &c->mem_cap) || c->mem_cap < (16ull << 20) ||
-			    c->mem_cap > (64ull << 30))
-				return bad(c->cmd, "--mem-cap %s: give a size from 16M to 64G, e.g. 256M", a);
-			break;
-		case O_BUD:
-			if (cli_parse_size(a, &c->budget) || c->budget < (1ull << 20))
-				return bad(c->cmd, "--budget %s: give a size of at least 1M, e.g. 192M", a);
-			break;
-		case O_REPS:
-			if (cli_parse_u64(a, 1, 1000, &u))
-				return bad(c->cmd, "--reps %s: give a whole number 1-1000", a);
-			c->reps = (unsigned)u;
-			break;
-		case O_SMS:
-			if (cli_parse_u64(a, 1, 10000, &u))
-				return bad(c->cmd, "--sample-ms %s: give a whole number 1-10000", a);
-			c->sample_ms = (unsigned)u;
-			break;
-		case O_OUT: c->out = a; break;
-		case O_DIR: c->dir = a; break;
-		case O_REPORT: c->report = 1; break;
-		case O_NOREPORT: c->report = 0; break;
-		case O_SET:
-			if (c->nsets == MAX_SETS)
-				return bad(c->cmd, "too many --set options (at most %d)", MAX_SETS);
-			c->sets[c->nsets++] = a;
-			break;
-		case O_SIZE:
-			if (!strcmp(a, "quick"))
-				c->size = ICTX_SIZE_QUICK;
-			else if (!strcmp(a, "full"))
-				c->size = ICTX_SIZE_FULL;
-			else
-				return bad(c->cmd, "--size %s: choose quick or full", a);
-			break;
-		case O_DET: c->detect = true; break;
-		case O_NOTEL: c->no_telemetry = true; break;
-		case 'v': c->verbose = true; break;
-		case 'q': c->quiet = true; break;
+		case O_OUT: o->out = a; break;
+		case O_DIR: o->dir = a; break;
+		case O_REPORT: o->report = 1; break;
+		case O_NOREPORT: o->report = 0; break;
+		case O_DET: o->detect = true; break;
+		case O_NOTEL: o->no_telemetry = true; break;
+		case 'v': o->verbose = true; break;
+		case 'q': o->quiet = true; break;
 		case 'h':
 			if (matrix)
 				usage_matrix(stdout);
@@ -526,75 +430,95 @@ static int parse(struct cli *c, int argc, char **argv, bool matrix)
 				usage_run(stdout);
 			return 0 - 1; /* help printed: exit 0 */
 		case ':':
-			return bad(c->cmd, "%s needs a value; see maplab %s --help",
-				   argv[optind - 1], c->cmd);
+			return bad(o->cmd, "%s needs a value; see maplab %s --help",
+				   argv[optind - 1], o->cmd);
 		default:
-			return bad(c->cmd, "unknown option '%s'; see maplab %s --help",
-				   argv[optind - 1], c->cmd);
+			if ((rc = set_value(o, ch, a)) != 1) {
+				if (rc)
+					return rc;
+				break;
+			}
+			return bad(o->cmd, "unknown option '%s'; see maplab %s --help",
+				   argv[optind - 1], o->cmd);
 		}
 	}
 	if (optind < argc)
-		return bad(c->cmd, "unexpected argument '%s'; see maplab %s --help",
-			   argv[optind], c->cmd);
+		return bad(o->cmd, "unexpected argument '%s'; see maplab %s --help",
+			   argv[optind], o->cmd);
+	o->argc = argc;
+	o->argv = argv;
+	return 0;
+}
+
+/* Everything checked across the options, in the parent, before anything
+ * is written: the names, the --set keys and values, the caps, the folder.
+ * Fills the resolved part of c.  0 or exit code 2 (one line printed). */
+static int validate(struct cli *c)
+{
+	bool matrix = !strcmp(c->o.cmd, "matrix");
+	int rc;
+
 	if (matrix) {
-		c->preset = preset_find(c->preset_arg ? c->preset_arg : "quick");
-		if (!c->preset)
-			return bad(c->cmd, "unknown preset '%s'; choose quick, ci or full",
-				   c->preset_arg);
+		c->pre = preset_find(c->o.preset ? c->o.preset : "quick");
+		if (!c->pre)
+			return bad(c->o.cmd, "unknown preset '%s'; choose quick, ci or full",
+				   c->o.preset);
 	} else {
-		if (!c->incident_arg)
-			return bad(c->cmd, "--incident is required; see maplab list");
-		if (!c->variant_arg)
-			return bad(c->cmd, "--variant is required; see maplab list");
-		if (strchr(c->incident_arg, ',') || strchr(c->variant_arg, ','))
-			return bad(c->cmd, "run takes one incident and one variant; use "
+		if (c->o.preset)
+			return bad(c->o.cmd, "--preset belongs to `maplab matrix`");
+		if (!c->o.incidents)
+			return bad(c->o.cmd, "--incident is required; see maplab list");
+		if (!c->o.variants)
+			return bad(c->o.cmd, "--variant is required; see maplab list");
+		if (strchr(c->o.incidents, ',') || strchr(c->o.variants, ','))
+			return bad(c->o.cmd, "run takes one incident and one variant; use "
 				   "`maplab matrix` for lists");
 	}
 	if ((rc = select_incidents(c)) || (rc = select_variants(c)))
 		return rc;
 	if (!matrix && gochild_is_go(c->var[0]) &&
 	    !gochild_supports(c->inc[0], c->var[0]))
-		return bad(c->cmd, "incident %s has no Go twin variant %s "
+		return bad(c->o.cmd, "incident %s has no Go twin variant %s "
 			   "(go-snapshot is config's); see maplab list",
 			   c->inc[0]->name, c->var[0]);
 	if (!c->ninc)
-		return bad(c->cmd, "no incident is built into this binary");
+		return bad(c->o.cmd, "no incident is built into this binary");
 	if (!c->nvar)
-		return bad(c->cmd, "no map variant is built into this binary");
-	if (c->budget && c->budget >= (c->mem_cap ? c->mem_cap : RUN_DEFAULT_CAP))
-		return bad(c->cmd, "--budget must be below --mem-cap (the RSS cap)");
+		return bad(c->o.cmd, "no map variant is built into this binary");
+	if (c->o.budget && c->o.budget >= (c->o.mem_cap ? c->o.mem_cap : RUN_DEFAULT_CAP))
+		return bad(c->o.cmd, "--budget must be below --mem-cap (the RSS cap)");
 	/* every --set: valid for the run's incident, or (matrix) for at least
 	 * one selected incident that has the key, and valid wherever it is */
-	for (size_t s = 0; s < c->nsets; s++) {
+	for (size_t s = 0; s < c->o.nsets; s++) {
 		char err[400] = "", key[ICTX_NAME_LEN];
-		const char *eq = strchr(c->sets[s], '=');
+		const char *eq = strchr(c->o.sets[s], '=');
 		bool found = false;
 
 		snprintf(key, sizeof(key), "%.*s",
-			 eq ? (int)(eq - c->sets[s]) : 0, c->sets[s]);
+			 eq ? (int)(eq - c->o.sets[s]) : 0, c->o.sets[s]);
 		for (size_t i = 0; i < c->ninc; i++) {
 			if (matrix && eq && !ictx_find_param(c->inc[i], key))
 				continue;
-			if (ictx_check_set(c->inc[i], c->sets[s], err, sizeof(err)))
-				return bad(c->cmd, "%s", err);
+			if (ictx_check_set(c->inc[i], c->o.sets[s], err, sizeof(err)))
+				return bad(c->o.cmd, "%s", err);
 			found = true;
 		}
 		if (!found)
-			return bad(c->cmd, "--set %s: no selected incident has the "
-				   "parameter '%s'; see maplab list", c->sets[s], key);
+			return bad(c->o.cmd, "--set %s: no selected incident has the "
+				   "parameter '%s'; see maplab list", c->o.sets[s], key);
 	}
 	if ((rc = check_across(c)))
 		return rc;
-	if (c->out && c->dir)
-		return bad(c->cmd, "give --out or --dir, not both (--dir DIR "
+	if (c->o.out && c->o.dir)
+		return bad(c->o.cmd, "give --out or --dir, not both (--dir DIR "
 			   "names the folder for you inside DIR)");
-	if (c->dir && (rc = cli_dir_check(c->dir, c->cmd)))
+	if (c->o.dir && (rc = cli_dir_check(c->o.dir, c->o.cmd)))
 		return rc;
-	if (c->out) {
+	if (c->o.out) {
 		char err[600];
 
-		if (results_check_out(c->out, err, sizeof(err)))
-			return bad(c->cmd, "%s", err);
+		if (results_check_out(c->o.out, err, sizeof(err)))
+			return bad(c->o.cmd, "%s", err);
 	}
 	return 0;
 }
@@ -711,6 +635,101 @@ static void print_table(struct row *rows, size_t n, bool col)
 	free(recs);
 }
 
+/* A write failed because the results folder (or a part of it) vanished. */
+static bool folder_gone(int rc)
+{
+	return rc == -ENOENT || rc == -ENOTDIR || rc == -ESTALE;
+}
+
+/* The command recorded in the manifest of a typed call that has no argv
+ * of its own: the `maplab run|matrix` options that reproduce it. */
+struct argv_buf {
+	char *v[2 * MAX_SETS + 40];
+	char num[12][32];
+	int n, k;
+};
+
+static void av_add(struct argv_buf *b, const char *opt, const char *val)
+{
+	b->v[b->n++] = (char *)opt;
+	if (val)
+		b->v[b->n++] = (char *)val;
+}
+
+static const char *av_num(struct argv_buf *b, const char *fmt, double v)
+{
+	snprintf(b->num[b->k], sizeof(b->num[b->k]), fmt, v);
+	return b->num[b->k++];
+}
+
+static const char *av_size(struct argv_buf *b, uint64_t bytes)
+{
+	return bytes % (1u << 20) ? av_num(b, "%.0f", (double)bytes)
+				  : av_num(b, "%.0fM", (double)(bytes >> 20));
+}
+
+static void render_argv(const struct matrix_opts *o, struct argv_buf *b)
+{
+	b->n = b->k = 0;
+	av_add(b, o->cmd, NULL);
+	if (o->preset)
+		av_add(b, "--preset", o->preset);
+	if (o->report >= 0)
+		av_add(b, o->report ? "--report" : "--no-report", NULL);
+	if (o->dir)
+		av_add(b, "--dir", o->dir);
+	if (o->out)
+		av_add(b, "--out", o->out);
+	if (o->seconds > 0)
+		av_add(b, "--seconds", av_num(b, "%gs", o->seconds));
+	if (o->mem_cap)
+		av_add(b, "--mem-cap", av_size(b, o->mem_cap));
+	if (o->budget)
+		av_add(b, "--budget", av_size(b, o->budget));
+	if (o->timeout > 0)
+		av_add(b, "--timeout", av_num(b, "%gs", o->timeout));
+	if (o->incidents)
+		av_add(b, "--incident", o->incidents);
+	if (o->variants)
+		av_add(b, "--variant", o->variants);
+	if (o->runtime)
+		av_add(b, "--runtime", o->runtime);
+	if (o->reps)
+		av_add(b, "--reps", av_num(b, "%.0f", o->reps));
+	if (o->threads)
+		av_add(b, "--threads", av_num(b, "%.0f", o->threads));
+	if (o->size >= 0)
+		av_add(b, "--size", o->size == ICTX_SIZE_FULL ? "full" : "quick");
+	if (o->seed != 1)
+		av_add(b, "--seed", av_num(b, "%.0f", (double)o->seed));
+	for (size_t i = 0; i < o->nsets; i++)
+		av_add(b, "--set", o->sets[i]);
+	if (o->detect)
+		av_add(b, "--detect", NULL);
+	if (o->sample_ms)
+		av_add(b, "--sample-ms", av_num(b, "%.0f", o->sample_ms));
+	if (o->no_telemetry)
+		av_add(b, "--no-telemetry", NULL);
+	if (o->verbose)
+		av_add(b, "-v", NULL);
+	if (o->quiet)
+		av_add(b, "-q", NULL);
+	b->v[b->n] = NULL;
+}
+
+
+/* One execution's progress: the folder, the rows of the table. */
+struct exec {
+	struct results_dir d;
+	unsigned reps;
+	enum ictx_size size;
+	size_t total, done, nrows;
+	struct row *rows;
+	bool col, failed_write, gone;
+	bool trace;     /* MAPLAB_MALLOC_TRACE: children print to stderr */
+	double t_start; /* monotonic seconds when the first run started */
+};
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -719,263 +738,313 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A write failed because the results folder (or a part of it) vanished. */
-static bool folder_gone(int rc)
+/* Create the results folder (its manifest records the command).  0, or
+ * the exit code: 2 for a folder the user named badly, 1 otherwise. */
+static int open_folder(struct cli *c, struct exec *x, char *dirout,
+		       size_t dlen)
 {
-	return rc == -ENOENT || rc == -ENOTDIR || rc == -ESTALE;
+	struct argv_buf ab;
+	int argc = c->o.argc, rc;
+	char **argv = c->o.argv, **full, err[600];
+
+	if (!argv) {
+		render_argv(&c->o, &ab);
+		argc = ab.n;
+		argv = ab.v;
+	}
+	if (c->o.dir && cli_dir_out(c->o.dir, c->pre ? c->pre->name : "run",
+				    dirout, dlen, c->o.cmd))
+		return 2;
+	if (c->o.dir)
+		c->o.out = dirout;
+	/* the manifest's command: program name + the subcommand's argv */
+	if (!(full = calloc((size_t)argc + 2, sizeof(*full))))
+		return 1;
+	full[0] = (char *)cli_program;
+	for (int i = 0; i < argc; i++)
+		full[i + 1] = argv[i];
+	rc = results_open(&x->d, c->o.out, c->pre ? c->pre->name : "run",
+			  c->pre ? "matrix" : "run", argc + 1, full, err,
+			  sizeof(err));
+	free(full);
+	if (!rc)
+		return 0;
+	fprintf(stderr, "maplab %s: %s\n", c->o.cmd, err);
+	return rc == -EEXIST || rc == -EBUSY || rc == -EACCES ||
+	       rc == -ENOENT || rc == -EINVAL || rc == -ENOTDIR ? 2 : 1;
 }
 
-static int execute(struct cli *c, int argc, char **argv)
+/* The caps every cell gets, as the manifest states them. */
+static json_t *caps_json(const struct cli *c, enum ictx_size size)
 {
-	struct results_dir d;
-	char err[600];
-	unsigned reps = c->reps ? c->reps : c->preset ? c->preset->reps : 1;
-	enum ictx_size size = c->size >= 0 ? (enum ictx_size)c->size
-			      : c->preset ? c->preset->size : ICTX_SIZE_QUICK;
-	size_t total = 0, done = 0, nrows = 0;
-	struct row *rows;
-	json_t *params = json_object(), *seeds = json_array();
-	double max_timeout = 0;
-	bool col = cli_color(), failed_write = false, gone = false;
-	char dirout[PATH_MAX];
-	/* the child's malloc-trace lines go to stderr while it runs: the
-	 * progress line ends first so they do not split it */
-	bool trace = getenv("MAPLAB_MALLOC_TRACE") &&
-		     strcmp(getenv("MAPLAB_MALLOC_TRACE"), "0");
-	double t_start;
 	uint64_t cap = 0, budget = 0, rlim = 0;
-	int rc;
+	double max_timeout = 0;
 
-	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
-		for (size_t v = 0; v < c->nvar; v++)
-			if (!gochild_is_go(c->var[v]) ||
-			    gochild_supports(c->inc[i], c->var[v]))
-				total += reps;
-	rows = calloc(total ? total : 1, sizeof(*rows));
-	if (!rows)
-		return 1;
-	if (c->dir && cli_dir_out(c->dir, c->preset ? c->preset->name : "run",
-				  dirout, sizeof(dirout), c->cmd)) {
-		free(rows);
-		return 2;
-	}
-	if (c->dir)
-		c->out = dirout;
-	{
-		/* the manifest's command: program name + the subcommand's argv */
-		char **full = calloc((size_t)argc + 2, sizeof(*full));
-
-		if (!full) {
-			free(rows);
-			return 1;
-		}
-		full[0] = (char *)cli_program;
-		for (int i = 0; i < argc; i++)
-			full[i + 1] = argv[i];
-		rc = results_open(&d, c->out, c->preset ? c->preset->name : "run",
-				  c->preset ? "matrix" : "run", argc + 1, full,
-				  err, sizeof(err));
-		free(full);
-	}
-	if (rc) {
-		fprintf(stderr, "maplab %s: %s\n", c->cmd, err);
-		free(rows);
-		return rc == -EEXIST || rc == -EBUSY || rc == -EACCES ||
-		       rc == -ENOENT || rc == -EINVAL || rc == -ENOTDIR ? 2 : 1;
-	}
-	for (size_t i = 0; i < c->ninc; i++) {
-		json_t *p = json_object();
-
-		params_json(c->inc[i], size, c->sets, c->nsets, p);
-		json_object_set_new(params, c->inc[i]->name, p);
+	for (size_t i = 0; i < c->ninc; i++)
 		for (size_t v = 0; v < c->nvar; v++) {
-			struct run_spec s = {.inc = c->inc[i], .threads = c->threads,
-					     .seconds = c->seconds, .size = size,
-					     .mem_cap = c->mem_cap, .budget = c->budget,
-					     .timeout_s = c->timeout};
+			struct run_spec s = {.inc = c->inc[i], .threads = c->o.threads,
+					     .seconds = c->o.seconds, .size = size,
+					     .mem_cap = c->o.mem_cap, .budget = c->o.budget,
+					     .timeout_s = c->o.timeout};
 			double t, sec;
 
 			runner_caps(&s, &cap, &budget, &rlim, &t, &sec);
 			if (t > max_timeout)
 				max_timeout = t;
 		}
+	return json_pack("{s:I, s:I, s:o, s:f, s:i, s:s}",
+			 "mem_cap_bytes", (json_int_t)cap,
+			 "budget_bytes", (json_int_t)budget,
+			 "rlimit_as_bytes",
+			 rlim ? json_integer((json_int_t)rlim) : json_null(),
+			 "timeout_s", max_timeout, "watchdog_ms", 10,
+			 "rule",
+			 "budget (counted live bytes) < mem_cap (RSS, "
+			 "watchdog) < rlimit_as (virtual, plain builds)");
+}
+
+/* What the run was asked, beside the command: the manifest's fields. */
+static void fill_manifest(const struct cli *c, struct exec *x)
+{
+	json_t *m = x->d.manifest, *params = json_object(), *seeds = json_array();
+	json_t *incs = json_array(), *vars = json_array();
+
+	for (size_t i = 0; i < c->ninc; i++) {
+		json_t *p = json_object();
+
+		params_json(c->inc[i], x->size, c->o.sets, c->o.nsets, p);
+		json_object_set_new(params, c->inc[i]->name, p);
+		json_array_append_new(incs, json_string(c->inc[i]->name));
 	}
-	for (unsigned r = 1; r <= reps; r++)
-		json_array_append_new(seeds, json_integer((json_int_t)runner_seed(c->seed, r)));
-	json_object_set_new(d.manifest, "preset",
-			    c->preset ? json_string(c->preset->name) : json_null());
-	json_object_set_new(d.manifest, "size",
-			    json_string(size == ICTX_SIZE_FULL ? "full" : "quick"));
-	json_object_set_new(d.manifest, "reps", json_integer(reps));
-	json_object_set_new(d.manifest, "base_seed", json_integer((json_int_t)c->seed));
-	json_object_set_new(d.manifest, "seeds", seeds);
-	json_object_set_new(d.manifest, "params", params);
-	json_object_set_new(d.manifest, "caps",
-			    json_pack("{s:I, s:I, s:o, s:f, s:i, s:s}",
-				      "mem_cap_bytes", (json_int_t)cap,
-				      "budget_bytes", (json_int_t)budget,
-				      "rlimit_as_bytes",
-				      rlim ? json_integer((json_int_t)rlim) : json_null(),
-				      "timeout_s", max_timeout, "watchdog_ms", 10,
-				      "rule",
-				      "budget (counted live bytes) < mem_cap (RSS, "
-				      "watchdog) < rlimit_as (virtual, plain builds)"));
-	json_object_set_new(d.manifest, "incidents", json_array());
-	for (size_t i = 0; i < c->ninc; i++)
-		json_array_append_new(json_object_get(d.manifest, "incidents"),
-				      json_string(c->inc[i]->name));
-	json_object_set_new(d.manifest, "variants", json_array());
 	for (size_t v = 0; v < c->nvar; v++)
-		json_array_append_new(json_object_get(d.manifest, "variants"),
-				      json_string(c->var[v]));
-	json_object_set_new(d.manifest, "detect", json_boolean(c->detect));
-	json_object_set_new(d.manifest, "sample_ms",
-			    json_integer(c->no_telemetry ? 0 : c->sample_ms ? c->sample_ms : 10));
+		json_array_append_new(vars, json_string(c->var[v]));
+	for (unsigned r = 1; r <= x->reps; r++)
+		json_array_append_new(seeds, json_integer((json_int_t)runner_seed(c->o.seed, r)));
+	json_object_set_new(m, "preset",
+			    c->pre ? json_string(c->pre->name) : json_null());
+	json_object_set_new(m, "size",
+			    json_string(x->size == ICTX_SIZE_FULL ? "full" : "quick"));
+	json_object_set_new(m, "reps", json_integer(x->reps));
+	json_object_set_new(m, "base_seed", json_integer((json_int_t)c->o.seed));
+	json_object_set_new(m, "seeds", seeds);
+	json_object_set_new(m, "params", params);
+	json_object_set_new(m, "caps", caps_json(c, x->size));
+	json_object_set_new(m, "incidents", incs);
+	json_object_set_new(m, "variants", vars);
+	json_object_set_new(m, "detect", json_boolean(c->o.detect));
+	json_object_set_new(m, "sample_ms",
+			    json_integer(c->o.no_telemetry ? 0 : c->o.sample_ms ? c->o.sample_ms : 10));
+}
 
-	runner_install_signals();
-	t_start = now_s();
-	if (!c->quiet)
-		printf("maplab %s: %zu run%s -> %s\n", c->cmd, total,
-		       total == 1 ? "" : "s", d.path);
-	for (size_t i = 0; i < c->ninc && !runner_interrupted && !gone; i++) {
+/* The table row of a finished run (row->rec: its record, owned). */
+static void row_of(struct row *row, const struct run_spec *s,
+		   const struct run_result *res)
+{
+	json_t *rj = results_run_json(s, res);
+	struct results_run_view vw;
+
+	snprintf(row->incident, sizeof(row->incident), "%s", s->inc->name);
+	snprintf(row->variant, sizeof(row->variant), "%s", s->variant);
+	row->rep = s->rep;
+	row->outcome = res->outcome;
+	row->dur = res->duration_s;
+	row->peak_mib = (double)res->peak_rss / (1024.0 * 1024.0);
+	row->inflight = NAN;
+	if (rj && results_view(rj, &vw)) {
+		row->ops_s = vw.ops_per_s;
+		row->p99_ms = vw.p99_ns / 1e6;
+		row->inflight = json_number_value(json_object_get(
+			json_object_get(rj, "summary"), "inflight_peak"));
+		symptom_text(json_object_get(rj, "symptoms"), row->symptoms,
+			     sizeof(row->symptoms));
+	}
+	row->rec = rj;
+	detail_text(res, row->detail, sizeof(row->detail));
+}
+
+/* One cell, one repetition: run it, write its record, print its line. */
+static void run_cell(const struct cli *c, struct exec *x,
+		     const struct run_spec *s)
+{
+	struct run_result res;
+	struct row *row = &x->rows[x->nrows];
+	int rc;
+
+	x->done++;
+	if (!c->o.quiet) {
+		char left[48] = "";
+
+		/* time left: the mean run so far times the runs to go */
+		if (x->done > 1)
+			snprintf(left, sizeof(left), "  (~%.0f s left)",
+				 (now_s() - x->t_start) / (double)(x->done - 1) *
+				 (double)(x->total - x->done + 1));
+		/* a child's malloc-trace lines would split the line: end it */
+		printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u%s \u2026%s", x->done,
+		       x->total, s->inc->name, s->variant, s->rep, x->reps, left,
+		       x->trace ? "\n" : " ");
+		fflush(stdout);
+	}
+	rc = gochild_is_go(s->variant) ? gochild_run(s, &res)
+				       : runner_run(s, &res);
+	if (rc) {
+		if (!c->o.quiet)
+			printf("harness error\n");
+		fprintf(stderr, "maplab %s: %s\n", c->o.cmd, res.error);
+		x->failed_write = true;
+		return;
+	}
+	if ((rc = results_add_run(&x->d, s, &res))) {
+		fprintf(stderr, "maplab %s: cannot write the record "
+			"of %s x %s into %s: %s%s\n", c->o.cmd,
+			s->inc->name, s->variant, x->d.path,
+			strerror(-rc), folder_gone(rc)
+			? "; the folder is gone, stopping" : "");
+		x->failed_write = true;
+		if (folder_gone(rc))
+			x->gone = true;
+	}
+	x->nrows++;
+	row_of(row, s, &res);
+	if (!c->o.quiet)
+		printf("%s%s%s  %.1f s  peak %.0f MiB%s%s%s%s\n",
+		       x->col ? color(res.outcome) : "",
+		       run_outcome_name(res.outcome),
+		       x->col ? "\033[0m" : "", res.duration_s,
+		       row->peak_mib, row->detail[0] ? "  " : "",
+		       row->detail, row->symptoms[0] ? "  " : "",
+		       row->symptoms);
+	runner_result_free(&res);
+}
+
+/* The --set options that apply to inc (a matrix spreads them). */
+static size_t sets_for(const struct cli *c, const struct incident *inc,
+		       const char **sets)
+{
+	size_t n = 0;
+
+	for (size_t s = 0; s < c->o.nsets; s++) {
+		char key[ICTX_NAME_LEN];
+		const char *eq = strchr(c->o.sets[s], '=');
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - c->o.sets[s]),
+			 c->o.sets[s]);
+		if (ictx_find_param(inc, key))
+			sets[n++] = c->o.sets[s];
+	}
+	return n;
+}
+
+/* Every incident x variant x repetition, in that order, until done,
+ * interrupted or the folder is gone. */
+static void run_cells(const struct cli *c, struct exec *x)
+{
+	for (size_t i = 0; i < c->ninc && !runner_interrupted && !x->gone; i++) {
 		const char *sets[MAX_SETS];
-		size_t nsets = 0;
+		size_t nsets = sets_for(c, c->inc[i], sets);
 
-		for (size_t s = 0; s < c->nsets; s++) {
-			char key[ICTX_NAME_LEN];
-			const char *eq = strchr(c->sets[s], '=');
-
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - c->sets[s]),
-				 c->sets[s]);
-			if (ictx_find_param(c->inc[i], key))
-				sets[nsets++] = c->sets[s];
-		}
-		for (size_t v = 0; v < c->nvar && !runner_interrupted && !gone; v++)
-			for (unsigned r = 1; r <= reps && !runner_interrupted && !gone &&
-			     (!gochild_is_go(c->var[v]) ||
-			      gochild_supports(c->inc[i], c->var[v]));
+		for (size_t v = 0; v < c->nvar && !runner_interrupted && !x->gone; v++)
+			for (unsigned r = 1; r <= x->reps && !runner_interrupted &&
+			     !x->gone && (!gochild_is_go(c->var[v]) ||
+					  gochild_supports(c->inc[i], c->var[v]));
 			     r++) {
 				struct run_spec s = {
 					.inc = c->inc[i], .variant = c->var[v],
-					.rep = r, .threads = c->threads,
-					.seed = runner_seed(c->seed, r),
-					.seconds = c->seconds, .size = size,
+					.rep = r, .threads = c->o.threads,
+					.seed = runner_seed(c->o.seed, r),
+					.seconds = c->o.seconds, .size = x->size,
 					.sets = sets, .nsets = nsets,
-					.map_flags = c->detect ? MAP_F_DETECT : 0,
-					.mem_cap = c->mem_cap, .budget = c->budget,
-					.timeout_s = c->timeout,
-					.sample_ms = c->sample_ms,
-					.no_telemetry = c->no_telemetry,
-					.echo_stderr = c->verbose};
-				struct run_result res;
-				struct row *row = &rows[nrows];
+					.map_flags = c->o.detect ? MAP_F_DETECT : 0,
+					.mem_cap = c->o.mem_cap, .budget = c->o.budget,
+					.timeout_s = c->o.timeout,
+					.sample_ms = c->o.sample_ms,
+					.no_telemetry = c->o.no_telemetry,
+					.echo_stderr = c->o.verbose};
 
-				done++;
-				if (!c->quiet) {
-					char left[48] = "";
-
-					/* time left: the mean run so far times the
-					 * runs still to go */
-					if (done > 1)
-						snprintf(left, sizeof(left), "  (~%.0f s left)",
-							 (now_s() - t_start) / (double)(done - 1) *
-							 (double)(total - done + 1));
-					printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u%s \u2026%s",
-					       done, total, s.inc->name, s.variant, r, reps,
-					       left, trace ? "\n" : " ");
-					fflush(stdout);
-				}
-				rc = gochild_is_go(s.variant) ? gochild_run(&s, &res)
-							      : runner_run(&s, &res);
-				if (rc) {
-					if (!c->quiet)
-						printf("harness error\n");
-					fprintf(stderr, "maplab %s: %s\n", c->cmd, res.error);
-					failed_write = true;
-					continue;
-				}
-				if ((rc = results_add_run(&d, &s, &res))) {
-					fprintf(stderr, "maplab %s: cannot write the record "
-						"of %s x %s into %s: %s%s\n", c->cmd,
-						s.inc->name, s.variant, d.path,
-						strerror(-rc), folder_gone(rc)
-						? "; the folder is gone, stopping" : "");
-					failed_write = true;
-					if (folder_gone(rc))
-						gone = true;
-				}
-				nrows++;
-				snprintf(row->incident, sizeof(row->incident), "%s", s.inc->name);
-				snprintf(row->variant, sizeof(row->variant), "%s", s.variant);
-				row->rep = r;
-				row->outcome = res.outcome;
-				row->dur = res.duration_s;
-				row->peak_mib = (double)res.peak_rss / (1024.0 * 1024.0);
-				{
-					json_t *rj = results_run_json(&s, &res);
-					struct results_run_view vw;
-
-					row->inflight = NAN;
-					if (rj && results_view(rj, &vw)) {
-						row->ops_s = vw.ops_per_s;
-						row->p99_ms = vw.p99_ns / 1e6;
-						row->inflight = json_number_value(json_object_get(
-							json_object_get(rj, "summary"),
-							"inflight_peak"));
-						symptom_text(json_object_get(rj, "symptoms"),
-							     row->symptoms, sizeof(row->symptoms));
-					}
-					row->rec = rj;
-				}
-				detail_text(&res, row->detail, sizeof(row->detail));
-				if (!c->quiet)
-					printf("%s%s%s  %.1f s  peak %.0f MiB%s%s%s%s\n",
-					       col ? color(res.outcome) : "",
-					       run_outcome_name(res.outcome),
-					       col ? "\033[0m" : "", res.duration_s,
-					       row->peak_mib, row->detail[0] ? "  " : "",
-					       row->detail, row->symptoms[0] ? "  " : "",
-					       row->symptoms);
-				runner_result_free(&res);
+				run_cell(c, x, &s);
 			}
 	}
-	if ((rc = results_close(&d, !runner_interrupted && !failed_write))) {
-		if (!gone)
-			fprintf(stderr, "maplab %s: cannot finish %s: %s\n",
-				c->cmd, d.path, strerror(-rc));
-		failed_write = true;
+}
+
+static int execute(struct cli *c)
+{
+	struct exec x = {
+		.reps = c->o.reps ? c->o.reps : c->pre ? c->pre->reps : 1,
+		.size = c->o.size >= 0 ? (enum ictx_size)c->o.size
+			: c->pre ? c->pre->size : ICTX_SIZE_QUICK,
+		.col = cli_color(),
+	};
+	char dirout[PATH_MAX];
+	int rc;
+
+	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
+		for (size_t v = 0; v < c->nvar; v++)
+			if (!gochild_is_go(c->var[v]) ||
+			    gochild_supports(c->inc[i], c->var[v]))
+				x.total += x.reps;
+	if (!(x.rows = calloc(x.total ? x.total : 1, sizeof(*x.rows))))
+		return 1;
+	if ((rc = open_folder(c, &x, dirout, sizeof(dirout)))) {
+		free(x.rows);
+		return rc;
 	}
-	print_table(rows, nrows, col);
-	printf("\nresults: %s%s\n", d.path,
+	fill_manifest(c, &x);
+	runner_install_signals();
+	x.trace = getenv("MAPLAB_MALLOC_TRACE") &&
+		  strcmp(getenv("MAPLAB_MALLOC_TRACE"), "0");
+	x.t_start = now_s();
+	if (!c->o.quiet)
+		printf("maplab %s: %zu run%s -> %s\n", c->o.cmd, x.total,
+		       x.total == 1 ? "" : "s", x.d.path);
+	run_cells(c, &x);
+	if ((rc = results_close(&x.d, !runner_interrupted && !x.failed_write))) {
+		if (!x.gone)
+			fprintf(stderr, "maplab %s: cannot finish %s: %s\n",
+				c->o.cmd, x.d.path, strerror(-rc));
+		x.failed_write = true;
+	}
+	print_table(x.rows, x.nrows, x.col);
+	printf("\nresults: %s%s\n", x.d.path,
 	       runner_interrupted ? "  (INCOMPLETE: interrupted)" : "");
-	cli_render(d.path, c->dir, nrows && !runner_interrupted &&
-		   (c->report > 0 || (c->report < 0 && isatty(STDOUT_FILENO))));
-	for (size_t i = 0; i < nrows; i++)
-		json_decref(rows[i].rec);
-	free(rows);
+	cli_render(x.d.path, c->o.dir, x.nrows && !runner_interrupted &&
+		   (c->o.report > 0 || (c->o.report < 0 && isatty(STDOUT_FILENO))));
+	for (size_t i = 0; i < x.nrows; i++)
+		json_decref(x.rows[i].rec);
+	free(x.rows);
 	if (runner_interrupted)
 		return 128 + runner_interrupted;
-	return failed_write ? 1 : 0;
+	return x.failed_write ? 1 : 0;
+}
+
+int matrix_run(const struct matrix_opts *o)
+{
+	struct cli c = {.o = *o};
+	int rc = validate(&c);
+
+	return rc ? rc : execute(&c);
+}
+
+/* `maplab run` and `maplab matrix`: argv parsed here, then the typed call. */
+static int run_or_matrix_main(const char *cmd, int argc, char **argv)
+{
+	struct matrix_opts o;
+	int rc;
+
+	matrix_opts_init(&o, cmd);
+	rc = matrix_parse(&o, argc, argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	return matrix_run(&o);
 }
 
 int cli_run_main(int argc, char **argv)
 {
-	struct cli c = {.cmd = "run"};
-	int rc = parse(&c, argc, argv, false);
-
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	return execute(&c, argc, argv);
+	return run_or_matrix_main("run", argc, argv);
 }
 
 int cli_matrix_main(int argc, char **argv)
 {
-	struct cli c = {.cmd = "matrix"};
-	int rc = parse(&c, argc, argv, true);
-
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	return execute(&c, argc, argv);
+	return run_or_matrix_main("matrix", argc, argv);
 }
 
 int cli_list_main(int argc, char **argv)

@@ -1,7 +1,7 @@
 /*
- * harness/cli/cli.h - the list, run and matrix subcommands, and the shared
- * argument parsers (sizes like 256M, durations like 5s) other subcommands
- * (ci, tsan, diagnose) may reuse.
+ * harness/cli/cli.h - the list, run and matrix subcommands, and the typed
+ * call other subcommands (ci, tsan, diagnose) use to run a matrix:
+ * matrix_run(&opts).  The shared option parsers are in opts.h.
  */
 #ifndef MAPLAB_HARNESS_CLI_H
 #define MAPLAB_HARNESS_CLI_H
@@ -10,27 +10,55 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* argv[0] of the process (main sets it), so manifests record the exact
- * command line; "maplab" until set. */
-extern const char *cli_program;
+#include "harness/runtime/ictx.h"
 
 int cli_list_main(int argc, char **argv);
 int cli_run_main(int argc, char **argv);
 int cli_matrix_main(int argc, char **argv);
 
-/* "256M", "1G", "512K", "1048576": bytes.  0 or -EINVAL. */
-int cli_parse_size(const char *s, uint64_t *out);
-/* "5s", "500ms", "2m", "1.5": seconds (> 0).  0 or -EINVAL. */
-int cli_parse_duration(const char *s, double *out);
-/* Whole number within [min, max].  0 or -EINVAL. */
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-/* Re-execute this binary by its real path (so that /proc comm and ps show
- * "maplab", not "exe"); returns only on failure (errno set). */
-void cli_exec_self(char **argv);
-/* A fresh results folder name, "results/<date>-<time>-<label>", the way
- * results_open() names one, for subcommands that must know it up front. */
-void cli_default_out(char *buf, size_t len, const char *label);
-/* true unless NO_COLOR is set (to anything) or stdout is not a tty. */
-bool cli_color(void);
+#define MATRIX_MAX_SETS ICTX_MAX_SETS
+
+/* What `maplab run` or `maplab matrix` is asked to do: their options,
+ * typed.  Zero means "the default" throughout, except seed, size and
+ * report: start from matrix_opts_init(). */
+struct matrix_opts {
+	const char *cmd;       /* "run" (one incident, one variant, no preset)
+				* or "matrix"; messages start "maplab <cmd>:" */
+	const char *preset;    /* matrix: "quick" (NULL), "ci" or "full" */
+	const char *incidents; /* comma list; NULL: every incident (matrix) */
+	const char *variants;  /* comma list; NULL: all but exercise ones */
+	const char *out;       /* results folder; NULL: results/<id> */
+	const char *dir;       /* the folder goes inside this one, or NULL */
+	const char *runtime;   /* default variants: "c" (NULL), "go", "both" */
+	int report;            /* render after the runs: 1 yes, 0 no, -1 when
+				* stdout is a terminal (matrix_opts_init) */
+	const char *sets[MATRIX_MAX_SETS]; /* "key=value" overrides */
+	size_t nsets;
+	unsigned threads;      /* 0: the default */
+	unsigned reps;         /* 0: the preset's, or 1 */
+	unsigned sample_ms;    /* 0: 10 */
+	double seconds;        /* 0: the size's */
+	double timeout;        /* 0: seconds + max(5 s, seconds) */
+	uint64_t seed;         /* base seed (1) */
+	uint64_t mem_cap;      /* RSS cap; 0: RUN_DEFAULT_CAP */
+	uint64_t budget;       /* allocator budget; 0: 3/4 of the cap */
+	int size;              /* enum ictx_size; -1: the preset's, or quick */
+	bool detect, no_telemetry, verbose, quiet;
+	/* The command recorded in the manifest, without the program name;
+	 * NULL: the options above, written out as `maplab run|matrix` ones. */
+	int argc;
+	char **argv;
+};
+
+void matrix_opts_init(struct matrix_opts *o, const char *cmd);
+/* The options of `maplab run|matrix` (o->cmd says which) from argv into o;
+ * 0, -1 when --help was printed (exit 0), or 2 (bad input, one line
+ * printed).  Only the syntax: names and rules are matrix_run's. */
+int matrix_parse(struct matrix_opts *o, int argc, char **argv);
+/* Check everything (exit 2 with one line, nothing written), then run each
+ * cell in its own capped child and write the results folder.  0 whatever
+ * the children did; 1 when results could not be written; 128 + signal
+ * when interrupted. */
+int matrix_run(const struct matrix_opts *o);
 
 #endif

@@ -2,8 +2,9 @@
  * harness/cli/keyfig.c - each incident's key figure, read from a run
  * record (results/schema.json), for the terminal table of run and matrix.
  *
- * One row of the table below per figure: the incident, a label, where the
- * number is in the record, and how to print it.  A figure the record does
+ * The figures are the incident's own (incident.h: struct incident_keyfig,
+ * each incident's <name>_facts.c): a label, where the number is in the
+ * record, and how to print it.  A figure the record does
  * not hold is left out; a figure marked `nonzero` only shows when > 0
  * (syncmap's dirty copies: the other variants have none).  Pure functions,
  * no state.
@@ -14,30 +15,7 @@
 #include <string.h>
 
 #include "harness/cli/keyfig.h"
-
-enum kf_from {
-	KF_PATH,      /* a number at a dotted path of the record */
-	KF_SERIES_MAX /* the largest value of a series column */
-};
-
-static const struct keyfig {
-	const char *incident, *label, *where, *unit;
-	enum kf_from from;
-	double scale;
-	bool nonzero;
-} figs[] = {
-	{ "payment", "sweep max", "histograms.sweep.max_ns", "ms", KF_PATH,
-	  1e-6, false },
-	{ "metrics", "walk max", "histograms.walk.max_ns", "ms", KF_PATH, 1e-6,
-	  false },
-	{ "metrics", "copied", "metrics_final.dirty_copied", "",
-	  KF_PATH, 1, true },
-	{ "config", "torn", "symptoms.torn_reads", "", KF_PATH, 1, false },
-	{ "config", "frag peak", "metrics_final.frag_peak_permille", "%",
-	  KF_PATH, 0.1, false },
-	{ "retention", "payload", "tag_payload_mib", "MiB", KF_SERIES_MAX, 1,
-	  false },
-};
+#include "incidents/registry.h"
 
 static double at_path(const json_t *rec, const char *path)
 {
@@ -94,18 +72,19 @@ static void number(double v, char *buf, size_t len)
 void keyfig_text(const json_t *rec, char *buf, size_t len)
 {
 	const char *inc = json_string_value(json_object_get(rec, "incident"));
+	const struct incident *d = inc ? incident_find(inc) : NULL;
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; inc && i < sizeof(figs) / sizeof(figs[0]); i++) {
-		const struct keyfig *f = &figs[i];
+	for (size_t i = 0; d && d->key_figures && d->key_figures[i].label; i++) {
+		const struct incident_keyfig *f = &d->key_figures[i];
 		double v;
 		char num[32];
 
-		if (strcmp(f->incident, inc) || n >= len)
+		if (n >= len)
 			continue;
-		v = f->from == KF_PATH ? at_path(rec, f->where)
-				       : series_max(rec, f->where);
+		v = f->from == INCIDENT_KF_PATH ? at_path(rec, f->where)
+						: series_max(rec, f->where);
 		if (!isfinite(v) || (f->nonzero && !(v > 0)))
 			continue;
 		number(v * f->scale, num, sizeof(num));

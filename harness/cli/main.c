@@ -9,9 +9,11 @@
 #include "harness/bench/bench.h"
 #include "harness/lanes/ci.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/lanes/diagnose.h"
 #include "harness/report/report.h"
 #include "harness/lanes/tsan.h"
+#include "harness/lanes/goclaims.h"
 
 static const struct {
 	const char *name;
@@ -26,6 +28,7 @@ static const struct {
 	{"ci", ci_main, "the CI preset against the expectations"},
 	{"tsan", tsan_main, "the ThreadSanitizer lane"},
 	{"diagnose", diagnose_main, "the diagnostic checklist for one cell"},
+	{"goclaims", goclaims_main, "the Go claim experiments (make go)"},
 };
 
 static void usage(FILE *f)

@@ -15,7 +15,7 @@
 
 #include <glib.h>
 
-#include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/cli/rundir.h"
 #include "harness/report/report.h"
 

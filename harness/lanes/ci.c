@@ -28,6 +28,7 @@
 
 #include "harness/lanes/ci.h"
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/verdict/expect.h"
 #include "harness/report/report.h"
 #include "harness/store/results.h"
@@ -179,31 +180,58 @@ static json_t *cell_json(const struct cell *c)
 			 margins_json(v), "why", v->why);
 }
 
-/* The design verdict of a cell: "broken: HOW" when a run broke (the
- * first such HOW, "xN/M" when not all did), else "holds", each run judged
- * against ref, its incident's reference in this folder. */
+/* The design verdict of a cell, each run judged against ref, its
+ * incident's reference in this folder: "holds" when no run broke;
+ * "broken: HOW" when every run broke the same way; else each way with its
+ * count, most frequent first ("broken: oom 3/4, stall 1/4"). */
 static void cell_design(struct cell *c, const struct verdict_ref *ref)
 {
-	size_t i, broken = 0, runs = 0;
+	char how[8][16];
+	size_t cnt[8], nh = 0, i, runs = 0, used;
 	struct verdict v;
-	char how[16] = "";
 	json_t *r;
 
 	json_array_foreach(c->runs, i, r) {
+		size_t k;
+
 		verdict_of(r, ref, &v);
 		runs++;
-		if (v.cls == VERDICT_BROKEN && !broken++)
-			snprintf(how, sizeof(how), "%s", v.how_word);
+		if (v.cls != VERDICT_BROKEN)
+			continue;
+		for (k = 0; k < nh && strcmp(how[k], v.how_word); k++)
+			;
+		if (k == nh && nh < 8) {
+			snprintf(how[nh], sizeof(how[nh]), "%s", v.how_word);
+			cnt[nh++] = 0;
+		}
+		if (k < nh)
+			cnt[k]++;
 	}
-	if (!runs)
-		snprintf(c->design, sizeof(c->design), "-");
-	else if (!broken)
-		snprintf(c->design, sizeof(c->design), "holds");
-	else if (broken == runs)
-		snprintf(c->design, sizeof(c->design), "broken: %s", how);
-	else
-		snprintf(c->design, sizeof(c->design), "broken: %s %zu/%zu",
-			 how, broken, runs);
+	for (size_t a = 1; a < nh; a++) /* most frequent first, stable */
+		for (size_t b = a; b > 0 && cnt[b] > cnt[b - 1]; b--) {
+			char th[16];
+			size_t tc = cnt[b];
+
+			memcpy(th, how[b], sizeof(th));
+			memcpy(how[b], how[b - 1], sizeof(th));
+			memcpy(how[b - 1], th, sizeof(th));
+			cnt[b] = cnt[b - 1];
+			cnt[b - 1] = tc;
+		}
+	if (!runs || !nh) {
+		snprintf(c->design, sizeof(c->design), runs ? "holds" : "-");
+		return;
+	}
+	if (nh == 1 && cnt[0] == runs) {
+		snprintf(c->design, sizeof(c->design), "broken: %s", how[0]);
+		return;
+	}
+	used = (size_t)snprintf(c->design, sizeof(c->design), "broken:");
+	for (size_t k = 0; k < nh && used < sizeof(c->design); k++)
+		used += (size_t)snprintf(c->design + used,
+					 sizeof(c->design) - used,
+					 "%s %s %zu/%zu", k ? "," : "", how[k],
+					 cnt[k], runs);
 }
 
 /* The reference of every incident of the folder's runs (all), for the
@@ -423,10 +451,10 @@ int ci_main(int argc, char **argv)
 	const char *judge_only = NULL;
 	bool report = true;
 	char err[512], outbuf[PATH_MAX], dir[PATH_MAX];
-	char *margv[16];
-	int margc = 0, c, rc, failed;
+	struct matrix_opts mo;
+	int c, rc, failed;
 	json_t *exp;
-	uint64_t r;
+	uint64_t r = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -477,26 +505,14 @@ int ci_main(int argc, char **argv)
 		cli_default_out(outbuf, sizeof(outbuf), "ci");
 		out = outbuf;
 	}
-	margv[margc++] = "matrix";
-	margv[margc++] = "--preset";
-	margv[margc++] = "ci";
-	margv[margc++] = "--no-report";
-	margv[margc++] = "--out";
-	margv[margc++] = (char *)out;
-	if (incident) {
-		margv[margc++] = "--incident";
-		margv[margc++] = (char *)incident;
-	}
-	if (variant) {
-		margv[margc++] = "--variant";
-		margv[margc++] = (char *)variant;
-	}
-	if (reps) {
-		margv[margc++] = "--reps";
-		margv[margc++] = (char *)reps;
-	}
-	margv[margc] = NULL;
-	rc = cli_matrix_main(margc, margv);
+	matrix_opts_init(&mo, "matrix");
+	mo.preset = "ci";
+	mo.report = 0; /* this lane renders it (or not) itself */
+	mo.out = out;
+	mo.incidents = incident;
+	mo.variants = variant;
+	mo.reps = (unsigned)r;
+	rc = matrix_run(&mo);
 	if (rc == 2) { /* bad input: matrix said why, wrote nothing */
 		json_decref(exp);
 		return 2;
@@ -505,10 +521,11 @@ int ci_main(int argc, char **argv)
 	 * that the verdict closes the output. */
 	failed = judge_folder(out, exp, false);
 	if (failed >= 0 && report) {
-		char *rargv[] = {"report", (char *)out, "--quiet", NULL};
-		if (report_main(3, rargv) != 0)
+		struct report_opts ro = {.quiet = true};
+
+		if (report_render(out, &ro, err, sizeof(err)) != 0)
 			fprintf(stderr, "maplab ci: the report of %s could not "
-					"be rendered (see above)\n", out);
+					"be rendered: %s\n", out, err);
 	}
 	if (failed >= 0)
 		failed = judge_folder(out, exp, true);

@@ -19,9 +19,10 @@
  *   6 memory limit       -> the cap's forensics: outcome, which cap, when,
  *                           what grew
  *
- * How: the cell runs as `maplab run -v` in a subprocess (so the harness's
- * caps and records apply unchanged) with its stderr, which carries the
- * child's malloc trace, saved to a file.  Twice - early (0.3 s, before a
+ * How: the cell runs as `maplab run -v` would (matrix_run) in a forked
+ * copy of this process (so the harness's caps and records apply
+ * unchanged, and this process is free to probe it) with its stderr,
+ * which carries the child's malloc trace, saved to a file.  Twice - early (0.3 s, before a
  * racing map has usually crashed) and halfway through the planned run -
  * the probe finds the run's child process and reads its threads and
  * backtraces (gdb stops the process for a moment: the probe perturbs the
@@ -47,12 +48,14 @@
 #include <unistd.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/lanes/diagnose.h"
 #include "harness/report/report.h"
 #include "harness/store/results.h"
 #include "incidents/registry.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
+#include "maps/util.h"
 
 #ifndef MAPLAB_BUILD_DIR
 #define MAPLAB_BUILD_DIR "build"
@@ -81,14 +84,6 @@ static bool join(char *buf, size_t len, const char *dir, const char *name)
 		return false;
 	}
 	return true;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* The run's child: the child of pid with pid's own name (the harness
@@ -435,6 +430,8 @@ static void step_tsan(FILE *md, const char *dir, const char *inc,
 	snprintf(cmd, sizeof(cmd), "%s tsan --incident %s --variant %s --out "
 		 "%s --no-report 2>&1", bin, inc, var, out);
 	fflush(NULL);
+	/* A subprocess, not a call: the lane must run in the TSan build
+	 * (build/tsan/maplab), another binary than this one. */
 	p = popen(cmd, "r");
 	fprintf(md, "```\n");
 	while (p && fgets(line, sizeof(line), p))
@@ -469,8 +466,8 @@ static void step_tsan(FILE *md, const char *dir, const char *inc,
 }
 
 static int parse_args(int argc, char **argv, const char **inc,
-		      const char **var, const char **out, char **pass,
-		      int *npass, bool *gdb, bool *tsan)
+		      const char **var, struct matrix_opts *mo, bool *gdb,
+		      bool *tsan)
 {
 	static const struct option opts[] = {
 		{"seconds", required_argument, NULL, 's'},
@@ -488,14 +485,23 @@ static int parse_args(int argc, char **argv, const char **inc,
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-		case 'S':
-			if (*npass > 40)
-				break;
-			pass[(*npass)++] = c == 's' ? "--seconds" : "--set";
-			pass[(*npass)++] = optarg;
+			if (cli_parse_duration(optarg, &mo->seconds)) {
+				fprintf(stderr, "maplab diagnose: --seconds '%s' is "
+						"not a duration, e.g. 5s\n", optarg);
+				return 2;
+			}
 			break;
-		case 'd': pass[(*npass)++] = "--detect"; break;
-		case 'o': *out = optarg; break;
+		case 'S':
+			if (mo->nsets == MATRIX_MAX_SETS) {
+				fprintf(stderr, "maplab diagnose: too many --set "
+						"options (at most %d)\n",
+					MATRIX_MAX_SETS);
+				return 2;
+			}
+			mo->sets[mo->nsets++] = optarg;
+			break;
+		case 'd': mo->detect = true; break;
+		case 'o': mo->out = optarg; break;
 		case 'G': *gdb = false; break;
 		case 'T': *tsan = false; break;
 		case 'h': usage(stdout); return 1;
@@ -516,165 +522,140 @@ static int parse_args(int argc, char **argv, const char **inc,
 	return 0;
 }
 
-int diagnose_main(int argc, char **argv)
-{
-	const char *inc = NULL, *var = NULL, *out = NULL;
-	char *pass[48], *rargv[64];
-	int npass = 0, rc, status = 0, rargc = 0, errfd;
-	bool gdb = true, tsan = true;
-	double probe_at[2];
-	int probes = 0;
-	char outbuf[PATH_MAX], err[512], path[PATH_MAX];
-	const struct incident *incident = NULL;
-	double planned, t0;
-	pid_t sub, child = 0;
-	char *tbuf = NULL, *gbuf = NULL;
-	size_t tlen = 0, glen = 0;
-	FILE *tf, *gf, *md;
-	char *mdbuf = NULL;
-	size_t mdlen = 0;
-	json_t *runs, *run;
-	double at = NAN, v;
+/* One diagnosis: the cell, the probes and what they saw. */
+struct diag {
+	const char *inc, *var, *out;
+	bool gdb, tsan;
+	double planned, probe_at[2];
+	int probes;
+	char *tbuf, *gbuf;  /* threads.txt, gdb.txt */
+	size_t tlen, glen;
+	char errpath[PATH_MAX]; /* the child's stderr until it is moved */
+};
 
-	rc = parse_args(argc, argv, &inc, &var, &out, pass, &npass, &gdb, &tsan);
+/* Arguments and names, checked before anything runs; fills mo as
+ * `maplab run -v` would be given.  0, -1 (help printed) or 2. */
+static int diag_prepare(struct diag *dg, struct matrix_opts *mo, int argc,
+			char **argv, char *outbuf, size_t outlen)
+{
+	const struct incident *incident;
+	char err[512];
+	int rc;
+
+	matrix_opts_init(mo, "run");
+	rc = parse_args(argc, argv, &dg->inc, &dg->var, mo, &dg->gdb, &dg->tsan);
 	if (rc)
-		return rc == 1 ? 0 : 2;
-	if (!(incident = incident_find(inc))) {
+		return rc == 1 ? -1 : 2;
+	if (!(incident = incident_find(dg->inc))) {
 		fprintf(stderr, "maplab diagnose: unknown incident '%s'; see "
-				"maplab list\n", inc);
+				"maplab list\n", dg->inc);
 		return 2;
 	}
-	if (!map_variant_find(var)) {
+	if (!map_variant_find(dg->var)) {
 		fprintf(stderr, "maplab diagnose: unknown variant '%s'; see "
-				"maplab list\n", var);
+				"maplab list\n", dg->var);
 		return 2;
 	}
-	if (!out) {
+	if (!(dg->out = mo->out)) {
 		char label[96];
 
-		snprintf(label, sizeof(label), "diagnose-%s-%s", inc, var);
-		cli_default_out(outbuf, sizeof(outbuf), label);
-		out = outbuf;
+		snprintf(label, sizeof(label), "diagnose-%s-%s", dg->inc, dg->var);
+		cli_default_out(outbuf, outlen, label);
+		dg->out = outbuf;
 	}
-	if (results_check_out(out, err, sizeof(err))) {
+	if (results_check_out(dg->out, err, sizeof(err))) {
 		fprintf(stderr, "maplab diagnose: %s\n", err);
 		return 2;
 	}
-	planned = incident->quick_seconds;
-	for (int i = 0; i + 1 < npass; i++)
-		if (!strcmp(pass[i], "--seconds"))
-			cli_parse_duration(pass[i + 1], &planned);
+	dg->planned = mo->seconds > 0 ? mo->seconds : incident->quick_seconds;
+	dg->probe_at[0] = dg->planned / 2 < 0.3 ? dg->planned / 4 : 0.3;
+	dg->probe_at[1] = dg->planned / 2;
+	mo->incidents = dg->inc;
+	mo->variants = dg->var;
+	mo->out = dg->out;
+	mo->verbose = true;
+	mo->report = 0; /* rendered at the end, after diagnose.md */
+	return 0;
+}
 
-	rargv[rargc++] = "maplab";
-	rargv[rargc++] = "run";
-	rargv[rargc++] = "--incident";
-	rargv[rargc++] = (char *)inc;
-	rargv[rargc++] = "--variant";
-	rargv[rargc++] = (char *)var;
-	rargv[rargc++] = "--out";
-	rargv[rargc++] = (char *)out;
-	rargv[rargc++] = "-v";
-	rargv[rargc++] = "--no-report";
-	for (int i = 0; i < npass; i++)
-		rargv[rargc++] = pass[i];
-	rargv[rargc] = NULL;
+/* Probe the run's child at the planned moments until the run ends. */
+static int diag_probe(struct diag *dg, pid_t sub)
+{
+	FILE *tf = open_memstream(&dg->tbuf, &dg->tlen);
+	FILE *gf = open_memstream(&dg->gbuf, &dg->glen);
+	double t0 = ml_mono_s();
+	int status = 0;
+	pid_t child;
 
-	snprintf(path, sizeof(path), "/tmp/maplab-diagnose-%d.stderr", getpid());
-	errfd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	probe_at[0] = planned / 2 < 0.3 ? planned / 4 : 0.3;
-	probe_at[1] = planned / 2;
-	printf("diagnose %s x %s: running the cell (probes at %.1fs and "
-	       "%.1fs)\n", inc, var, probe_at[0], probe_at[1]);
-	fflush(NULL);
-	sub = fork();
-	if (sub == 0) {
-		setenv("MAPLAB_MALLOC_TRACE", "1", 1);
-		if (errfd >= 0)
-			dup2(errfd, 2);
-		cli_exec_self(rargv);
-		_exit(127);
-	}
-	if (sub < 0) {
-		fprintf(stderr, "maplab diagnose: fork: %s\n", strerror(errno));
-		return 1;
-	}
-	tf = open_memstream(&tbuf, &tlen);
-	gf = open_memstream(&gbuf, &glen);
-	t0 = now_s();
 	for (;;) {
-		pid_t w = waitpid(sub, &status, WNOHANG);
-		if (w == sub)
+		if (waitpid(sub, &status, WNOHANG) == sub)
 			break;
-		if (probes < 2 && now_s() - t0 >= probe_at[probes] &&
+		if (dg->probes < 2 && ml_mono_s() - t0 >= dg->probe_at[dg->probes] &&
 		    (child = child_of(sub)) > 0) {
 			fprintf(tf, "%sprobe %d at %.2fs after start, pid %d\n\n",
-				probes ? "\n" : "", probes + 1, now_s() - t0, child);
+				dg->probes ? "\n" : "", dg->probes + 1,
+				ml_mono_s() - t0, child);
 			threads_snapshot(child, tf);
-			if (gdb) {
-				fprintf(gf, "=== probe %d at %.2fs\n", probes + 1,
-					now_s() - t0);
+			if (dg->gdb) {
+				fprintf(gf, "=== probe %d at %.2fs\n",
+					dg->probes + 1, ml_mono_s() - t0);
 				backtraces(child, gf);
 			}
-			probes++;
+			dg->probes++;
 		}
 		usleep(20000);
 	}
 	fclose(tf);
 	fclose(gf);
+	return status;
+}
+
+/* The cell, run and probed.  0, or 1 when it did not complete. */
+static int diag_run(struct diag *dg, const struct matrix_opts *mo)
+{
+	int errfd, status;
+	pid_t sub;
+
+	snprintf(dg->errpath, sizeof(dg->errpath),
+		 "/tmp/maplab-diagnose-%d.stderr", getpid());
+	errfd = open(dg->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	printf("diagnose %s x %s: running the cell (probes at %.1fs and "
+	       "%.1fs)\n", dg->inc, dg->var, dg->probe_at[0], dg->probe_at[1]);
+	fflush(NULL);
+	sub = fork();
+	if (sub == 0) {
+		/* `maplab run -v` in a forked copy of this (single-threaded)
+		 * process, not in this one: the parent probes it while it
+		 * runs.  No exec: the copy makes the typed call. */
+		int rc;
+
+		setenv("MAPLAB_MALLOC_TRACE", "1", 1);
+		if (errfd >= 0)
+			dup2(errfd, 2);
+		rc = matrix_run(mo);
+		fflush(NULL);
+		_exit(rc);
+	}
+	if (sub < 0) {
+		fprintf(stderr, "maplab diagnose: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	status = diag_probe(dg, sub);
 	if (errfd >= 0)
 		close(errfd);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "maplab diagnose: the run did not complete (status "
-				"%d); see %s\n", status, path);
-		free(tbuf);
-		free(gbuf);
+				"%d); see %s\n", status, dg->errpath);
 		return 1;
 	}
-	{ /* keep the child's stderr (malloc trace lines) with the results */
-		char dst[PATH_MAX];
-		join(dst, sizeof(dst), out, "stderr.txt");
-		if (rename(path, dst))
-			unlink(path);
-	}
-	runs = results_load_runs(out, err, sizeof(err));
-	run = json_array_get(runs, 0);
-	if (!run) {
-		fprintf(stderr, "maplab diagnose: %s\n", err);
-		json_decref(runs);
-		free(tbuf);
-		free(gbuf);
-		return 1;
-	}
-	join(path, sizeof(path), out, "threads.txt");
-	results_write_file(path, tbuf, tlen);
-	join(path, sizeof(path), out, "gdb.txt");
-	results_write_file(path, gbuf, glen);
+	return 0;
+}
 
-	md = open_memstream(&mdbuf, &mdlen);
-	fprintf(md, "# Diagnosis: %s x %s\n\nThe seed's six-step checklist "
-		    "(chapter 4) for one run; outcome **%s**.  Run record: "
-		    "`runs/`; report: [report.html](report.html).  The probes "
-		    "(%.1fs, %.1fs; %d taken) read /proc and attach gdb for a "
-		    "moment, which perturbs the run slightly.\n\n", inc, var,
-		json_string_value(json_object_get(run, "outcome")), probe_at[0],
-		probe_at[1], probes);
-	{
-		char crash[200];
-
-		crash_text(run, crash, sizeof(crash));
-		if (crash[0]) {
-			fprintf(md, "**The run crashed: %s.**  The map's own "
-				    "failure is the finding; the memory and latency "
-				    "figures below cover only the %.2f s it lived.\n\n",
-				crash, json_number_value(json_object_get(run,
-				"duration_s")));
-			printf("\n0 outcome:   %s; the figures below cover only the "
-			       "run's short life\n", crash);
-		} else {
-			printf("\n");
-		}
-	}
-	step_heap(md, run);
+/* Steps 2, 5 and 6 of the page (1, 3 and 4 have their own functions). */
+static void step_trace(FILE *md, const struct diag *dg, json_t *run)
+{
+	const char *inc = dg->inc, *tbuf = dg->tbuf;
+	double at = NAN, v;
 
 	fprintf(md, "## 2. Trace: blocked time and latency\n\n*Go: `go tool "
 		    "trace`.*  Per thread at the probe: CPU time, time waiting "
@@ -688,9 +669,13 @@ int diagnose_main(int argc, char **argv)
 		    "(t=%.2fs).\n\n", v, at);
 	printf("2 trace:     latency p99 peaked at %.2f ms at t=%.2fs; threads "
 	       "in threads.txt\n", v, at);
+}
 
-	step_malloc_trace(md, out, run, planned);
-	step_tsan(md, out, inc, var, tsan);
+static void step_dump_limit(FILE *md, const struct diag *dg, json_t *run)
+{
+	const char *gbuf = dg->gbuf;
+	size_t glen = dg->glen;
+	double at = NAN, v;
 
 	v = series_max(run, "inflight", &at);
 	fprintf(md, "## 5. Goroutine dump: in-flight requests and backtraces\n\n"
@@ -736,21 +721,94 @@ int diagnose_main(int argc, char **argv)
 		       json_is_object(oom) ? ", cap " : "",
 		       json_is_object(oom) ? json_string_value(json_object_get(oom, "cap")) : "");
 	}
+}
+
+/* diagnose.md, written into the run's folder.  0 or 1. */
+static int diag_page(const struct diag *dg, json_t *run)
+{
+	const char *inc = dg->inc, *var = dg->var;
+	char *mdbuf = NULL, path[PATH_MAX];
+	size_t mdlen = 0;
+	FILE *md = open_memstream(&mdbuf, &mdlen);
+	double probe_at[2] = {dg->probe_at[0], dg->probe_at[1]};
+	int probes = dg->probes, rc;
+
+	fprintf(md, "# Diagnosis: %s x %s\n\nThe seed's six-step checklist "
+		    "(chapter 4) for one run; outcome **%s**.  Run record: "
+		    "`runs/`; report: [report.html](report.html).  The probes "
+		    "(%.1fs, %.1fs; %d taken) read /proc and attach gdb for a "
+		    "moment, which perturbs the run slightly.\n\n", inc, var,
+		json_string_value(json_object_get(run, "outcome")), probe_at[0],
+		probe_at[1], probes);
+	{
+		char crash[200];
+
+		crash_text(run, crash, sizeof(crash));
+		if (crash[0]) {
+			fprintf(md, "**The run crashed: %s.**  The map's own "
+				    "failure is the finding; the memory and latency "
+				    "figures below cover only the %.2f s it lived.\n\n",
+				crash, json_number_value(json_object_get(run,
+				"duration_s")));
+			printf("\n0 outcome:   %s; the figures below cover only the "
+			       "run's short life\n", crash);
+		} else {
+			printf("\n");
+		}
+	}
+	step_heap(md, run);
+	step_trace(md, dg, run);
+	step_malloc_trace(md, dg->out, run, dg->planned);
+	step_tsan(md, dg->out, inc, var, dg->tsan);
+	step_dump_limit(md, dg, run);
 	fclose(md);
-	join(path, sizeof(path), out, "diagnose.md");
+	join(path, sizeof(path), dg->out, "diagnose.md");
 	rc = results_write_file(path, mdbuf, mdlen);
 	free(mdbuf);
-	free(tbuf);
-	free(gbuf);
-	json_decref(runs);
 	if (rc) {
 		fprintf(stderr, "maplab diagnose: cannot write %s\n", path);
 		return 1;
 	}
-	{
-		char *rep[] = {"report", (char *)out, "--quiet", NULL};
-		report_main(3, rep);
-	}
-	printf("\ndiagnosis: %s\n", path);
 	return 0;
+}
+
+int diagnose_main(int argc, char **argv)
+{
+	struct diag dg = {.gdb = true, .tsan = true};
+	struct matrix_opts mo;
+	char outbuf[PATH_MAX], err[1024], path[PATH_MAX];
+	struct report_opts ro = {.quiet = true};
+	json_t *runs, *run;
+	int rc = diag_prepare(&dg, &mo, argc, argv, outbuf, sizeof(outbuf));
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if ((rc = diag_run(&dg, &mo)))
+		goto out;
+	/* keep the child's stderr (malloc trace lines) with the results */
+	join(path, sizeof(path), dg.out, "stderr.txt");
+	if (rename(dg.errpath, path))
+		unlink(dg.errpath);
+	runs = results_load_runs(dg.out, err, sizeof(err));
+	if (!(run = json_array_get(runs, 0))) {
+		fprintf(stderr, "maplab diagnose: %s\n", err);
+		json_decref(runs);
+		rc = 1;
+		goto out;
+	}
+	join(path, sizeof(path), dg.out, "threads.txt");
+	results_write_file(path, dg.tbuf, dg.tlen);
+	join(path, sizeof(path), dg.out, "gdb.txt");
+	results_write_file(path, dg.gbuf, dg.glen);
+	rc = diag_page(&dg, run);
+	json_decref(runs);
+	if (!rc && report_render(dg.out, &ro, err, sizeof(err)))
+		fprintf(stderr, "maplab diagnose: the report of %s could not "
+				"be rendered: %s\n", dg.out, err);
+	if (!rc)
+		printf("\ndiagnosis: %s/diagnose.md\n", dg.out);
+out:
+	free(dg.tbuf);
+	free(dg.gbuf);
+	return rc;
 }

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "harness/cli/cli.h"
+#include "harness/cli/opts.h"
 #include "harness/verdict/expect.h"
 #include "harness/report/report.h"
 #include "harness/store/results.h"
@@ -51,6 +52,16 @@
 #endif
 
 #define TSAN_ENV "MAPLAB_TSAN_LOGS"
+
+/* The lane's caps.  TSan's shadow memory counts in RSS (several times the
+ * program's own memory), so the RSS cap is raised from the normal 256 MiB
+ * to 1.5 GiB; the allocator budget stays at the normal 192 MiB (3/4 of
+ * 256 MiB), so a run that leaks still ends as `oom` at the same live
+ * bytes as in the plain lane.  The timeout allows for TSan's 5-15x
+ * slowdown of an 8 s run plus setup and teardown. */
+#define TSAN_MEM_CAP (1536ull << 20)
+#define TSAN_BUDGET (192ull << 20)
+#define TSAN_TIMEOUT_S 60.0
 
 static void usage(FILE *f)
 {
@@ -128,11 +139,11 @@ static void remove_logs(const char *logs)
 
 /* The second pass: run the matrix, read the logs, judge. */
 static int lane(const char *out, const char *logs, const char *incident,
-		const char *variant, const char *seconds, bool report)
+		const char *variant, double seconds, bool report)
 {
 	char err[512], path[PATH_MAX], logpath[PATH_MAX], sum[512];
-	char *margv[24];
-	int margc = 0, rc, failures = 0;
+	struct matrix_opts mo;
+	int rc, failures = 0;
 	json_t *exp, *runs, *cells, *doc;
 	size_t i;
 	json_t *run;
@@ -145,35 +156,24 @@ static int lane(const char *out, const char *logs, const char *incident,
 		fprintf(stderr, "maplab tsan: %s\n", err);
 		return 2;
 	}
-	margv[margc++] = "matrix";
-	margv[margc++] = "--preset";
-	margv[margc++] = "quick";
-	margv[margc++] = "--no-report";
-	margv[margc++] = "--out";
-	margv[margc++] = (char *)out;
-	margv[margc++] = "--seconds";
-	margv[margc++] = (char *)seconds;
-	margv[margc++] = "--mem-cap";
-	margv[margc++] = "1536M";
-	margv[margc++] = "--budget";
-	margv[margc++] = "192M";
-	margv[margc++] = "--timeout";
-	margv[margc++] = "60s";
-	if (incident) {
-		margv[margc++] = "--incident";
-		margv[margc++] = (char *)incident;
-	}
-	if (variant) {
-		margv[margc++] = "--variant";
-		margv[margc++] = (char *)variant;
-	}
-	margv[margc] = NULL;
-	printf("maplab tsan: this lane raises the RSS cap to 1536 MiB (the "
+	matrix_opts_init(&mo, "matrix");
+	mo.preset = "quick";
+	mo.report = 0; /* this lane renders it (or not) itself */
+	mo.out = out;
+	mo.seconds = seconds;
+	mo.mem_cap = TSAN_MEM_CAP;
+	mo.budget = TSAN_BUDGET;
+	mo.timeout = TSAN_TIMEOUT_S;
+	mo.incidents = incident;
+	mo.variants = variant;
+	printf("maplab tsan: this lane raises the RSS cap to %llu MiB (the "
 	       "\"peak\" figures below are RSS): TSan's shadow memory and "
 	       "its own allocator count in RSS, 2-5x a plain run.  The "
-	       "allocator budget stays at 192 MiB, so an oom here is the "
-	       "workload's, as in the plain lane.\n");
-	rc = cli_matrix_main(margc, margv);
+	       "allocator budget stays at %llu MiB, so an oom here is the "
+	       "workload's, as in the plain lane.\n",
+	       (unsigned long long)(TSAN_MEM_CAP >> 20),
+	       (unsigned long long)(TSAN_BUDGET >> 20));
+	rc = matrix_run(&mo);
 	if (rc == 2) {
 		json_decref(exp);
 		return 2;
@@ -274,8 +274,11 @@ static int lane(const char *out, const char *logs, const char *incident,
 	printf("\n%d check%s failed; TSan logs in %s/tsan/\n", failures,
 	       failures == 1 ? "" : "s", out);
 	if (report) {
-		char *rargv[] = {"report", (char *)out, "--quiet", NULL};
-		report_main(3, rargv);
+		struct report_opts ro = {.quiet = true};
+
+		if (report_render(out, &ro, err, sizeof(err)))
+			fprintf(stderr, "maplab tsan: the report of %s could not "
+					"be rendered: %s\n", out, err);
 	}
 	return failures > 0 || rc != 0;
 }
@@ -332,7 +335,7 @@ int tsan_main(int argc, char **argv)
 		return 2;
 	}
 	if (logs) /* second pass: TSAN_OPTIONS are in force */
-		return lane(out, logs, incident, variant, seconds, report);
+		return lane(out, logs, incident, variant, sec, report);
 
 	if (!out) {
 		cli_default_out(outbuf, sizeof(outbuf), "tsan");
@@ -381,6 +384,8 @@ int tsan_main(int argc, char **argv)
 			nargv[n++] = "--no-report";
 		nargv[n] = NULL;
 		fflush(NULL);
+		/* A re-exec, not a call: TSan reads TSAN_OPTIONS (log_path,
+		 * exitcode) once, at process start (see the file comment). */
 		cli_exec_self(nargv);
 	}
 	fprintf(stderr, "maplab tsan: cannot re-execute itself: %s\n",

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "harness/verdict/expect.h"
+#include "harness/report/report_go.h"
 #include "harness/report/report_impl.h"
 #include "incidents/registry.h"
 
@@ -724,6 +725,7 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 			rp->incs[i].name);
 	if (rp->tsan)
 		fputs("<li><a href=\"#tsan\">ThreadSanitizer lane</a></li>\n", f);
+	rp_go_nav(rp, f);
 	if (rp->nbcharts)
 		fputs("<li><a href=\"#bench\">Benchmark</a></li>\n", f);
 	fputs("</ul></nav>\n", f);
@@ -781,6 +783,7 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 	}
 	if (rp->tsan)
 		html_tsan(rp, f);
+	rp_go_html(rp, f);
 	if (rp->nbcharts) {
 		fputs("<section id=\"bench\">\n<h2>Benchmark</h2>\n", f);
 		if (bench_values(rp)) {
@@ -900,6 +903,7 @@ int rp_write_md(const struct report *rp, FILE *f)
 	}
 	if (rp->tsan)
 		md_tsan(rp, f);
+	rp_go_md(rp, f);
 	if (rp->nbcharts) {
 		fputs("<a id=\"bench\"></a>\n\n## Benchmark\n\n", f);
 		if (bench_values(rp))

@@ -34,6 +34,7 @@
 
 #include "harness/verdict/expect.h"
 #include "harness/report/report_impl.h"
+#include "harness/runtime/text.h"
 #include "harness/store/results.h"
 #include "incidents/registry.h"
 #include "maps/map.h"
@@ -59,7 +60,7 @@ void rp_note(struct report *rp, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	results_one_line(clean, sizeof(clean), line);
+	text_one_line(clean, sizeof(clean), line);
 	nn = realloc(rp->notes, (rp->nnotes + 1) * sizeof(*nn));
 	if (!nn)
 		return;

@@ -412,6 +412,54 @@ void rp_table_free(struct rp_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The lab's cells of one seed row: per variant, the largest value over
+ * its repetitions ("not measured" when no run has the column). */
+static void seed_row_cells(const struct report *rp,
+			   const struct rp_incident *inc,
+			   const struct incident_figure *sr, const char **vars,
+			   size_t nv, char **cells)
+{
+	bool have_col = false;
+
+	for (size_t k = 0; k < nv; k++) {
+		double best = NAN;
+
+		for (size_t i = 0; i < inc->nruns; i++) {
+			const struct rp_run *r = &rp->runs[inc->runs[i]];
+			double v;
+
+			if (strcmp(r->variant, vars[k]) != 0)
+				continue;
+			v = row_value(sr, r, &have_col);
+			if (!isnan(v) && (isnan(best) || v > best))
+				best = v;
+		}
+		cells[k] = fmt_unit(
+			sr->unit == INCIDENT_UNIT_MS && sr->src != INCIDENT_FIG_FIELD ?
+				best * 1e6 : best,
+			sr->unit);
+		if (sr->src == INCIDENT_FIG_TTO && !isnan(best) && cells[k]) {
+			const char *o = "";
+			char b[80];
+
+			for (size_t i = 0; i < inc->nruns; i++) {
+				const struct rp_run *r = &rp->runs[inc->runs[i]];
+
+				if (!strcmp(r->variant, vars[k]) && rp_run_failed(r))
+					o = rp_outcome(r);
+			}
+			snprintf(b, sizeof(b), "%s at %s", o, cells[k]);
+			free(cells[k]);
+			cells[k] = strdup(b);
+		}
+	}
+	if (sr->src >= INCIDENT_FIG_COL_MAX && !have_col)
+		for (size_t k = 0; k < nv; k++) {
+			free(cells[k]);
+			cells[k] = strdup("not measured");
+		}
+}
+
 int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 		  struct rp_table *t)
 {
@@ -450,51 +498,13 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 	for (size_t s = 0; sd && sd->figures[s].figure; s++) {
 		const struct incident_figure *sr = &sd->figures[s];
 		size_t row = t->nrows;
-		bool have_col = false;
 
 		if (row >= 24)
 			break;
 		t->cell[row][0] = strdup(sr->figure);
 		t->cell[row][1] = strdup(sr->normal);
 		t->cell[row][2] = strdup(sr->failing);
-		for (size_t k = 0; k < nv; k++) {
-			double best = NAN;
-
-			for (size_t i = 0; i < inc->nruns; i++) {
-				const struct rp_run *r = &rp->runs[inc->runs[i]];
-				double v;
-
-				if (strcmp(r->variant, vars[k]) != 0)
-					continue;
-				v = row_value(sr, r, &have_col);
-				if (!isnan(v) && (isnan(best) || v > best))
-					best = v;
-			}
-			t->cell[row][3 + k] = fmt_unit(
-				sr->unit == INCIDENT_UNIT_MS && sr->src != INCIDENT_FIG_FIELD ?
-					best * 1e6 : best,
-				sr->unit);
-			if (sr->src == INCIDENT_FIG_TTO && !isnan(best) && t->cell[row][3 + k]) {
-				const char *o = "";
-				char b[80];
-
-				for (size_t i = 0; i < inc->nruns; i++) {
-					const struct rp_run *r = &rp->runs[inc->runs[i]];
-
-					if (!strcmp(r->variant, vars[k]) && rp_run_failed(r))
-						o = rp_outcome(r);
-				}
-				snprintf(b, sizeof(b), "%s at %s", o, t->cell[row][3 + k]);
-				free(t->cell[row][3 + k]);
-				t->cell[row][3 + k] = strdup(b);
-			}
-		}
-		if (sr->src >= INCIDENT_FIG_COL_MAX && !have_col) {
-			for (size_t k = 0; k < nv; k++) {
-				free(t->cell[row][3 + k]);
-				t->cell[row][3 + k] = strdup("not measured");
-			}
-		}
+		seed_row_cells(rp, inc, sr, vars, nv, &t->cell[row][3]);
 		t->nrows++;
 	}
 	for (size_t i = 0; i < t->nrows; i++)

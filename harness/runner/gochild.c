@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "harness/runner/gochild.h"
+#include "maps/util.h"
 
 #define GO_WATCH_MS 10
 #define GO_ROWS 4096            /* series rows kept (decimated past it) */
@@ -447,22 +448,6 @@ static bool drain_tel(struct goparent *g, int fd)
 
 /* ---- the run -------------------------------------------------------- */
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* argv: bin key=value...; strings in one malloc'd block per entry. */
 static char **go_argv(const struct run_spec *s, const struct run_result *r,
 		      const char *bin)
@@ -564,7 +549,7 @@ static void finish(struct goparent *g, int status, int killed,
 static int not_built(struct run_result *r, const char *bin, int why)
 {
 	r->outcome = RUN_ERROR;
-	r->started = r->finished = wall();
+	r->started = r->finished = ml_wall_s();
 	if (why == -ENOENT)
 		snprintf(r->error, sizeof(r->error),
 			 "incident %s has no Go twin",
@@ -637,8 +622,8 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 	fcntl(ofd[0], F_SETFL, O_NONBLOCK);
 	fcntl(tfd[0], F_SETFL, O_NONBLOCK);
 	fflush(NULL);
-	r->started = wall();
-	t0 = mono();
+	r->started = ml_wall_s();
+	t0 = ml_mono_s();
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -669,7 +654,7 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 		}
 		if (wait4(pid, &status, WNOHANG, &ru) == pid)
 			break;
-		now = mono();
+		now = ml_mono_s();
 		rss = telemetry_pid_rss(pid);
 		if (rss > r->peak_rss)
 			r->peak_rss = rss;
@@ -682,8 +667,8 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 			kill(-pid, SIGKILL);
 		}
 	}
-	r->finished = wall();
-	r->duration_s = mono() - t0;
+	r->finished = ml_wall_s();
+	r->duration_s = ml_mono_s() - t0;
 	r->cpu_user_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 	r->cpu_sys_s = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	r->maxrss_bytes = (uint64_t)ru.ru_maxrss * 1024;

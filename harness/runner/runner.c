@@ -90,22 +90,6 @@ uint64_t runner_seed(uint64_t base, unsigned rep)
 	return ml_mix64(base + rep) >> 11;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static bool sanitized(void)
 {
 	return MAPLAB_SAN[0] != '\0';
@@ -302,59 +286,15 @@ static const char *tag_grew_most(const struct run_result *r)
 	return ml_tag_name(bt);
 }
 
-static const char *signame(int sig)
-{
-	static char buf[32];
-	const char *abbrev = sigabbrev_np(sig);
-
-	if (!abbrev) {
-		snprintf(buf, sizeof(buf), "SIG%d", sig);
-		return buf;
-	}
-	snprintf(buf, sizeof(buf), "SIG%s", abbrev);
-	return buf;
-}
-
-/* A sanitizer catches SEGV/BUS/FPE/ILL itself, reports and exits 1:
- * "ERROR: AddressSanitizer: SEGV on unknown address ...".  Name the signal
- * it caught, 0 for reports that are not signals (use-after-free, ...). */
-static int sanitizer_signal(const char *line)
-{
-	static const struct {
-		const char *word;
-		int sig;
-	} map[] = {{"Sanitizer: SEGV", SIGSEGV}, {"Sanitizer: stack-overflow", SIGSEGV},
-		   {"Sanitizer: BUS", SIGBUS},   {"Sanitizer: FPE", SIGFPE},
-		   {"Sanitizer: ILL", SIGILL},   {"Sanitizer: ABRT", SIGABRT}};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strstr(line, map[i].word))
-			return map[i].sig;
-	return 0;
-}
-
 /* ---- the run ------------------------------------------------------- */
 
-enum kill_reason { KILL_NONE, KILL_RSS, KILL_TIMEOUT, KILL_INTERRUPT };
-
-int runner_run(const struct run_spec *spec, struct run_result *res)
+/* The child's context, with the run's effective caps.  0 or -errno. */
+static int create_ctx(const struct run_spec *spec, struct run_result *res)
 {
 	struct ictx_opts o = ICTX_OPTS_INIT;
-	struct telemetry *tel = NULL;
-	struct capture cap = {0};
-	const struct ictx_status *st;
-	enum kill_reason why = KILL_NONE;
-	double t0, deadline, killed_at = 0, oom_seen = -1, now;
-	int pfd[2] = {-1, -1}, status = 0, rc = 0;
 	char err[ICTX_ERR_LEN] = "";
-	bool reaped = false;
-	struct rusage ru = {0};
-	pid_t pid;
+	int rc;
 
-	memset(res, 0, sizeof(*res));
-	runner_caps(spec, &res->mem_cap, &res->budget, &res->rlimit_as,
-		    &res->timeout_s, &res->seconds);
-	res->exit_status = -1;
 	o.variant = spec->variant;
 	o.threads = spec->threads;
 	o.seed = spec->seed;
@@ -369,10 +309,115 @@ int runner_run(const struct run_spec *spec, struct run_result *res)
 	o.err = err;
 	o.errlen = sizeof(err);
 	rc = ictx_create(spec->inc, &o, &res->ctx);
-	if (rc) {
+	if (rc)
 		snprintf(res->error, sizeof(res->error), "%s", err);
-		return rc;
+	return rc;
+}
+
+/* The parent's watch over one child, until it is reaped. */
+struct watch {
+	pid_t pid;
+	int fd;                 /* the child's stderr pipe, -1 once closed */
+	double t0, deadline;
+	enum run_kill why;
+	double killed_at;
+	int status;
+	struct rusage ru;
+};
+
+/* Poll the child every WATCH_MS: drain its stderr, track its RSS, and
+ * kill it (its whole group) at the RSS cap, the deadline (shortened to
+ * OOM_GRACE_S after a budget refusal) or an interrupt. */
+static void watch_child(struct watch *w, struct capture *cap,
+			const struct ictx_status *st, struct run_result *res)
+{
+	double oom_seen = -1, now;
+
+	for (;;) {
+		struct pollfd p = {w->fd, POLLIN, 0};
+		uint64_t rss;
+
+		if (poll(&p, w->fd >= 0 ? 1 : 0, WATCH_MS) > 0 &&
+		    !drain(cap, w->fd)) {
+			close(w->fd);
+			w->fd = -1;
+		}
+		if (wait4(w->pid, &w->status, WNOHANG, &w->ru) == w->pid)
+			return;
+		now = ml_mono_s();
+		rss = telemetry_pid_rss(w->pid);
+		if (rss > res->peak_rss)
+			res->peak_rss = rss;
+		if (st->budget_oom && oom_seen < 0) {
+			oom_seen = now;
+			if (w->deadline > now + OOM_GRACE_S)
+				w->deadline = now + OOM_GRACE_S;
+		}
+		if (w->why != RUN_KILL_NONE)
+			continue;
+		if (rss > res->mem_cap)
+			w->why = RUN_KILL_RSS;
+		else if (runner_interrupted)
+			w->why = RUN_KILL_INTERRUPT;
+		else if (now >= w->deadline)
+			w->why = RUN_KILL_TIMEOUT;
+		if (w->why != RUN_KILL_NONE) {
+			w->killed_at = now - w->t0;
+			kill(-w->pid, SIGKILL);
+		}
 	}
+}
+
+/* After the reap: the rest of stderr, the series, the figures. */
+static void collect(struct watch *w, struct capture *cap,
+		    struct telemetry *tel, struct run_result *res)
+{
+	size_t n;
+
+	res->finished = ml_wall_s();
+	res->cpu_user_s = (double)w->ru.ru_utime.tv_sec + w->ru.ru_utime.tv_usec / 1e6;
+	res->cpu_sys_s = (double)w->ru.ru_stime.tv_sec + w->ru.ru_stime.tv_usec / 1e6;
+	res->maxrss_bytes = (uint64_t)w->ru.ru_maxrss * 1024;
+	res->duration_s = ml_mono_s() - w->t0;
+	kill(-w->pid, SIGKILL); /* anything the child left in its group */
+	/* the child is gone: the pipe has everything, and EOF unless a
+	 * grandchild still holds it (a bounded drain, then stop) */
+	for (int i = 0; w->fd >= 0 && i < 50; i++) {
+		struct pollfd p = {w->fd, POLLIN, 0};
+
+		if (poll(&p, 1, 10) <= 0 || !drain(cap, w->fd))
+			break;
+	}
+	if (cap->len && cap->scan < cap->len) { /* a last unterminated line */
+		if (cap->len < CAPTURE_MAX)
+			cap->buf[cap->len++] = '\n';
+		scan_lines(cap);
+	}
+	res->nrows = telemetry_rows(tel, res->rows);
+	for (uint32_t i = 0; i < res->nrows; i++)
+		if (res->rows[i].rss_bytes > (double)res->peak_rss)
+			res->peak_rss = (uint64_t)res->rows[i].rss_bytes;
+	n = cap->len > RUN_TAIL_BYTES ? RUN_TAIL_BYTES : cap->len;
+	memcpy(res->stderr_tail, cap->buf + cap->len - n, n);
+	res->stderr_tail[n] = '\0';
+	snprintf(res->detector, sizeof(res->detector), "%s", cap->detector);
+	res->tsan_warnings = cap->tsan_warnings;
+}
+
+int runner_run(const struct run_spec *spec, struct run_result *res)
+{
+	struct telemetry *tel = NULL;
+	struct capture cap = {0};
+	struct watch w = {.why = RUN_KILL_NONE};
+	int pfd[2] = {-1, -1}, rc;
+	pid_t parent = getpid();
+
+	memset(res, 0, sizeof(*res));
+	runner_caps(spec, &res->mem_cap, &res->budget, &res->rlimit_as,
+		    &res->timeout_s, &res->seconds);
+	res->exit_status = -1;
+	if ((rc = create_ctx(spec, res)))
+		return rc;
 	res->interval_ms = spec->sample_ms ? spec->sample_ms : 10;
 	tel = telemetry_create(RING_ROWS, res->interval_ms);
 	cap.buf = malloc(CAPTURE_MAX);
@@ -390,166 +435,43 @@ int runner_run(const struct run_spec *spec, struct run_result *res)
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 
 	fflush(NULL); /* no buffered output duplicated into the child */
-	res->started = wall_s();
-	t0 = mono_s();
-	pid_t parent = getpid();
-	pid = fork();
-	if (pid < 0) {
+	res->started = ml_wall_s();
+	w.t0 = ml_mono_s();
+	w.pid = fork();
+	if (w.pid < 0) {
 		rc = -errno;
 		snprintf(res->error, sizeof(res->error), "fork: %s",
 			 strerror(errno));
 		goto out;
 	}
-	if (pid == 0) {
+	if (w.pid == 0) {
 		close(pfd[0]);
 		child_main(res->ctx, pfd[1], parent, res->rlimit_as);
 	}
-	setpgid(pid, pid); /* also here: no window where -pid is wrong */
-	res->child_pid = pid;
+	setpgid(w.pid, w.pid); /* also here: no window where -pid is wrong */
+	res->child_pid = w.pid;
 	close(pfd[1]);
 	pfd[1] = -1;
-	deadline = t0 + res->timeout_s;
-	st = ictx_status(res->ctx);
+	w.fd = pfd[0];
+	pfd[0] = -1; /* the watch owns it now */
+	w.deadline = w.t0 + res->timeout_s;
+	watch_child(&w, &cap, ictx_status(res->ctx), res);
+	collect(&w, &cap, tel, res);
+	{ /* the one place an ending becomes an outcome */
+		struct run_end e = {
+			.status = w.status, .why = w.why,
+			.killed_at_s = w.killed_at,
+			.duration_s = res->duration_s, .timeout_s = res->timeout_s,
+			.interrupt_sig = runner_interrupted,
+			.st = ictx_status(res->ctx),
+			.detector = cap.detector, .sanitizer = cap.sanitizer,
+			.grew_most = tag_grew_most(res),
+		};
 
-	while (!reaped) {
-		struct pollfd p = {pfd[0], POLLIN, 0};
-		pid_t w;
-		uint64_t rss;
-
-		if (poll(&p, pfd[0] >= 0 ? 1 : 0, WATCH_MS) > 0 &&
-		    !drain(&cap, pfd[0])) {
-			close(pfd[0]);
-			pfd[0] = -1;
-		}
-		w = wait4(pid, &status, WNOHANG, &ru);
-		if (w == pid) {
-			reaped = true;
-			break;
-		}
-		now = mono_s();
-		rss = telemetry_pid_rss(pid);
-		if (rss > res->peak_rss)
-			res->peak_rss = rss;
-		if (st->budget_oom && oom_seen < 0) {
-			oom_seen = now;
-			if (deadline > now + OOM_GRACE_S)
-				deadline = now + OOM_GRACE_S;
-		}
-		if (why != KILL_NONE)
-			continue;
-		if (rss > res->mem_cap)
-			why = KILL_RSS;
-		else if (runner_interrupted)
-			why = KILL_INTERRUPT;
-		else if (now >= deadline)
-			why = KILL_TIMEOUT;
-		if (why != KILL_NONE) {
-			killed_at = now - t0;
-			kill(-pid, SIGKILL);
-		}
+		runner_classify(&e, res);
 	}
-	now = mono_s();
-	res->finished = wall_s();
-	res->cpu_user_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
-	res->cpu_sys_s = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	res->maxrss_bytes = (uint64_t)ru.ru_maxrss * 1024;
-	res->duration_s = now - t0;
-	kill(-pid, SIGKILL); /* anything the child left in its group */
-	if (pfd[0] >= 0) {
-		/* the child is gone: the pipe has everything, and EOF unless
-		 * a grandchild still holds it (a bounded drain, then stop) */
-		for (int i = 0; i < 50; i++) {
-			struct pollfd p = {pfd[0], POLLIN, 0};
-
-			if (poll(&p, 1, 10) <= 0 || !drain(&cap, pfd[0]))
-				break;
-		}
-	}
-	if (cap.len && cap.scan < cap.len) { /* a last unterminated line */
-		if (cap.len < CAPTURE_MAX)
-			cap.buf[cap.len++] = '\n';
-		scan_lines(&cap);
-	}
-	res->nrows = telemetry_rows(tel, res->rows);
-	for (uint32_t i = 0; i < res->nrows; i++)
-		if (res->rows[i].rss_bytes > (double)res->peak_rss)
-			res->peak_rss = (uint64_t)res->rows[i].rss_bytes;
-	{
-		size_t n = cap.len > RUN_TAIL_BYTES ? RUN_TAIL_BYTES : cap.len;
-
-		memcpy(res->stderr_tail, cap.buf + cap.len - n, n);
-		res->stderr_tail[n] = '\0';
-	}
-	snprintf(res->detector, sizeof(res->detector), "%s", cap.detector);
-	if (cap.tsan_warnings)
-		ictx_symptom(res->ctx, "tsan_warnings", cap.tsan_warnings);
-
-	/* the one place an ending becomes an outcome */
-	if (WIFEXITED(status))
-		res->exit_status = WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		res->signal = WTERMSIG(status);
-	if (st->budget_oom) {
-		res->outcome = RUN_OOM;
-		res->oom_cap = st->budget_hit ? "budget" : "rlimit";
-		res->oom_at_s = st->oom_at_s;
-		snprintf(res->oom_tag, sizeof(res->oom_tag), "%s",
-			 st->oom_tag >= 0 ? ml_tag_name(st->oom_tag) : "");
-		res->time_to_outcome_s = st->oom_at_s;
-		res->signal = 0; /* a consequence, not the outcome */
-		snprintf(res->oom_grew_most, sizeof(res->oom_grew_most), "%s",
-			 tag_grew_most(res));
-	} else if (why != KILL_NONE && res->signal == SIGKILL) {
-		res->signal = 0;
-		res->time_to_outcome_s = killed_at;
-		if (why == KILL_RSS) {
-			res->outcome = RUN_OOM;
-			res->oom_cap = "rss";
-			res->oom_at_s = killed_at;
-			snprintf(res->oom_tag, sizeof(res->oom_tag), "%s",
-				 tag_grew_most(res));
-			snprintf(res->oom_grew_most, sizeof(res->oom_grew_most),
-				 "%s", res->oom_tag);
-		} else if (why == KILL_TIMEOUT) {
-			res->outcome = RUN_HANG;
-			snprintf(res->error, sizeof(res->error),
-				 "no end after %.1f s (in phase %s); killed",
-				 res->timeout_s, ictx_phase_name(st->phase));
-		} else {
-			res->outcome = RUN_INTERRUPTED;
-			snprintf(res->error, sizeof(res->error),
-				 "interrupted by %s", signame(runner_interrupted));
-		}
-	} else if (WIFSIGNALED(status)) {
-		res->outcome = RUN_CRASH;
-		res->time_to_outcome_s = res->duration_s;
-		if (cap.sanitizer[0])
-			snprintf(res->error, sizeof(res->error), "%s",
-				 cap.sanitizer);
-	} else if (res->exit_status == 2 && cap.detector[0]) {
-		res->outcome = RUN_CRASH;
-		res->time_to_outcome_s = res->duration_s;
-	} else if (res->exit_status == 0 && st->phase == ICTX_PHASE_DONE &&
-		   !st->setup_rc && !st->run_rc) {
-		res->outcome = RUN_OK;
-		res->time_to_outcome_s = res->duration_s;
-	} else if (res->exit_status == 0 && (st->setup_rc || st->run_rc)) {
-		res->outcome = RUN_ERROR;
-		res->time_to_outcome_s = res->duration_s;
-		snprintf(res->error, sizeof(res->error), "%s", st->error);
-	} else if (cap.sanitizer[0]) {
-		res->outcome = RUN_CRASH;
-		res->time_to_outcome_s = res->duration_s;
-		res->signal = sanitizer_signal(cap.sanitizer);
-		snprintf(res->error, sizeof(res->error), "%s", cap.sanitizer);
-	} else {
-		res->outcome = RUN_ERROR;
-		res->time_to_outcome_s = res->duration_s;
-		snprintf(res->error, sizeof(res->error),
-			 "child exited with status %d in phase %s%s%s",
-			 res->exit_status, ictx_phase_name(st->phase),
-			 st->error[0] ? ": " : "", st->error);
-	}
+	if (w.fd >= 0)
+		close(w.fd);
 out:
 	if (pfd[0] >= 0)
 		close(pfd[0]);
@@ -557,9 +479,8 @@ out:
 		close(pfd[1]);
 	free(cap.buf);
 	telemetry_destroy(tel);
-	if (rc) {
+	if (rc)
 		runner_result_free(res);
-	}
 	return rc;
 }
 

@@ -97,12 +97,34 @@ struct run_result {
 	double cpu_user_s, cpu_sys_s; /* the child's CPU time (wait4) */
 	uint64_t maxrss_bytes;    /* the kernel's peak RSS of the child */
 	char stderr_tail[RUN_TAIL_BYTES + 1];
+	unsigned tsan_warnings;   /* "WARNING: ThreadSanitizer" lines seen */
 	struct ictx *ctx;         /* metrics, hists, symptoms, log, params */
 	struct tel_row *rows;     /* the series (malloc'd) */
 	uint32_t nrows;
 	unsigned interval_ms;
 	double started, finished; /* wall clock, seconds since the epoch */
 };
+
+/* Why the parent killed a child, if it did. */
+enum run_kill { RUN_KILL_NONE, RUN_KILL_RSS, RUN_KILL_TIMEOUT, RUN_KILL_INTERRUPT };
+
+/* What the parent knows once a child has ended: all the classification
+ * reads. */
+struct run_end {
+	int status;               /* wait status */
+	enum run_kill why;        /* the parent's kill, or RUN_KILL_NONE */
+	double killed_at_s;       /* when it killed (seconds since fork) */
+	double duration_s;        /* fork to reap */
+	double timeout_s;         /* the effective timeout (for the message) */
+	int interrupt_sig;        /* the signal that interrupted the lab */
+	const struct ictx_status *st; /* the child's own account */
+	const char *detector;     /* Go-style "fatal error: ..." line, or "" */
+	const char *sanitizer;    /* a sanitizer's ERROR line, or "" */
+	const char *grew_most;    /* the tag that grew most over the series */
+};
+/* The outcome and its details (outcome, exit_status, signal, oom_*,
+ * time_to_outcome_s, error) from e alone: a pure function (classify.c). */
+void runner_classify(const struct run_end *e, struct run_result *res);
 
 /* 1 when SIGINT/SIGTERM arrived (installed by runner_install_signals). */
 extern volatile int runner_interrupted;

@@ -54,7 +54,7 @@
 #include <unistd.h>
 
 #include "harness/runtime/ictx.h"
-#include "harness/store/results.h"
+#include "harness/runtime/text.h"
 #include "harness/runtime/telemetry.h"
 #include "maps/alloc.h"
 #include "maps/util.h"
@@ -102,6 +102,9 @@ struct ictx {
 	bool own_workdir;
 	size_t map_len; /* bytes of this mapping */
 	struct telemetry *tel; /* set before the run, by the controller */
+	/* the histograms at the last kept row, for interval figures; the
+	 * monitor thread only (the controller after joining it) */
+	struct ictx_hist_snap tel_prev[ICTX_MAX_HISTS];
 
 	/* the run */
 	atomic_bool stop;         /* see ictx_stopping() */
@@ -750,7 +753,7 @@ void ictx_log(struct ictx *c, const char *fmt, ...)
 	slot = total < ICTX_MAX_LOG ? (size_t)total
 	       : ICTX_LOG_HEAD + (size_t)((total - ICTX_LOG_HEAD) %
 					  (ICTX_MAX_LOG - ICTX_LOG_HEAD));
-	results_one_line(c->log[slot], ICTX_LOG_LEN, line);
+	text_one_line(c->log[slot], ICTX_LOG_LEN, line);
 	if (total >= ICTX_MAX_LOG)
 		c->log_dropped++;
 	atomic_store_explicit(&c->log_total, total + 1, memory_order_relaxed);
@@ -865,6 +868,62 @@ static void check_refusal(struct ictx *c, const struct ml_alloc_snapshot *s,
 	ictx_request_stop(c);
 }
 
+/* Histogram figures of the interval since the last kept row. */
+static void row_hists(struct ictx *c, struct tel_row *r)
+{
+	size_t nh = ictx_hist_count(c);
+
+	for (size_t i = 0; i < ICTX_MAX_HISTS; i++) {
+		struct ictx_hist_snap cur, d;
+		uint64_t mx = 0;
+
+		r->hist_p50[i] = r->hist_p99[i] = r->hist_max[i] = NAN;
+		r->hist_n[i] = NAN;
+		if (i >= nh || !ictx_hist_snapshot(c, i, &cur))
+			continue;
+		d = cur;
+		ictx_hist_sub(&d, &c->tel_prev[i]);
+		for (unsigned b = ICTX_HIST_BUCKETS; b-- > 0;)
+			if (d.b[b]) {
+				mx = ictx_hist_bucket_hi(b);
+				if (cur.max && mx > cur.max)
+					mx = cur.max;
+				break;
+			}
+		r->hist_n[i] = (double)d.count;
+		if (d.count) {
+			r->hist_p50[i] = (double)ictx_hist_percentile(&d, 0.5);
+			r->hist_p99[i] = (double)ictx_hist_percentile(&d, 0.99);
+			r->hist_max[i] = (double)mx;
+		}
+		c->tel_prev[i] = cur;
+	}
+}
+
+/* One telemetry row, when the ring keeps this tick: the monitor reads the
+ * context and pushes the finished row (telemetry never reads back). */
+static void monitor_row(struct ictx *c, double t,
+			const struct ml_alloc_snapshot *snap, bool force)
+{
+	struct tel_row r;
+	size_t nm = ictx_metric_count(c);
+
+	if (!telemetry_due(c->tel, force))
+		return;
+	r.t_s = t;
+	r.live_total = (double)snap->live_total;
+	for (int i = 0; i < ML_TAG_COUNT; i++)
+		r.live[i] = (double)snap->live[i];
+	for (size_t i = 0; i < ICTX_MAX_METRICS; i++) {
+		int64_t v;
+
+		r.metric[i] = i < nm && ictx_metric_at(c, i, NULL, NULL, &v)
+				      ? (double)v : NAN;
+	}
+	row_hists(c, &r);
+	telemetry_push(c->tel, &r, force);
+}
+
 static void *monitor_main(void *arg)
 {
 	struct ictx *c = arg;
@@ -900,7 +959,7 @@ static void *monitor_main(void *arg)
 		t = ictx_elapsed_s(c);
 		ml_alloc_snapshot(&snap);
 		if (c->tel && !c->no_telemetry)
-			telemetry_tick(c->tel, c, t, &snap, false);
+			monitor_row(c, t, &snap, false);
 		check_refusal(c, &snap, t);
 		if (ictx_now_ns() >= deadline)
 			ictx_request_stop(c);
@@ -971,7 +1030,7 @@ out:
 	ML_CHECK_PTHREAD(pthread_join(mon, NULL));
 	if (c->tel && !c->no_telemetry) { /* a last row with the end state */
 		ml_alloc_snapshot(&snap);
-		telemetry_tick(c->tel, c, ictx_elapsed_s(c), &snap, true);
+		monitor_row(c, ictx_elapsed_s(c), &snap, true);
 	}
 	if (c->st.budget_oom)
 		return -ENOMEM;

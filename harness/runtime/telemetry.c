@@ -99,64 +99,26 @@ static void decimate(struct telemetry *t)
 	t->stride *= 2;
 }
 
-void telemetry_tick(struct telemetry *t, const struct ictx *ctx, double t_s,
-		    const struct ml_alloc_snapshot *snap, bool force)
+bool telemetry_due(struct telemetry *t, bool force)
+{
+	t->tick++;
+	return force || (t->tick - 1) % t->stride == 0;
+}
+
+void telemetry_push(struct telemetry *t, const struct tel_row *row, bool force)
 {
 	struct tel_row *r;
 	uint32_t n;
-	size_t nm, nh;
+	double t_s = row->t_s;
 
-	t->tick++;
-	if (!force && (t->tick - 1) % t->stride != 0)
-		return;
 	n = atomic_load_explicit(&t->count, memory_order_relaxed);
 	if (n == t->capacity) {
 		decimate(t);
 		n = atomic_load_explicit(&t->count, memory_order_relaxed);
 	}
 	r = &t->rows[n];
-	r->t_s = t_s;
+	*r = *row;
 	r->rss_bytes = (double)telemetry_self_rss();
-	r->live_total = (double)snap->live_total;
-	for (int i = 0; i < ML_TAG_COUNT; i++)
-		r->live[i] = (double)snap->live[i];
-	nm = ictx_metric_count(ctx);
-	for (size_t i = 0; i < ICTX_MAX_METRICS; i++) {
-		int64_t v;
-
-		r->metric[i] = i < nm && ictx_metric_at(ctx, i, NULL, NULL, &v)
-				       ? (double)v
-				       : NAN;
-	}
-	nh = ictx_hist_count(ctx);
-	for (size_t i = 0; i < ICTX_MAX_HISTS; i++) {
-		struct ictx_hist_snap cur;
-
-		r->hist_p50[i] = r->hist_p99[i] = r->hist_max[i] = NAN;
-		r->hist_n[i] = NAN;
-		if (i >= nh || !ictx_hist_snapshot(ctx, i, &cur))
-			continue;
-		{
-			struct ictx_hist_snap d = cur;
-			uint64_t mx = 0;
-
-			ictx_hist_sub(&d, &t->prev[i]);
-			for (unsigned b = ICTX_HIST_BUCKETS; b-- > 0;)
-				if (d.b[b]) {
-					mx = ictx_hist_bucket_hi(b);
-					if (cur.max && mx > cur.max)
-						mx = cur.max;
-					break;
-				}
-			r->hist_n[i] = (double)d.count;
-			if (d.count) {
-				r->hist_p50[i] = (double)ictx_hist_percentile(&d, 0.5);
-				r->hist_p99[i] = (double)ictx_hist_percentile(&d, 0.99);
-				r->hist_max[i] = (double)mx;
-			}
-		}
-		t->prev[i] = cur;
-	}
 	r->mi_arena = r->mi_hblkhd = r->mi_uordblks = r->mi_fordblks = NAN;
 	r->frag = NAN;
 	if (force || t->last_mallinfo_s < 0 ||
@@ -183,7 +145,7 @@ void telemetry_tick(struct telemetry *t, const struct ictx *ctx, double t_s,
 				"live=%.1fMiB rss=%.1fMiB\n",
 				t_s, mi.arena / 1048576.0, mi.hblkhd / 1048576.0,
 				mi.uordblks / 1048576.0, mi.fordblks / 1048576.0,
-				100 * r->frag, snap->live_total / 1048576.0,
+				100 * r->frag, r->live_total / 1048576.0,
 				r->rss_bytes / 1048576.0);
 	}
 	/* release: the row is complete before it is counted */

@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "harness/runtime/ictx.h"
+#include "incidents/incident.h" /* ICTX_MAX_METRICS, ICTX_MAX_HISTS */
 #include "maps/alloc.h"
 
 struct tel_row {
@@ -56,7 +56,6 @@ struct telemetry {
 	_Atomic uint32_t decimating; /* 1 while rows are being moved */
 	double last_mallinfo_s; /* time of the last mallinfo2, -1 = never */
 	bool malloc_trace;      /* print a malloc-trace line per mallinfo2 */
-	struct ictx_hist_snap prev[ICTX_MAX_HISTS]; /* for interval deltas */
 	struct tel_row rows[];  /* capacity of them */
 };
 
@@ -64,10 +63,13 @@ struct telemetry {
  * NULL on failure (errno set). */
 struct telemetry *telemetry_create(uint32_t capacity, unsigned interval_ms);
 void telemetry_destroy(struct telemetry *t);
-/* Called by the monitor thread every tick; snap is the allocator snapshot
- * just taken.  Decides itself whether the tick is kept. */
-void telemetry_tick(struct telemetry *t, const struct ictx *ctx, double t_s,
-		    const struct ml_alloc_snapshot *snap, bool force);
+/* The monitor's side (one thread).  Every tick it asks whether the tick
+ * is kept (decimation: one in `stride`; a forced tick always is), and for
+ * a kept one fills a row - t_s, live bytes, metrics, histogram figures -
+ * and pushes it; telemetry adds RSS and the mallinfo2 figures.  The ring
+ * never reads anything back out of the context. */
+bool telemetry_due(struct telemetry *t, bool force);
+void telemetry_push(struct telemetry *t, const struct tel_row *row, bool force);
 /* Rows readable now (drops out-of-order rows into *n, copying into out,
  * which must have room for t->capacity rows).  Returns the row count. */
 uint32_t telemetry_rows(const struct telemetry *t, struct tel_row *out);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "harness/store/results.h"
+#include "harness/runtime/text.h"
 #include "maps/alloc.h"
 #include "maps/map.h"
 
@@ -149,7 +150,7 @@ static json_t *jstr_clean(const char *s)
 
 	if (!s || !*s)
 		return json_null();
-	results_one_line(buf, sizeof(buf), s);
+	text_one_line(buf, sizeof(buf), s);
 	return json_string(buf);
 }
 
@@ -593,6 +594,9 @@ json_t *results_run_json(const struct run_spec *spec,
 		json_object_set_new(params, name, json_real(value));
 	for (size_t i = 0; ictx_symptom_at(c, i, &name, &value); i++)
 		json_object_set_new(sym, name, results_num(value));
+	if (res->tsan_warnings) /* the parent's finding, beside the child's */
+		json_object_set_new(sym, "tsan_warnings",
+				    results_num(res->tsan_warnings));
 	for (size_t i = 0; ictx_metric_at(c, i, &name, NULL, &iv); i++)
 		json_object_set_new(mf, name, json_integer(iv));
 	for (size_t i = 0; i < ictx_hist_count(c); i++) {
@@ -737,7 +741,7 @@ json_t *results_run_json(const struct run_spec *spec,
 		char *tail = malloc(cap);
 
 		if (tail)
-			results_clean_text(tail, cap, res->stderr_tail);
+			text_clean(tail, cap, res->stderr_tail);
 		json_object_set_new(j, "stderr_tail", json_string(tail ? tail : ""));
 		free(tail);
 	}
@@ -818,61 +822,6 @@ static int claim(struct results_dir *d, char *err, size_t errlen)
 	}
 	d->claim_fd = fd;
 	return fsync_dir_of(path);
-}
-
-/* Length of the valid UTF-8 character at s (1-4), or 0 when invalid. */
-static size_t utf8_char(const unsigned char *s)
-{
-	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2
-		     : (s[0] & 0xf0) == 0xe0 ? 3 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len && g_utf8_validate((const char *)s, (gssize)len, NULL)
-		       ? len : 0;
-}
-
-static void clean_utf8(char *dst, size_t n, const char *src, bool lines);
-
-void results_one_line(char *dst, size_t n, const char *src)
-{
-	clean_utf8(dst, n, src, false);
-}
-
-void results_clean_text(char *dst, size_t n, const char *src)
-{
-	clean_utf8(dst, n, src, true);
-}
-
-/* lines: keep newlines and tabs as they are. */
-static void clean_utf8(char *dst, size_t n, const char *src, bool lines)
-{
-	const unsigned char *p = (const unsigned char *)src;
-	size_t o = 0;
-
-	if (!n)
-		return;
-	while (*p) {
-		char esc[8];
-		size_t len = utf8_char(p), w;
-
-		if (len == 1 && lines && (*p == '\n' || *p == '\t'))
-			w = 1;
-		else if (len == 1 && (*p < 0x20 || *p == 0x7f))
-			w = (size_t)snprintf(esc, sizeof(esc), *p == '\n' ? "\\n"
-					     : *p == '\t' ? "\\t" : "\\x%02x", *p);
-		else if (len == 0)
-			w = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
-		else
-			w = len;
-		if (o + w >= n)
-			break;
-		memcpy(dst + o, len && w == len ? (const char *)p : esc, w);
-		o += w;
-		p += len ? len : 1;
-	}
-	dst[o] = '\0';
 }
 
 int results_writer(const char *dir)

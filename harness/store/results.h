@@ -79,12 +79,6 @@ void results_run_name(const struct run_spec *spec, char *buf, size_t len);
 
 /* ---- loading back --------------------------------------------------- */
 
-/* Copy src into dst (n bytes, NUL included) as one line of valid UTF-8:
- * control characters become \n, \t or \xNN, bytes that are not UTF-8
- * become \xNN, and a cut never splits a character. */
-void results_one_line(char *dst, size_t n, const char *src);
-/* The same, keeping newlines and tabs (multi-line text, e.g. stderr). */
-void results_clean_text(char *dst, size_t n, const char *src);
 
 /* The pid of the process still writing dir (its flock on INCOMPLETE is
  * held; -1 when the pid is unreadable), or 0 when nobody is. */

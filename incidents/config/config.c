@@ -1488,6 +1488,7 @@ const struct incident incident_config = {
 		   "while readers check each request sees one version",
 	.story = config_story,
 	.seed = &config_seed,
+	.key_figures = config_key_figures,
 	.charts = config_charts,
 	.quick_seconds = 2.5,
 	.full_seconds = 60,

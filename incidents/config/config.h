@@ -20,6 +20,7 @@ extern const struct incident incident_config;
 /* Report facts (config_facts.c), referenced from the descriptor. */
 extern const char config_story[];
 extern const struct incident_seed config_seed;
+extern const struct incident_keyfig config_key_figures[];
 extern const struct incident_chart config_charts[];
 
 /* The map holding the configuration in force (in place: the one map;

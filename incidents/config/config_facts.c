@@ -81,3 +81,11 @@ const struct incident_chart config_charts[] = {
 	  "p99", "max", NULL, true },
 	{ .id = NULL },
 };
+
+/* The run/matrix table's key figures. */
+const struct incident_keyfig config_key_figures[] = {
+	{ "torn", "symptoms.torn_reads", "", INCIDENT_KF_PATH, 1, false },
+	{ "frag peak", "metrics_final.frag_peak_permille", "%",
+	  INCIDENT_KF_PATH, 0.1, false },
+	{ .label = NULL },
+};

@@ -1007,6 +1007,7 @@ const struct incident incident_metrics = {
 		   "the whole map every 40 ms and exports the roll-up",
 	.story = metrics_story,
 	.seed = &metrics_seed,
+	.key_figures = metrics_key_figures,
 	.charts = metrics_charts,
 	.quick_seconds = 5,
 	.full_seconds = 60,

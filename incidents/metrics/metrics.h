@@ -129,6 +129,7 @@ static inline int metrics_series_key(uint32_t id, char *buf, size_t len)
 /* Report facts (metrics_facts.c), referenced from the descriptor. */
 extern const char metrics_story[];
 extern const struct incident_seed metrics_seed;
+extern const struct incident_keyfig metrics_key_figures[];
 extern const struct incident_chart metrics_charts[];
 
 #endif

@@ -77,3 +77,12 @@ const struct incident_chart metrics_charts[] = {
 	  NULL, NULL, NULL, "syncmap", false },
 	{ .id = NULL },
 };
+
+/* The run/matrix table's key figures. */
+const struct incident_keyfig metrics_key_figures[] = {
+	{ "walk max", "histograms.walk.max_ns", "ms", INCIDENT_KF_PATH, 1e-6,
+	  false },
+	{ "copied", "metrics_final.dirty_copied", "", INCIDENT_KF_PATH, 1,
+	  true },
+	{ .label = NULL },
+};

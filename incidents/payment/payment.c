@@ -804,27 +804,9 @@ static int audit_open(struct payment *p, struct ictx *ctx)
 	return p->audit_fd < 0 ? -errno : 0;
 }
 
-int payment_setup(struct ictx *ctx, void **state)
+/* The parameters, once, into the state. */
+static void read_params(struct payment *p, struct ictx *ctx)
 {
-	struct payment *p;
-	struct map_config cfg = {0};
-	pthread_condattr_t ca;
-	double secs = ictx_seconds(ctx);
-	uint64_t min_events = 2;
-	int rc;
-
-	*state = NULL;
-	if (ictx_threads(ctx) < 1 || ictx_threads(ctx) > MAX_THREADS) {
-		ictx_log(ctx, "payment: threads must be 1..%d", MAX_THREADS);
-		return -EINVAL;
-	}
-	if (ictx_param(ctx, "payload_min") > ictx_param(ctx, "payload_max")) {
-		ictx_log(ctx, "payment: payload_min must be <= payload_max");
-		return -EINVAL;
-	}
-	p = ml_calloc(ML_TAG_OTHER, 1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
 	p->ctx = ctx;
 	p->seed = ictx_seed(ctx);
 	p->rng = ml_mix64(p->seed ^ 0x7061796d656e74ull);
@@ -840,12 +822,15 @@ int payment_setup(struct ictx *ctx, void **state)
 	p->pay_max = (uint32_t)ictx_param(ctx, "payload_max");
 	p->ttl_ns = (uint64_t)ictx_param(ctx, "ttl_ms") * 1000000ull;
 	p->sweep_ns = (uint64_t)ictx_param(ctx, "sweep_ms") * 1000000ull;
-	ML_CHECK_PTHREAD(pthread_mutex_init(&p->rmu, NULL));
-	ML_CHECK_PTHREAD(pthread_condattr_init(&ca));
-	ML_CHECK_PTHREAD(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-	ML_CHECK_PTHREAD(pthread_cond_init(&p->rcv, &ca));
-	ML_CHECK_PTHREAD(pthread_condattr_destroy(&ca));
-	*state = p;
+}
+
+/* The ledger, slots, redelivery ring, queues and the audit log.  0 or
+ * -errno. */
+static int alloc_state(struct payment *p, struct ictx *ctx)
+{
+	double secs = ictx_seconds(ctx);
+	uint64_t min_events = 2;
+	int rc;
 
 	/* every order the run can open: the window plus one per completed
 	 * order (at least two notifications each, one if it is abandoned
@@ -863,19 +848,20 @@ int payment_setup(struct ictx *ctx, void **state)
 	if (p->queues_mem)
 		p->queues = (struct queue *)(((uintptr_t)p->queues_mem + 63) &
 					     ~(uintptr_t)63);
-	if (!p->ledger || !p->slots || !p->dups || !p->queues) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	rc = audit_open(p, ctx);
-	if (rc)
-		goto fail;
+	if (!p->ledger || !p->slots || !p->dups || !p->queues)
+		return -ENOMEM;
+	if ((rc = audit_open(p, ctx)))
+		return rc;
 	for (unsigned i = 0; i < p->nthreads; i++) {
 		ML_CHECK_PTHREAD(pthread_mutex_init(&p->queues[i].mu, NULL));
 		ML_CHECK_PTHREAD(pthread_cond_init(&p->queues[i].cv, NULL));
 		p->nqueues++;
 	}
+	return 0;
+}
 
+static void register_metrics(struct payment *p, struct ictx *ctx)
+{
 	p->m_inflight = ictx_metric(ctx, "inflight", ICTX_GAUGE);
 	p->m_ops = ictx_metric(ctx, "ops", ICTX_COUNTER);
 	p->m_entries = ictx_metric(ctx, "entries", ICTX_GAUGE);
@@ -898,14 +884,19 @@ int payment_setup(struct ictx *ctx, void **state)
 	p->h_latency = ictx_hist(ctx, "latency");
 	p->h_sweep = ictx_hist(ctx, "sweep");
 	p->h_map = ictx_hist(ctx, "map_ns");
+}
 
-	/* The warm cache: the service restarted a while ago and reloaded its
-	 * open orders, each at a random point of its life; those past their
-	 * create are cached.  Like a service that reloads rows from its
-	 * database, it sizes the map for what it reloaded
-	 * (make(map[string]*Order, len(rows))): the table then grows during
-	 * the run as new orders arrive.  Done single-threaded, before any
-	 * callback runs. */
+/* The warm cache: the service restarted a while ago and reloaded its
+ * open orders, each at a random point of its life; those past their
+ * create are cached.  Like a service that reloads rows from its
+ * database, it sizes the map for what it reloaded
+ * (make(map[string]*Order, len(rows))): the table then grows during
+ * the run as new orders arrive.  Done single-threaded, before any
+ * callback runs. */
+static size_t warm_plan(struct payment *p)
+{
+	size_t cached = 0;
+
 	p->nslots = p->open;
 	for (uint32_t i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
@@ -915,18 +906,16 @@ int payment_setup(struct ictx *ctx, void **state)
 		if (ml_splitmix64(&p->rng) % 100 >= p->warm_pct)
 			s->next_seq = 1;
 		if (s->next_seq > 1)
-			cfg.capacity_hint++;
+			cached++;
 	}
-	cfg.capacity_hint += (size_t)ictx_param(ctx, "hint");
-	p->vops.retain = order_retain;
-	p->vops.release = order_release;
-	p->vops.ctx = p;
-	cfg.vops = &p->vops;
-	cfg.seed = p->seed;
-	cfg.flags = ictx_map_flags(ctx);
-	rc = map_open(ictx_variant(ctx), &cfg, &p->m);
-	if (rc)
-		goto fail;
+	return cached;
+}
+
+/* The planned warm orders, put into the map.  0 or -errno. */
+static int warm_fill(struct payment *p)
+{
+	int rc;
+
 	map_thread_enter(p->m);
 	for (uint32_t i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
@@ -946,22 +935,62 @@ int payment_setup(struct ictx *ctx, void **state)
 			: NULL;
 		if (!o) {
 			ml_free(raw);
-			rc = -ENOMEM;
 			map_thread_exit(p->m);
-			goto fail;
+			return -ENOMEM;
 		}
 		key_of(p, s->id, key);
 		rc = map_put(p->m, key, KEY_LEN, o);
 		if (rc) {
 			order_release(o, p);
 			map_thread_exit(p->m);
-			goto fail;
+			return rc;
 		}
 		p->ledger[s->id].seq = done;
 		p->ledger[s->id].state = o->state;
 		ictx_add(p->m_entries, 1);
 	}
 	map_thread_exit(p->m);
+	return 0;
+}
+
+int payment_setup(struct ictx *ctx, void **state)
+{
+	struct payment *p;
+	struct map_config cfg = {0};
+	pthread_condattr_t ca;
+	int rc;
+
+	*state = NULL;
+	if (ictx_threads(ctx) < 1 || ictx_threads(ctx) > MAX_THREADS) {
+		ictx_log(ctx, "payment: threads must be 1..%d", MAX_THREADS);
+		return -EINVAL;
+	}
+	if (ictx_param(ctx, "payload_min") > ictx_param(ctx, "payload_max")) {
+		ictx_log(ctx, "payment: payload_min must be <= payload_max");
+		return -EINVAL;
+	}
+	p = ml_calloc(ML_TAG_OTHER, 1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	read_params(p, ctx);
+	ML_CHECK_PTHREAD(pthread_mutex_init(&p->rmu, NULL));
+	ML_CHECK_PTHREAD(pthread_condattr_init(&ca));
+	ML_CHECK_PTHREAD(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+	ML_CHECK_PTHREAD(pthread_cond_init(&p->rcv, &ca));
+	ML_CHECK_PTHREAD(pthread_condattr_destroy(&ca));
+	*state = p;
+	if ((rc = alloc_state(p, ctx)))
+		goto fail;
+	register_metrics(p, ctx);
+	cfg.capacity_hint = warm_plan(p) + (size_t)ictx_param(ctx, "hint");
+	p->vops.retain = order_retain;
+	p->vops.release = order_release;
+	p->vops.ctx = p;
+	cfg.vops = &p->vops;
+	cfg.seed = p->seed;
+	cfg.flags = ictx_map_flags(ctx);
+	if ((rc = map_open(ictx_variant(ctx), &cfg, &p->m)) || (rc = warm_fill(p)))
+		goto fail;
 	ictx_log(ctx, "payment: warm cache %" PRId64 " orders of %u open; "
 		 "ledger for %" PRIu64 " orders",
 		 (int64_t)map_len(p->m), p->open, p->nledger);
@@ -1241,6 +1270,7 @@ const struct incident incident_payment = {
 		   "sweeps it; lost deletes, leaks, in-flight pile-ups",
 	.story = payment_story,
 	.seed = &payment_seed,
+	.key_figures = payment_key_figures,
 	.charts = payment_charts,
 	.quick_seconds = 3,
 	.full_seconds = 60,

@@ -19,6 +19,7 @@ extern const struct incident incident_payment;
 /* Report facts (payment_facts.c), referenced from the descriptor. */
 extern const char payment_story[];
 extern const struct incident_seed payment_seed;
+extern const struct incident_keyfig payment_key_figures[];
 extern const struct incident_chart payment_charts[];
 
 /* The payment parameter table's rows, with the defaults that differ

@@ -58,3 +58,10 @@ const struct incident_chart payment_charts[] = {
 	  "median sweep", NULL, false },
 	{ .id = NULL },
 };
+
+/* The run/matrix table's key figures. */
+const struct incident_keyfig payment_key_figures[] = {
+	{ "sweep max", "histograms.sweep.max_ns", "ms", INCIDENT_KF_PATH,
+	  1e-6, false },
+	{ .label = NULL },
+};

@@ -36,6 +36,7 @@ const struct incident incident_retention = {
 		   "eviction keyed on settlement keeps them, for every map",
 	.story = retention_story,
 	.seed = &retention_seed,
+	.key_figures = retention_key_figures,
 	.quick_seconds = 5,
 	.full_seconds = 60,
 	.params = retention_params,

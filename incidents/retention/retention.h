@@ -12,5 +12,6 @@ extern const struct incident incident_retention;
 /* Report facts (retention_facts.c), referenced from the descriptor. */
 extern const char retention_story[];
 extern const struct incident_seed retention_seed;
+extern const struct incident_keyfig retention_key_figures[];
 
 #endif

@@ -31,3 +31,10 @@ static const struct incident_figure figures[] = {
 const struct incident_seed retention_seed = {
 	.figures = figures,
 };
+
+/* The run/matrix table's key figures. */
+const struct incident_keyfig retention_key_figures[] = {
+	{ "payload", "tag_payload_mib", "MiB", INCIDENT_KF_SERIES_MAX, 1,
+	  false },
+	{ .label = NULL },
+};

@@ -415,9 +415,11 @@ func (c *cfg) reloader(stop <-chan struct{}, done chan<- struct{}) {
 
 // ---- requests ----
 
-func (c *cfg) get(k string) (*cval, bool) {
-	if c.snapshot {
-		v, ok := c.cur.Load().m[k]
+// get reads k from the request's snapshot (snapshot strategy: loaded once
+// per request, so one request sees one version) or from the shared map.
+func (c *cfg) get(snap *snapshot, k string) (*cval, bool) {
+	if snap != nil {
+		v, ok := snap.m[k]
 		return v, ok
 	}
 	return c.m.Load(k)
@@ -426,6 +428,10 @@ func (c *cfg) get(k string) (*cval, bool) {
 func (c *cfg) serve(svc uint32, arrival int64) {
 	defer c.wg.Done()
 	ap, fl := c.applying.Load(), c.floor.Load()
+	var snap *snapshot
+	if c.snapshot {
+		snap = c.cur.Load() // after floor: at least that version
+	}
 	t0 := nowNs()
 	floor, nf, na := fl>>20, uint32(fl&0xfffff), uint32(ap&0xfffff)
 	svcKept := floor > 0 && svc < nf && svc < na
@@ -438,7 +444,7 @@ func (c *cfg) serve(svc uint32, arrival int64) {
 		if global {
 			s, f = svcGlobal, k
 		}
-		v, ok := c.get(key(s, f))
+		v, ok := c.get(snap, key(s, f))
 		if !ok {
 			lost = lost || (global && floor > 0)
 			if !global {

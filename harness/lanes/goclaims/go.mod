@@ -1,0 +1,3 @@
+module maplab/goclaims
+
+go 1.19

@@ -1,0 +1,300 @@
+/*
+ * harness/report/report_go.c - This file contains the report's Go claims
+ * (report_go.h): one section per claim, each with its anchor and its table
+ * of figures from goclaims.json in the folder:
+ *   #go-claims   the overview (machine, load average, how many processes)
+ *   #go-seed10   the article's 10-goroutine example: share that died
+ *   #go-loops    sustained write/write, write/read, write/range loops
+ *   #go-recover  what defer recover() caught (the recover=yes rows)
+ *   #go-syncmap  sync.Map promotion vs the first new key after it
+ *   #go-rebuild  in-place rebuild under a lock vs snapshot swap
+ * The Go incident runs (variants go-*) are ordinary runs of their incident:
+ * they appear in each incident's verdict and seed tables beside the C runs.
+ * goclaims.json is read here each time (it is not part of the page hash).
+ * No state.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/report/report_go.h"
+#include "harness/report/report_impl.h"
+
+enum { T_SEED, T_LOOPS, T_RECOVER, T_SYNC, T_REBUILD, T_COUNT };
+
+static const char *const anchors[T_COUNT] = {"go-seed10", "go-loops",
+	"go-recover", "go-syncmap", "go-rebuild"};
+static const char *const titles[T_COUNT] = {
+	"The seed's 10-goroutine example: does it always die?",
+	"Sustained concurrent access: write/write, write/read, write/range",
+	"defer recover() against fatal error: concurrent map ...",
+	"sync.Map: promotion vs the first Store of a new key after it",
+	"Config reload: in-place rebuild under a lock vs snapshot swap"};
+
+static json_t *load(const struct report *rp)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/goclaims.json", rp->dir);
+	return json_load_file(path, 0, NULL);
+}
+
+static void cell(struct rp_table *t, size_t r, size_t c, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void cell(struct rp_table *t, size_t r, size_t c, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[200];
+
+	if (r >= 24 || c >= 12)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(t->cell[r][c]);
+	t->cell[r][c] = strdup(buf);
+	if (r + 1 > t->nrows)
+		t->nrows = r + 1;
+	if (c + 1 > t->ncols)
+		t->ncols = c + 1;
+}
+
+static void msgs(json_t *m, char *buf, size_t n)
+{
+	const char *k;
+	json_t *v;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	json_object_foreach(m, k, v)
+		used += (size_t)snprintf(buf + used, used < n ? n - used : 0,
+					 "%s%s ×%lld", used ? "; " : "", k,
+					 (long long)json_integer_value(v));
+}
+
+/* seed10 and loop cells: one row each (recover rows go to T_RECOVER). */
+static void share_rows(json_t *cells, struct rp_table *t, bool loops, int rec)
+{
+	size_t i, r = 1;
+	json_t *c;
+
+	cell(t, 0, 0, "experiment");
+	cell(t, 0, 1, "GOMAXPROCS");
+	cell(t, 0, 2, "recover");
+	cell(t, 0, 3, "died / ran");
+	cell(t, 0, 4, "share (95 %% Wilson)");
+	cell(t, 0, 5, loops || rec ? "time to death, median / max" : "errors");
+	cell(t, 0, 6, rec ? "recoveries" : "detector lines");
+	json_array_foreach(cells, i, c) {
+		char m[400];
+		double lo = json_number_value(json_array_get(json_object_get(c, "wilson95"), 0));
+		double hi = json_number_value(json_array_get(json_object_get(c, "wilson95"), 1));
+		bool recover = json_is_true(json_object_get(c, "recover"));
+
+		if (rec >= 0 && recover != (rec == 1))
+			continue;
+		cell(t, r, 0, "%s", rp_jstr(c, "claim"));
+		cell(t, r, 1, "%s", rp_jstr(c, "gomaxprocs"));
+		cell(t, r, 2, "%s", recover ? "yes" : "no");
+		cell(t, r, 3, "%.0f / %.0f", rp_jnum(c, "died"),
+		     rp_jnum(c, "died") + rp_jnum(c, "survived"));
+		cell(t, r, 4, "%.1f %% (%.1f–%.1f %%)", 100 * rp_jnum(c, "share"),
+		     100 * lo, 100 * hi);
+		if (loops || rec == 1)
+			cell(t, r, 5, isfinite(rp_jnum(c, "death_median_s"))
+			     ? "%.3f / %.3f s" : "-", rp_jnum(c, "death_median_s"),
+			     rp_jnum(c, "death_max_s"));
+		else
+			cell(t, r, 5, "%.0f", rp_jnum(c, "errors"));
+		msgs(json_object_get(c, "messages"), m, sizeof(m));
+		if (rec == 1)
+			cell(t, r, 6, "%.0f", rp_jnum(c, "recovered"));
+		else
+			cell(t, r, 6, "%s", m[0] ? m : "-");
+		r++;
+	}
+}
+
+static void build(json_t *doc, struct rp_table t[T_COUNT])
+{
+	json_t *all = json_array(), *c;
+	size_t i, r;
+
+	memset(t, 0, sizeof(*t) * T_COUNT);
+	share_rows(json_object_get(doc, "seed10"), &t[T_SEED], false, 0);
+	snprintf(t[T_SEED].note, sizeof(t[T_SEED].note),
+		 "Each row: fresh processes of the article's example (ten goroutines, "
+		 "m[key] = key * 2, one plain map), %.0f per row; a death is the runtime's "
+		 "`fatal error` and exit 2. The article says it dies every time.",
+		 rp_jnum(doc, "procs"));
+	share_rows(json_object_get(doc, "loops"), &t[T_LOOPS], true, 0);
+	snprintf(t[T_LOOPS].note, sizeof(t[T_LOOPS].note),
+		 "Two goroutines on one plain map for up to %g s per process (%.0f "
+		 "processes per row, half at GOMAXPROCS=1). Time to death is from fork "
+		 "to exit, Go's start-up included.", rp_jnum(doc, "loop_seconds"),
+		 rp_jnum(doc, "loop_procs"));
+	json_array_extend(all, json_object_get(doc, "seed10"));
+	json_array_extend(all, json_object_get(doc, "loops"));
+	share_rows(all, &t[T_RECOVER], true, 1);
+	json_decref(all);
+	snprintf(t[T_RECOVER].note, sizeof(t[T_RECOVER].note),
+		 "The same experiments with defer func() { recover() }() in every "
+		 "goroutine. Recoveries are counted by the processes that survived; a "
+		 "process that died was not saved by recover(): `fatal error` is not a "
+		 "panic.");
+
+	cell(&t[T_SYNC], 0, 0, "keys");
+	cell(&t[T_SYNC], 0, 1, "promotion (the Load that promotes)");
+	cell(&t[T_SYNC], 0, 2, "first Store of a new key after it");
+	cell(&t[T_SYNC], 0, 3, "second Store");
+	cell(&t[T_SYNC], 0, 4, "first / promotion");
+	r = 1;
+	json_array_foreach(json_object_get(doc, "syncmap"), i, c) {
+		double p = rp_jnum(c, "promote_ns"), f = rp_jnum(c, "first_store_ns");
+
+		cell(&t[T_SYNC], r, 0, "%.0f", rp_jnum(c, "n"));
+		cell(&t[T_SYNC], r, 1, "%.1f µs", p / 1e3);
+		cell(&t[T_SYNC], r, 2, "%.3f ms", f / 1e6);
+		cell(&t[T_SYNC], r, 3, "%.1f µs", rp_jnum(c, "second_store_ns") / 1e3);
+		cell(&t[T_SYNC], r++, 4, "%.0f×", p > 0 ? f / p : NAN);
+	}
+	snprintf(t[T_SYNC].note, sizeof(t[T_SYNC].note),
+		 "Go's own sync.Map (this machine's Go; the read/dirty design up to "
+		 "Go 1.23), medians of the repetitions in one process: the promotion "
+		 "is a pointer swap, the O(n) copy is dirtyLocked() rebuilding the dirty "
+		 "map at the first new key.");
+
+	cell(&t[T_REBUILD], 0, 0, "reload");
+	cell(&t[T_REBUILD], 0, 1, "reloads");
+	cell(&t[T_REBUILD], 0, 2, "write lock held, mean / max");
+	cell(&t[T_REBUILD], 0, 3, "blocked reads (time)");
+	cell(&t[T_REBUILD], 0, 4, "reads > 1 ms (time)");
+	cell(&t[T_REBUILD], 0, 5, "longest read");
+	cell(&t[T_REBUILD], 0, 6, "GC cycles");
+	cell(&t[T_REBUILD], 0, 7, "allocated");
+	r = 1;
+	json_array_foreach(json_object_get(doc, "rebuild"), i, c) {
+		double n = rp_jnum(c, "reloads");
+
+		cell(&t[T_REBUILD], r, 0, "%s", !strcmp(rp_jstr(c, "mode") ? rp_jstr(c, "mode") : "", "swap")
+		     ? "snapshot swap (atomic.Pointer)" : "in-place rebuild under RWMutex");
+		cell(&t[T_REBUILD], r, 1, "%.0f", n);
+		cell(&t[T_REBUILD], r, 2, "%.1f / %.1f ms", n > 0 ? rp_jnum(c, "hold_ns") / n / 1e6 : 0,
+		     rp_jnum(c, "hold_max_ns") / 1e6);
+		cell(&t[T_REBUILD], r, 3, "%.0f (%.0f ms)", rp_jnum(c, "blocked_reads"),
+		     rp_jnum(c, "blocked_ns") / 1e6);
+		cell(&t[T_REBUILD], r, 4, "%.0f (%.0f ms)", rp_jnum(c, "slow_reads"),
+		     rp_jnum(c, "stall_ns") / 1e6);
+		cell(&t[T_REBUILD], r, 5, "%.1f ms", rp_jnum(c, "max_read_ns") / 1e6);
+		cell(&t[T_REBUILD], r, 6, "%.0f", rp_jnum(c, "gc_cycles"));
+		cell(&t[T_REBUILD], r++, 7, "%.0f MiB", rp_jnum(c, "alloc_bytes") / 1048576);
+	}
+	snprintf(t[T_REBUILD].note, sizeof(t[T_REBUILD].note),
+		 "%.0f keys rebuilt every 100 ms while 2 goroutines read them. Blocked: "
+		 "the read lock was not free (TryRLock failed), so the read waited for "
+		 "the rebuild. Reads > 1 ms count every slow read, the OS scheduler's "
+		 "on this loaded machine included (load average %s at the start).",
+		 rp_jnum(json_array_get(json_object_get(doc, "rebuild"), 0), "keys"),
+		 rp_jstr(doc, "loadavg_start") ? rp_jstr(doc, "loadavg_start") : "?");
+}
+
+static void esc(FILE *f, const char *s)
+{
+	for (; s && *s; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+}
+
+void rp_go_nav(const struct report *rp, FILE *f)
+{
+	json_t *doc = load(rp);
+
+	if (doc)
+		fputs("<li><a href=\"#go-claims\">Go claims</a></li>\n", f);
+	json_decref(doc);
+}
+
+static void intro(json_t *doc, char *buf, size_t n)
+{
+	snprintf(buf, n, "Each claim the lab makes about Go, run on this machine by "
+		 "`maplab goclaims` (%d cores; load average %s at the start, %s at the "
+		 "end): fresh Go processes under a timeout and the RSS cap.",
+		 (int)rp_jnum(doc, "cores"),
+		 rp_jstr(doc, "loadavg_start") ? rp_jstr(doc, "loadavg_start") : "?",
+		 rp_jstr(doc, "loadavg_end") ? rp_jstr(doc, "loadavg_end") : "?");
+}
+
+void rp_go_html(const struct report *rp, FILE *f)
+{
+	json_t *doc = load(rp);
+	struct rp_table t[T_COUNT];
+	char buf[600];
+
+	if (!doc)
+		return;
+	build(doc, t);
+	intro(doc, buf, sizeof(buf));
+	fputs("<section id=\"go-claims\">\n<h2>Go claims</h2>\n<p>", f);
+	esc(f, buf);
+	fputs("</p>\n", f);
+	for (int k = 0; k < T_COUNT; k++) {
+		fprintf(f, "<h3 id=\"%s\">", anchors[k]);
+		esc(f, titles[k]);
+		fprintf(f, "</h3>\n<table id=\"%s-table\">\n", anchors[k]);
+		for (size_t r = 0; r < t[k].nrows; r++) {
+			fputs("<tr>", f);
+			for (size_t c = 0; c < t[k].ncols; c++) {
+				fputs(r ? "<td>" : "<th>", f);
+				esc(f, t[k].cell[r][c] ? t[k].cell[r][c] : "");
+				fputs(r ? "</td>" : "</th>", f);
+			}
+			fputs("</tr>\n", f);
+		}
+		fputs("</table>\n<p class=\"note\">", f);
+		esc(f, t[k].note);
+		fputs("</p>\n", f);
+		rp_table_free(&t[k]);
+	}
+	fputs("</section>\n", f);
+	json_decref(doc);
+}
+
+void rp_go_md(const struct report *rp, FILE *f)
+{
+	json_t *doc = load(rp);
+	struct rp_table t[T_COUNT];
+	char buf[600];
+
+	if (!doc)
+		return;
+	build(doc, t);
+	intro(doc, buf, sizeof(buf));
+	fprintf(f, "<a id=\"go-claims\"></a>\n\n## Go claims\n\n%s\n\n", buf);
+	for (int k = 0; k < T_COUNT; k++) {
+		fprintf(f, "<a id=\"%s\"></a>\n\n### %s\n\n", anchors[k], titles[k]);
+		for (size_t r = 0; r < t[k].nrows; r++) {
+			fputs("|", f);
+			for (size_t c = 0; c < t[k].ncols; c++)
+				fprintf(f, " %s |", t[k].cell[r][c] ? t[k].cell[r][c] : "");
+			fputs("\n", f);
+			if (!r) {
+				fputs("|", f);
+				for (size_t c = 0; c < t[k].ncols; c++)
+					fputs(" --- |", f);
+				fputs("\n", f);
+			}
+		}
+		fprintf(f, "\n%s\n\n", t[k].note);
+		rp_table_free(&t[k]);
+	}
+	json_decref(doc);
+}

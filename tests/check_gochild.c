@@ -1,0 +1,302 @@
+/*
+ * tests/check_gochild.c - This file contains the tests of the Go side of
+ * the lab: the Go child (harness/runner/gochild.c), the claims lane's
+ * arithmetic (harness/lanes/goclaims.c) and the report of a folder holding
+ * both runtimes.
+ *   - gochild_classify over a table of endings (pure);
+ *   - the Wilson interval against known values; goclaims_end's table;
+ *   - a twin that is not built: an `error` result with one line naming
+ *     `make go`, never a harness failure;
+ *   - with the twins built (<build>/go, `make go`; skipped without them
+ *     unless CI is set): a short go-mutex payment run is `ok`, a record
+ *     with "runtime": "go", every key results/schema.json requires of a
+ *     run and none it does not know, zero symptoms, samples and a latency
+ *     histogram; a go-unsafe config run dies of Go's detector and is
+ *     classified crash with the `fatal error: concurrent map` line (the
+ *     unsafe map dies within milliseconds: two apply workers write it);
+ *   - a folder with a C run, a Go run and goclaims.json renders, and the
+ *     page has the Go claims sections and both runs in the verdict table.
+ * No test asserts a speed.
+ */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/lanes/goclaims.h"
+#include "harness/report/report.h"
+#include "harness/runner/gochild.h"
+#include "harness/store/results.h"
+#include "incidents/registry.h"
+#include "tests/ck_run.h"
+
+static const struct incident *inc(const char *name)
+{
+	for (size_t i = 0; i < incident_count; i++)
+		if (!strcmp(incident_table[i]->name, name))
+			return incident_table[i];
+	return NULL;
+}
+
+/* <build>/go from <build>/tests/check_gochild; true when payment is built. */
+static bool go_built(void)
+{
+	char self[PATH_MAX], dir[PATH_MAX + 8], bin[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	self[n > 0 ? n : 0] = '\0';
+	for (int i = 0; i < 2 && strrchr(self, '/'); i++)
+		*strrchr(self, '/') = '\0';
+	snprintf(dir, sizeof(dir), "%s/go", self);
+	setenv("MAPLAB_GO_BIN", dir, 1);
+	snprintf(bin, sizeof(bin), "%s/payment", dir);
+	return access(bin, X_OK) == 0;
+}
+
+#define NEED_GO()                                                            \
+	do {                                                                  \
+		if (!go_built()) {                                            \
+			ck_assert_msg(!getenv("CI"), "Go twins not built "     \
+				      "(make go) and CI is set");             \
+			fprintf(stderr, "check_gochild: twins not built "      \
+				"(make go): skipped\n");                      \
+			return;                                               \
+		}                                                             \
+	} while (0)
+
+START_TEST(classify_table)
+{
+	static const struct {
+		struct gochild_end e;
+		enum run_outcome want;
+	} t[] = {
+		{{.exited = true, .status = 2, .detector = "fatal error: concurrent map writes"}, RUN_CRASH},
+		{{.exited = true, .status = 2, .detector = "fatal error: runtime: out of memory"}, RUN_OOM},
+		{{.exited = true, .status = 2, .detector = "", .panic = "panic: boom"}, RUN_CRASH},
+		{{.exited = true, .status = 2, .detector = "", .panic = ""}, RUN_ERROR},
+		{{.exited = true, .status = 0, .done = true}, RUN_OK},
+		{{.exited = true, .status = 0, .done = false}, RUN_ERROR},
+		{{.exited = true, .status = 3, .setup_error = true}, RUN_ERROR},
+		{{.exited = false, .signal = 11}, RUN_CRASH},
+		{{.exited = false, .signal = 9, .killed = 1}, RUN_OOM},
+		{{.exited = false, .signal = 9, .killed = 2}, RUN_HANG},
+		{{.exited = false, .signal = 9, .killed = 3}, RUN_INTERRUPTED},
+		{{.exited = true, .status = 0, .done = true, .killed = 1}, RUN_OOM},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(gochild_classify(&t[i].e) == t[i].want,
+			      "row %zu: %s, want %s", i,
+			      run_outcome_name(gochild_classify(&t[i].e)),
+			      run_outcome_name(t[i].want));
+}
+END_TEST
+
+START_TEST(wilson_and_end)
+{
+	double lo, hi;
+
+	goclaims_wilson(0, 40, &lo, &hi);
+	ck_assert(lo == 0 && fabs(hi - 0.0876) < 0.001);
+	goclaims_wilson(6, 6, &lo, &hi);
+	ck_assert(fabs(lo - 0.6097) < 0.001 && fabs(hi - 1) < 1e-9);
+	goclaims_wilson(5, 10, &lo, &hi);
+	ck_assert(fabs(lo - 0.2366) < 0.001 && fabs(hi - 0.7634) < 0.001);
+	ck_assert_str_eq(goclaims_end(true, 2, true, false), "died");
+	ck_assert_str_eq(goclaims_end(true, 0, false, true), "survived");
+	ck_assert_str_eq(goclaims_end(true, 2, false, false), "error");
+	ck_assert_str_eq(goclaims_end(false, -1, true, false), "error");
+	ck_assert_str_eq(goclaims_end(true, 0, false, false), "error");
+}
+END_TEST
+
+static json_t *rp_path(json_t *j, const char *a, const char *b, const char *c)
+{
+	return json_object_get(json_object_get(json_object_get(j, a), b), c);
+}
+
+static struct run_spec spec_of(const char *incident, const char *variant,
+			       double seconds)
+{
+	struct run_spec s = {.inc = inc(incident), .variant = variant, .rep = 1,
+			     .threads = 4, .seed = 7, .seconds = seconds,
+			     .sample_ms = 20};
+	return s;
+}
+
+START_TEST(not_built)
+{
+	struct run_spec s = spec_of("payment", "go-mutex", 0.5);
+	struct run_result r;
+
+	setenv("MAPLAB_GO_BIN", "/nonexistent/maplab-go", 1);
+	ck_assert_int_eq(gochild_run(&s, &r), 0);
+	ck_assert_int_eq(r.outcome, RUN_ERROR);
+	ck_assert_msg(strstr(r.error, "make go") && !strchr(r.error, '\n'),
+		      "%s", r.error);
+	runner_result_free(&r);
+}
+END_TEST
+
+/* Every key the schema requires of a run, and none it does not list. */
+static void check_schema_keys(json_t *rec)
+{
+	json_t *schema = json_load_file("results/schema.json", 0, NULL), *v;
+	json_t *run = json_object_get(json_object_get(schema, "$defs"), "run");
+	json_t *props = json_object_get(run, "properties");
+	const char *k;
+	size_t i;
+
+	ck_assert_msg(schema != NULL, "run from the repository root");
+	json_array_foreach(json_object_get(run, "required"), i, v)
+		ck_assert_msg(json_object_get(rec, json_string_value(v)),
+			      "record lacks %s", json_string_value(v));
+	json_object_foreach(rec, k, v)
+		ck_assert_msg(json_object_get(props, k), "unknown key %s", k);
+	json_decref(schema);
+}
+
+START_TEST(go_run_record)
+{
+	struct run_spec s = spec_of("payment", "go-mutex", 1.0);
+	const char *sets[] = {"rate=3000", "open=5000", "sweep_ms=100", "ttl_ms=50"};
+	struct run_result r;
+	json_t *rec, *sym, *v;
+	const char *k;
+
+	NEED_GO();
+	s.sets = sets;
+	s.nsets = 4;
+	ck_assert_int_eq(gochild_run(&s, &r), 0);
+	ck_assert_msg(r.outcome == RUN_OK, "%s: %s", run_outcome_name(r.outcome),
+		      r.error);
+	ck_assert(r.nrows >= 5);
+	rec = results_run_json(&s, &r);
+	check_schema_keys(rec);
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "runtime")), "go");
+	ck_assert(json_integer_value(rp_path(rec, "histograms", "latency",
+					     "count")) > 0);
+	sym = json_object_get(rec, "symptoms");
+	ck_assert(json_object_size(sym) >= 4);
+	json_object_foreach(sym, k, v)
+		ck_assert_msg(json_number_value(v) == 0, "%s = %g", k,
+			      json_number_value(v));
+	ck_assert(json_integer_value(json_object_get(json_object_get(rec,
+		"metrics_final"), "ops")) > 0);
+	json_decref(rec);
+	runner_result_free(&r);
+}
+END_TEST
+
+START_TEST(go_fatal_error)
+{
+	struct run_spec s = spec_of("config", "go-unsafe", 1.0);
+	struct run_result r;
+
+	NEED_GO();
+	ck_assert_int_eq(gochild_run(&s, &r), 0);
+	ck_assert_msg(r.outcome == RUN_CRASH, "%s: %s",
+		      run_outcome_name(r.outcome), r.error);
+	ck_assert_int_eq(r.exit_status, 2);
+	ck_assert_msg(!strncmp(r.detector, "fatal error: concurrent map", 27),
+		      "%s", r.detector);
+	runner_result_free(&r);
+}
+END_TEST
+
+static int rm_one(const char *p, const struct stat *st, int f, struct FTW *w)
+{
+	(void)st;
+	(void)f;
+	(void)w;
+	return remove(p);
+}
+
+START_TEST(report_both_runtimes)
+{
+	char tmpl[] = "/tmp/maplab-gochild-XXXXXX", dir[PATH_MAX], err[512] = "";
+	char path[PATH_MAX + 32], *argv[] = {"check_gochild", NULL};
+	struct results_dir d;
+	struct report_opts o = {.quiet = true};
+	const char *vars[] = {"mutex", "go-mutex"};
+	FILE *f;
+	char *html;
+	long len;
+
+	NEED_GO();
+	ck_assert(mkdtemp(tmpl));
+	snprintf(dir, sizeof(dir), "%s/run", tmpl);
+	ck_assert_int_eq(results_open(&d, dir, "go", "matrix", 1, argv, err,
+				      sizeof(err)), 0);
+	for (int i = 0; i < 2; i++) {
+		struct run_spec s = spec_of("payment", vars[i], 0.5);
+		const char *sets[] = {"rate=2000", "open=2000"};
+		struct run_result r;
+
+		s.sets = sets;
+		s.nsets = 2;
+		ck_assert_int_eq(i ? gochild_run(&s, &r) : runner_run(&s, &r), 0);
+		ck_assert_int_eq(results_add_run(&d, &s, &r), 0);
+		runner_result_free(&r);
+	}
+	ck_assert_int_eq(results_close(&d, true), 0);
+	snprintf(path, sizeof(path), "%s/goclaims.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"schema_version\":1,\"cores\":2,\"loadavg_start\":\"1\","
+	      "\"loadavg_end\":\"1\",\"procs\":4,\"loop_procs\":2,"
+	      "\"loop_seconds\":0.1,\"seed10\":[{\"claim\":\"seed10\","
+	      "\"gomaxprocs\":\"default\",\"recover\":false,\"procs\":4,"
+	      "\"died\":1,\"survived\":3,\"errors\":0,\"share\":0.25,"
+	      "\"wilson95\":[0.05,0.7],\"messages\":{\"concurrent map writes\":1},"
+	      "\"recovered\":0}],\"loops\":[],\"syncmap\":[{\"n\":10000,"
+	      "\"promote_ns\":300,\"first_store_ns\":800000,\"second_store_ns\":300}],"
+	      "\"rebuild\":[]}\n", f);
+	fclose(f);
+	o.out = fopen("/dev/null", "w");
+	ck_assert_msg(report_render(dir, &o, err, sizeof(err)) == 0, "%s", err);
+	fclose(o.out);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	f = fopen(path, "r");
+	ck_assert(f != NULL);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	html = calloc(1, (size_t)len + 1);
+	ck_assert(fread(html, 1, (size_t)len, f) == (size_t)len);
+	fclose(f);
+	ck_assert(strstr(html, "id=\"go-seed10\"") && strstr(html, "id=\"go-syncmap\""));
+	ck_assert(strstr(html, "1 / 4") != NULL);      /* the seed10 row */
+	ck_assert(strstr(html, ">go-mutex") && strstr(html, ">mutex"));
+	free(html);
+	nftw(tmpl, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
+
+static Suite *gochild_suite(void)
+{
+	Suite *s = suite_create("gochild");
+	TCase *p = tcase_create("pure");
+	TCase *g = tcase_create("go");
+
+	tcase_add_test(p, classify_table);
+	tcase_add_test(p, wilson_and_end);
+	tcase_add_test(p, not_built);
+	suite_add_tcase(s, p);
+	tcase_set_timeout(g, 60);
+	tcase_add_test(g, go_run_record);
+	tcase_add_test(g, go_fatal_error);
+	tcase_add_test(g, report_both_runtimes);
+	suite_add_tcase(s, g);
+	return s;
+}
+
+int main(void)
+{
+	return ck_run(gochild_suite());
+}
