@@ -25,7 +25,8 @@ usage: ./run.sh [COMMAND] [ARGS...]
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
                     beside the memory verdict
   diagnose I V      the six-step diagnostic checklist for incident I, variant V
-  exercise          workshop: the conformance and concurrency suites on the
+  exercise          workshop: the conformance suite, the lock check (one probe
+                    per EXERCISE marker) and the concurrency suite on the
                     `exercise` variant (maps/exercise.c) - fail until solved
   report [RUN]      (re-)render the report of a results folder (default latest);
                     several folders (machines, shards) are merged first
@@ -135,8 +136,9 @@ exercise)
 	install_missing $PKGS
 	build
 	MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps" &&
+		MAPLAB_EXERCISE_SOLVED=1 "$BUILD/tests/check_exercise" &&
 		MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps_concurrent" &&
-		echo "run.sh: the exercise variant passes both suites; now try ./run.sh ci --variant exercise"
+		echo "run.sh: the exercise variant passes the suites and the lock check; now compare it with mutex: ./run.sh matrix --variant exercise,mutex"
 	;;
 diagnose)
 	install_missing $PKGS gdb

@@ -743,7 +743,17 @@ struct exec {
 	size_t total, done, nrows;
 	struct row *rows;
 	bool col, failed_write, gone;
+	bool trace;     /* MAPLAB_MALLOC_TRACE: children print to stderr */
+	double t_start; /* monotonic seconds when the first run started */
 };
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Create the results folder (its manifest records the command).  0, or
  * the exit code: 2 for a folder the user named badly, 1 otherwise. */
@@ -882,8 +892,17 @@ static void run_cell(const struct cli *c, struct exec *x,
 
 	x->done++;
 	if (!c->o.quiet) {
-		printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u \u2026 ", x->done,
-		       x->total, s->inc->name, s->variant, s->rep, x->reps);
+		char left[48] = "";
+
+		/* time left: the mean run so far times the runs to go */
+		if (x->done > 1)
+			snprintf(left, sizeof(left), "  (~%.0f s left)",
+				 (now_s() - x->t_start) / (double)(x->done - 1) *
+				 (double)(x->total - x->done + 1));
+		/* a child's malloc-trace lines would split the line: end it */
+		printf("[%zu/%zu] %s \u00d7 %s  rep %u/%u%s \u2026%s", x->done,
+		       x->total, s->inc->name, s->variant, s->rep, x->reps, left,
+		       x->trace ? "\n" : " ");
 		fflush(stdout);
 	}
 	rc = gochild_is_go(s->variant) ? gochild_run(s, &res)
@@ -996,6 +1015,9 @@ static int execute(struct cli *c)
 	}
 	fill_manifest(c, &x);
 	runner_install_signals();
+	x.trace = getenv("MAPLAB_MALLOC_TRACE") &&
+		  strcmp(getenv("MAPLAB_MALLOC_TRACE"), "0");
+	x.t_start = now_s();
 	if (!c->o.quiet)
 		printf("maplab %s: %zu run%s -> %s\n", c->o.cmd, x.total,
 		       x.total == 1 ? "" : "s", x.d.path);
