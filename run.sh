@@ -25,9 +25,13 @@ usage: ./run.sh [COMMAND] [ARGS...]
   tsan              ThreadSanitizer lane: every incident briefly, TSan verdict
                     beside the memory verdict
   diagnose I V      the six-step diagnostic checklist for incident I, variant V
-  exercise          workshop: the conformance and concurrency suites on the
+  exercise          workshop: the conformance suite, the lock check (one probe
+                    per EXERCISE marker) and the concurrency suite on the
                     `exercise` variant (maps/exercise.c) - fail until solved
-  report [RUN]      (re-)render the report of a results folder (default latest)
+  report [RUN]      (re-)render the report of a results folder (default latest);
+                    several folders (machines, shards) are merged first
+  envelope I        the capacity envelope: per variant, the load where
+                    incident I tips into unbounded memory (docs/envelope.md)
   go [ARGS]         the Go lab: install golang-go, build the Go twins, run
                     the claim experiments (maplab goclaims) and every
                     incident with its C and Go variants, render the report
@@ -132,8 +136,9 @@ exercise)
 	install_missing $PKGS
 	build
 	MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps" &&
+		MAPLAB_EXERCISE_SOLVED=1 "$BUILD/tests/check_exercise" &&
 		MAPLAB_VARIANTS=exercise "$BUILD/tests/check_maps_concurrent" &&
-		echo "run.sh: the exercise variant passes both suites; now try ./run.sh ci --variant exercise"
+		echo "run.sh: the exercise variant passes the suites and the lock check; now compare it with mutex: ./run.sh matrix --variant exercise,mutex"
 	;;
 diagnose)
 	install_missing $PKGS gdb
@@ -141,7 +146,7 @@ diagnose)
 	make -s -j"$(nproc)" BUILD="$BUILD/tsan" SAN=thread all
 	exec "$MAPLAB" diagnose "$@"
 	;;
-list | run | matrix | report | ci)
+list | run | matrix | report | ci | envelope)
 	install_missing $PKGS
 	build
 	exec "$MAPLAB" "$cmd" "$@"

@@ -110,6 +110,9 @@ struct incident_chart {
 	const char *col2;              /* dashed line, or NULL */
 	const char *label1, *label2;   /* legend words for the two lines */
 	const char *variant;           /* only this variant's runs, or NULL */
+	bool panels;                   /* small multiples: one panel per
+					* variant on a shared y axis (for
+					* lines that would tangle) */
 };
 
 /* A key figure of a run: the number a workshop exercise asks about, in

@@ -7,7 +7,7 @@
  * lock belongs is marked "EXERCISE".  The participant adds the locking,
  * then checks it with:
  *
- *     ./run.sh exercise            # conformance + concurrency suites
+ *     ./run.sh exercise            # conformance, lock check, concurrency
  *     ./run.sh ci --variant exercise
  *
  * Rules to discover (answers in WORKSHOP-answers.md): which operations need
@@ -18,7 +18,8 @@
  *
  * It is excluded from the default matrix and from CI's expectations
  * (MAP_V_EXERCISE); CI checks only that it builds and that, unsolved, it
- * fails the concurrency suite.
+ * fails the concurrency suite and every probe of the lock check
+ * (tests/exercise_probe.c: one deterministic probe per marker).
  *
  * Locking (once solved): `mu` protects `t`.
  */
@@ -129,12 +130,15 @@ static size_t exercise_len(struct map *m)
 
 static void exercise_stats(struct map *m, struct map_stats *st)
 {
+	/* EXERCISE 8: stats and check read the whole table too (and may be
+	 * called from a range callback, like len). */
 	core_stats(&em(m)->t, st);
 	st->bytes += sizeof(struct exercise_map);
 }
 
 static int exercise_check(struct map *m, struct map_check *out)
 {
+	/* EXERCISE 8 */
 	return core_check(&em(m)->t, out);
 }
 

@@ -247,6 +247,22 @@ static double cell(const json_t *row, int col)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* The crash, named first: "crash SIGSEGV at 0.49 s"; "" when the run did
+ * not crash (an oom is the cap's story, step 6). */
+static void crash_text(const json_t *run, char *buf, size_t len)
+{
+	const char *o = json_string_value(json_object_get(run, "outcome"));
+	const char *det = json_string_value(json_object_get(run, "detector"));
+	const char *sig = json_string_value(json_object_get(
+		json_object_get(run, "signal"), "name"));
+
+	buf[0] = '\0';
+	if (o && !strcmp(o, "crash"))
+		snprintf(buf, len, "crash (%s) at %.2f s", det ? det : sig ? sig
+			 : "sanitizer", json_number_value(json_object_get(run,
+			 "duration_s")));
+}
+
 /* Step 1: per-tag live MiB at the start, the peak of the total, the end. */
 static void step_heap(FILE *md, const json_t *run)
 {
@@ -293,12 +309,21 @@ static void step_heap(FILE *md, const json_t *run)
 			grew_tag = ml_tag_name(t);
 		}
 	}
-	fprintf(md, "\n**Finding:** %s%s%s grew most (+%.1f MiB up to the "
-		    "peak of %.1f MiB live).\n\n",
-		grew_tag ? "`" : "", grew_tag ? grew_tag : "no site",
-		grew_tag ? "`" : "", grew, best);
-	printf("1 heap:      %s grew most (+%.1f MiB; peak %.1f MiB live)\n",
-	       grew_tag ? grew_tag : "no site", grew, best);
+	{
+		char crash[200];
+
+		crash_text(run, crash, sizeof(crash));
+		fprintf(md, "\n**Finding:** %s%s%s grew most (+%.1f MiB up to the "
+			    "peak of %.1f MiB live)%s%s%s.\n\n",
+			grew_tag ? "`" : "", grew_tag ? grew_tag : "no site",
+			grew_tag ? "`" : "", grew, best,
+			crash[0] ? ", but the run ended in a " : "", crash,
+			crash[0] ? ": these figures cover only its short life "
+			"(the cache filling up), not a leak" : "");
+		printf("1 heap:      %s grew most (+%.1f MiB; peak %.1f MiB live)%s\n",
+		       grew_tag ? grew_tag : "no site", grew, best,
+		       crash[0] ? " - only over the crashed run's short life" : "");
+	}
 	fprintf(md, "For call stacks rather than sites, run the same cell under "
 		    "massif (plain build, no caps of its own: keep it short):\n\n"
 		    "```sh\nulimit -v 4000000; valgrind --tool=massif "
@@ -413,10 +438,31 @@ static void step_tsan(FILE *md, const char *dir, const char *inc,
 		if (strstr(line, inc) && strstr(line, var) && !strchr(line, '['))
 			fputs(line, md);
 	rc = p ? pclose(p) : -1;
-	fprintf(md, "```\n\nLogs: [`tsan-lane/tsan/`](tsan-lane/tsan/).  %s\n\n",
-		rc == 0 ? "The lane's checks passed for this cell."
-			: "The lane's check FAILED for this cell (see above).");
-	printf("4 tsan:      lane %s (tsan-lane/)\n", rc == 0 ? "passed" : "FAILED");
+	{
+		char tj[PATH_MAX + 16];
+		json_t *doc, *cell0;
+		json_int_t races = -1;
+
+		snprintf(tj, sizeof(tj), "%s/tsan.json", out);
+		doc = json_load_file(tj, 0, NULL);
+		cell0 = json_array_get(json_object_get(doc, "cells"), 0);
+		if (json_is_integer(json_object_get(cell0, "tsan_reports")))
+			races = json_integer_value(json_object_get(cell0,
+								   "tsan_reports"));
+		json_decref(doc);
+		if (races < 0)
+			snprintf(tj, sizeof(tj), "TSan: no verdict (the lane "
+				 "wrote no tsan.json)");
+		else
+			snprintf(tj, sizeof(tj), "TSan: %lld race%s reported",
+				 (long long)races, races == 1 ? "" : "s");
+		fprintf(md, "```\n\n**%s.**  Logs: [`tsan-lane/tsan/`]"
+			    "(tsan-lane/tsan/).  The lane's own check (does TSan "
+			    "say what this variant should make it say?) %s.\n\n",
+			tj, rc == 0 ? "passed" : "FAILED (see above)");
+		printf("4 tsan:      %s (lane check %s; tsan-lane/)\n", tj,
+		       rc == 0 ? "passed" : "FAILED");
+	}
 }
 
 static int parse_args(int argc, char **argv, const char **inc,
@@ -694,7 +740,22 @@ static int diag_page(const struct diag *dg, json_t *run)
 		    "moment, which perturbs the run slightly.\n\n", inc, var,
 		json_string_value(json_object_get(run, "outcome")), probe_at[0],
 		probe_at[1], probes);
-	printf("\n");
+	{
+		char crash[200];
+
+		crash_text(run, crash, sizeof(crash));
+		if (crash[0]) {
+			fprintf(md, "**The run crashed: %s.**  The map's own "
+				    "failure is the finding; the memory and latency "
+				    "figures below cover only the %.2f s it lived.\n\n",
+				crash, json_number_value(json_object_get(run,
+				"duration_s")));
+			printf("\n0 outcome:   %s; the figures below cover only the "
+			       "run's short life\n", crash);
+		} else {
+			printf("\n");
+		}
+	}
 	step_heap(md, run);
 	step_trace(md, dg, run);
 	step_malloc_trace(md, dg->out, run, dg->planned);

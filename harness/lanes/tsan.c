@@ -166,6 +166,13 @@ static int lane(const char *out, const char *logs, const char *incident,
 	mo.timeout = TSAN_TIMEOUT_S;
 	mo.incidents = incident;
 	mo.variants = variant;
+	printf("maplab tsan: this lane raises the RSS cap to %llu MiB (the "
+	       "\"peak\" figures below are RSS): TSan's shadow memory and "
+	       "its own allocator count in RSS, 2-5x a plain run.  The "
+	       "allocator budget stays at %llu MiB, so an oom here is the "
+	       "workload's, as in the plain lane.\n",
+	       (unsigned long long)(TSAN_MEM_CAP >> 20),
+	       (unsigned long long)(TSAN_BUDGET >> 20));
 	rc = matrix_run(&mo);
 	if (rc == 2) {
 		json_decref(exp);

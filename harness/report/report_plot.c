@@ -284,6 +284,7 @@ struct ts_spec {
 	bool cap;             /* draw the memory cap */
 	bool events;          /* mark crash/OOM/hang */
 	bool linear;          /* never a log axis (zeros matter here) */
+	bool panels;          /* one panel per variant (plots/panels.gp) */
 };
 
 /* Finite values of column c in a series. */
@@ -327,6 +328,9 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 {
 	struct params p = { 0 }, files = { 0 }, names = { 0 }, colors = { 0 };
 	struct params left = { 0 }; /* runs with too few samples */
+	struct params pfirst = { 0 }, plast = { 0 }, ptitles = { 0 };
+	size_t npanels = 0;
+	const char *pvar = NULL; /* the variant of the open panel */
 	struct rp_chart *c = new_chart(inc, sp->suffix, sp->title, sp->caption);
 	char col[64] = "", rel[PATH_MAX];
 	double lo = INFINITY, hi = 0, scale = 1;
@@ -382,6 +386,19 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 			if (!strcmp(rp->runs[inc->runs[k]].variant, r->variant) &&
 			    rp->runs[inc->runs[k]].have_dat)
 				first = false;
+		if (sp->panels) { /* a variant's runs are consecutive */
+			if (!pvar || strcmp(pvar, r->variant)) {
+				if (pvar)
+					p_add(&plast, "%s%zu", npanels > 1 ? " " : "",
+					      nfiles);
+				p_add(&pfirst, "%s%zu", npanels ? " " : "",
+				      nfiles + 1);
+				p_add(&ptitles, "%s%s", npanels ? " " : "",
+				      r->variant);
+				npanels++;
+				pvar = r->variant;
+			}
+		}
 		p_add(&files, "%sdata/%s.dat", nfiles ? " " : "", r->base);
 		p_add(&names, "%s%s", nfiles ? " " : "", first ? r->variant : "-");
 		p_add(&colors, "%s%s", nfiles ? " " : "", rp_color(r->variant));
@@ -484,7 +501,17 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 		strcat(c->caption, " Log scale: zero values are not drawn.");
 	if (nevents)
 		p_add(&p, "events=\"%s\"; ", rel);
-	rc = run_gnuplot(rp, "timeseries.gp", &p, err, n);
+	if (sp->panels) {
+		p_add(&plast, "%s%zu", npanels > 1 ? " " : "", nfiles);
+		p_str(&p, "pfirst", pfirst.s ? pfirst.s : "");
+		p_str(&p, "plast", plast.s ? plast.s : "");
+		p_str(&p, "ptitles", ptitles.s ? ptitles.s : "");
+		p_add(&p, "npanels=%zu; ", npanels);
+		if (hi > 0)
+			p_add(&p, "ymax=%g; ", hi * scale * 1.05);
+	}
+	rc = run_gnuplot(rp, sp->panels ? "panels.gp" : "timeseries.gp", &p,
+			 err, n);
 	if (rc == 0) {
 		c->drawn = chart_files_exist(rp, c->id);
 		if (!c->drawn)
@@ -497,6 +524,9 @@ out:
 	p_free(&names);
 	p_free(&colors);
 	p_free(&left);
+	p_free(&pfirst);
+	p_free(&plast);
+	p_free(&ptitles);
 	return rc;
 }
 
@@ -606,6 +636,7 @@ static int own_chart(struct report *rp, struct rp_incident *inc,
 	struct ts_spec sp = {
 		ch->id, ch->title, ch->ylabel, ch->caption, ch->cols, ch->col2,
 		ch->label1, ch->label2, ch->variant, false, false, false, false,
+		ch->panels,
 	};
 
 	return ts_chart(rp, inc, &sp, err, n);
@@ -618,11 +649,12 @@ static int incident_charts(struct report *rp, struct rp_incident *inc,
 	struct ts_spec mem = {
 		"memory", "", "MiB", "",
 		"live_mib", "rss_mib", "live bytes", "RSS", NULL, false, true, true,
-		false,
+		false, false,
 	};
 	struct ts_spec infl = {
 		"inflight", "", "requests in flight", "",
 		"inflight", NULL, NULL, NULL, NULL, false, false, true, true,
+		false,
 	};
 	char t1[160], t2[160];
 	int rc;

@@ -62,19 +62,23 @@ const struct incident_chart config_charts[] = {
 	  "allocations/s", "Calls into the allocator per second "
 	  "(the lab's stand-in for the seed's minor GCs/s): "
 	  "in-place rebuilds churn, snapshots allocate once per "
-	  "version.", "m_alloc_rate", NULL, NULL, NULL, NULL },
+	  "version.", "m_alloc_rate", NULL, NULL, NULL, NULL, false },
 	{ "fragmentation", "config: heap fragmentation over time",
 	  "free share of the malloc heap (%)",
 	  "Free bytes inside the malloc heap as a share of the heap "
 	  "(mallinfo2, sampled every 100 ms or more): memory the "
 	  "process holds but does not use for live data.",
-	  "frag*100 m_frag_permille*0.1", NULL, NULL, NULL, NULL },
-	{ "reader-latency", "config: reader latency over time",
+	  "frag*100 m_frag_permille*0.1", NULL, NULL, NULL, NULL, false },
+	{ "reader-latency", "config: reader latency over time, per variant",
 	  "latency per interval (ms)",
 	  "Request (reader) latency in each sample interval, 99th "
-	  "percentile (solid) and maximum (dashed): reader stalls "
-	  "during reloads show as spikes.", "lat_p99_ms", "lat_max_ms",
-	  "p99", "max", NULL },
+	  "percentile (solid) and maximum (dashed). Look at the solid "
+	  "lines during a reload: a variant whose p99 jumps there makes "
+	  "readers wait for the reloader (a lock held per key or a "
+	  "rebuild); a lone dashed spike is one preempted request. "
+	  "Whether readers saw a consistent version is not here: that is "
+	  "the torn-read count in the verdict table.", "lat_p99_ms", "lat_max_ms",
+	  "p99", "max", NULL, true },
 	{ .id = NULL },
 };
 

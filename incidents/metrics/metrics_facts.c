@@ -55,22 +55,26 @@ const struct incident_chart metrics_charts[] = {
 	{ "walk", "metrics: aggregator walk duration over time",
 	  "walk duration (ms)",
 	  "How long the aggregator's walks over the whole map took "
-	  "(longest and median per sample interval); a variant that "
-	  "holds one lock through the walk blocks every producer "
-	  "this long.", "h_walk_max_ms", "h_walk_p50_ms",
-	  "longest walk", "median walk", NULL },
+	  "(longest and median per sample interval). Look at who waits "
+	  "for a walk, not its length: under mutex and rwlock every "
+	  "producer waits this long (their pile-up is in #metrics-inflight). "
+	  "A lock-free walk (rcu; sharded holds one shard at a time) blocks "
+	  "nobody, so it can be the longest here and still harmless: it "
+	  "shares two cores with producers that keep running, and it "
+	  "meets the series they add meanwhile.", "h_walk_max_ms", "h_walk_p50_ms",
+	  "longest walk", "median walk", NULL, false },
 	{ "promotions", "metrics: syncmap dirty-to-read promotions",
 	  "promotions since start", "Dirty-to-read promotions of "
 	  "the syncmap variant, cumulative (an O(1) pointer swap in "
 	  "Go's design).", "m_promotions", NULL, NULL, NULL,
-	  "syncmap" },
+	  "syncmap", false },
 	{ "entries-copied",
 	  "metrics: syncmap entries copied by dirty-map rebuilds",
 	  "entries copied since start", "Entries copied when the "
 	  "syncmap rebuilds its dirty map from the read map at the "
 	  "first new key after a promotion (the O(n) copy, made "
 	  "under the map's lock), cumulative.", "m_dirty_copied",
-	  NULL, NULL, NULL, "syncmap" },
+	  NULL, NULL, NULL, "syncmap", false },
 	{ .id = NULL },
 };
 

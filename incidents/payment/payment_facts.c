@@ -55,7 +55,7 @@ const struct incident_chart payment_charts[] = {
 	  "(longest and median per sample interval): under one "
 	  "global lock, every callback waits this long.",
 	  "h_sweep_max_ms", "h_sweep_p50_ms", "longest sweep",
-	  "median sweep", NULL },
+	  "median sweep", NULL, false },
 	{ .id = NULL },
 };
 
