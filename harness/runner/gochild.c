@@ -257,27 +257,35 @@ static bool drain_out(struct goparent *g, int fd, bool echo)
 	}
 }
 
+/* The index of a metric the twin names, registered on first sight while
+ * the table has room (ictx aborts on a full table or a bad name: a twin's
+ * line must not take the parent down, so such a name is dropped). */
 static int metric_idx(struct goparent *g, const char *name)
 {
 	const char *n;
-	struct ictx_metric *m = ictx_metric(g->ctx, name, ICTX_GAUGE);
+	size_t i;
 
-	if (!m)
-		return -1;
-	for (size_t i = 0; ictx_metric_at(g->ctx, i, &n, NULL, NULL); i++)
+	for (i = 0; ictx_metric_at(g->ctx, i, &n, NULL, NULL); i++)
 		if (!strcmp(n, name))
 			return (int)i;
-	return -1;
+	if (!*name || strlen(name) >= ICTX_NAME_LEN || i >= ICTX_MAX_METRICS)
+		return -1;
+	ictx_metric(g->ctx, name, ICTX_GAUGE);
+	return (int)i;
 }
 
+/* The same for a histogram. */
 static int hist_idx(struct goparent *g, const char *name)
 {
-	if (!ictx_hist(g->ctx, name))
-		return -1;
-	for (size_t i = 0; i < ictx_hist_count(g->ctx); i++)
+	size_t i;
+
+	for (i = 0; i < ictx_hist_count(g->ctx); i++)
 		if (!strcmp(ictx_hist_name(g->ctx, i), name))
 			return (int)i;
-	return -1;
+	if (!*name || strlen(name) >= ICTX_NAME_LEN || i >= ICTX_MAX_HISTS)
+		return -1;
+	ictx_hist(g->ctx, name);
+	return (int)i;
 }
 
 static void set_metric(struct goparent *g, struct tel_row *row,
@@ -285,7 +293,7 @@ static void set_metric(struct goparent *g, struct tel_row *row,
 {
 	int i = metric_idx(g, name);
 
-	if (i < 0)
+	if (i < 0 || isnan(v))
 		return;
 	ictx_set(ictx_metric(g->ctx, name, ICTX_GAUGE), (int64_t)v);
 	if (row)
@@ -352,11 +360,14 @@ static void on_sample(struct goparent *g, const json_t *j)
 static void on_hist(struct goparent *g, const json_t *j)
 {
 	struct ictx_hist_snap s;
-	struct ictx_hist *h = ictx_hist(g->ctx, json_string_value(json_object_get(j, "name")) ?
-					json_string_value(json_object_get(j, "name")) : "?");
+	const char *name = json_string_value(json_object_get(j, "name"));
+	struct ictx_hist *h;
 	size_t i;
 	json_t *b;
 
+	if (!name || hist_idx(g, name) < 0)
+		return;
+	h = ictx_hist(g->ctx, name); /* registered: found, never added */
 	memset(&s, 0, sizeof(s));
 	s.count = (uint64_t)num(j, "count");
 	s.sum = (uint64_t)num(j, "sum");
