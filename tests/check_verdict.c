@@ -241,6 +241,38 @@ START_TEST(hand_reference)
 }
 END_TEST
 
+/* C runs and Go runs each have their own reference: a Go run that queues
+ * like the other Go runs holds, though it is 100x C's; the same figures
+ * judged as a C run stall. */
+START_TEST(runtime_reference)
+{
+	json_t *recs[] = {
+		hand("m", "ok", 100, 2e6), hand("m", "ok", 120, 2e6),
+		hand("m", "ok", 10000, 200e6), hand("m", "ok", 12000, 220e6),
+	};
+	size_t n = sizeof(recs) / sizeof(recs[0]);
+	json_t *judged = hand("m", "ok", 11000, 210e6);
+	struct verdict_ref ref;
+	struct verdict v;
+	char text[300];
+
+	for (size_t i = 2; i < n; i++)
+		json_object_set_new(recs[i], "runtime", json_string("go"));
+	verdict_ref_of(recs, n, "m", &ref);
+	ck_assert_double_eq(ref.inflight, 110);
+	ck_assert_double_eq(ref.go_inflight, 11000);
+	ck_assert_double_eq(ref.go_p99_ms, 210);
+	judge(judged, &ref, &v, text, sizeof(text)); /* as a C run */
+	ck_assert_msg(v.how == VERDICT_HOW_STALL, "%s", text);
+	json_object_set_new(judged, "runtime", json_string("go"));
+	judge(judged, &ref, &v, text, sizeof(text));
+	ck_assert_msg(v.cls == VERDICT_HOLDS, "%s", text);
+	json_decref(judged);
+	for (size_t i = 0; i < n; i++)
+		json_decref(recs[i]);
+}
+END_TEST
+
 /* First match wins: the same recorded runs with the earlier rule's
  * evidence removed fall to the next rule. */
 START_TEST(real_rule_order)
@@ -416,7 +448,8 @@ static const struct stall_case {
 START_TEST(stall_thresholds)
 {
 	const struct stall_case *c = &stall_cases[_i];
-	struct verdict_ref ref = {c->ref_inflight, c->ref_p99_ms};
+	struct verdict_ref ref = {.inflight = c->ref_inflight,
+				  .p99_ms = c->ref_p99_ms};
 	json_t *r = hand("m", "ok", c->inflight, c->p99_ns);
 	struct verdict v;
 	char text[300];
@@ -557,6 +590,7 @@ static Suite *verdict_suite(void)
 	tcase_add_test(th, crash_and_oom_details);
 	tcase_add_test(th, corrupt_beside_torn);
 	tcase_add_loop_test(th, stall_thresholds, 0, NSTALL);
+	tcase_add_test(th, runtime_reference);
 	tcase_add_test(th, growth_linear);
 	tcase_add_test(th, growth_unknown);
 	suite_add_tcase(s, th);

@@ -68,28 +68,47 @@ static double median(double *v, size_t n)
 	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
+static bool is_go(json_t *rec)
+{
+	const char *rt = jstr(json_object_get(rec, "runtime"));
+
+	return rt && !strcmp(rt, "go");
+}
+
+/* The medians of the ok runs of incident in recs[0..n) of one runtime. */
+static void ref_medians(json_t *const *recs, size_t n, const char *incident,
+			bool go, double *inf, double *p99, double *ref_inf,
+			double *ref_p99)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *inc = jstr(json_object_get(recs[i], "incident"));
+		const char *out = jstr(json_object_get(recs[i], "outcome"));
+
+		if (!inc || !incident || strcmp(inc, incident) || !out ||
+		    strcmp(out, "ok") || is_go(recs[i]) != go)
+			continue;
+		inf[k] = inflight_peak(recs[i]);
+		p99[k++] = p99_ms(recs[i]);
+	}
+	*ref_inf = median(inf, k);
+	*ref_p99 = median(p99, k);
+}
+
 void verdict_ref_of(json_t *const *recs, size_t n, const char *incident,
 		    struct verdict_ref *ref)
 {
 	double *inf = calloc(n ? n : 1, sizeof(*inf));
 	double *p99 = calloc(n ? n : 1, sizeof(*p99));
-	size_t k = 0;
 
-	ref->inflight = NAN;
-	ref->p99_ms = NAN;
-	for (size_t i = 0; inf && p99 && i < n; i++) {
-		const char *inc = jstr(json_object_get(recs[i], "incident"));
-		const char *out = jstr(json_object_get(recs[i], "outcome"));
-
-		if (!inc || !incident || strcmp(inc, incident) || !out ||
-		    strcmp(out, "ok"))
-			continue;
-		inf[k] = inflight_peak(recs[i]);
-		p99[k++] = p99_ms(recs[i]);
-	}
+	ref->inflight = ref->p99_ms = NAN;
+	ref->go_inflight = ref->go_p99_ms = NAN;
 	if (inf && p99) {
-		ref->inflight = median(inf, k);
-		ref->p99_ms = median(p99, k);
+		ref_medians(recs, n, incident, false, inf, p99, &ref->inflight,
+			    &ref->p99_ms);
+		ref_medians(recs, n, incident, true, inf, p99,
+			    &ref->go_inflight, &ref->go_p99_ms);
 	}
 	free(inf);
 	free(p99);
@@ -268,7 +287,13 @@ void verdict_of(json_t *rec, const struct verdict_ref *ref,
 			 jnum(json_object_get(syms, "torn_reads")));
 		return;
 	}
-	if (stalled(rec, ref, v))
+	if (ref && is_go(rec)) { /* a Go run: the Go runs' reference */
+		struct verdict_ref go = {.inflight = ref->go_inflight,
+					 .p99_ms = ref->go_p99_ms};
+
+		if (stalled(rec, &go, v))
+			return;
+	} else if (stalled(rec, ref, v))
 		return;
 	set(v, VERDICT_HOLDS, VERDICT_HOW_NONE, "");
 	snprintf(v->detail, sizeof(v->detail),

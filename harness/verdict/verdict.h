@@ -59,6 +59,11 @@ enum verdict_how {
 struct verdict_ref {
 	double inflight;  /* median in-flight peak of the ok runs */
 	double p99_ms;    /* median latency p99 of the ok runs, ms */
+	/* the same over the ok runs of the Go twins ("runtime": "go"), which
+	 * are judged against these: a goroutine per request queues and
+	 * schedules differently from C's threads, so each runtime's runs
+	 * are the bar only for their own runtime */
+	double go_inflight, go_p99_ms;
 };
 
 struct verdict {
