@@ -368,6 +368,50 @@ static void judge_cell(struct cell *c, const json_t *exp, long reps)
 	}
 }
 
+/* Record in DIR's manifest the variants ci added only as references
+ * ("ci_references"): judge_folder judges no cell of theirs. */
+static int mark_references(const char *dir, const char *refs)
+{
+	char path[PATH_MAX + 32], *save = NULL, *copy = strdup(refs);
+	json_t *m, *arr = json_array();
+	int rc = -ENOMEM;
+
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	m = json_load_file(path, 0, NULL);
+	if (m && arr && copy) {
+		for (char *v = strtok_r(copy, ",", &save); v;
+		     v = strtok_r(NULL, ",", &save))
+			json_array_append_new(arr, json_string(v));
+		json_object_set(m, "ci_references", arr);
+		rc = results_write_json(path, m);
+	}
+	if (rc)
+		fprintf(stderr, "maplab ci: cannot mark the reference runs in "
+				"%s: %s\n", path, strerror(-rc));
+	free(copy);
+	json_decref(arr);
+	json_decref(m);
+	return rc;
+}
+
+/* Drop the cells of the manifest's ci_references (runs kept for the
+ * ratios' binding only); returns the cells left. */
+static size_t drop_references(const json_t *manifest, struct cell *cells,
+			      size_t n)
+{
+	const json_t *refs = json_object_get(manifest, "ci_references");
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (refs && expect_in_list(refs, cells[i].variant)) {
+			json_decref(cells[i].runs);
+			continue;
+		}
+		cells[k++] = cells[i];
+	}
+	return k;
+}
+
 /* Judge the folder dir against exp; print, write ci.json and junit.xml.
  * Returns the number of failing cells, or -errno. */
 static int judge_folder(const char *dir, const json_t *exp0, bool print)
@@ -402,6 +446,7 @@ static int judge_folder(const char *dir, const json_t *exp0, bool print)
 	}
 	n = group_cells(all, cells, 256);
 	n = add_missing(exp, manifest, cells, n, 256);
+	n = drop_references(manifest, cells, n);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		judge_cell(&cells[i], exp, reps);
@@ -502,10 +547,11 @@ static void list_add(char *buf, size_t len, const char *name)
  * in-flight is judged against sharded's), for the incidents selected
  * (all when incidents is NULL).  Says which it added, on stderr. */
 static void with_refs(const json_t *exp, const char *incidents,
-		      const char *variants, char *buf, size_t len)
+		      const char *variants, char *buf, size_t len,
+		      char *added, size_t alen)
 {
 	static const char *const kinds[2] = {"min_ratio", "max_ratio"};
-	char added[256] = "", want[1024];
+	char want[1024];
 	const char *inc, *v;
 	json_t *row, *r;
 
@@ -528,7 +574,7 @@ static void with_refs(const json_t *exp, const char *incidents,
 
 					if (of && !in_csv(buf, of)) {
 						list_add(buf, len, of);
-						list_add(added, sizeof(added), of);
+						list_add(added, alen, of);
 					}
 				}
 		}
@@ -536,8 +582,8 @@ static void with_refs(const json_t *exp, const char *incidents,
 	}
 	if (added[0])
 		fprintf(stderr, "maplab ci: also running %s: the rules' "
-				"time ratios need them in the same run\n",
-			added);
+				"time ratios need them in the same run (their "
+				"cells are not judged)\n", added);
 }
 
 int ci_main(int argc, char **argv)
@@ -558,6 +604,7 @@ int ci_main(int argc, char **argv)
 	const char *judge_only = NULL, *shard = NULL;
 	bool report = true;
 	char err[512], outbuf[PATH_MAX], dir[PATH_MAX], varbuf[1024];
+	char refbuf[256] = "";
 	struct matrix_opts mo;
 	int c, rc, failed;
 	json_t *exp;
@@ -627,7 +674,8 @@ int ci_main(int argc, char **argv)
 	mo.out = out;
 	mo.incidents = incident;
 	if (variant) {
-		with_refs(exp, incident, variant, varbuf, sizeof(varbuf));
+		with_refs(exp, incident, variant, varbuf, sizeof(varbuf),
+			  refbuf, sizeof(refbuf));
 		variant = varbuf;
 	}
 	mo.variants = variant;
@@ -642,6 +690,10 @@ int ci_main(int argc, char **argv)
 	if (shard) { /* one share of the cells: judged once merged */
 		json_decref(exp);
 		return ci_shard_done(out, shard, rc, report);
+	}
+	if (refbuf[0] && mark_references(out, refbuf) != 0) {
+		json_decref(exp);
+		return 1;
 	}
 	/* ci.json first (the report marks rows from it), the table last so
 	 * that the verdict closes the output. */
