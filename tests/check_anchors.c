@@ -8,7 +8,7 @@
  *     copy (results/fixture: metrics, payment, config under unsafe, mutex,
  *     syncmap, rcu).  Anchors of sections the fixture cannot have are
  *     named in `needs` below with the file they need (tsan.json,
- *     bench.json, a retention run); templates such as `#<incident>-story`
+ *     bench.json, goclaims.json, a retention run); templates such as `#<incident>-story`
  *     are not citations;
  *   - a Markdown link to a heading of the same page, [x](#benchmark):
  *     checked against the page's headings (GitHub's slugs).
@@ -36,6 +36,7 @@ static const struct {
 	{ "tsan", "tsan.json (./run.sh tsan)" },
 	{ "bench-", "bench.json (./run.sh bench)" },
 	{ "retention", "a retention run" },
+	{ "go-", "goclaims.json (./run.sh go)" },
 };
 
 static char *slurp(const char *path)
