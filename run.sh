@@ -28,7 +28,10 @@ usage: ./run.sh [COMMAND] [ARGS...]
   exercise          workshop: the conformance suite, the lock check (one probe
                     per EXERCISE marker) and the concurrency suite on the
                     `exercise` variant (maps/exercise.c) - fail until solved
-  report [RUN]      (re-)render the report of a results folder (default latest)
+  report [RUN]      (re-)render the report of a results folder (default latest);
+                    several folders (machines, shards) are merged first
+  envelope I        the capacity envelope: per variant, the load where
+                    incident I tips into unbounded memory (docs/envelope.md)
   go [ARGS]         the Go lab: install golang-go, build the Go twins, run
                     the claim experiments (maplab goclaims) and every
                     incident with its C and Go variants, render the report
@@ -143,7 +146,7 @@ diagnose)
 	make -s -j"$(nproc)" BUILD="$BUILD/tsan" SAN=thread all
 	exec "$MAPLAB" diagnose "$@"
 	;;
-list | run | matrix | report | ci)
+list | run | matrix | report | ci | envelope)
 	install_missing $PKGS
 	build
 	exec "$MAPLAB" "$cmd" "$@"

@@ -241,6 +241,8 @@ static void usage_matrix(FILE *f)
 "  --mem-cap SIZE, --budget SIZE, --timeout S, --sample-ms N,\n"
 "  --no-telemetry, --out DIR, --dir DIR, --report, --no-report, -v, -q:\n"
 "  as in `maplab run --help`\n"
+"  --shard I/N        run only shard I (0..N-1) of the N shards of the\n"
+"                     plan (same seeds; merge with maplab report DIR...)\n"
 "  -h, --help         this text\n");
 }
 
@@ -293,7 +295,7 @@ static int check_across(const struct cli *c)
 
 enum { O_INC = 256, O_VAR, O_THR, O_SEC, O_SEED, O_CAP, O_BUD, O_TMO,
        O_REPS, O_OUT, O_SET, O_SIZE, O_DET, O_SMS, O_NOTEL, O_PRESET,
-       O_DIR, O_REPORT, O_NOREPORT, O_RUNTIME };
+       O_DIR, O_REPORT, O_NOREPORT, O_RUNTIME, O_SHARD };
 
 void matrix_opts_init(struct matrix_opts *o, const char *cmd)
 {
@@ -325,6 +327,7 @@ static const struct option long_opts[] = {
 	{"report", no_argument, 0, O_REPORT},
 	{"no-report", no_argument, 0, O_NOREPORT},
 	{"runtime", required_argument, 0, O_RUNTIME},
+	{"shard", required_argument, 0, O_SHARD},
 	{"verbose", no_argument, 0, 'v'},
 	{"quiet", no_argument, 0, 'q'},
 	{"help", no_argument, 0, 'h'},
@@ -415,6 +418,15 @@ int matrix_parse(struct matrix_opts *o, int argc, char **argv)
 				return bad(o->cmd, "--preset belongs to `maplab matrix`");
 			o->preset = a;
 			break;
+		case O_SHARD: {
+			char err[200];
+
+			if (!matrix)
+				return bad(o->cmd, "--shard belongs to `maplab matrix`");
+			if (shard_parse(a, &o->shard, err, sizeof(err)))
+				return bad(o->cmd, "%s", err);
+			break;
+		}
 		case O_OUT: o->out = a; break;
 		case O_DIR: o->dir = a; break;
 		case O_REPORT: o->report = 1; break;
@@ -702,6 +714,11 @@ static void render_argv(const struct matrix_opts *o, struct argv_buf *b)
 		av_add(b, "--size", o->size == ICTX_SIZE_FULL ? "full" : "quick");
 	if (o->seed != 1)
 		av_add(b, "--seed", av_num(b, "%.0f", (double)o->seed));
+	if (o->shard.count) {
+		snprintf(b->num[b->k], sizeof(b->num[b->k]), "%u/%u",
+			 o->shard.index, o->shard.count);
+		av_add(b, "--shard", b->num[b->k++]);
+	}
 	for (size_t i = 0; i < o->nsets; i++)
 		av_add(b, "--set", o->sets[i]);
 	if (o->detect)
@@ -834,6 +851,9 @@ static void fill_manifest(const struct cli *c, struct exec *x)
 	json_object_set_new(m, "detect", json_boolean(c->o.detect));
 	json_object_set_new(m, "sample_ms",
 			    json_integer(c->o.no_telemetry ? 0 : c->o.sample_ms ? c->o.sample_ms : 10));
+	if (c->o.shard.count)
+		json_object_set_new(m, "shard", shard_json(&c->o.shard,
+			c->ninc * c->nvar * x->reps));
 }
 
 /* The table row of a finished run (row->rec: its record, owned). */
@@ -961,7 +981,9 @@ static void run_cells(const struct cli *c, struct exec *x)
 					.no_telemetry = c->o.no_telemetry,
 					.echo_stderr = c->o.verbose};
 
-				run_cell(c, x, &s);
+				if (shard_owns(&c->o.shard, shard_cell(i, v, r,
+						c->nvar, x->reps)))
+					run_cell(c, x, &s);
 			}
 	}
 }
@@ -979,9 +1001,12 @@ static int execute(struct cli *c)
 
 	for (size_t i = 0; i < c->ninc; i++) /* Go cells an incident lacks */
 		for (size_t v = 0; v < c->nvar; v++)
-			if (!gochild_is_go(c->var[v]) ||
-			    gochild_supports(c->inc[i], c->var[v]))
-				x.total += x.reps;
+			for (unsigned r = 1; r <= x.reps; r++)
+				if ((!gochild_is_go(c->var[v]) ||
+				     gochild_supports(c->inc[i], c->var[v])) &&
+				    shard_owns(&c->o.shard, shard_cell(i, v, r,
+						c->nvar, x.reps)))
+					x.total++;
 	if (!(x.rows = calloc(x.total ? x.total : 1, sizeof(*x.rows))))
 		return 1;
 	if ((rc = open_folder(c, &x, dirout, sizeof(dirout)))) {

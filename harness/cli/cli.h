@@ -6,6 +6,7 @@
 #ifndef MAPLAB_HARNESS_CLI_H
 #define MAPLAB_HARNESS_CLI_H
 
+#include "harness/cli/shard.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,7 @@ struct matrix_opts {
 	uint64_t budget;       /* allocator budget; 0: 3/4 of the cap */
 	int size;              /* enum ictx_size; -1: the preset's, or quick */
 	bool detect, no_telemetry, verbose, quiet;
+	struct shard shard;    /* matrix --shard I/N; count 0: every cell */
 	/* The command recorded in the manifest, without the program name;
 	 * NULL: the options above, written out as `maplab run|matrix` ones. */
 	int argc;

@@ -11,6 +11,7 @@
 #include "harness/cli/cli.h"
 #include "harness/cli/opts.h"
 #include "harness/lanes/diagnose.h"
+#include "harness/lanes/envelope.h"
 #include "harness/report/report.h"
 #include "harness/lanes/tsan.h"
 #include "harness/lanes/goclaims.h"
@@ -28,6 +29,7 @@ static const struct {
 	{"ci", ci_main, "the CI preset against the expectations"},
 	{"tsan", tsan_main, "the ThreadSanitizer lane"},
 	{"diagnose", diagnose_main, "the diagnostic checklist for one cell"},
+	{"envelope", envelope_main, "the load at which each design tips (knees)"},
 	{"goclaims", goclaims_main, "the Go claim experiments (make go)"},
 };
 

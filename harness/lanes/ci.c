@@ -27,6 +27,8 @@
 #include <time.h>
 
 #include "harness/lanes/ci.h"
+#include "harness/lanes/ci_shard.h"
+#include "harness/store/merge.h"
 #include "harness/cli/cli.h"
 #include "harness/cli/opts.h"
 #include "harness/verdict/expect.h"
@@ -38,7 +40,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: maplab ci [--incident LIST] [--variant LIST] [--reps N]\n"
-		"                 [--expect FILE] [--out DIR] [--no-report]\n\n"
+		"                 [--expect FILE] [--out DIR] [--no-report]\n"
+		"                 [--shard I/N]\n"
+		"       maplab ci --judge DIR [DIR2 ...] [--out DIR] [--expect FILE]\n\n"
 		"Runs the ci preset, compares every cell with the expectation\n"
 		"matrix (default %s), prints the table (with each\n"
 		"cell's margin: its worst repetition against its bound),\n"
@@ -47,7 +51,9 @@ static void usage(FILE *f)
 		"one does not (a cell missing from the folder, short of runs or\n"
 		"with a k above its runs fails too), 2 on bad input.  --variant\n"
 		"exercise checks the workshop exercise against the expectations\n"
-		"of `mutex`.\n",
+		"of `mutex`.  --shard I/N runs shard I of N (judge nothing: the\n"
+		"merged folders are judged by --judge DIR1 DIR2 ..., which merges\n"
+		"them into --out or results/<date>-<time>-merged first).\n",
 		EXPECT_DEFAULT_PATH);
 }
 
@@ -434,6 +440,106 @@ static int judge_folder(const char *dir, const json_t *exp0, bool print)
 	return (int)failures;
 }
 
+/* --judge DIR1 DIR2 ...: merge the folders (harness/store/merge.c), then
+ * judge and render the merged folder like one run.  2 on bad input. */
+static int ci_judge_merged(const char *first, int n, char **more,
+			   const char *out, const json_t *exp, bool report)
+{
+	const char **dirs = calloc((size_t)n + 1, sizeof(*dirs));
+	char merged[PATH_MAX], err[1024];
+	char *argv[] = {"maplab", "ci", "--judge", (char *)first, NULL};
+	int rc, failed;
+
+	if (!dirs)
+		return 1;
+	dirs[0] = first;
+	for (int i = 0; i < n; i++)
+		dirs[i + 1] = more[i];
+	rc = results_merge(dirs, (size_t)n + 1, out, 4, argv, merged,
+			   sizeof(merged), err, sizeof(err));
+	free(dirs);
+	if (rc) {
+		fprintf(stderr, "maplab ci: %s\n", err);
+		return rc == -EINVAL || rc == -EEXIST || rc == -EBUSY ||
+		       rc == -EACCES || rc == -ENOENT ? 2 : 1;
+	}
+	printf("maplab ci: %d folders merged into %s\n", n + 1, merged);
+	failed = judge_folder(merged, exp, false);
+	if (failed >= 0 && report) {
+		char *rargv[] = {"report", merged, "--quiet", NULL};
+
+		if (report_main(3, rargv) != 0)
+			fprintf(stderr, "maplab ci: the report of %s could not "
+					"be rendered (see above)\n", merged);
+	}
+	if (failed >= 0)
+		failed = judge_folder(merged, exp, true);
+	return failed < 0 ? 1 : failed > 0;
+}
+
+/* Whether name is one of the comma list's items. */
+static bool in_csv(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+/* Append name to the comma list buf unless it is there already. */
+static void list_add(char *buf, size_t len, const char *name)
+{
+	size_t used = strlen(buf);
+
+	if (!in_csv(buf, name) && used + strlen(name) + 2 <= len)
+		snprintf(buf + used, len - used, "%s%s", used ? "," : "", name);
+}
+
+/* --variant narrowed: the variants given plus the reference variants
+ * their rules' time ratios need in the same run (payment x mutex's
+ * in-flight is judged against sharded's), for the incidents selected
+ * (all when incidents is NULL).  Says which it added, on stderr. */
+static void with_refs(const json_t *exp, const char *incidents,
+		      const char *variants, char *buf, size_t len)
+{
+	static const char *const kinds[2] = {"min_ratio", "max_ratio"};
+	char added[256] = "", want[1024];
+	const char *inc, *v;
+	json_t *row, *r;
+
+	snprintf(buf, len, "%s", variants);
+	snprintf(want, sizeof(want), "%s", variants);
+	json_object_foreach(json_object_get(exp, "cells"), inc, row) {
+		char *save = NULL;
+
+		if (incidents && !in_csv(incidents, inc))
+			continue;
+		for (char *w = strtok_r(want, ",", &save); w;
+		     w = strtok_r(NULL, ",", &save)) {
+			const json_t *rule = expect_rule(exp, inc, w);
+
+			for (int k = 0; k < 2; k++)
+				json_object_foreach((json_t *)json_object_get(
+					rule, kinds[k]), v, r) {
+					const char *of = json_string_value(
+						json_object_get(r, "of"));
+
+					if (of && !in_csv(buf, of)) {
+						list_add(buf, len, of);
+						list_add(added, sizeof(added), of);
+					}
+				}
+		}
+		snprintf(want, sizeof(want), "%s", variants);
+	}
+	if (added[0])
+		fprintf(stderr, "maplab ci: also running %s: the rules' "
+				"time ratios need them in the same run\n",
+			added);
+}
+
 int ci_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -444,13 +550,14 @@ int ci_main(int argc, char **argv)
 		{"out", required_argument, NULL, 'o'},
 		{"judge", required_argument, NULL, 'j'},
 		{"no-report", no_argument, NULL, 'n'},
+		{"shard", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	const char *incident = NULL, *variant = NULL, *reps = NULL;
 	const char *expect_path = EXPECT_DEFAULT_PATH, *out = NULL;
-	const char *judge_only = NULL;
+	const char *judge_only = NULL, *shard = NULL;
 	bool report = true;
-	char err[512], outbuf[PATH_MAX], dir[PATH_MAX];
+	char err[512], outbuf[PATH_MAX], dir[PATH_MAX], varbuf[1024];
 	struct matrix_opts mo;
 	int c, rc, failed;
 	json_t *exp;
@@ -467,6 +574,7 @@ int ci_main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'j': judge_only = optarg; break;
 		case 'n': report = false; break;
+		case 's': shard = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "maplab ci: unknown or incomplete option "
@@ -475,11 +583,13 @@ int ci_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc && !judge_only) {
 		fprintf(stderr, "maplab ci: unexpected argument '%s'; try "
 				"maplab ci --help\n", argv[optind]);
 		return 2;
 	}
+	if ((rc = ci_check_shard(shard, judge_only)))
+		return rc;
 	if (reps && cli_parse_u64(reps, 1, 100, &r)) {
 		fprintf(stderr, "maplab ci: --reps '%s' is not a whole number "
 				"from 1 to 100\n", reps);
@@ -489,6 +599,12 @@ int ci_main(int argc, char **argv)
 	if (!exp) {
 		fprintf(stderr, "maplab ci: %s\n", err);
 		return 2;
+	}
+	if (judge_only && optind < argc) { /* several folders: merge, judge */
+		rc = ci_judge_merged(judge_only, argc - optind, argv + optind,
+				     out, exp, report);
+		json_decref(exp);
+		return rc;
 	}
 	if (judge_only) { /* re-judge an existing folder, run nothing */
 		if (results_resolve(judge_only, dir, sizeof(dir), err,
@@ -510,12 +626,22 @@ int ci_main(int argc, char **argv)
 	mo.report = 0; /* this lane renders it (or not) itself */
 	mo.out = out;
 	mo.incidents = incident;
+	if (variant) {
+		with_refs(exp, incident, variant, varbuf, sizeof(varbuf));
+		variant = varbuf;
+	}
 	mo.variants = variant;
 	mo.reps = (unsigned)r;
+	if (shard) /* checked by ci_check_shard */
+		shard_parse(shard, &mo.shard, err, sizeof(err));
 	rc = matrix_run(&mo);
 	if (rc == 2) { /* bad input: matrix said why, wrote nothing */
 		json_decref(exp);
 		return 2;
+	}
+	if (shard) { /* one share of the cells: judged once merged */
+		json_decref(exp);
+		return ci_shard_done(out, shard, rc, report);
 	}
 	/* ci.json first (the report marks rows from it), the table last so
 	 * that the verdict closes the output. */

@@ -22,6 +22,7 @@
 
 #include "harness/report/report.h"
 #include "harness/report/report_impl.h"
+#include "harness/store/merge.h"
 
 static int rm_one(const char *path, const struct stat *st, int flag,
 		  struct FTW *ftw)
@@ -204,9 +205,12 @@ out:
 	return rc;
 }
 
+#define REPORT_MAX_FOLDERS 256
+
 static void usage(FILE *f)
 {
 	fputs("usage: maplab report [RUN] [--expect FILE] [--quiet]\n"
+	      "       maplab report DIR1 DIR2 ... [--out DIR] [--expect FILE]\n"
 	      "  RUN      a results folder or a run id under results/ "
 	      "(default results/latest)\n"
 	      "  --expect expectations JSON {incident: {variant: {class: "
@@ -215,14 +219,22 @@ static void usage(FILE *f)
 	      "RUN/../expectations.json, then harness/verdict/expectations.json;\n"
 	      "           none: no marks)\n"
 	      "  --quiet  no verdict table in the terminal\n"
-	      "Writes RUN/report.html, RUN/report.md and RUN/plots/.\n", f);
+	      "  --out    with several folders: the merged folder (default\n"
+	      "           results/<date>-<time>-merged)\n"
+	      "Writes RUN/report.html, RUN/report.md and RUN/plots/.  Several\n"
+	      "folders (machines, shards) are merged first into a new folder\n"
+	      "(docs/envelope.md#merge); overlapping or missing shards and\n"
+	      "folders of another lab version are refused (exit 2).\n", f);
 }
 
 int report_main(int argc, char **argv)
 {
 	struct report_opts o = { 0 };
-	const char *run = NULL;
-	char err[1024] = "", alt[PATH_MAX];
+	const char *run = NULL, *out = NULL;
+	const char *runs[REPORT_MAX_FOLDERS];
+	size_t nruns = 0;
+	char merged[PATH_MAX];
+	char err[1024] = "", alt[PATH_MAX + 16];
 	struct stat st;
 	int rc;
 
@@ -239,14 +251,31 @@ int report_main(int argc, char **argv)
 				return 2;
 			}
 			o.expect_path = argv[i];
-		} else if (argv[i][0] == '-' || run) {
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (argv[i][0] == '-' || nruns == REPORT_MAX_FOLDERS) {
 			fprintf(stderr, "maplab report: unexpected '%s'; usage: "
 				"maplab report [RUN] [--expect FILE] [--quiet]\n",
 				argv[i]);
 			return 2;
 		} else {
-			run = argv[i];
+			runs[nruns++] = run = argv[i];
 		}
+	}
+	if (nruns > 1) { /* several machines' folders: merge, then render */
+		rc = results_merge(runs, nruns, out, argc, argv, merged,
+				   sizeof(merged), err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "maplab report: %s\n", err);
+			return rc == -EINVAL || rc == -EEXIST || rc == -EBUSY ||
+			       rc == -EACCES || rc == -ENOENT ? 2 : 1;
+		}
+		run = merged;
+	}
+	if (out && nruns < 2) {
+		fprintf(stderr, "maplab report: --out is for merging several "
+			"folders; give two or more\n");
+		return 2;
 	}
 	if (!run)
 		run = "results/latest";

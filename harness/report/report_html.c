@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "harness/verdict/expect.h"
+#include "harness/report/report_sources.h"
 #include "harness/report/report_go.h"
 #include "harness/report/report_impl.h"
 #include "incidents/registry.h"
@@ -718,6 +719,7 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 	}
 	fputs("<nav id=\"contents\"><b>Contents</b><ul>\n"
 	      "<li><a href=\"#run\">What ran</a></li>\n", f);
+	rp_extra_nav(rp, f);
 	if (rp->nincs)
 		fputs("<li><a href=\"#overview\">Verdicts at a glance</a></li>\n", f);
 	for (size_t i = 0; i < rp->nincs; i++)
@@ -743,6 +745,7 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 	fputs("</pre>\n", f);
 	other_pages(rp, f, false);
 	fputs("</section>\n", f);
+	rp_extra_html(rp, f);
 	if (rp->nincs)
 		html_overview(rp, f);
 
@@ -846,6 +849,7 @@ int rp_write_md(const struct report *rp, FILE *f)
 		fprintf(f, "%-9s %s\n", kv[i].k, kv[i].v);
 	fprintf(f, "```\n\nReproduce:\n\n```sh\n%s\n```\n\n", kv[nkv - 1].v);
 	other_pages(rp, f, true);
+	rp_extra_md(rp, f);
 	for (size_t i = 0; i < rp->nincs; i++) {
 		const struct rp_incident *inc = &rp->incs[i];
 		const char *title = incident_title(inc->name);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "harness/verdict/expect.h"
+#include "harness/report/report_sources.h"
 #include "harness/report/report_impl.h"
 #include "harness/runtime/text.h"
 #include "harness/store/results.h"
@@ -811,6 +812,7 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 	rp->incomplete = access(path, F_OK) == 0 ||
 			 json_is_false(json_object_get(rp->manifest, "complete"));
 	rp->writer_pid = results_writer(rp->dir);
+	rp_sources_notes(rp);
 	if (rp->writer_pid)
 		rp_note(rp, "still being written by maplab (pid %d): the runs "
 			"finished so far are shown; render again when it is done",

@@ -359,7 +359,7 @@ json_t *results_manifest_base(const char *run_id, const char *kind, int argc,
 			      char **argv)
 {
 	json_t *m = json_object(), *av = json_array();
-	char commit[64], dirty[4096], cpu[256], when[40];
+	char commit[64], dirty[4096], cpu[256], when[40], host[256] = "";
 	struct utsname un;
 	char *cmd = shell_join(argc, argv);
 	const char *type = !strcmp(MAPLAB_SAN, "thread")    ? "tsan"
@@ -390,9 +390,12 @@ json_t *results_manifest_base(const char *run_id, const char *kind, int argc,
 				      MAPLAB_CC, "cflags", MAPLAB_CFLAGS, "san",
 				      MAPLAB_SAN, "type", type, "mutant",
 				      map_mutant()));
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		strcpy(host, "unknown");
 	json_object_set_new(
 		m, "machine",
-		json_pack("{s:s, s:s, s:s, s:I, s:I}", "kernel", un.release,
+		json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "host", host,
+			  "kernel", un.release,
 			  "glibc", gnu_get_libc_version(), "cpu", cpu, "cores",
 			  (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "mem_bytes",
 			  (json_int_t)sysconf(_SC_PHYS_PAGES) *

@@ -1,0 +1,129 @@
+/*
+ * harness/lanes/envelope_search.c - see envelope_search.h.  Pure: the
+ * result depends only on the arguments; no state, safe from any thread.
+ */
+#include <math.h>
+
+#include "harness/lanes/envelope_search.h"
+
+const char *env_state_name(enum env_state s)
+{
+	switch (s) {
+	case ENV_RUNNING: return "running";
+	case ENV_KNEE: return "knee";
+	case ENV_HOLDS: return "holds";
+	case ENV_TIPS_LOW: return "tips at from";
+	case ENV_BUDGET: return "unfinished";
+	}
+	return "?";
+}
+
+static void count_at(const struct env_probe *p, size_t n, double v,
+		     unsigned *runs, unsigned *tipped)
+{
+	*runs = *tipped = 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].value == v) {
+			(*runs)++;
+			*tipped += p[i].tipped;
+		}
+}
+
+/* hi: lowest tipped value; lo: highest value below hi never tipped. */
+static void bracket(const struct env_probe *p, size_t n, double *lo, double *hi)
+{
+	*lo = *hi = NAN;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].tipped && !(p[i].value >= *hi))
+			*hi = p[i].value;
+	for (size_t i = 0; i < n; i++) {
+		unsigned r, t;
+
+		if (!(p[i].value < *hi) && !isnan(*hi))
+			continue;
+		count_at(p, n, p[i].value, &r, &t);
+		if (!t && !(p[i].value <= *lo))
+			*lo = p[i].value;
+	}
+}
+
+static double midpoint(const struct env_cfg *c, double lo, double hi)
+{
+	double m = lo > 0 ? sqrt(lo * hi) : (lo + hi) / 2;
+
+	return c->integer ? floor(m + 0.5) : m;
+}
+
+static unsigned steps_between(const struct env_cfg *c, double lo, double hi)
+{
+	unsigned k = 0;
+
+	while (hi / lo > c->ratio && k < 64) {
+		double m = midpoint(c, lo, hi);
+
+		if (m <= lo || m >= hi)
+			break;
+		hi = m; /* either half: the count is the same to one step */
+		k++;
+	}
+	return k;
+}
+
+static unsigned short_of(unsigned reps, unsigned runs)
+{
+	return runs < reps ? reps - runs : 0;
+}
+
+/* Bracket known at both ends: bisect, then confirm each end. */
+static void narrow(const struct env_cfg *c, const struct env_probe *p,
+		   size_t n, struct env_step *o)
+{
+	double m = midpoint(c, o->lo, o->hi);
+	bool split = o->hi / o->lo > c->ratio && m > o->lo && m < o->hi;
+
+	o->left = (split ? steps_between(c, o->lo, o->hi) : 0) +
+		  short_of(c->reps, o->lo_runs) + short_of(c->reps, o->hi_runs);
+	if (split) {
+		o->next = m;
+		return;
+	}
+	if (o->lo_runs < c->reps)
+		o->next = o->lo;
+	else if (o->hi_runs < c->reps)
+		o->next = o->hi;
+	else
+		o->state = ENV_KNEE;
+	(void)p;
+	(void)n;
+}
+
+void env_next(const struct env_cfg *c, const struct env_probe *p, size_t n,
+	      struct env_step *o)
+{
+	unsigned to_runs, to_tipped;
+
+	*o = (struct env_step){.state = ENV_RUNNING, .next = NAN};
+	bracket(p, n, &o->lo, &o->hi);
+	count_at(p, n, o->lo, &o->lo_runs, &o->lo_tipped);
+	count_at(p, n, o->hi, &o->hi_runs, &o->hi_tipped);
+	count_at(p, n, c->to, &to_runs, &to_tipped);
+	if (isnan(o->hi)) { /* no tip yet: the top first, then its repeats */
+		o->left = short_of(c->reps, to_runs);
+		if (to_runs < c->reps)
+			o->next = c->to;
+		else
+			o->state = ENV_HOLDS;
+	} else if (o->hi <= c->from) {
+		o->state = ENV_TIPS_LOW;
+	} else if (isnan(o->lo)) {
+		o->next = c->from;
+		o->left = 1 + steps_between(c, c->from, o->hi) + 2 * c->reps;
+	} else {
+		narrow(c, p, n, o);
+	}
+	if (o->state == ENV_RUNNING && n >= c->max_probes) {
+		o->state = ENV_BUDGET;
+		o->next = NAN;
+		o->left = 0;
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * harness/lanes/envelope_search.h - the knee search of `maplab envelope`
+ * as a pure function: the next probe of one variant from its results so
+ * far.  No state, no I/O; tests/check_envelope.c drives it with scripted
+ * results.
+ *
+ * A probe is one run at a load value; it "tipped" when memory was
+ * unbounded (oom, or growth above the stated MiB/s while loaded; a crash
+ * or hang counts too, it is no bounded run).  The bracket is
+ *   hi = the lowest value with a tipped run,
+ *   lo = the highest value below hi whose runs all stayed bounded.
+ * Steps, in order: probe `to` (the top); no tip there after `reps` runs:
+ * "holds up to to".  Then probe `from`; a tip there: "tips at or below
+ * from".  Then bisect (geometric mean: loads span decades) while hi/lo >
+ * ratio; then repeat lo and hi up to `reps` runs each (a repetition that
+ * contradicts moves the bracket and the search goes on).  At most
+ * max_probes runs: then the bracket so far is reported as unfinished.
+ */
+#ifndef MAPLAB_ENVELOPE_SEARCH_H
+#define MAPLAB_ENVELOPE_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct env_cfg {
+	double from, to;       /* from < to */
+	unsigned reps;         /* runs at each bracket end (>= 1) */
+	double ratio;          /* stop bisecting when hi/lo <= ratio (> 1) */
+	bool integer;          /* values are whole numbers */
+	unsigned max_probes;   /* runs per variant at most */
+};
+
+struct env_probe {
+	double value;
+	bool tipped;
+};
+
+enum env_state {
+	ENV_RUNNING,  /* next holds the value to run */
+	ENV_KNEE,     /* tips between lo and hi */
+	ENV_HOLDS,    /* holds up to `to` (lo) */
+	ENV_TIPS_LOW, /* tips at `from` already (hi) */
+	ENV_BUDGET,   /* max_probes spent; lo/hi as far as known */
+};
+
+struct env_step {
+	enum env_state state;
+	double next;                /* ENV_RUNNING: the value to probe */
+	double lo, hi;              /* NaN when unknown */
+	unsigned lo_runs, lo_tipped, hi_runs, hi_tipped;
+	unsigned left;              /* estimated runs still to make */
+};
+
+/* The next step for one variant after probes p[0..n) (any order). */
+void env_next(const struct env_cfg *cfg, const struct env_probe *p, size_t n,
+	      struct env_step *out);
+/* "running", "knee", "holds", "tips at from", "unfinished". */
+const char *env_state_name(enum env_state s);
+
+#endif
