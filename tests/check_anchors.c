@@ -8,7 +8,8 @@
  *     copy (results/fixture: metrics, payment, config under unsafe, mutex,
  *     syncmap, rcu).  Anchors of sections the fixture cannot have are
  *     named in `needs` below with the file they need (tsan.json,
- *     bench.json, goclaims.json, a retention run); templates such as `#<incident>-story`
+ *     bench.json, goclaims.json, an envelope or merged folder, a
+ *     retention run); templates such as `#<incident>-story`
  *     are not citations;
  *   - a Markdown link to a heading of the same page, [x](#benchmark):
  *     checked against the page's headings (GitHub's slugs).
@@ -37,6 +38,8 @@ static const struct {
 	{ "bench-", "bench.json (./run.sh bench)" },
 	{ "retention", "a retention run" },
 	{ "go-", "goclaims.json (./run.sh go)" },
+	{ "envelope", "an envelope folder (maplab envelope)" },
+	{ "machines", "a merged folder (harness/store/merge.c)" },
 };
 
 static char *slurp(const char *path)
