@@ -8,8 +8,8 @@
  *     copy (results/fixture: metrics, payment, config under unsafe, mutex,
  *     syncmap, rcu).  Anchors of sections the fixture cannot have are
  *     named in `needs` below with the file they need (tsan.json,
- *     bench.json, goclaims.json, an envelope or merged folder, a
- *     retention run); templates such as `#<incident>-story`
+ *     bench.json, a retention run, goclaims.json, an envelope or a merged
+ *     folder); templates such as `#<incident>-story`
  *     are not citations;
  *   - a Markdown link to a heading of the same page, [x](#benchmark):
  *     checked against the page's headings (GitHub's slugs).
@@ -38,8 +38,8 @@ static const struct {
 	{ "bench-", "bench.json (./run.sh bench)" },
 	{ "retention", "a retention run" },
 	{ "go-", "goclaims.json (./run.sh go)" },
-	{ "envelope", "an envelope folder (maplab envelope)" },
-	{ "machines", "a merged folder (harness/store/merge.c)" },
+	{ "envelope", "an envelope folder (./run.sh envelope)" },
+	{ "machines", "a merged folder (maplab report DIR1 DIR2)" },
 };
 
 static char *slurp(const char *path)
