@@ -234,42 +234,64 @@ static json_t *cell(const char *claim, char **argv, const char *gmp,
 	return j;
 }
 
-/* A one-process experiment whose output is JSON lines: an array of them. */
+/* A one-process experiment whose output is JSON lines: an array of them
+ * (killed past timeout_s or the RSS cap: the lines it printed). */
 static json_t *lines_of(char **argv, double timeout_s)
 {
 	static char buf[GC_OUT];
 	json_t *a = json_array();
-	struct proc p;
-	FILE *f;
-	size_t n = 0;
-	int fd[2];
+	double t0 = mono();
+	size_t len = 0;
+	int fd[2], status;
+	bool killed = false;
 	pid_t pid;
 
-	(void)p;
-	(void)timeout_s;
-	if (pipe(fd))
+	if (pipe2(fd, O_CLOEXEC))
 		return a;
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		close(fd[0]);
-		dup2(fd[1], STDOUT_FILENO);
+		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd[1], STDOUT_FILENO);
 		execv(argv[0], argv);
 		_exit(4);
 	}
 	close(fd[1]);
-	f = fdopen(fd[0], "r");
-	while (f && n < sizeof(buf) && fgets(buf, sizeof(buf), f)) {
-		json_t *o = json_loads(buf, 0, NULL);
+	if (pid < 0) {
+		close(fd[0]);
+		return a;
+	}
+	setpgid(pid, pid);
+	for (;;) {
+		struct pollfd q = {fd[0], POLLIN, 0};
+		ssize_t n = 0;
+
+		if (poll(&q, 1, 10) > 0 && len < sizeof(buf) - 1)
+			n = read(fd[0], buf + len, sizeof(buf) - 1 - len);
+		if (n > 0)
+			len += (size_t)n;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		if (!killed && (mono() - t0 > timeout_s ||
+				telemetry_pid_rss(pid) > GC_CAP)) {
+			kill(-pid, SIGKILL);
+			killed = true;
+		}
+	}
+	for (ssize_t n = 1; n > 0 && len < sizeof(buf) - 1;) {
+		n = read(fd[0], buf + len, sizeof(buf) - 1 - len);
+		if (n > 0)
+			len += (size_t)n;
+	}
+	close(fd[0]);
+	buf[len] = '\0';
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		json_t *o = json_loads(line, 0, NULL);
 
 		if (o)
 			json_array_append_new(a, o);
 	}
-	if (f)
-		fclose(f);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
 	return a;
 }
 
@@ -307,49 +329,95 @@ static int bad(const char *msg, const char *arg)
 	return 2;
 }
 
-int goclaims_main(int argc, char **argv)
-{
-	const char *out = NULL;
-	unsigned procs = 200, lprocs = 20;
-	double lsec = 0.5;
-	bool quick = false;
-	char bin[PATH_MAX + 32], self[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 32];
-	char la0[128], la1[128];
-	uint64_t u;
-	ssize_t n;
-	json_t *doc, *seed, *loops, *sm, *rb;
+struct gc_opts {
+	const char *out;
+	unsigned procs, lprocs;
+	double lsec;
+	bool quick;
+};
 
+/* Parse argv; 0, 1 (help printed) or the exit code 2 (one line). */
+static int gc_parse(int argc, char **argv, struct gc_opts *o)
+{
+	uint64_t u;
+
+	*o = (struct gc_opts){.procs = 200, .lprocs = 20, .lsec = 0.5};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-			return usage(stdout, 0);
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout, 0);
+			return 1;
+		}
 		if (!strcmp(a, "--quick")) {
-			quick = true;
-			procs = 40;
-			lprocs = 6;
-			lsec = 0.3;
+			o->quick = true;
+			o->procs = 40;
+			o->lprocs = 6;
+			o->lsec = 0.3;
 		} else if (!strcmp(a, "--out") && v) {
-			out = v;
+			o->out = v;
 			i++;
 		} else if (!strcmp(a, "--procs") && v) {
 			if (cli_parse_u64(v, 1, 100000, &u))
 				return bad("--procs: give a whole number 1-100000, not ", v);
-			procs = (unsigned)u;
+			o->procs = (unsigned)u;
 			i++;
 		} else if (!strcmp(a, "--loop-procs") && v) {
 			if (cli_parse_u64(v, 2, 100000, &u))
 				return bad("--loop-procs: give a whole number 2-100000, not ", v);
-			lprocs = (unsigned)u;
+			o->lprocs = (unsigned)u;
 			i++;
 		} else if (!strcmp(a, "--loop-seconds") && v) {
-			if (cli_parse_duration(v, &lsec) || lsec > 60)
+			if (cli_parse_duration(v, &o->lsec) || o->lsec > 60)
 				return bad("--loop-seconds: give a duration up to 60s, not ", v);
 			i++;
 		} else {
 			return bad("unknown or incomplete option; see maplab goclaims --help: ", a);
 		}
 	}
+	return 0;
+}
+
+/* The seed10 and loop cells. */
+static void share_cells(const char *bin, const struct gc_opts *o, json_t *seed,
+			json_t *loops)
+{
+	for (int g = 0; g < 2; g++)
+		for (int r = 0; r < 2; r++) {
+			char *av[] = {(char *)bin, "seed10", r ? "recover" : NULL, NULL};
+
+			json_array_append_new(seed, cell("seed10", av, g ? "1" : NULL,
+							 r, o->procs, 10));
+		}
+	for (int k = 0; k < 3; k++)
+		for (int g = 0; g < 2; g++)
+			for (int r = 0; r < 2; r++) {
+				static const char *const kinds[] = {"ww", "wr", "wrange"};
+				char secs[32], name[32];
+				char *av[] = {(char *)bin, "loop", (char *)kinds[k], secs,
+					      r ? "recover" : NULL, NULL};
+
+				snprintf(secs, sizeof(secs), "%g", o->lsec);
+				snprintf(name, sizeof(name), "loop-%s", kinds[k]);
+				json_array_append_new(loops, cell(name, av, g ? "1" : NULL, r,
+								  g ? o->lprocs / 2 : o->lprocs,
+								  o->lsec + 5));
+			}
+}
+
+int goclaims_main(int argc, char **argv)
+{
+	struct gc_opts o;
+	char bin[PATH_MAX + 32], self[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 32];
+	char la0[128], la1[128];
+	const char *out;
+	ssize_t n;
+	int rc = gc_parse(argc, argv, &o);
+	json_t *doc, *seed, *loops, *sm, *rb;
+
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	out = o.out;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	self[n > 0 ? n : 0] = '\0';
 	if (strrchr(self, '/'))
@@ -379,37 +447,17 @@ int goclaims_main(int argc, char **argv)
 	printf("maplab goclaims: %s -> %s\n", bin, path);
 	seed = json_array();
 	loops = json_array();
-	for (int g = 0; g < 2; g++)
-		for (int r = 0; r < 2; r++) {
-			char *av[] = {bin, "seed10", r ? "recover" : NULL, NULL};
-
-			json_array_append_new(seed, cell("seed10", av, g ? "1" : NULL,
-							 r, procs, 10));
-		}
-	for (int k = 0; k < 3; k++)
-		for (int g = 0; g < 2; g++)
-			for (int r = 0; r < 2; r++) {
-				static const char *const kinds[] = {"ww", "wr", "wrange"};
-				char secs[32], name[32];
-				char *av[] = {bin, "loop", (char *)kinds[k], secs,
-					      r ? "recover" : NULL, NULL};
-
-				snprintf(secs, sizeof(secs), "%g", lsec);
-				snprintf(name, sizeof(name), "loop-%s", kinds[k]);
-				json_array_append_new(loops, cell(name, av, g ? "1" : NULL, r,
-								  g ? lprocs / 2 : lprocs,
-								  lsec + 5));
-			}
+	share_cells(bin, &o, seed, loops);
 	{
-		char *av[] = {bin, "syncmap", quick ? "10000,50000" : "10000,50000,200000",
-			      quick ? "3" : "5", NULL};
+		char *av[] = {bin, "syncmap", o.quick ? "10000,50000" : "10000,50000,200000",
+			      o.quick ? "3" : "5", NULL};
 
 		sm = lines_of(av, 60);
 	}
 	rb = json_array();
 	for (int m = 0; m < 2; m++) {
 		char *av[] = {bin, "rebuild", m ? "swap" : "inplace", "50000",
-			      quick ? "1" : "3", "2", "100", NULL};
+			      o.quick ? "1" : "3", "2", "100", NULL};
 		json_t *a = lines_of(av, 60);
 
 		json_array_extend(rb, a);
@@ -419,8 +467,8 @@ int goclaims_main(int argc, char **argv)
 	doc = json_pack("{s:i, s:s, s:i, s:s, s:s, s:b, s:i, s:i, s:f, s:o, s:o, s:o, s:o}",
 			"schema_version", 1, "kind", "goclaims",
 			"cores", (int)sysconf(_SC_NPROCESSORS_ONLN),
-			"loadavg_start", la0, "loadavg_end", la1, "quick", quick,
-			"procs", procs, "loop_procs", lprocs, "loop_seconds", lsec,
+			"loadavg_start", la0, "loadavg_end", la1, "quick", o.quick,
+			"procs", o.procs, "loop_procs", o.lprocs, "loop_seconds", o.lsec,
 			"seed10", seed, "loops", loops, "syncmap", sm, "rebuild", rb);
 	if (results_write_json(path, doc)) {
 		json_decref(doc);

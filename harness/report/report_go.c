@@ -10,7 +10,8 @@
  *   #go-rebuild  in-place rebuild under a lock vs snapshot swap
  * The Go incident runs (variants go-*) are ordinary runs of their incident:
  * they appear in each incident's verdict and seed tables beside the C runs.
- * goclaims.json is read here each time (it is not part of the page hash).
+ * goclaims.json is read here each time (report_load.c hashes it with the
+ * rest of the page's files).
  * No state.
  */
 #include <jansson.h>

@@ -611,11 +611,13 @@ static void hash_file(GChecksum *ck, const char *dir, const char *rel,
 }
 
 /* SHA-256 over every file the page is drawn from: manifest, summary, the
- * run records and data files it loaded (report order), bench, tsan. */
+ * run records and data files it loaded (report order), bench, tsan, the
+ * Go claims. */
 static int content_hash(struct report *rp, char *err, size_t n)
 {
 	static const char *const files[] = { "manifest.json", "summary.json",
-					     "bench.json", "tsan.json" };
+					     "bench.json", "tsan.json",
+					     "goclaims.json" };
 	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
 	const char *hex;
 	size_t nrec = 0, ndat = 0;

@@ -257,27 +257,35 @@ static bool drain_out(struct goparent *g, int fd, bool echo)
 	}
 }
 
+/* The index of a metric the twin names, registered on first sight while
+ * the table has room (ictx aborts on a full table or a bad name: a twin's
+ * line must not take the parent down, so such a name is dropped). */
 static int metric_idx(struct goparent *g, const char *name)
 {
 	const char *n;
-	struct ictx_metric *m = ictx_metric(g->ctx, name, ICTX_GAUGE);
+	size_t i;
 
-	if (!m)
-		return -1;
-	for (size_t i = 0; ictx_metric_at(g->ctx, i, &n, NULL, NULL); i++)
+	for (i = 0; ictx_metric_at(g->ctx, i, &n, NULL, NULL); i++)
 		if (!strcmp(n, name))
 			return (int)i;
-	return -1;
+	if (!*name || strlen(name) >= ICTX_NAME_LEN || i >= ICTX_MAX_METRICS)
+		return -1;
+	ictx_metric(g->ctx, name, ICTX_GAUGE);
+	return (int)i;
 }
 
+/* The same for a histogram. */
 static int hist_idx(struct goparent *g, const char *name)
 {
-	if (!ictx_hist(g->ctx, name))
-		return -1;
-	for (size_t i = 0; i < ictx_hist_count(g->ctx); i++)
+	size_t i;
+
+	for (i = 0; i < ictx_hist_count(g->ctx); i++)
 		if (!strcmp(ictx_hist_name(g->ctx, i), name))
 			return (int)i;
-	return -1;
+	if (!*name || strlen(name) >= ICTX_NAME_LEN || i >= ICTX_MAX_HISTS)
+		return -1;
+	ictx_hist(g->ctx, name);
+	return (int)i;
 }
 
 static void set_metric(struct goparent *g, struct tel_row *row,
@@ -285,7 +293,7 @@ static void set_metric(struct goparent *g, struct tel_row *row,
 {
 	int i = metric_idx(g, name);
 
-	if (i < 0)
+	if (i < 0 || isnan(v))
 		return;
 	ictx_set(ictx_metric(g->ctx, name, ICTX_GAUGE), (int64_t)v);
 	if (row)
@@ -352,11 +360,14 @@ static void on_sample(struct goparent *g, const json_t *j)
 static void on_hist(struct goparent *g, const json_t *j)
 {
 	struct ictx_hist_snap s;
-	struct ictx_hist *h = ictx_hist(g->ctx, json_string_value(json_object_get(j, "name")) ?
-					json_string_value(json_object_get(j, "name")) : "?");
+	const char *name = json_string_value(json_object_get(j, "name"));
+	struct ictx_hist *h;
 	size_t i;
 	json_t *b;
 
+	if (!name || hist_idx(g, name) < 0)
+		return;
+	h = ictx_hist(g->ctx, name); /* registered: found, never added */
 	memset(&s, 0, sizeof(s));
 	s.count = (uint64_t)num(j, "count");
 	s.sum = (uint64_t)num(j, "sum");
@@ -593,12 +604,59 @@ static int prepare(const struct run_spec *spec, struct run_result *r)
 	return r->rows ? 0 : -ENOMEM;
 }
 
+/* Read what both pipes hold within ms; a pipe at EOF is closed (-1). */
+static void pump(struct goparent *g, int *ofd, int *tfd, int ms, bool echo)
+{
+	struct pollfd p[2] = {{*ofd, POLLIN, 0}, {*tfd, POLLIN, 0}};
+
+	if (poll(p, 2, ms) <= 0)
+		return;
+	if (*ofd >= 0 && p[0].revents && !drain_out(g, *ofd, echo)) {
+		close(*ofd);
+		*ofd = -1;
+	}
+	if (*tfd >= 0 && p[1].revents && !drain_tel(g, *tfd)) {
+		close(*tfd);
+		*tfd = -1;
+	}
+}
+
+/* The watchdog loop until the child is reaped: RSS cap, timeout,
+ * interruption (killed: 1, 2, 3; killed_at: seconds from t0). */
+static void watch(struct goparent *g, pid_t pid, int *ofd, int *tfd,
+		  double t0, bool echo, int *status, struct rusage *ru,
+		  int *killed, double *killed_at)
+{
+	struct run_result *r = g->res;
+	double deadline = t0 + r->timeout_s, now;
+
+	for (;;) {
+		uint64_t rss;
+
+		pump(g, ofd, tfd, GO_WATCH_MS, echo);
+		if (wait4(pid, status, WNOHANG, ru) == pid)
+			return;
+		now = ml_mono_s();
+		rss = telemetry_pid_rss(pid);
+		if (rss > r->peak_rss)
+			r->peak_rss = rss;
+		if (*killed)
+			continue;
+		*killed = rss > r->mem_cap ? 1 : runner_interrupted ? 3
+			  : now >= deadline ? 2 : 0;
+		if (*killed) {
+			*killed_at = now - t0;
+			kill(-pid, SIGKILL);
+		}
+	}
+}
+
 int gochild_run(const struct run_spec *spec, struct run_result *r)
 {
 	struct goparent g = {.res = r, .stride = 1};
 	char bin[PATH_MAX], **argv = NULL;
 	int ofd[2] = {-1, -1}, tfd[2] = {-1, -1}, status = 0, killed = 0, rc;
-	double t0, deadline, killed_at = 0, now;
+	double t0, killed_at = 0;
 	struct rusage ru = {0};
 	pid_t pid, parent = getpid();
 
@@ -637,56 +695,18 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 	close(ofd[1]);
 	close(tfd[1]);
 	ofd[1] = tfd[1] = -1;
-	deadline = t0 + r->timeout_s;
-	for (;;) {
-		struct pollfd p[2] = {{ofd[0], POLLIN, 0}, {tfd[0], POLLIN, 0}};
-		uint64_t rss;
-
-		if (poll(p, 2, GO_WATCH_MS) > 0) {
-			if (ofd[0] >= 0 && p[0].revents && !drain_out(&g, ofd[0], spec->echo_stderr)) {
-				close(ofd[0]);
-				ofd[0] = -1;
-			}
-			if (tfd[0] >= 0 && p[1].revents && !drain_tel(&g, tfd[0])) {
-				close(tfd[0]);
-				tfd[0] = -1;
-			}
-		}
-		if (wait4(pid, &status, WNOHANG, &ru) == pid)
-			break;
-		now = ml_mono_s();
-		rss = telemetry_pid_rss(pid);
-		if (rss > r->peak_rss)
-			r->peak_rss = rss;
-		if (killed)
-			continue;
-		killed = rss > r->mem_cap ? 1 : runner_interrupted ? 3
-			 : now >= deadline ? 2 : 0;
-		if (killed) {
-			killed_at = now - t0;
-			kill(-pid, SIGKILL);
-		}
-	}
+	watch(&g, pid, &ofd[0], &tfd[0], t0, spec->echo_stderr, &status, &ru,
+	      &killed, &killed_at);
 	r->finished = ml_wall_s();
 	r->duration_s = ml_mono_s() - t0;
 	r->cpu_user_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
 	r->cpu_sys_s = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	r->maxrss_bytes = (uint64_t)ru.ru_maxrss * 1024;
 	kill(-pid, SIGKILL); /* anything left in its group */
-	for (int i = 0; i < 50 && (ofd[0] >= 0 || tfd[0] >= 0); i++) {
-		struct pollfd p[2] = {{ofd[0], POLLIN, 0}, {tfd[0], POLLIN, 0}};
-
-		if (poll(p, 2, 10) <= 0)
-			break;
-		if (ofd[0] >= 0 && p[0].revents && !drain_out(&g, ofd[0], spec->echo_stderr)) {
-			close(ofd[0]);
-			ofd[0] = -1;
-		}
-		if (tfd[0] >= 0 && p[1].revents && !drain_tel(&g, tfd[0])) {
-			close(tfd[0]);
-			tfd[0] = -1;
-		}
-	}
+	/* the child is gone: what the pipes still hold, bounded (a
+	 * grandchild could keep them open) */
+	for (int i = 0; i < 50 && (ofd[0] >= 0 || tfd[0] >= 0); i++)
+		pump(&g, &ofd[0], &tfd[0], 10, spec->echo_stderr);
 	if (g.out_len && g.out_scan < g.out_len && g.out_len < GO_CAPTURE) {
 		g.out[g.out_len++] = '\n'; /* a last unterminated line */
 		scan_out(&g);
