@@ -546,9 +546,9 @@ static void list_add(char *buf, size_t len, const char *name)
  * their rules' time ratios need in the same run (payment x mutex's
  * in-flight is judged against sharded's), for the incidents selected
  * (all when incidents is NULL).  Says which it added, on stderr. */
-static void with_refs(const json_t *exp, const char *incidents,
-		      const char *variants, char *buf, size_t len,
-		      char *added, size_t alen)
+void ci_with_refs(const json_t *exp, const char *incidents,
+		  const char *variants, char *buf, size_t len, char *added,
+		  size_t alen)
 {
 	static const char *const kinds[2] = {"min_ratio", "max_ratio"};
 	char want[1024];
@@ -581,9 +581,8 @@ static void with_refs(const json_t *exp, const char *incidents,
 		snprintf(want, sizeof(want), "%s", variants);
 	}
 	if (added[0])
-		fprintf(stderr, "maplab ci: also running %s: the rules' "
-				"time ratios need them in the same run (their "
-				"cells are not judged)\n", added);
+		fprintf(stderr, "maplab: also running %s: the rules' time "
+				"ratios need them in the same run\n", added);
 }
 
 int ci_main(int argc, char **argv)
@@ -674,8 +673,8 @@ int ci_main(int argc, char **argv)
 	mo.out = out;
 	mo.incidents = incident;
 	if (variant) {
-		with_refs(exp, incident, variant, varbuf, sizeof(varbuf),
-			  refbuf, sizeof(refbuf));
+		ci_with_refs(exp, incident, variant, varbuf, sizeof(varbuf),
+			     refbuf, sizeof(refbuf));
 		variant = varbuf;
 	}
 	mo.variants = variant;

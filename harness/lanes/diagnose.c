@@ -445,7 +445,18 @@ static void step_tsan(FILE *md, const char *dir, const char *inc,
 
 		snprintf(tj, sizeof(tj), "%s/tsan.json", out);
 		doc = json_load_file(tj, 0, NULL);
-		cell0 = json_array_get(json_object_get(doc, "cells"), 0);
+		cell0 = NULL; /* this cell: the lane may add reference cells */
+		{
+			size_t k;
+			json_t *c;
+
+			json_array_foreach(json_object_get(doc, "cells"), k, c)
+				if (!cell0 && !strcmp(json_string_value(json_object_get(
+						c, "variant")) ?: "", var))
+					cell0 = c;
+		}
+		if (cell0)
+			rc = json_is_true(json_object_get(cell0, "pass")) ? 0 : 1;
 		if (json_is_integer(json_object_get(cell0, "tsan_reports")))
 			races = json_integer_value(json_object_get(cell0,
 								   "tsan_reports"));

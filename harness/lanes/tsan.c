@@ -45,6 +45,7 @@
 #include "harness/verdict/expect.h"
 #include "harness/report/report.h"
 #include "harness/store/results.h"
+#include "harness/lanes/ci.h"
 #include "harness/lanes/tsan.h"
 
 #ifndef MAPLAB_SAN
@@ -142,6 +143,7 @@ static int lane(const char *out, const char *logs, const char *incident,
 		const char *variant, double seconds, bool report)
 {
 	char err[512], path[PATH_MAX], logpath[PATH_MAX], sum[512];
+	char varbuf[1024];
 	struct matrix_opts mo;
 	int rc, failures = 0;
 	json_t *exp, *runs, *cells, *doc;
@@ -166,6 +168,13 @@ static int lane(const char *out, const char *logs, const char *incident,
 	mo.timeout = TSAN_TIMEOUT_S;
 	mo.incidents = incident;
 	mo.variants = variant;
+	if (variant) { /* a ratio rule needs its reference in this run */
+		char added[256] = "";
+
+		ci_with_refs(exp, incident, variant, varbuf, sizeof(varbuf),
+			     added, sizeof(added));
+		mo.variants = varbuf;
+	}
 	printf("maplab tsan: this lane raises the RSS cap to %llu MiB (the "
 	       "\"peak\" figures below are RSS): TSan's shadow memory and "
 	       "its own allocator count in RSS, 2-5x a plain run.  The "
