@@ -5,8 +5,8 @@
  *
  * Read-only data, referenced from the incident's descriptor; the report
  * (harness/report) spells out no incident's facts of its own.  Seed
- * figures are quoted from the source article's chapter 3 (seed/go-map-
- * oom-incidents.zh.txt: 3.1 "正常值 vs 泄漏态", 3.3 "未加锁 HashMap vs
+ * figures are quoted from the source article's chapter 3 (README.md,
+ * "The article", names it: 3.1 "正常值 vs 泄漏态", 3.3 "未加锁 HashMap vs
  * ConcurrentHashMap"; 3.2 gives no numbers).
  */
 #include "incidents/metrics/metrics.h"
