@@ -78,6 +78,7 @@ START_TEST(classify_table)
 	} t[] = {
 		{{.exited = true, .status = 2, .detector = "fatal error: concurrent map writes"}, RUN_CRASH},
 		{{.exited = true, .status = 2, .detector = "fatal error: runtime: out of memory"}, RUN_OOM},
+		{{.exited = true, .status = 2, .detector = "fatal error: runtime: cannot allocate memory"}, RUN_OOM},
 		{{.exited = true, .status = 2, .detector = "", .panic = "panic: boom"}, RUN_CRASH},
 		{{.exited = true, .status = 2, .detector = "", .panic = ""}, RUN_ERROR},
 		{{.exited = true, .status = 0, .done = true}, RUN_OK},

@@ -21,8 +21,9 @@
  * Outcome (first match, gochild_classify):
  *   we SIGKILLed it           -> oom (rss) | hang | interrupted
  *   killed by another signal  -> crash (signal)
- *   exit 2 + "fatal error: runtime: out of memory" -> oom (cap "rlimit":
- *                                the runtime could not map more memory)
+ *   exit 2 + "fatal error: runtime: out of memory" or "...: cannot
+ *     allocate memory"        -> oom (cap "rlimit": the runtime could not
+ *                                map more memory under RLIMIT_DATA)
  *   exit 2 + "fatal error: "  -> crash (the detector line)
  *   exit 2 + "panic: "        -> crash (the panic line as error)
  *   exit 0 + phase done       -> ok
@@ -143,7 +144,10 @@ enum run_outcome gochild_classify(const struct gochild_end *e)
 	if (!e->exited)
 		return RUN_CRASH;
 	if (e->status == 2 && e->detector && e->detector[0])
-		return strstr(e->detector, "out of memory") ? RUN_OOM : RUN_CRASH;
+		return strstr(e->detector, "out of memory") ||
+			       strstr(e->detector, "cannot allocate memory")
+			       ? RUN_OOM
+			       : RUN_CRASH;
 	if (e->status == 2 && e->panic && e->panic[0])
 		return RUN_CRASH;
 	if (e->status == 0 && e->done && !e->setup_error)
@@ -155,7 +159,7 @@ enum run_outcome gochild_classify(const struct gochild_end *e)
 
 static __attribute__((noreturn)) void go_child(const char *bin, char **argv,
 					       int out_fd, int tel_fd,
-					       pid_t parent)
+					       pid_t parent, uint64_t data_cap)
 {
 	struct sigaction sa;
 	int fd;
@@ -183,6 +187,18 @@ static __attribute__((noreturn)) void go_child(const char *bin, char **argv,
 
 		(void)w;
 		close(fd);
+	}
+	/* The Go heap's hard cap: RLIMIT_DATA counts the private writable
+	 * mappings the runtime commits (not the PROT_NONE space it reserves,
+	 * which is why RLIMIT_AS cannot be used), so past --mem-cap the
+	 * runtime dies with "out of memory" / "cannot allocate memory"
+	 * instead of growing between two 10 ms watchdog polls (measured:
+	 * metrics x go-mutex reached 325 MiB against 256 without it). */
+	if (data_cap) {
+		struct rlimit rl = {data_cap, data_cap};
+
+		if (setrlimit(RLIMIT_DATA, &rl) != 0)
+			_exit(4);
 	}
 	setenv("MAPLAB_TELEMETRY_FD", "3", 1);
 	execv(bin, argv);
@@ -689,7 +705,7 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 		goto out;
 	}
 	if (pid == 0)
-		go_child(bin, argv, ofd[1], tfd[1], parent);
+		go_child(bin, argv, ofd[1], tfd[1], parent, r->mem_cap);
 	setpgid(pid, pid);
 	r->child_pid = pid;
 	close(ofd[1]);

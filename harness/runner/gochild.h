@@ -12,7 +12,8 @@
  * (SIGKILL to the group past --mem-cap: oom, cap "rss"), the timeout
  * (hang), interruption.  What differs: no allocator budget (Go has its own
  * heap; GOMEMLIMIT is not set), so no cap "budget"; RLIMIT_AS is not set
- * (the Go runtime reserves address space up front); telemetry arrives as
+ * (the Go runtime reserves address space up front) but RLIMIT_DATA is, at
+ * --mem-cap (cap "rlimit" when the runtime fails to map more); telemetry arrives as
  * JSON lines on a pipe (harness/runtime/go/gotel.go) instead of shared
  * memory, so a crash loses at most the sample being written.
  *
