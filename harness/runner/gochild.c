@@ -161,33 +161,9 @@ static __attribute__((noreturn)) void go_child(const char *bin, char **argv,
 					       int out_fd, int tel_fd,
 					       pid_t parent, uint64_t data_cap)
 {
-	struct sigaction sa;
-	int fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	setpgid(0, 0);
-	if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0 ||
-	    dup2(tel_fd, GO_TEL_FD) < 0) /* dup2 clears O_CLOEXEC */
+	runner_child_prepare(out_fd, parent);
+	if (dup2(tel_fd, GO_TEL_FD) < 0) /* dup2 clears O_CLOEXEC */
 		_exit(4);
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		close(fd);
-	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(4);
-	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t w = write(fd, "1000", 4);
-
-		(void)w;
-		close(fd);
-	}
 	/* The Go heap's hard cap: RLIMIT_DATA counts the private writable
 	 * mappings the runtime commits (not the PROT_NONE space it reserves,
 	 * which is why RLIMIT_AS cannot be used), so past --mem-cap the

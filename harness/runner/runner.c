@@ -124,9 +124,7 @@ static void write_str(int fd, const char *s)
 	(void)r;
 }
 
-static __attribute__((noreturn)) void child_main(struct ictx *ctx, int wfd,
-						 pid_t parent,
-						 uint64_t rlimit_as)
+void runner_child_prepare(int out_fd, pid_t parent)
 {
 	struct sigaction sa;
 	int fd;
@@ -137,9 +135,8 @@ static __attribute__((noreturn)) void child_main(struct ictx *ctx, int wfd,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	setpgid(0, 0);
-	if (dup2(wfd, STDERR_FILENO) < 0 || dup2(wfd, STDOUT_FILENO) < 0)
+	if (dup2(out_fd, STDERR_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
 		_exit(4);
-	close(wfd);
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
@@ -153,6 +150,14 @@ static __attribute__((noreturn)) void child_main(struct ictx *ctx, int wfd,
 		write_str(fd, "1000");
 		close(fd);
 	}
+}
+
+static __attribute__((noreturn)) void child_main(struct ictx *ctx, int wfd,
+						 pid_t parent,
+						 uint64_t rlimit_as)
+{
+	runner_child_prepare(wfd, parent);
+	close(wfd);
 	if (rlimit_as) {
 		struct rlimit rl = {rlimit_as, rlimit_as};
 

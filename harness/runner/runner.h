@@ -138,6 +138,12 @@ void runner_result_free(struct run_result *res);
 
 /* Deterministic per-rep seed: splitmix64(base + rep) >> 11 (53 bits). */
 uint64_t runner_seed(uint64_t base, unsigned rep);
+/* In a freshly forked child (C run or Go twin alike): default signal
+ * dispositions, its own process group, out_fd as stdout and stderr,
+ * /dev/null as stdin, death with the parent (PR_SET_PDEATHSIG; _exit(4)
+ * if the parent is already gone), oom_score_adj 1000.  _exit(4) when
+ * out_fd cannot be duplicated. */
+void runner_child_prepare(int out_fd, pid_t parent);
 /* Effective caps for a spec (what runner_run will use). */
 void runner_caps(const struct run_spec *spec, uint64_t *cap, uint64_t *budget,
 		 uint64_t *rlimit_as, double *timeout_s, double *seconds);
