@@ -192,8 +192,11 @@ static json_t *cell_json(const struct cell *c)
  * count, most frequent first ("broken: oom 3/4, stall 1/4"). */
 static void cell_design(struct cell *c, const struct verdict_ref *ref)
 {
-	char how[8][16];
-	size_t cnt[8], nh = 0, i, runs = 0, used;
+	struct {
+		char word[16];
+		size_t n;
+	} how[8], t;
+	size_t nh = 0, i, runs = 0, used;
 	struct verdict v;
 	json_t *r;
 
@@ -204,40 +207,34 @@ static void cell_design(struct cell *c, const struct verdict_ref *ref)
 		runs++;
 		if (v.cls != VERDICT_BROKEN)
 			continue;
-		for (k = 0; k < nh && strcmp(how[k], v.how_word); k++)
+		for (k = 0; k < nh && strcmp(how[k].word, v.how_word); k++)
 			;
 		if (k == nh && nh < 8) {
-			snprintf(how[nh], sizeof(how[nh]), "%s", v.how_word);
-			cnt[nh++] = 0;
+			snprintf(how[nh].word, sizeof(how[nh].word), "%s",
+				 v.how_word);
+			how[nh++].n = 0;
 		}
 		if (k < nh)
-			cnt[k]++;
+			how[k].n++;
 	}
 	for (size_t a = 1; a < nh; a++) /* most frequent first, stable */
-		for (size_t b = a; b > 0 && cnt[b] > cnt[b - 1]; b--) {
-			char th[16];
-			size_t tc = cnt[b];
-
-			memcpy(th, how[b], sizeof(th));
-			memcpy(how[b], how[b - 1], sizeof(th));
-			memcpy(how[b - 1], th, sizeof(th));
-			cnt[b] = cnt[b - 1];
-			cnt[b - 1] = tc;
-		}
+		for (size_t b = a; b > 0 && how[b].n > how[b - 1].n; b--)
+			t = how[b], how[b] = how[b - 1], how[b - 1] = t;
 	if (!runs || !nh) {
 		snprintf(c->design, sizeof(c->design), runs ? "holds" : "-");
 		return;
 	}
-	if (nh == 1 && cnt[0] == runs) {
-		snprintf(c->design, sizeof(c->design), "broken: %s", how[0]);
+	if (nh == 1 && how[0].n == runs) {
+		snprintf(c->design, sizeof(c->design), "broken: %s",
+			 how[0].word);
 		return;
 	}
 	used = (size_t)snprintf(c->design, sizeof(c->design), "broken:");
 	for (size_t k = 0; k < nh && used < sizeof(c->design); k++)
 		used += (size_t)snprintf(c->design + used,
 					 sizeof(c->design) - used,
-					 "%s %s %zu/%zu", k ? "," : "", how[k],
-					 cnt[k], runs);
+					 "%s %s %zu/%zu", k ? "," : "",
+					 how[k].word, how[k].n, runs);
 }
 
 /* The reference of every incident of the folder's runs (all), for the
@@ -556,12 +553,12 @@ void ci_with_refs(const json_t *exp, const char *incidents,
 	json_t *row, *r;
 
 	snprintf(buf, len, "%s", variants);
-	snprintf(want, sizeof(want), "%s", variants);
 	json_object_foreach(json_object_get(exp, "cells"), inc, row) {
 		char *save = NULL;
 
 		if (incidents && !in_csv(incidents, inc))
 			continue;
+		snprintf(want, sizeof(want), "%s", variants); /* strtok_r's */
 		for (char *w = strtok_r(want, ",", &save); w;
 		     w = strtok_r(NULL, ",", &save)) {
 			const json_t *rule = expect_rule(exp, inc, w);
@@ -578,7 +575,6 @@ void ci_with_refs(const json_t *exp, const char *incidents,
 					}
 				}
 		}
-		snprintf(want, sizeof(want), "%s", variants);
 	}
 	if (added[0])
 		fprintf(stderr, "maplab: also running %s: the rules' time "
