@@ -575,44 +575,67 @@ static json_t *hist_json(const struct ictx_hist_snap *s)
 			 (json_int_t)ictx_hist_percentile(s, 0.999), "buckets", b);
 }
 
-json_t *results_run_json(const struct run_spec *spec,
-			 const struct run_result *res)
+/* The incident's parameters, as the child set them. */
+static json_t *params_json(const struct ictx *c)
 {
-	const struct ictx *c = res->ctx;
-	const struct ictx_status *st = ictx_status(c);
-	json_t *j = json_object(), *params = json_object(), *sym = json_object();
-	json_t *mf = json_object(), *hists = json_object(), *log = json_array();
-	json_t *sum, *series, *columns = json_array(), *rows = json_array();
-	struct col cols[MAX_COLS];
-	size_t nc = series_columns(c, cols, MAX_COLS);
-	struct ictx_hist_snap lat;
-	bool has_lat = false;
+	json_t *params = json_object();
 	const char *name;
-	double value, peak_live = (double)st->peak_live, inflight_peak = NAN;
-	double run_s;
-	int64_t iv, ops;
-	char t1[40], t2[40];
-	int inflight_i = metric_index(c, "inflight");
+	double value;
 
 	for (size_t i = 0; ictx_param_at(c, i, &name, &value); i++)
 		json_object_set_new(params, name, json_real(value));
+	return params;
+}
+
+/* The incident's symptoms, and the parent's TSan finding beside them. */
+static json_t *symptoms_json(const struct ictx *c, const struct run_result *res)
+{
+	json_t *sym = json_object();
+	const char *name;
+	double value;
+
 	for (size_t i = 0; ictx_symptom_at(c, i, &name, &value); i++)
 		json_object_set_new(sym, name, results_num(value));
-	if (res->tsan_warnings) /* the parent's finding, beside the child's */
+	if (res->tsan_warnings)
 		json_object_set_new(sym, "tsan_warnings",
 				    results_num(res->tsan_warnings));
+	return sym;
+}
+
+/* Every metric's final value. */
+static json_t *metrics_json(const struct ictx *c)
+{
+	json_t *mf = json_object();
+	const char *name;
+	int64_t iv;
+
 	for (size_t i = 0; ictx_metric_at(c, i, &name, NULL, &iv); i++)
 		json_object_set_new(mf, name, json_integer(iv));
+	return mf;
+}
+
+/* Every histogram; *lat receives the "latency" one (count 0 if none). */
+static json_t *hists_json(const struct ictx *c, struct ictx_hist_snap *lat)
+{
+	json_t *hists = json_object();
+
+	memset(lat, 0, sizeof(*lat));
 	for (size_t i = 0; i < ictx_hist_count(c); i++) {
 		struct ictx_hist_snap s;
 
 		ictx_hist_snapshot(c, i, &s);
 		json_object_set_new(hists, ictx_hist_name(c, i), hist_json(&s));
-		if (!strcmp(ictx_hist_name(c, i), "latency")) {
-			lat = s;
-			has_lat = true;
-		}
+		if (!strcmp(ictx_hist_name(c, i), "latency"))
+			*lat = s;
 	}
+	return hists;
+}
+
+/* The child's log lines, with a marker where lines were not kept. */
+static json_t *log_json(const struct ictx *c)
+{
+	json_t *log = json_array();
+
 	for (size_t i = 0; i < ictx_log_count(c); i++) {
 		if (i == ICTX_LOG_HEAD && ictx_log_dropped(c))
 			json_array_append_new(log, json_sprintf(
@@ -620,6 +643,40 @@ json_t *results_run_json(const struct run_spec *spec,
 				(unsigned long long)ictx_log_dropped(c)));
 		json_array_append_new(log, json_string(ictx_log_at(c, i)));
 	}
+	return log;
+}
+
+/* The peaks the summary reports, over the sampled rows and the final
+ * values: live bytes and the "inflight" metric (NaN without one). */
+static void run_peaks(const struct ictx *c, const struct run_result *res,
+		      double *peak_live, double *inflight_peak)
+{
+	int inflight_i = metric_index(c, "inflight");
+
+	*peak_live = (double)ictx_status(c)->peak_live;
+	*inflight_peak = NAN;
+	for (uint32_t r = 0; r < res->nrows; r++) {
+		if (res->rows[r].live_total > *peak_live)
+			*peak_live = res->rows[r].live_total;
+		if (inflight_i >= 0 &&
+		    !(res->rows[r].metric[inflight_i] <= *inflight_peak))
+			*inflight_peak = res->rows[r].metric[inflight_i];
+	}
+	if (inflight_i >= 0) {
+		int64_t iv = ictx_metric_value(c, "inflight", 0);
+
+		if (!((double)iv <= *inflight_peak))
+			*inflight_peak = (double)iv;
+	}
+}
+
+/* The sampled rows: {interval_ms, columns, rows}. */
+static json_t *series_json(const struct ictx *c, const struct run_result *res)
+{
+	json_t *columns = json_array(), *rows = json_array();
+	struct col cols[MAX_COLS];
+	size_t nc = series_columns(c, cols, MAX_COLS);
+
 	for (size_t i = 0; i < nc; i++)
 		json_array_append_new(columns, json_string(cols[i].name));
 	for (uint32_t r = 0; r < res->nrows; r++) {
@@ -630,46 +687,98 @@ json_t *results_run_json(const struct run_spec *spec,
 					      results_num(col_value(&cols[i],
 								    &res->rows[r])));
 		json_array_append_new(rows, row);
-		if (res->rows[r].live_total > peak_live)
-			peak_live = res->rows[r].live_total;
-		if (inflight_i >= 0 &&
-		    !(res->rows[r].metric[inflight_i] <= inflight_peak))
-			inflight_peak = res->rows[r].metric[inflight_i];
 	}
-	if (inflight_i >= 0) {
-		iv = ictx_metric_value(c, "inflight", 0);
-		if (!((double)iv <= inflight_peak))
-			inflight_peak = (double)iv;
-	}
-	series = json_pack("{s:i, s:o, s:o}", "interval_ms", (int)res->interval_ms,
-			   "columns", columns, "rows", rows);
-	ops = ictx_metric_value(c, "ops", -1);
+	return json_pack("{s:i, s:o, s:o}", "interval_ms", (int)res->interval_ms,
+			 "columns", columns, "rows", rows);
+}
+
+/* A latency percentile (p in 0..1; 1 is the max), null without samples. */
+static json_t *lat_ns(const struct ictx_hist_snap *lat, double p)
+{
+	if (!lat->count)
+		return json_null();
+	return json_integer(p >= 1 ? (json_int_t)lat->max
+				   : (json_int_t)ictx_hist_percentile(lat, p));
+}
+
+/* The record's "summary": the figures tables and the report show. */
+static json_t *summary_json(const struct ictx *c, const struct run_result *res,
+			    const struct ictx_hist_snap *lat)
+{
+	const struct ictx_status *st = ictx_status(c);
+	int64_t ops = ictx_metric_value(c, "ops", -1);
+	double peak_live, inflight_peak, run_s;
+
+	run_peaks(c, res, &peak_live, &inflight_peak);
 	run_s = st->run_ended_s > 0 ? st->run_ended_s - st->run_started_s
 	      : st->run_started_s > 0 && res->nrows
 		      ? res->rows[res->nrows - 1].t_s - st->run_started_s
 		      : 0;
-	sum = json_pack(
+	return json_pack(
 		"{s:I, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:o}",
 		"peak_rss_bytes", (json_int_t)res->peak_rss, "peak_live_bytes",
 		results_num(peak_live), "inflight_peak",
 		results_num(inflight_peak), "ops",
 		jint_or_null(ops >= 0, ops), "throughput_ops_s",
 		results_num(ops >= 0 && run_s > 0 ? (double)ops / run_s : NAN),
-		"latency_ns", "p50",
-		has_lat && lat.count
-			? json_integer((json_int_t)ictx_hist_percentile(&lat, 0.5))
-			: json_null(),
-		"p99",
-		has_lat && lat.count
-			? json_integer((json_int_t)ictx_hist_percentile(&lat, 0.99))
-			: json_null(),
-		"max",
-		has_lat && lat.count ? json_integer((json_int_t)lat.max)
-				     : json_null(),
-		"time_to_outcome_s", results_num(res->time_to_outcome_s));
+		"latency_ns", "p50", lat_ns(lat, 0.5), "p99", lat_ns(lat, 0.99),
+		"max", lat_ns(lat, 1), "time_to_outcome_s",
+		results_num(res->time_to_outcome_s));
+}
 
-	results_iso_time(res->started, t1, sizeof(t1));
-	results_iso_time(res->finished, t2, sizeof(t2));
+/* {"name": "SIGSEGV", "number": 11}, or null without a signal. */
+static json_t *signal_json(int sig)
+{
+	char nm[32];
+
+	if (!sig)
+		return json_null();
+	snprintf(nm, sizeof(nm), "SIG%s",
+		 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	return json_pack("{s:s, s:i}", "name", nm, "number", sig);
+}
+
+/* Which cap ended the run and when, or null. */
+static json_t *oom_json(const struct run_result *res)
+{
+	if (!res->oom_cap)
+		return json_null();
+	return json_pack("{s:s, s:o, s:o, s:o}", "cap", res->oom_cap, "at_s",
+			 results_num(res->oom_at_s), "tag",
+			 jstr_or_null(res->oom_tag), "grew_most",
+			 jstr_or_null(res->oom_grew_most));
+}
+
+static json_t *caps_json(const struct run_result *res)
+{
+	return json_pack("{s:I, s:I, s:o, s:f, s:i}", "mem_cap_bytes",
+			 (json_int_t)res->mem_cap, "budget_bytes",
+			 (json_int_t)res->budget, "rlimit_as_bytes",
+			 jint_or_null(res->rlimit_as != 0,
+				      (long long)res->rlimit_as),
+			 "timeout_s", res->timeout_s, "watchdog_ms", 10);
+}
+
+/* The child's stderr bytes, any, cut anywhere: escaped to clean text
+ * (escapes can quadruple them). */
+static json_t *stderr_json(const char *raw)
+{
+	size_t cap = strlen(raw) * 4 + 1;
+	char *tail = malloc(cap);
+	json_t *s;
+
+	if (tail)
+		text_clean(tail, cap, raw);
+	s = json_string(tail ? tail : "");
+	free(tail);
+	return s;
+}
+
+/* What ran: incident, variant, runtime, rep, seed, threads, seconds,
+ * size, map flags, parameters. */
+static void set_what_ran(json_t *j, const struct run_spec *spec,
+			 const struct run_result *res)
+{
 	json_object_set_new(j, "schema_version",
 			    json_integer(RESULTS_SCHEMA_VERSION));
 	json_object_set_new(j, "incident", json_string(spec->inc->name));
@@ -679,43 +788,32 @@ json_t *results_run_json(const struct run_spec *spec,
 							  ? "c" : "go"));
 	json_object_set_new(j, "rep", json_integer(spec->rep));
 	json_object_set_new(j, "seed", json_integer((json_int_t)spec->seed));
-	json_object_set_new(j, "threads", json_integer(ictx_threads(c)));
+	json_object_set_new(j, "threads", json_integer(ictx_threads(res->ctx)));
 	json_object_set_new(j, "seconds", json_real(res->seconds));
 	json_object_set_new(j, "size", json_string(spec->size == ICTX_SIZE_FULL
 							   ? "full"
 							   : "quick"));
 	json_object_set_new(j, "map_flags", json_integer(spec->map_flags));
-	json_object_set_new(j, "params", params);
-	json_object_set_new(j, "outcome", json_string(run_outcome_name(res->outcome)));
-	json_object_set_new(j, "signal",
-			    res->signal ? json_pack("{s:s, s:i}", "name",
-						    sigabbrev_np(res->signal)
-							    ? sigabbrev_np(res->signal)
-							    : "?",
-						    "number", res->signal)
-					: json_null());
-	if (res->signal) { /* "SEGV" -> "SIGSEGV" */
-		char nm[32];
+	json_object_set_new(j, "params", params_json(res->ctx));
+}
 
-		snprintf(nm, sizeof(nm), "SIG%s",
-			 sigabbrev_np(res->signal) ? sigabbrev_np(res->signal)
-						   : "?");
-		json_object_set_new(json_object_get(j, "signal"), "name",
-				    json_string(nm));
-	}
+/* How it ended: outcome, signal, exit status, detector, oom, error,
+ * phase, pid, duration, rusage, times, caps. */
+static void set_how_it_ended(json_t *j, const struct run_result *res)
+{
+	char t1[40], t2[40];
+
+	results_iso_time(res->started, t1, sizeof(t1));
+	results_iso_time(res->finished, t2, sizeof(t2));
+	json_object_set_new(j, "outcome", json_string(run_outcome_name(res->outcome)));
+	json_object_set_new(j, "signal", signal_json(res->signal));
 	json_object_set_new(j, "exit_status",
 			    jint_or_null(res->exit_status >= 0, res->exit_status));
 	json_object_set_new(j, "detector", jstr_clean(res->detector));
-	json_object_set_new(j, "oom",
-			    res->oom_cap ? json_pack("{s:s, s:o, s:o, s:o}", "cap",
-						     res->oom_cap, "at_s",
-						     results_num(res->oom_at_s),
-						     "tag", jstr_or_null(res->oom_tag),
-						     "grew_most",
-						     jstr_or_null(res->oom_grew_most))
-					 : json_null());
+	json_object_set_new(j, "oom", oom_json(res));
 	json_object_set_new(j, "error", jstr_clean(res->error));
-	json_object_set_new(j, "phase", json_string(ictx_phase_name(st->phase)));
+	json_object_set_new(j, "phase",
+			    json_string(ictx_phase_name(ictx_status(res->ctx)->phase)));
 	json_object_set_new(j, "child_pid", json_integer(res->child_pid));
 	json_object_set_new(j, "duration_s", json_real(res->duration_s));
 	json_object_set_new(j, "rusage",
@@ -724,32 +822,29 @@ json_t *results_run_json(const struct run_spec *spec,
 				      (json_int_t)res->maxrss_bytes));
 	json_object_set_new(j, "started", json_string(t1));
 	json_object_set_new(j, "finished", json_string(t2));
-	json_object_set_new(
-		j, "caps",
-		json_pack("{s:I, s:I, s:o, s:f, s:i}", "mem_cap_bytes",
-			  (json_int_t)res->mem_cap, "budget_bytes",
-			  (json_int_t)res->budget, "rlimit_as_bytes",
-			  jint_or_null(res->rlimit_as != 0,
-				       (long long)res->rlimit_as),
-			  "timeout_s", res->timeout_s, "watchdog_ms", 10));
-	json_object_set_new(j, "symptoms", sym);
-	json_object_set_new(j, "summary", sum);
-	json_object_set_new(j, "metrics_final", mf);
+	json_object_set_new(j, "caps", caps_json(res));
+}
+
+/* The record, its keys always in this order (people read the file): what
+ * ran, how it ended, what the child measured. */
+json_t *results_run_json(const struct run_spec *spec,
+			 const struct run_result *res)
+{
+	const struct ictx *c = res->ctx;
+	struct ictx_hist_snap lat;
+	json_t *j = json_object(), *hists = hists_json(c, &lat);
+
+	set_what_ran(j, spec, res);
+	set_how_it_ended(j, res);
+	json_object_set_new(j, "symptoms", symptoms_json(c, res));
+	json_object_set_new(j, "summary", summary_json(c, res, &lat));
+	json_object_set_new(j, "metrics_final", metrics_json(c));
 	json_object_set_new(j, "histograms", hists);
-	json_object_set_new(j, "log", log);
+	json_object_set_new(j, "log", log_json(c));
 	json_object_set_new(j, "log_dropped",
 			    json_integer((json_int_t)ictx_log_dropped(c)));
-	{
-		/* the child's bytes: any, cut anywhere; escapes can triple them */
-		size_t cap = strlen(res->stderr_tail) * 4 + 1;
-		char *tail = malloc(cap);
-
-		if (tail)
-			text_clean(tail, cap, res->stderr_tail);
-		json_object_set_new(j, "stderr_tail", json_string(tail ? tail : ""));
-		free(tail);
-	}
-	json_object_set_new(j, "series", series);
+	json_object_set_new(j, "stderr_tail", stderr_json(res->stderr_tail));
+	json_object_set_new(j, "series", series_json(c, res));
 	return j;
 }
 
