@@ -176,71 +176,55 @@ static double now_wall(void)
 
 /* ---- the out folder -------------------------------------------------- */
 
-int results_check_out(const char *out, char *err, size_t errlen)
+/* An existing --out: a writable folder with nothing in it. */
+static int check_existing_out(const char *out, const struct stat *st,
+			      char *err, size_t errlen)
 {
-	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	bool empty = true;
+
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(err, errlen, "--out %s exists and is not a folder; "
+			 "pick a new name", out);
+		return -ENOTDIR;
+	}
+	d = opendir(out);
+	if (!d) {
+		snprintf(err, errlen, "--out %s: cannot read it (%s)", out,
+			 strerror(errno));
+		return -EACCES;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = false;
+	closedir(d);
+	if (!empty && results_writer(out)) {
+		snprintf(err, errlen, "--out %s is being written by another "
+			 "maplab run (pid %d); pick a new folder", out,
+			 results_writer(out));
+		return -EBUSY;
+	}
+	if (!empty) {
+		snprintf(err, errlen, "--out %s exists and is not empty; pick a "
+			 "new folder (results are never overwritten)", out);
+		return -EEXIST;
+	}
+	if (access(out, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "--out %s is not writable; pick a folder "
+			 "you can write to", out);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* A new --out: its parent folder exists and is writable. */
+static int check_new_out(const char *out, char *err, size_t errlen)
+{
 	char parent[PATH_MAX];
+	struct stat st;
 	char *slash;
 
-	if (!out || !*out) {
-		snprintf(err, errlen, "--out needs a folder name");
-		return -EINVAL;
-	}
-	if (strlen(out) > PATH_MAX - 200) {
-		snprintf(err, errlen, "--out: path too long (%zu bytes); pick "
-			 "a shorter one", strlen(out));
-		return -ENAMETOOLONG;
-	}
-	if (!g_utf8_validate(out, -1, NULL)) {
-		snprintf(err, errlen, "--out: the folder name is not valid "
-			 "UTF-8 (it is recorded in JSON); pick a UTF-8 name");
-		return -EINVAL;
-	}
-	if (stat(out, &st) == 0) {
-		DIR *d;
-		struct dirent *e;
-		bool empty = true;
-
-		if (!S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen,
-				 "--out %s exists and is not a folder; pick a "
-				 "new name", out);
-			return -ENOTDIR;
-		}
-		d = opendir(out);
-		if (!d) {
-			snprintf(err, errlen, "--out %s: cannot read it (%s)",
-				 out, strerror(errno));
-			return -EACCES;
-		}
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				empty = false;
-		closedir(d);
-		if (!empty && results_writer(out)) {
-			snprintf(err, errlen, "--out %s is being written by "
-				 "another maplab run (pid %d); pick a new "
-				 "folder", out, results_writer(out));
-			return -EBUSY;
-		}
-		if (!empty) {
-			snprintf(err, errlen,
-				 "--out %s exists and is not empty; pick a new "
-				 "folder (results are never overwritten)", out);
-			return -EEXIST;
-		}
-		if (access(out, W_OK | X_OK) != 0) {
-			snprintf(err, errlen,
-				 "--out %s is not writable; pick a folder you "
-				 "can write to", out);
-			return -EACCES;
-		}
-		return 0;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "--out %s: %s", out, strerror(errno));
-		return -errno;
-	}
 	snprintf(parent, sizeof(parent), "%s", out);
 	while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
 		parent[strlen(parent) - 1] = '\0';
@@ -264,6 +248,35 @@ int results_check_out(const char *out, char *err, size_t errlen)
 		return -EACCES;
 	}
 	return 0;
+}
+
+int results_check_out(const char *out, char *err, size_t errlen)
+{
+	struct stat st;
+	int e;
+
+	if (!out || !*out) {
+		snprintf(err, errlen, "--out needs a folder name");
+		return -EINVAL;
+	}
+	if (strlen(out) > PATH_MAX - 200) {
+		snprintf(err, errlen, "--out: path too long (%zu bytes); pick "
+			 "a shorter one", strlen(out));
+		return -ENAMETOOLONG;
+	}
+	if (!g_utf8_validate(out, -1, NULL)) {
+		snprintf(err, errlen, "--out: the folder name is not valid "
+			 "UTF-8 (it is recorded in JSON); pick a UTF-8 name");
+		return -EINVAL;
+	}
+	if (stat(out, &st) == 0)
+		return check_existing_out(out, &st, err, errlen);
+	e = errno;
+	if (e != ENOENT) {
+		snprintf(err, errlen, "--out %s: %s", out, strerror(e));
+		return -e;
+	}
+	return check_new_out(out, err, errlen);
 }
 
 /* ---- manifest ------------------------------------------------------- */
@@ -1054,13 +1067,92 @@ static void csv_num(FILE *f, const json_t *v)
 		csv_field(f, json_string_value(v));
 }
 
+/* The union of the runs' symptom names: they become sym_<name> columns. */
+static json_t *symptom_names(json_t *runs)
+{
+	json_t *names = json_object(), *e;
+	size_t i;
+
+	json_array_foreach(runs, i, e) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(json_object_get(e, "symptoms"), k, v)
+			json_object_set_new(names, k, json_true());
+	}
+	return names;
+}
+
+static void csv_header(FILE *f, json_t *names)
+{
+	const char *k;
+	json_t *v;
+
+	fputs("incident,variant,rep,seed,outcome,signal,detector,oom_cap,"
+	      "oom_tag,duration_s,time_to_outcome_s,peak_rss_bytes,"
+	      "peak_live_bytes,inflight_peak,ops,throughput_ops_s,lat_p50_ns,"
+	      "lat_p99_ns,lat_max_ns", f);
+	json_object_foreach(names, k, v)
+		fprintf(f, ",sym_%s", k);
+	fputc('\n', f);
+}
+
+/* One summary entry as a CSV row, in csv_header()'s columns. */
+static void csv_row(FILE *f, json_t *e, json_t *names)
+{
+	static const char *const sums[] = {
+		"time_to_outcome_s", "peak_rss_bytes", "peak_live_bytes",
+		"inflight_peak", "ops", "throughput_ops_s"};
+	static const char *const lats[] = {"p50", "p99", "max"};
+	json_t *sm = json_object_get(e, "summary");
+	json_t *lat = json_object_get(sm, "latency_ns");
+	json_t *oom = json_object_get(e, "oom");
+	const char *k;
+	json_t *v;
+
+	csv_field(f, json_string_value(json_object_get(e, "incident")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(e, "variant")));
+	fputc(',', f);
+	csv_num(f, json_object_get(e, "rep"));
+	fputc(',', f);
+	csv_num(f, json_object_get(e, "seed"));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(e, "outcome")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(
+			     json_object_get(e, "signal"), "name")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(e, "detector")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(oom, "cap")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(oom, "tag")));
+	fputc(',', f);
+	csv_num(f, json_object_get(e, "duration_s"));
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+		fputc(',', f);
+		csv_num(f, json_object_get(sm, sums[i]));
+	}
+	for (size_t i = 0; i < sizeof(lats) / sizeof(lats[0]); i++) {
+		fputc(',', f);
+		csv_num(f, json_object_get(lat, lats[i]));
+	}
+	json_object_foreach(names, k, v) {
+		fputc(',', f);
+		csv_num(f, json_object_get(json_object_get(e, "symptoms"), k));
+	}
+	fputc('\n', f);
+}
+
+/* summary.json and summary.csv, from d->summary_runs. */
 static int write_summary(struct results_dir *d)
 {
 	char path[PATH_MAX + 32];
 	json_t *s = json_pack("{s:i, s:s, s:O}", "schema_version",
 			      RESULTS_SCHEMA_VERSION, "run_id", d->run_id,
 			      "runs", d->summary_runs);
-	json_t *names = json_object(), *e;
+	json_t *names = NULL, *e;
 	char *csv = NULL;
 	size_t csvlen = 0;
 	FILE *f;
@@ -1072,77 +1164,15 @@ static int write_summary(struct results_dir *d)
 	json_decref(s);
 	if (rc)
 		goto out;
-	/* the union of symptom names becomes sym_<name> columns */
-	json_array_foreach(d->summary_runs, i, e) {
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(json_object_get(e, "symptoms"), k, v)
-			json_object_set_new(names, k, json_true());
-	}
+	names = symptom_names(d->summary_runs);
 	f = open_memstream(&csv, &csvlen);
 	if (!f) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	fputs("incident,variant,rep,seed,outcome,signal,detector,oom_cap,"
-	      "oom_tag,duration_s,time_to_outcome_s,peak_rss_bytes,"
-	      "peak_live_bytes,inflight_peak,ops,throughput_ops_s,lat_p50_ns,"
-	      "lat_p99_ns,lat_max_ns", f);
-	{
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(names, k, v)
-			fprintf(f, ",sym_%s", k);
-	}
-	fputc('\n', f);
-	json_array_foreach(d->summary_runs, i, e) {
-		json_t *sm = json_object_get(e, "summary");
-		json_t *lat = json_object_get(sm, "latency_ns");
-		json_t *oom = json_object_get(e, "oom");
-		const char *k;
-		json_t *v;
-
-		csv_field(f, json_string_value(json_object_get(e, "incident")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(e, "variant")));
-		fputc(',', f);
-		csv_num(f, json_object_get(e, "rep"));
-		fputc(',', f);
-		csv_num(f, json_object_get(e, "seed"));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(e, "outcome")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(
-				     json_object_get(e, "signal"), "name")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(e, "detector")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(oom, "cap")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(oom, "tag")));
-		fputc(',', f);
-		csv_num(f, json_object_get(e, "duration_s"));
-		static const char *const keys[] = {
-			"time_to_outcome_s", "peak_rss_bytes", "peak_live_bytes",
-			"inflight_peak", "ops", "throughput_ops_s"};
-		for (size_t k2 = 0; k2 < sizeof(keys) / sizeof(keys[0]); k2++) {
-			fputc(',', f);
-			csv_num(f, json_object_get(sm, keys[k2]));
-		}
-		fputc(',', f);
-		csv_num(f, json_object_get(lat, "p50"));
-		fputc(',', f);
-		csv_num(f, json_object_get(lat, "p99"));
-		fputc(',', f);
-		csv_num(f, json_object_get(lat, "max"));
-		json_object_foreach(names, k, v) {
-			fputc(',', f);
-			csv_num(f, json_object_get(json_object_get(e, "symptoms"), k));
-		}
-		fputc('\n', f);
-	}
+	csv_header(f, names);
+	json_array_foreach(d->summary_runs, i, e)
+		csv_row(f, e, names);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/summary.csv", d->path);
 	rc = results_write_file(path, csv, csvlen);
