@@ -24,6 +24,8 @@
 
 #include "harness/verdict/expect.h"
 #include "harness/cli/presets.h"
+#include "harness/lanes/lane_args.h"
+#include "harness/lanes/tsan.h"
 #include "tests/ck_run.h"
 
 #ifndef MAPLAB_BUILD_DIR
@@ -543,6 +545,58 @@ START_TEST(real_expectations_fail_lock_removed_variants)
 }
 END_TEST
 
+/* The TSan lane's check, one row per way a cell passes or fails. */
+START_TEST(tsan_check_table)
+{
+	static const struct {
+		bool unsafe, reproduces;
+		unsigned reports;
+		int shown;
+		bool pass;
+		const char *check;
+	} rows[] = {
+		{true, true, 3, 1, true, "races found, as expected"},
+		{true, true, 0, 1, true, "no report, but the symptom showed"},
+		{true, true, 0, -1, false, "expected TSan to report races"},
+		{false, true, 0, 1, true, "race-free failure, TSan silent"},
+		{false, true, 0, 0, false, "expected the race-free failure; it did not show"},
+		{false, false, 0, 0, true, "clean"},
+		{false, false, 1, 0, false, "TSan reported a race in a safe variant"},
+		{false, false, 0, -1, false, "run failed"},
+	};
+	char check[160];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bool pass = tsan_check_cell(rows[i].unsafe, rows[i].reproduces,
+					    rows[i].reports, rows[i].shown,
+					    check, sizeof(check));
+
+		ck_assert_msg(pass == rows[i].pass, "row %zu: pass %d", i, pass);
+		ck_assert_str_eq(check, rows[i].check);
+	}
+}
+END_TEST
+
+/* A lane takes only the options it names; --judge allows operands. */
+START_TEST(lane_args_take_only_the_lane_options)
+{
+	char *tsan[] = {"tsan", "--seconds", "3s", "--no-report", NULL};
+	char *shard[] = {"tsan", "--shard", "1/2", NULL};
+	char *judge[] = {"ci", "--judge", "a", "b", "c", NULL};
+	char *extra[] = {"ci", "b", NULL};
+	struct lane_args a;
+
+	ck_assert_int_eq(lane_args_parse("tsan", "ivosn", 4, tsan, &a, NULL), 0);
+	ck_assert_str_eq(a.seconds, "3s");
+	ck_assert(!a.report && !a.variant && !a.noperands);
+	ck_assert_int_eq(lane_args_parse("tsan", "ivosn", 3, shard, &a, NULL), 2);
+	ck_assert_int_eq(lane_args_parse("ci", "ivoreSjn", 5, judge, &a, NULL), 0);
+	ck_assert(a.report && !strcmp(a.judge, "a") && a.noperands == 2);
+	ck_assert_str_eq(a.operands[1], "c");
+	ck_assert_int_eq(lane_args_parse("ci", "ivoreSjn", 2, extra, &a, NULL), 2);
+}
+END_TEST
+
 static Suite *ci_suite(void)
 {
 	Suite *s = suite_create("ci");
@@ -559,6 +613,8 @@ static Suite *ci_suite(void)
 	tcase_add_test(t, real_expectations_k_fits_the_ci_preset);
 	tcase_add_test(t, real_expectations_pass_healthy_runs);
 	tcase_add_test(t, real_expectations_fail_lock_removed_variants);
+	tcase_add_test(t, tsan_check_table);
+	tcase_add_test(t, lane_args_take_only_the_lane_options);
 	suite_add_tcase(s, t);
 	t = tcase_create("gate");
 	tcase_set_timeout(t, 60);

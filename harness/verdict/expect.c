@@ -383,57 +383,49 @@ bool expect_in_list(const json_t *list, const char *s)
 	return false;
 }
 
-int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
-		       size_t len)
+/* A run that did not end ok, judged by how it ended: 1 the outcome is the
+ * symptom, -2 the wrong failure (forbid_others), 0 go on to the figures
+ * (an oom of another tag than the rule names, when others are allowed). */
+static int outcome_symptom(const json_t *rule, const json_t *run,
+			   const char *outcome, bool holds, bool forbid,
+			   char *why, size_t len)
 {
-	const char *outcome = json_string_value(json_object_get(run, "outcome"));
 	const json_t *outs = json_object_get(rule, "outcomes");
+	const char *sig = json_string_value(
+		json_object_get(json_object_get(run, "signal"), "name"));
+	const char *det = json_string_value(json_object_get(run, "detector"));
+	bool counts = holds || !outs || expect_in_list(outs, outcome);
+	const json_t *tags = json_object_get(rule, "oom_tags");
+	const char *tag = json_string_value(
+		json_object_get(json_object_get(run, "oom"), "tag"));
+
+	if (counts && !holds && tags && !strcmp(outcome, "oom") &&
+	    !(tag && expect_in_list(tags, tag))) {
+		snprintf(why, len, "%soom of tag %s, not %s",
+			 forbid ? "wrong: " : "", tag ? tag : "(none)",
+			 json_string_value(json_array_get(tags, 0)));
+		return forbid ? -2 : 0;
+	}
+	if (counts || forbid) {
+		snprintf(why, len, "%s%s%s%s", counts ? "" : "wrong: ", outcome,
+			 det ? ": " : sig ? " " : "", det ? det : sig ? sig : "");
+		return counts ? 1 : -2;
+	}
+	return 0;
+}
+
+/* A run judged by its symptom counters and the rule's min/max bounds:
+ * 1 a symptom showed, -2 a symptom the rule does not name (forbid), 0
+ * none (why: the outcome). */
+static int figure_symptom(const json_t *rule, const json_t *run,
+			  const char *outcome, bool holds, bool forbid,
+			  char *why, size_t len)
+{
 	const json_t *names = json_object_get(rule, "symptoms");
 	const json_t *syms = json_object_get(run, "symptoms");
-	bool holds = expect_class_of(rule) == EXPECT_HOLDS;
-	bool forbid;
 	const char *k;
 	json_t *v;
 
-	if (!outcome || !strcmp(outcome, "error") ||
-	    !strcmp(outcome, "interrupted")) {
-		snprintf(why, len, "%s", outcome ? outcome : "no outcome");
-		return -1;
-	}
-	if (json_is_string(json_object_get(rule, "unbound"))) {
-		snprintf(why, len, "%s",
-			 json_string_value(json_object_get(rule, "unbound")));
-		return -1;
-	}
-	forbid = !holds && json_is_true(json_object_get(rule, "forbid_others"));
-	if (strcmp(outcome, "ok")) {
-		const char *sig = json_string_value(
-			json_object_get(json_object_get(run, "signal"), "name"));
-		const char *det = json_string_value(json_object_get(run, "detector"));
-		bool counts = holds || !outs || expect_in_list(outs, outcome);
-		const json_t *tags = json_object_get(rule, "oom_tags");
-		const char *tag = json_string_value(
-			json_object_get(json_object_get(run, "oom"), "tag"));
-
-		if (counts && !holds && tags && !strcmp(outcome, "oom") &&
-		    !(tag && expect_in_list(tags, tag))) {
-			snprintf(why, len, "%soom of tag %s, not %s",
-				 forbid ? "wrong: " : "", tag ? tag : "(none)",
-				 json_string_value(json_array_get(tags, 0)));
-			if (forbid)
-				return -2;
-			counts = false;
-			goto symptoms;
-		}
-
-		if (counts || forbid) {
-			snprintf(why, len, "%s%s%s%s", counts ? "" : "wrong: ",
-				 outcome, det ? ": " : sig ? " " : "",
-				 det ? det : sig ? sig : "");
-			return counts ? 1 : -2;
-		}
-	}
-symptoms:
 	if (forbid) {
 		json_object_foreach((json_t *)syms, k, v) {
 			if (json_number_value(v) > 0 &&
@@ -469,6 +461,31 @@ symptoms:
 	}
 	snprintf(why, len, "%s", outcome);
 	return 0;
+}
+
+int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
+		       size_t len)
+{
+	const char *outcome = json_string_value(json_object_get(run, "outcome"));
+	bool holds = expect_class_of(rule) == EXPECT_HOLDS;
+	bool forbid;
+	int rc;
+
+	if (!outcome || !strcmp(outcome, "error") ||
+	    !strcmp(outcome, "interrupted")) {
+		snprintf(why, len, "%s", outcome ? outcome : "no outcome");
+		return -1;
+	}
+	if (json_is_string(json_object_get(rule, "unbound"))) {
+		snprintf(why, len, "%s",
+			 json_string_value(json_object_get(rule, "unbound")));
+		return -1;
+	}
+	forbid = !holds && json_is_true(json_object_get(rule, "forbid_others"));
+	if (strcmp(outcome, "ok") &&
+	    (rc = outcome_symptom(rule, run, outcome, holds, forbid, why, len)))
+		return rc;
+	return figure_symptom(rule, run, outcome, holds, forbid, why, len);
 }
 
 void expect_wilson(unsigned x, unsigned n, double *lo, double *hi)
