@@ -493,12 +493,133 @@ static void html_verdict(const struct report *rp, FILE *f,
 	fputs("</table>\n", f);
 }
 
-static void html_overview(const struct report *rp, FILE *f)
+/* A run's design verdict in a word or two: "holds", "broken: oom", ...,
+ * or its outcome when there is no verdict. */
+static const char *verdict_label(const struct report *rp,
+				 const struct rp_run *r, struct verdict *dv)
 {
-	const char *vars[32];
+	rp_verdict(rp, r, dv);
+	return dv->cls == VERDICT_HOLDS ? "holds" :
+	       dv->cls == VERDICT_NONE ? rp_outcome(r) :
+	       dv->how == VERDICT_HOW_OOM ? "broken: oom" :
+	       dv->how == VERDICT_HOW_CRASH ? "broken: crash" :
+	       dv->how == VERDICT_HOW_HANG ? "broken: hang" :
+	       dv->how == VERDICT_HOW_CORRUPT ? "broken: corrupt" :
+	       dv->how == VERDICT_HOW_TORN ? "broken: torn" : "broken: stall";
+}
+
+/* The runs of one incident x variant cell: their distinct verdict labels
+ * with counts ("holds, broken: oom ×2") in out, whether any broke or held,
+ * and their records appended to recs (for the expectation). */
+static void cell_verdicts(const struct report *rp,
+			  const struct rp_incident *inc, const char *var,
+			  char *out, size_t n, bool *any_broken,
+			  bool *any_holds, json_t *recs)
+{
+	const char *lab[16];
+	unsigned cnt[16];
+	size_t nl = 0, used = 0;
+
+	out[0] = '\0';
+	for (size_t j = 0; j < inc->nruns; j++) {
+		const struct rp_run *r = &rp->runs[inc->runs[j]];
+		struct verdict dv;
+		const char *l;
+		size_t m;
+
+		if (strcmp(r->variant, var))
+			continue;
+		l = verdict_label(rp, r, &dv);
+		*any_broken |= dv.cls == VERDICT_BROKEN;
+		*any_holds |= dv.cls == VERDICT_HOLDS;
+		for (m = 0; m < nl && strcmp(lab[m], l); m++)
+			;
+		if (m == nl && nl < 16) {
+			lab[nl] = l;
+			cnt[nl++] = 0;
+		}
+		if (m < nl)
+			cnt[m]++;
+		if (recs && (r->rec || r->sum))
+			json_array_append(recs, r->rec ? r->rec : r->sum);
+	}
+	for (size_t m = 0; m < nl; m++) {
+		if (used < n)
+			used += (size_t)snprintf(out + used, n - used, "%s%s",
+						 used ? ", " : "", lab[m]);
+		if (cnt[m] > 1 && used < n)
+			used += (size_t)snprintf(out + used, n - used, " ×%u",
+						 cnt[m]);
+	}
+}
+
+/* ✓/✗ of a cell against its expectation, with what the judge counted. */
+static void html_expect_mark(FILE *f, const struct expect_verdict *v)
+{
+	fprintf(f, " <span class=\"%s\" title=\"as expected?\">%s</span>",
+		v->pass ? "holds" : "broken", v->pass ? "✓" : "✗");
+	if (v->cls == EXPECT_REPRODUCES && v->runs > 1)
+		fprintf(f, " <small>(%u/%u reproduced)</small>", v->shown,
+			v->runs);
+	if (v->k_wanted > v->k)
+		fprintf(f, " <small>(k lowered from %u to %u runs)</small>",
+			v->k_wanted, v->k);
+	if (!isnan(v->margin))
+		fprintf(f, " <small>margin %.2f×</small>", v->margin);
+}
+
+/* One incident x variant cell of the overview. */
+static void html_overview_cell(const struct report *rp,
+			       const struct rp_incident *inc, const char *var,
+			       FILE *f)
+{
+	char out[600];
+	json_t *recs = json_array();
+	const json_t *rule = expect_rule(rp->expect, inc->name, var);
+	struct expect_verdict v = { 0 };
+	bool judged = false, any_broken = false, any_holds = false;
+
+	cell_verdicts(rp, inc, var, out, sizeof(out), &any_broken, &any_holds,
+		      recs);
+	if (rule && expect_class_of(rule) != EXPECT_NONE && recs &&
+	    json_array_size(recs)) {
+		expect_judge(rule, recs, &v);
+		judged = true;
+	}
+	json_decref(recs);
+	fprintf(f, "<td><span class=\"%s\">",
+		any_broken ? "broken" : any_holds ? "holds" : "");
+	esc(f, out[0] ? out : "–");
+	fputs("</span>", f);
+	if (judged)
+		html_expect_mark(f, &v);
+	fputs("</td>", f);
+}
+
+static const char overview_note[] =
+	"The design verdict of each run: <span class=\"broken\">broken</span> — "
+	"oom (the run reached its memory cap), crash, hang, corrupt (the "
+	"incident's oracle found lost or damaged data), torn (a request saw two "
+	"config versions), stall (in-flight peak and p99 both at least 5× the "
+	"median ok run of the same incident, with floors of 1,000 requests and "
+	"50 ms) — or <span class=\"holds\">holds</span>.  Each incident's table "
+	"below says how and at what cost.";
+
+static const char overview_expect_note[] =
+	" ✓/✗ is a different question: did the cell do what "
+	"harness/verdict/expectations.json says it should (all repetitions "
+	"judged together, as `maplab ci` does)?  A blamed design expected to "
+	"break is ✓ when it breaks.  Margin: the worst repetition against the "
+	"rule's bound (≥ 1× when every repetition met it; time bounds are "
+	"ratios to a reference variant of the same run).";
+
+/* The variants of the folder's runs, in report order (at most max). */
+static size_t run_variants(const struct report *rp, const char **vars,
+			   size_t max)
+{
 	size_t nv = 0;
 
-	for (size_t i = 0; i < rp->nruns && nv < 32; i++) {
+	for (size_t i = 0; i < rp->nruns && nv < max; i++) {
 		bool seen = false;
 
 		for (size_t k = 0; k < nv; k++)
@@ -506,6 +627,15 @@ static void html_overview(const struct report *rp, FILE *f)
 		if (!seen)
 			vars[nv++] = rp->runs[i].variant;
 	}
+	return nv;
+}
+
+/* Verdicts at a glance: incidents down, variants across. */
+static void html_overview(const struct report *rp, FILE *f)
+{
+	const char *vars[32];
+	size_t nv = run_variants(rp, vars, 32);
+
 	fputs("<section id=\"overview\">\n<h2>Verdicts at a glance</h2>\n"
 	      "<table id=\"overview-table\">\n<tr><th>incident</th>", f);
 	for (size_t k = 0; k < nv; k++) {
@@ -519,98 +649,12 @@ static void html_overview(const struct report *rp, FILE *f)
 		const struct rp_incident *inc = &rp->incs[i];
 
 		fprintf(f, "<tr><td><a href=\"#%s\">%s</a></td>", inc->name, inc->name);
-		for (size_t k = 0; k < nv; k++) {
-			char out[600] = "";
-			size_t used = 0;
-			const char *lab[16];
-			unsigned cnt[16];
-			size_t nl = 0;
-			json_t *cell = json_array();
-			const json_t *rule = expect_rule(rp->expect, inc->name, vars[k]);
-			struct expect_verdict v = { 0 };
-			struct verdict dv;
-			bool judged = false, any_broken = false, any_holds = false;
-
-			for (size_t j = 0; j < inc->nruns; j++) {
-				const struct rp_run *r = &rp->runs[inc->runs[j]];
-				const char *l;
-				size_t m;
-
-				if (strcmp(r->variant, vars[k]))
-					continue;
-				rp_verdict(rp, r, &dv);
-				l = dv.cls == VERDICT_HOLDS ? "holds" :
-				    dv.cls == VERDICT_NONE ? rp_outcome(r) :
-				    dv.how == VERDICT_HOW_OOM ? "broken: oom" :
-				    dv.how == VERDICT_HOW_CRASH ? "broken: crash" :
-				    dv.how == VERDICT_HOW_HANG ? "broken: hang" :
-				    dv.how == VERDICT_HOW_CORRUPT ? "broken: corrupt" :
-				    dv.how == VERDICT_HOW_TORN ? "broken: torn" :
-								 "broken: stall";
-				any_broken |= dv.cls == VERDICT_BROKEN;
-				any_holds |= dv.cls == VERDICT_HOLDS;
-				for (m = 0; m < nl && strcmp(lab[m], l); m++)
-					;
-				if (m == nl && nl < 16) {
-					lab[nl] = l;
-					cnt[nl++] = 0;
-				}
-				if (m < nl)
-					cnt[m]++;
-				if (cell && (r->rec || r->sum))
-					json_array_append(cell, r->rec ? r->rec : r->sum);
-			}
-			for (size_t m = 0; m < nl; m++) {
-				if (used < sizeof(out))
-					used += (size_t)snprintf(out + used, sizeof(out) - used,
-						"%s%s", used ? ", " : "", lab[m]);
-				if (cnt[m] > 1 && used < sizeof(out))
-					used += (size_t)snprintf(out + used, sizeof(out) - used,
-						" ×%u", cnt[m]);
-			}
-			if (rule && expect_class_of(rule) != EXPECT_NONE &&
-			    cell && json_array_size(cell)) {
-				expect_judge(rule, cell, &v);
-				judged = true;
-			}
-			json_decref(cell);
-			fprintf(f, "<td><span class=\"%s\">",
-				any_broken ? "broken" : any_holds ? "holds" : "");
-			esc(f, out[0] ? out : "–");
-			fputs("</span>", f);
-			if (judged) {
-				fprintf(f, " <span class=\"%s\" title=\"as expected?\">%s</span>",
-					v.pass ? "holds" : "broken", v.pass ? "✓" : "✗");
-				if (v.cls == EXPECT_REPRODUCES && v.runs > 1)
-					fprintf(f, " <small>(%u/%u reproduced)</small>",
-						v.shown, v.runs);
-				if (v.k_wanted > v.k)
-					fprintf(f, " <small>(k lowered from %u to "
-						   "%u runs)</small>", v.k_wanted, v.k);
-				if (!isnan(v.margin))
-					fprintf(f, " <small>margin %.2f×</small>",
-						v.margin);
-			}
-			fputs("</td>", f);
-		}
+		for (size_t k = 0; k < nv; k++)
+			html_overview_cell(rp, inc, vars[k], f);
 		fputs("</tr>\n", f);
 	}
-	fputs("</table>\n<p class=\"note\">The design verdict of each run: "
-	      "<span class=\"broken\">broken</span> — oom (the run reached its "
-	      "memory cap), crash, hang, corrupt (the incident's oracle found "
-	      "lost or damaged data), torn (a request saw two config versions), "
-	      "stall (in-flight peak and p99 both at least 5× the median ok run "
-	      "of the same incident, with floors of 1,000 requests and 50 ms) — or <span class=\"holds\">holds</span>.  Each "
-	      "incident's table below says how and at what cost.", f);
-	if (rp->expect)
-		fputs(" ✓/✗ is a different question: did the cell do what "
-		      "harness/verdict/expectations.json says it should (all repetitions "
-		      "judged together, as `maplab ci` does)?  A blamed design "
-		      "expected to break is ✓ when it breaks.  Margin: the worst "
-		      "repetition against the rule's bound (≥ 1× when every "
-		      "repetition met it; time bounds are ratios to a reference "
-		      "variant of the same run).", f);
-	fputs("</p>\n</section>\n", f);
+	fprintf(f, "</table>\n<p class=\"note\">%s%s</p>\n</section>\n",
+		overview_note, rp->expect ? overview_expect_note : "");
 }
 
 /* The TSan lane (tsan.json from `maplab tsan`): TSan's verdict beside the
