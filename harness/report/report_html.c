@@ -742,14 +742,11 @@ static void md_tsan(const struct report *rp, FILE *f)
 	fputs("\n", f);
 }
 
-int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
+/* <head>, the title block and the banners (incomplete, notes). */
+static void html_head(const struct report *rp, FILE *f)
 {
-	struct kv kv[32];
-	size_t nkv = manifest_rows(rp, kv, 32);
 	const char *run_id = rp_jstr(rp->manifest, "run_id");
 
-	(void)err;
-	(void)n;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<title>maplab report ", f);
@@ -780,6 +777,10 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 		}
 		fputs("</ul></div>\n", f);
 	}
+}
+
+static void html_nav(const struct report *rp, FILE *f)
+{
 	fputs("<nav id=\"contents\"><b>Contents</b><ul>\n"
 	      "<li><a href=\"#run\">What ran</a></li>\n", f);
 	rp_extra_nav(rp, f);
@@ -794,6 +795,13 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 	if (rp->nbcharts)
 		fputs("<li><a href=\"#bench\">Benchmark</a></li>\n", f);
 	fputs("</ul></nav>\n", f);
+}
+
+/* What ran: the manifest rows and the command that reproduces it. */
+static void html_what_ran(const struct report *rp, FILE *f)
+{
+	struct kv kv[32];
+	size_t nkv = manifest_rows(rp, kv, 32);
 
 	fputs("<section id=\"run\">\n<h2>What ran</h2>\n<dl class=\"manifest\">\n", f);
 	for (size_t i = 0; i + 1 < nkv; i++) {
@@ -808,59 +816,63 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 	fputs("</pre>\n", f);
 	other_pages(rp, f, false);
 	fputs("</section>\n", f);
-	rp_extra_html(rp, f);
-	if (rp->nincs)
-		html_overview(rp, f);
+}
 
-	for (size_t i = 0; i < rp->nincs; i++) {
-		const struct rp_incident *inc = &rp->incs[i];
-		const char *title = incident_title(inc->name);
-		char story[3000];
-		struct rp_table t;
+/* One incident's section: story, verdicts, charts, seed table. */
+static void html_incident(const struct report *rp, FILE *f,
+			  const struct rp_incident *inc)
+{
+	const char *title;
+	char story[3000];
+	struct rp_table t;
 
-		fprintf(f, "<section id=\"%s\">\n<h2>%s", inc->name, inc->name);
-		if (title) {
-			fputs(" — ", f);
-			esc(f, title);
-		}
-		fputs("</h2>\n", f);
-		rp_story(rp, inc, story, sizeof(story));
-		fprintf(f, "<p id=\"%s-story\">", inc->name);
-		esc(f, story);
+	fprintf(f, "<section id=\"%s\">\n<h2>%s", inc->name, inc->name);
+	title = incident_title(inc->name);
+	if (title) {
+		fputs(" — ", f);
+		esc(f, title);
+	}
+	fputs("</h2>\n", f);
+	rp_story(rp, inc, story, sizeof(story));
+	fprintf(f, "<p id=\"%s-story\">", inc->name);
+	esc(f, story);
+	fputs("</p>\n", f);
+	fprintf(f, "<h3 id=\"%s-verdicts\">Verdict per run</h3>\n", inc->name);
+	html_verdict(rp, f, inc);
+	fprintf(f, "<h3 id=\"%s-charts\">Charts</h3>\n", inc->name);
+	for (size_t c = 0; c < inc->ncharts; c++)
+		html_chart(rp, f, &inc->charts[c]);
+	fprintf(f, "<h3 id=\"%s-seed-vs-lab\">The seed's figures beside the "
+		"lab's</h3>\n", inc->name);
+	if (rp_seed_table(rp, inc, &t) == 0) {
+		char id[96];
+
+		snprintf(id, sizeof(id), "%s-seed", inc->name);
+		html_table(f, id, &t);
+		fputs("<p class=\"note\">", f);
+		esc(f, t.note);
 		fputs("</p>\n", f);
-		fprintf(f, "<h3 id=\"%s-verdicts\">Verdict per run</h3>\n", inc->name);
-		html_verdict(rp, f, inc);
-		fprintf(f, "<h3 id=\"%s-charts\">Charts</h3>\n", inc->name);
-		for (size_t c = 0; c < inc->ncharts; c++)
-			html_chart(rp, f, &inc->charts[c]);
-		fprintf(f, "<h3 id=\"%s-seed-vs-lab\">The seed's figures beside the "
-			"lab's</h3>\n", inc->name);
-		if (rp_seed_table(rp, inc, &t) == 0) {
-			char id[96];
+		rp_table_free(&t);
+	}
+	fputs("</section>\n", f);
+}
 
-			snprintf(id, sizeof(id), "%s-seed", inc->name);
-			html_table(f, id, &t);
-			fputs("<p class=\"note\">", f);
-			esc(f, t.note);
-			fputs("</p>\n", f);
-			rp_table_free(&t);
-		}
-		fputs("</section>\n", f);
+static void html_bench(const struct report *rp, FILE *f)
+{
+	fputs("<section id=\"bench\">\n<h2>Benchmark</h2>\n", f);
+	if (bench_values(rp)) {
+		fputs("<p>In this benchmark, ", f);
+		esc(f, bench_values(rp));
+		fputs(".</p>\n", f);
 	}
-	if (rp->tsan)
-		html_tsan(rp, f);
-	rp_go_html(rp, f);
-	if (rp->nbcharts) {
-		fputs("<section id=\"bench\">\n<h2>Benchmark</h2>\n", f);
-		if (bench_values(rp)) {
-			fputs("<p>In this benchmark, ", f);
-			esc(f, bench_values(rp));
-			fputs(".</p>\n", f);
-		}
-		for (size_t i = 0; i < rp->nbcharts; i++)
-			html_chart(rp, f, &rp->bcharts[i].chart);
-		fputs("</section>\n", f);
-	}
+	for (size_t i = 0; i < rp->nbcharts; i++)
+		html_chart(rp, f, &rp->bcharts[i].chart);
+	fputs("</section>\n", f);
+}
+
+/* What the hash covers, and where the expectations came from. */
+static void html_footer(const struct report *rp, FILE *f)
+{
 	fputs("<footer id=\"about\">", f);
 	fprintf(f, "Report hash %s = the first 8 hex digits of SHA-256 over ",
 		rp->hash);
@@ -875,6 +887,26 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 		fputs(".", f);
 	}
 	fputs("</footer>\n</main>\n</body>\n</html>\n", f);
+}
+
+int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
+{
+	(void)err;
+	(void)n;
+	html_head(rp, f);
+	html_nav(rp, f);
+	html_what_ran(rp, f);
+	rp_extra_html(rp, f);
+	if (rp->nincs)
+		html_overview(rp, f);
+	for (size_t i = 0; i < rp->nincs; i++)
+		html_incident(rp, f, &rp->incs[i]);
+	if (rp->tsan)
+		html_tsan(rp, f);
+	rp_go_html(rp, f);
+	if (rp->nbcharts)
+		html_bench(rp, f);
+	html_footer(rp, f);
 	return ferror(f) ? -EIO : 0;
 }
 
@@ -889,12 +921,80 @@ static void md_chart(FILE *f, const struct rp_chart *c)
 		c->id, c->caption, c->id);
 }
 
+/* A Markdown table row: "| a | b |". */
+static void md_row(FILE *f, char *const *cells, size_t n)
+{
+	fputs("|", f);
+	for (size_t j = 0; j < n; j++) {
+		fputs(" ", f);
+		md_cell(f, cells[j]);
+		fputs(" |", f);
+	}
+	fputs("\n", f);
+}
+
+/* A Markdown header separator; columns from `right` on align right, up to
+ * (not including) `upto`. */
+static void md_rule(FILE *f, size_t n, size_t right, size_t upto)
+{
+	fputs("|", f);
+	for (size_t j = 0; j < n; j++)
+		fputs(j >= right && j < upto ? " ---: |" : " --- |", f);
+	fputs("\n", f);
+}
+
+static void md_verdict(const struct report *rp, FILE *f,
+		       const struct rp_incident *inc)
+{
+	size_t ncol = rp->expect ? V_N : V_EXPECT;
+	char cell[V_N][400];
+	char *cells[V_N];
+
+	fputs("|", f);
+	for (size_t j = 0; j < ncol; j++)
+		fprintf(f, " %s |", vhead[j]);
+	fputs("\n", f);
+	md_rule(f, ncol, V_LIVE, V_EXPECT);
+	for (size_t j = 0; j < V_N; j++)
+		cells[j] = cell[j];
+	for (size_t k = 0; k < inc->nruns; k++) {
+		verdict_cells(rp, inc, &rp->runs[inc->runs[k]], cell);
+		md_row(f, cells, ncol);
+	}
+	fputs("\n", f);
+}
+
+static void md_incident(const struct report *rp, FILE *f,
+			const struct rp_incident *inc)
+{
+	const char *title = incident_title(inc->name);
+	char story[3000];
+	struct rp_table t;
+
+	fprintf(f, "<a id=\"%s\"></a>\n\n## %s%s%s\n\n", inc->name, inc->name,
+		title ? " — " : "", title ? title : "");
+	rp_story(rp, inc, story, sizeof(story));
+	fprintf(f, "%s\n\n<a id=\"%s-verdict\"></a>\n\n", story, inc->name);
+	md_verdict(rp, f, inc);
+	for (size_t c = 0; c < inc->ncharts; c++)
+		md_chart(f, &inc->charts[c]);
+	if (rp_seed_table(rp, inc, &t) != 0)
+		return;
+	fprintf(f, "<a id=\"%s-seed\"></a>\n\n### The seed's figures beside the "
+		"lab's\n\n", inc->name);
+	md_row(f, t.cell[0], t.ncols);
+	md_rule(f, t.ncols, 1, t.ncols);
+	for (size_t r = 1; r < t.nrows; r++)
+		md_row(f, t.cell[r], t.ncols);
+	fprintf(f, "\n%s\n\n", t.note);
+	rp_table_free(&t);
+}
+
 int rp_write_md(const struct report *rp, FILE *f)
 {
 	struct kv kv[32];
 	size_t nkv = manifest_rows(rp, kv, 32);
 	const char *run_id = rp_jstr(rp->manifest, "run_id");
-	char cell[V_N][400];
 
 	fprintf(f, "# maplab report: %s\n\nCite as **report %s**, #anchor "
 		"(the hash covers %s).\n\n", run_id ? run_id : "?", rp->hash,
@@ -913,61 +1013,8 @@ int rp_write_md(const struct report *rp, FILE *f)
 	fprintf(f, "```\n\nReproduce:\n\n```sh\n%s\n```\n\n", kv[nkv - 1].v);
 	other_pages(rp, f, true);
 	rp_extra_md(rp, f);
-	for (size_t i = 0; i < rp->nincs; i++) {
-		const struct rp_incident *inc = &rp->incs[i];
-		const char *title = incident_title(inc->name);
-		size_t ncol = rp->expect ? V_N : V_EXPECT;
-		char story[3000];
-		struct rp_table t;
-
-		fprintf(f, "<a id=\"%s\"></a>\n\n## %s%s%s\n\n", inc->name, inc->name,
-			title ? " — " : "", title ? title : "");
-		rp_story(rp, inc, story, sizeof(story));
-		fprintf(f, "%s\n\n<a id=\"%s-verdict\"></a>\n\n|", story, inc->name);
-		for (size_t j = 0; j < ncol; j++)
-			fprintf(f, " %s |", vhead[j]);
-		fputs("\n|", f);
-		for (size_t j = 0; j < ncol; j++)
-			fputs(j >= V_LIVE && j < V_EXPECT ? " ---: |" : " --- |", f);
-		fputs("\n", f);
-		for (size_t k = 0; k < inc->nruns; k++) {
-			verdict_cells(rp, inc, &rp->runs[inc->runs[k]], cell);
-			fputs("|", f);
-			for (size_t j = 0; j < ncol; j++) {
-				fputs(" ", f);
-				md_cell(f, cell[j]);
-				fputs(" |", f);
-			}
-			fputs("\n", f);
-		}
-		fputs("\n", f);
-		for (size_t c = 0; c < inc->ncharts; c++)
-			md_chart(f, &inc->charts[c]);
-		if (rp_seed_table(rp, inc, &t) == 0) {
-			fprintf(f, "<a id=\"%s-seed\"></a>\n\n### The seed's figures "
-				"beside the lab's\n\n|", inc->name);
-			for (size_t j = 0; j < t.ncols; j++) {
-				fputs(" ", f);
-				md_cell(f, t.cell[0][j]);
-				fputs(" |", f);
-			}
-			fputs("\n|", f);
-			for (size_t j = 0; j < t.ncols; j++)
-				fputs(j ? " ---: |" : " --- |", f);
-			fputs("\n", f);
-			for (size_t r = 1; r < t.nrows; r++) {
-				fputs("|", f);
-				for (size_t j = 0; j < t.ncols; j++) {
-					fputs(" ", f);
-					md_cell(f, t.cell[r][j]);
-					fputs(" |", f);
-				}
-				fputs("\n", f);
-			}
-			fprintf(f, "\n%s\n\n", t.note);
-			rp_table_free(&t);
-		}
-	}
+	for (size_t i = 0; i < rp->nincs; i++)
+		md_incident(rp, f, &rp->incs[i]);
 	if (rp->tsan)
 		md_tsan(rp, f);
 	rp_go_md(rp, f);
