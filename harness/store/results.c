@@ -1491,92 +1491,9 @@ bool results_incomplete(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
-/* A number at key, NaN when absent or of another type. */
-static double num_at(const json_t *obj, const char *key)
-{
-	json_t *x = json_object_get(obj, key);
-
-	return json_is_number(x) ? json_number_value(x) : NAN;
-}
-
-/* A string at key, NULL when absent or of another type. */
-static const char *str_at(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
-
-static void view_summary(const json_t *sm, struct results_run_view *v)
-{
-	json_t *lat = json_object_get(sm, "latency_ns");
-
-	v->ops = num_at(sm, "ops");
-	v->ops_per_s = num_at(sm, "throughput_ops_s");
-	v->p50_ns = num_at(lat, "p50");
-	v->p99_ns = num_at(lat, "p99");
-	v->max_ns = num_at(lat, "max");
-	v->peak_rss_bytes = num_at(sm, "peak_rss_bytes");
-	v->peak_live_bytes = num_at(sm, "peak_live_bytes");
-	v->inflight_peak = num_at(sm, "inflight_peak");
-	v->time_to_outcome_s = num_at(sm, "time_to_outcome_s");
-}
-
-bool results_view(const json_t *run, struct results_run_view *v)
-{
-	json_t *oom = json_object_get(run, "oom");
-	json_t *rep = json_object_get(run, "rep");
-	json_t *sy = json_object_get(run, "symptoms");
-	const char *k;
-	json_t *x;
-
-	memset(v, 0, sizeof(*v));
-	v->incident = str_at(run, "incident");
-	v->variant = str_at(run, "variant");
-	v->outcome = str_at(run, "outcome");
-	v->rep = json_is_integer(rep) ? (long long)json_integer_value(rep) : -1;
-	v->signal = str_at(json_object_get(run, "signal"), "name");
-	v->detector = str_at(run, "detector");
-	v->oom_cap = str_at(oom, "cap");
-	v->oom_tag = str_at(oom, "tag");
-	v->oom_at_s = num_at(oom, "at_s");
-	v->error = str_at(run, "error");
-	v->stderr_tail = str_at(run, "stderr_tail");
-	v->duration_s = num_at(run, "duration_s");
-	v->seconds = num_at(run, "seconds");
-	v->source_index = num_at(json_object_get(run, "source"), "index");
-	view_summary(json_object_get(run, "summary"), v);
-	v->symptoms = json_is_object(sy) ? sy : NULL;
-	json_object_foreach(v->symptoms, k, x)
-		if (json_is_number(x) && json_number_value(x) > 0)
-			v->symptoms_positive++;
-	return v->incident && v->variant && v->outcome;
-}
-
-#define FILL_STR(f) (v->f = v->f ? v->f : from->f)
-#define FILL_NUM(f) (v->f = isnan(v->f) ? from->f : v->f)
-
-void results_view_complete(struct results_run_view *v,
-			   const struct results_run_view *from)
-{
-	FILL_STR(incident); FILL_STR(variant); FILL_STR(outcome);
-	FILL_STR(signal); FILL_STR(detector); FILL_STR(oom_cap);
-	FILL_STR(oom_tag); FILL_STR(error); FILL_STR(stderr_tail);
-	FILL_NUM(oom_at_s); FILL_NUM(duration_s); FILL_NUM(seconds);
-	FILL_NUM(ops); FILL_NUM(ops_per_s); FILL_NUM(p50_ns); FILL_NUM(p99_ns);
-	FILL_NUM(max_ns); FILL_NUM(peak_rss_bytes); FILL_NUM(peak_live_bytes);
-	FILL_NUM(inflight_peak); FILL_NUM(time_to_outcome_s);
-	FILL_NUM(source_index);
-	if (v->rep < 0)
-		v->rep = from->rep;
-	if (!v->symptoms) {
-		v->symptoms = from->symptoms;
-		v->symptoms_positive = from->symptoms_positive;
-	}
-}
-
-#undef FILL_STR
-#undef FILL_NUM
-
-/* The numeric fields by their dotted path in the record. */
+/* The numeric fields of the view, by their dotted path in the record:
+ * results_view fills them, results_view_complete completes them and
+ * results_view_field looks them up from this one list. */
 static const struct {
 	const char *path;
 	size_t off;
@@ -1597,13 +1514,100 @@ static const struct {
 	VF("summary.time_to_outcome_s", time_to_outcome_s),
 #undef VF
 };
+#define N_VIEW_FIELDS (sizeof(view_fields) / sizeof(view_fields[0]))
+
+static double view_get(const struct results_run_view *v, size_t i)
+{
+	double d;
+
+	memcpy(&d, (const char *)v + view_fields[i].off, sizeof(d));
+	return d;
+}
+
+static void view_set(struct results_run_view *v, size_t i, double d)
+{
+	memcpy((char *)v + view_fields[i].off, &d, sizeof(d));
+}
+
+/* The number at a dotted path ("summary.latency_ns.p99"), NaN when
+ * absent or of another type. */
+static double num_path(const json_t *obj, const char *path)
+{
+	char key[64];
+
+	while (obj && *path) {
+		size_t len = strcspn(path, ".");
+
+		if (len >= sizeof(key))
+			return NAN;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		obj = json_object_get(obj, key);
+		path += len + (path[len] == '.');
+	}
+	return json_is_number(obj) ? json_number_value(obj) : NAN;
+}
+
+/* A string at key, NULL when absent or of another type. */
+static const char *str_at(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+bool results_view(const json_t *run, struct results_run_view *v)
+{
+	json_t *oom = json_object_get(run, "oom");
+	json_t *rep = json_object_get(run, "rep");
+	json_t *sy = json_object_get(run, "symptoms");
+	const char *k;
+	json_t *x;
+
+	memset(v, 0, sizeof(*v));
+	v->incident = str_at(run, "incident");
+	v->variant = str_at(run, "variant");
+	v->outcome = str_at(run, "outcome");
+	v->rep = json_is_integer(rep) ? (long long)json_integer_value(rep) : -1;
+	v->signal = str_at(json_object_get(run, "signal"), "name");
+	v->detector = str_at(run, "detector");
+	v->oom_cap = str_at(oom, "cap");
+	v->oom_tag = str_at(oom, "tag");
+	v->error = str_at(run, "error");
+	v->stderr_tail = str_at(run, "stderr_tail");
+	for (size_t i = 0; i < N_VIEW_FIELDS; i++)
+		view_set(v, i, num_path(run, view_fields[i].path));
+	v->symptoms = json_is_object(sy) ? sy : NULL;
+	json_object_foreach(v->symptoms, k, x)
+		if (json_is_number(x) && json_number_value(x) > 0)
+			v->symptoms_positive++;
+	return v->incident && v->variant && v->outcome;
+}
+
+#define FILL_STR(f) (v->f = v->f ? v->f : from->f)
+
+void results_view_complete(struct results_run_view *v,
+			   const struct results_run_view *from)
+{
+	FILL_STR(incident); FILL_STR(variant); FILL_STR(outcome);
+	FILL_STR(signal); FILL_STR(detector); FILL_STR(oom_cap);
+	FILL_STR(oom_tag); FILL_STR(error); FILL_STR(stderr_tail);
+	for (size_t i = 0; i < N_VIEW_FIELDS; i++)
+		if (isnan(view_get(v, i)))
+			view_set(v, i, view_get(from, i));
+	if (v->rep < 0)
+		v->rep = from->rep;
+	if (!v->symptoms) {
+		v->symptoms = from->symptoms;
+		v->symptoms_positive = from->symptoms_positive;
+	}
+}
+
+#undef FILL_STR
 
 double results_view_field(const struct results_run_view *v, const char *path)
 {
-	for (size_t i = 0; i < sizeof(view_fields) / sizeof(view_fields[0]); i++)
+	for (size_t i = 0; i < N_VIEW_FIELDS; i++)
 		if (strcmp(view_fields[i].path, path) == 0)
-			return *(const double *)((const char *)v +
-						 view_fields[i].off);
+			return view_get(v, i);
 	return NAN;
 }
 
