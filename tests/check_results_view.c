@@ -148,13 +148,21 @@ START_TEST(dir_groups_a_step)
 }
 END_TEST
 
+/* The base name of a run's files, from its view. */
+static void view_name_is(const struct results_run_view *v, const char *want)
+{
+	char base[200];
+
+	results_view_name(v, base, sizeof(base));
+	ck_assert_str_eq(base, want);
+}
+
 /* Every field the view carries is the record's own value. */
 START_TEST(view_reads_a_fixture_record)
 {
 	json_t *r = fixture_record("config.mutex");
 	json_t *sm = json_object_get(r, "summary");
 	struct results_run_view v;
-	char base[200];
 
 	ck_assert(results_view(r, &v));
 	ck_assert_str_eq(v.incident, "config");
@@ -171,8 +179,7 @@ START_TEST(view_reads_a_fixture_record)
 		  v.peak_live_bytes);
 	ck_assert(results_view_field(&v, "summary.latency_ns.p99") == v.p99_ns);
 	ck_assert(isnan(results_view_field(&v, "summary.no_such_field")));
-	results_view_name(&v, base, sizeof(base));
-	ck_assert_str_eq(base, "config.mutex.r1");
+	view_name_is(&v, "config.mutex.r1");
 	json_decref(r);
 }
 END_TEST
@@ -186,7 +193,6 @@ START_TEST(view_of_a_sparse_record)
 			      "duration_s", "summary", "ops", "many",
 			      "symptoms");
 	struct results_run_view v;
-	char base[200];
 
 	ck_assert_ptr_nonnull(r);
 	ck_assert(!results_view(r, &v)); /* no outcome */
@@ -196,8 +202,7 @@ START_TEST(view_of_a_sparse_record)
 	ck_assert_ptr_null(v.oom_cap);
 	ck_assert_ptr_nonnull(v.symptoms);
 	ck_assert(v.symptoms_positive == 0);
-	results_view_name(&v, base, sizeof(base));
-	ck_assert_str_eq(base, "metrics.rcu.r-1");
+	view_name_is(&v, "metrics.rcu.r-1");
 	json_decref(r);
 }
 END_TEST
