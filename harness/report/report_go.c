@@ -203,18 +203,6 @@ static void build(json_t *doc, struct rp_table t[T_COUNT])
 		 rp_jstr(doc, "loadavg_start") ? rp_jstr(doc, "loadavg_start") : "?");
 }
 
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-}
-
 void rp_go_nav(const struct report *rp, FILE *f)
 {
 	json_t *doc = load(rp);
@@ -245,23 +233,23 @@ void rp_go_html(const struct report *rp, FILE *f)
 	build(doc, t);
 	intro(doc, buf, sizeof(buf));
 	fputs("<section id=\"go-claims\">\n<h2>Go claims</h2>\n<p>", f);
-	esc(f, buf);
+	rp_esc(f, buf);
 	fputs("</p>\n", f);
 	for (int k = 0; k < T_COUNT; k++) {
 		fprintf(f, "<h3 id=\"%s\">", anchors[k]);
-		esc(f, titles[k]);
+		rp_esc(f, titles[k]);
 		fprintf(f, "</h3>\n<table id=\"%s-table\">\n", anchors[k]);
 		for (size_t r = 0; r < t[k].nrows; r++) {
 			fputs("<tr>", f);
 			for (size_t c = 0; c < t[k].ncols; c++) {
 				fputs(r ? "<td>" : "<th>", f);
-				esc(f, t[k].cell[r][c] ? t[k].cell[r][c] : "");
+				rp_esc(f, t[k].cell[r][c] ? t[k].cell[r][c] : "");
 				fputs(r ? "</td>" : "</th>", f);
 			}
 			fputs("</tr>\n", f);
 		}
 		fputs("</table>\n<p class=\"note\">", f);
-		esc(f, t[k].note);
+		rp_esc(f, t[k].note);
 		fputs("</p>\n", f);
 		rp_table_free(&t[k]);
 	}

@@ -32,7 +32,7 @@ static const char *bench_values(const struct report *rp)
 	return json_string_value(json_object_get(rp->bench, "value_model"));
 }
 
-static void esc(FILE *f, const char *s)
+void rp_esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -300,9 +300,9 @@ static bool other_pages(const struct report *rp, FILE *f, bool md)
 		} else {
 			fputs(any ? " · " : "<p id=\"other-pages\">Other pages in this folder: ", f);
 			fputs("<a href=\"", f);
-			esc(f, de->d_name);
+			rp_esc(f, de->d_name);
 			fputs("\">", f);
-			esc(f, de->d_name);
+			rp_esc(f, de->d_name);
 			fputs("</a>", f);
 		}
 		any = true;
@@ -388,7 +388,7 @@ static int inline_svg(const struct report *rp, FILE *f, const char *id,
 			continue;
 		if (!strncmp(p, "<title>Gnuplot</title>", 22)) {
 			fputs("<title>", f);
-			esc(f, title);
+			rp_esc(f, title);
 			fputs("</title>", f);
 			p += 22;
 		} else if (!strncmp(p, "id=\"", 4) || !strncmp(p, "id='", 4)) {
@@ -413,14 +413,14 @@ static void html_chart(const struct report *rp, FILE *f, const struct rp_chart *
 	fprintf(f, "<figure id=\"%s\">\n", c->id);
 	if (!c->drawn || inline_svg(rp, f, c->id, c->title) != 0) {
 		fputs("<p class=\"skip\"><b>", f);
-		esc(f, c->title);
+		rp_esc(f, c->title);
 		fputs("</b> — ", f);
-		esc(f, c->why[0] ? c->why : "Not drawn.");
+		rp_esc(f, c->why[0] ? c->why : "Not drawn.");
 		fputs("</p>\n</figure>\n", f);
 		return;
 	}
 	fputs("\n<figcaption>", f);
-	esc(f, c->caption);
+	rp_esc(f, c->caption);
 	fprintf(f, " <a href=\"#%s\">#%s</a> · <a href=\"plots/%s.svg\">SVG</a> · "
 		"<a href=\"plots/%s.png\">PNG</a></figcaption>\n</figure>\n",
 		c->id, c->id, c->id, c->id);
@@ -431,7 +431,7 @@ static void html_table(FILE *f, const char *id, const struct rp_table *t)
 	fprintf(f, "<table id=\"%s\">\n<tr>", id);
 	for (size_t j = 0; j < t->ncols; j++) {
 		fputs("<th>", f);
-		esc(f, t->cell[0][j]);
+		rp_esc(f, t->cell[0][j]);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
@@ -439,7 +439,7 @@ static void html_table(FILE *f, const char *id, const struct rp_table *t)
 		fputs("<tr>", f);
 		for (size_t j = 0; j < t->ncols; j++) {
 			fputs(j ? "<td class=\"num\">" : "<td>", f);
-			esc(f, t->cell[i][j]);
+			rp_esc(f, t->cell[i][j]);
 			fputs("</td>", f);
 		}
 		fputs("</tr>\n", f);
@@ -467,7 +467,7 @@ static void html_verdict(const struct report *rp, FILE *f,
 
 		fprintf(f, "<tr%s><td class=\"run\"><span class=\"sw\" "
 			"style=\"background:%s\"></span>", cls, rp_color(r->variant));
-		esc(f, cell[V_RUN]);
+		rp_esc(f, cell[V_RUN]);
 		fputs("</td>", f);
 		for (size_t j = 1; j < ncol; j++) {
 			const char *tc = j == V_OUTCOME ?
@@ -485,7 +485,7 @@ static void html_verdict(const struct report *rp, FILE *f,
 				j == V_SYMPTOMS ? " class=\"sym\"" : "";
 
 			fprintf(f, "<td%s>", tc);
-			esc(f, cell[j]);
+			rp_esc(f, cell[j]);
 			fputs("</td>", f);
 		}
 		fputs("</tr>\n", f);
@@ -589,7 +589,7 @@ static void html_overview_cell(const struct report *rp,
 	json_decref(recs);
 	fprintf(f, "<td><span class=\"%s\">",
 		any_broken ? "broken" : any_holds ? "holds" : "");
-	esc(f, out[0] ? out : "–");
+	rp_esc(f, out[0] ? out : "–");
 	fputs("</span>", f);
 	if (judged)
 		html_expect_mark(f, &v);
@@ -641,7 +641,7 @@ static void html_overview(const struct report *rp, FILE *f)
 	for (size_t k = 0; k < nv; k++) {
 		fprintf(f, "<th><span class=\"sw\" style=\"background:%s\"></span>",
 			rp_color(vars[k]));
-		esc(f, vars[k]);
+		rp_esc(f, vars[k]);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
@@ -672,7 +672,7 @@ static void html_tsan(const struct report *rp, FILE *f)
 	size_t i;
 
 	fputs("<section id=\"tsan\">\n<h2>ThreadSanitizer lane</h2>\n<p>", f);
-	esc(f, tsan_intro);
+	rp_esc(f, tsan_intro);
 	fputs("</p>\n<table id=\"tsan-table\">\n<tr><th>incident</th><th>variant"
 	      "</th><th>TSan verdict</th><th>memory verdict</th><th>check</th>"
 	      "</tr>\n", f);
@@ -689,27 +689,27 @@ static void html_tsan(const struct report *rp, FILE *f)
 				 nrep == 1 ? "" : "s");
 		fputs(pass ? "<tr>" : "<tr class=\"bad\">", f);
 		fputs("<td>", f);
-		esc(f, rp_jstr(c, "incident"));
+		rp_esc(f, rp_jstr(c, "incident"));
 		fprintf(f, "</td><td><span class=\"sw\" style=\"background:%s\">"
 			"</span>", rp_color(var ? var : "?"));
-		esc(f, var);
+		rp_esc(f, var);
 		fputs("</td><td>", f);
-		esc(f, tv);
+		rp_esc(f, tv);
 		if (rp_jstr(c, "tsan_summary") && *rp_jstr(c, "tsan_summary")) {
 			fputs("<br><small>", f);
-			esc(f, rp_jstr(c, "tsan_summary"));
+			rp_esc(f, rp_jstr(c, "tsan_summary"));
 			fputs("</small>", f);
 		}
 		fputs("</td><td>", f);
-		esc(f, rp_jstr(c, "memory_verdict"));
+		rp_esc(f, rp_jstr(c, "memory_verdict"));
 		fprintf(f, "</td><td class=\"%s\">%s ", pass ? "ok" : "fail",
 			pass ? "PASS" : "FAIL");
-		esc(f, rp_jstr(c, "check"));
+		rp_esc(f, rp_jstr(c, "check"));
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n<p class=\"note\">TSan logs: tsan/ in this folder "
 	      "(when kept); suppressions: ", f);
-	esc(f, rp_jstr(rp->tsan, "suppressions") ? rp_jstr(rp->tsan, "suppressions")
+	rp_esc(f, rp_jstr(rp->tsan, "suppressions") ? rp_jstr(rp->tsan, "suppressions")
 						  : "none");
 	fputs(".</p>\n</section>\n", f);
 }
@@ -750,12 +750,12 @@ static void html_head(const struct report *rp, FILE *f)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<title>maplab report ", f);
-	esc(f, rp->hash);
+	rp_esc(f, rp->hash);
 	fputs(" — ", f);
-	esc(f, run_id ? run_id : "?");
+	rp_esc(f, run_id ? run_id : "?");
 	fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n", css);
 	fputs("<header id=\"top\">\n<h1>maplab report: ", f);
-	esc(f, run_id ? run_id : "?");
+	rp_esc(f, run_id ? run_id : "?");
 	fprintf(f, "</h1>\n<p class=\"cite\">Cite as <span class=\"hash\">report %s"
 		"</span>, #anchor (every section, table and chart has one; "
 		"the hash covers %s).</p>\n</header>\n", rp->hash, rp->hash_what);
@@ -772,7 +772,7 @@ static void html_head(const struct report *rp, FILE *f)
 		      "folder.</b><ul>\n", f);
 		for (size_t i = 0; i < rp->nnotes; i++) {
 			fputs("<li>", f);
-			esc(f, rp->notes[i]);
+			rp_esc(f, rp->notes[i]);
 			fputs("</li>\n", f);
 		}
 		fputs("</ul></div>\n", f);
@@ -806,13 +806,13 @@ static void html_what_ran(const struct report *rp, FILE *f)
 	fputs("<section id=\"run\">\n<h2>What ran</h2>\n<dl class=\"manifest\">\n", f);
 	for (size_t i = 0; i + 1 < nkv; i++) {
 		fputs("<dt>", f);
-		esc(f, kv[i].k);
+		rp_esc(f, kv[i].k);
 		fputs("</dt><dd>", f);
-		esc(f, kv[i].v);
+		rp_esc(f, kv[i].v);
 		fputs("</dd>\n", f);
 	}
 	fputs("</dl>\n<h3 id=\"run-reproduce\">Reproduce</h3>\n<pre class=\"cmd\">", f);
-	esc(f, kv[nkv - 1].v);
+	rp_esc(f, kv[nkv - 1].v);
 	fputs("</pre>\n", f);
 	other_pages(rp, f, false);
 	fputs("</section>\n", f);
@@ -830,12 +830,12 @@ static void html_incident(const struct report *rp, FILE *f,
 	title = incident_title(inc->name);
 	if (title) {
 		fputs(" — ", f);
-		esc(f, title);
+		rp_esc(f, title);
 	}
 	fputs("</h2>\n", f);
 	rp_story(rp, inc, story, sizeof(story));
 	fprintf(f, "<p id=\"%s-story\">", inc->name);
-	esc(f, story);
+	rp_esc(f, story);
 	fputs("</p>\n", f);
 	fprintf(f, "<h3 id=\"%s-verdicts\">Verdict per run</h3>\n", inc->name);
 	html_verdict(rp, f, inc);
@@ -850,7 +850,7 @@ static void html_incident(const struct report *rp, FILE *f,
 		snprintf(id, sizeof(id), "%s-seed", inc->name);
 		html_table(f, id, &t);
 		fputs("<p class=\"note\">", f);
-		esc(f, t.note);
+		rp_esc(f, t.note);
 		fputs("</p>\n", f);
 		rp_table_free(&t);
 	}
@@ -862,7 +862,7 @@ static void html_bench(const struct report *rp, FILE *f)
 	fputs("<section id=\"bench\">\n<h2>Benchmark</h2>\n", f);
 	if (bench_values(rp)) {
 		fputs("<p>In this benchmark, ", f);
-		esc(f, bench_values(rp));
+		rp_esc(f, bench_values(rp));
 		fputs(".</p>\n", f);
 	}
 	for (size_t i = 0; i < rp->nbcharts; i++)
@@ -876,13 +876,13 @@ static void html_footer(const struct report *rp, FILE *f)
 	fputs("<footer id=\"about\">", f);
 	fprintf(f, "Report hash %s = the first 8 hex digits of SHA-256 over ",
 		rp->hash);
-	esc(f, rp->hash_what);
+	rp_esc(f, rp->hash_what);
 	fputs(" (in that order); re-rendering the same folder gives the same "
 	      "hash. Rendered by <code>maplab report</code>; charts drawn by "
 	      "gnuplot from the folder's data/*.dat and plots/*.dat files.", f);
 	if (rp->expect_path) {
 		fputs(" Expectations: ", f);
-		esc(f, strrchr(rp->expect_path, '/') ? strrchr(rp->expect_path, '/') + 1 :
+		rp_esc(f, strrchr(rp->expect_path, '/') ? strrchr(rp->expect_path, '/') + 1 :
 			       rp->expect_path);
 		fputs(".", f);
 	}

@@ -170,6 +170,9 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 void rp_table_free(struct rp_table *t);
 
 /* report_html.c */
+/* s as HTML text or attribute value (<, >, &, " escaped); NULL prints
+ * nothing.  Every page the report writes escapes through it. */
+void rp_esc(FILE *f, const char *s);
 int rp_write_html(const struct report *rp, FILE *f, char *err, size_t errlen);
 int rp_write_md(const struct report *rp, FILE *f);
 void rp_print_terminal(const struct report *rp, FILE *f);

@@ -20,18 +20,7 @@
 #include <jansson.h>
 
 #include "harness/report/report.h"
-
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-}
+#include "harness/report/report_impl.h"
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
@@ -82,18 +71,18 @@ static void entry(FILE *f, const char *dir, const char *name, bool render)
 	snprintf(path, sizeof(path), "%s/%s/manifest.json", dir, name);
 	m = json_load_file(path, 0, NULL);
 	fputs("<li><b>", f);
-	esc(f, name);
+	rp_esc(f, name);
 	fputs("</b>: <code>", f);
-	esc(f, json_string_value(json_object_get(m, "command")));
+	rp_esc(f, json_string_value(json_object_get(m, "command")));
 	fputs("</code> ", f);
 	snprintf(path, sizeof(path), "%s/%s/report.html", dir, name);
 	if (stat(path, &st) == 0) {
 		fputs("<a href=\"", f);
-		esc(f, name);
+		rp_esc(f, name);
 		fputs("/report.html\">report</a>", f);
 	} else {
 		fputs("(no report yet: <code>maplab report ", f);
-		esc(f, dir);
+		rp_esc(f, dir);
 		fputs("</code>)", f);
 	}
 	if (!json_is_true(json_object_get(m, "complete")))
@@ -126,10 +115,10 @@ int report_index(const char *dir, bool render, char *err, size_t n)
 	}
 	fputs("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>"
 	      "maplab runs: ", f);
-	esc(f, dir);
+	rp_esc(f, dir);
 	fputs("</title></head>\n<body style=\"font-family:sans-serif;max-width:"
 	      "60em\">\n<h1>maplab runs in ", f);
-	esc(f, dir);
+	rp_esc(f, dir);
 	fputs("</h1>\n<p>One results folder per command, oldest first.</p>\n"
 	      "<ul>\n", f);
 	for (int i = 0; i < k; i++) {

@@ -10,19 +10,6 @@
 #include "harness/report/report_sources.h"
 #include "harness/report/report_envelope.h"
 
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 void rp_sources_notes(struct report *rp)
 {
 	size_t i;
@@ -110,7 +97,7 @@ static void sources_html(const struct report *rp, FILE *f)
 		fputs("<tr>", f);
 		for (size_t j = 0; j < 6; j++) {
 			fputs("<td>", f);
-			esc(f, r.cell[j]);
+			rp_esc(f, r.cell[j]);
 			fputs("</td>", f);
 		}
 		fputs("</tr>\n", f);
