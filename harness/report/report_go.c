@@ -78,6 +78,13 @@ static void msgs(json_t *m, char *buf, size_t n)
 }
 
 /* seed10 and loop cells: one row each (recover rows go to T_RECOVER). */
+/* Row 0 of t: the column names, up to a NULL. */
+static void header_row(struct rp_table *t, const char *const *names)
+{
+	for (size_t j = 0; names[j]; j++)
+		cell(t, 0, j, "%s", names[j]);
+}
+
 static void share_rows(json_t *cells, struct rp_table *t, bool loops, int rec)
 {
 	size_t i, r = 1;
@@ -120,40 +127,17 @@ static void share_rows(json_t *cells, struct rp_table *t, bool loops, int rec)
 	}
 }
 
-static void build(json_t *doc, struct rp_table t[T_COUNT])
+/* Go's sync.Map: promotion and the first Store after it, per key count. */
+static void sync_table(json_t *doc, struct rp_table t[T_COUNT])
 {
-	json_t *all = json_array(), *c;
-	size_t i, r;
+	static const char *const head[] = {
+		"keys", "promotion (the Load that promotes)",
+		"first Store of a new key after it", "second Store",
+		"first / promotion", NULL };
+	size_t i, r = 1;
+	json_t *c;
 
-	memset(t, 0, sizeof(*t) * T_COUNT);
-	share_rows(json_object_get(doc, "seed10"), &t[T_SEED], false, 0);
-	snprintf(t[T_SEED].note, sizeof(t[T_SEED].note),
-		 "Each row: fresh processes of the article's example (ten goroutines, "
-		 "m[key] = key * 2, one plain map), %.0f per row; a death is the runtime's "
-		 "`fatal error` and exit 2. The article says it dies every time.",
-		 rp_jnum(doc, "procs"));
-	share_rows(json_object_get(doc, "loops"), &t[T_LOOPS], true, 0);
-	snprintf(t[T_LOOPS].note, sizeof(t[T_LOOPS].note),
-		 "Two goroutines on one plain map for up to %g s per process (%.0f "
-		 "processes per row, half at GOMAXPROCS=1). Time to death is from fork "
-		 "to exit, Go's start-up included.", rp_jnum(doc, "loop_seconds"),
-		 rp_jnum(doc, "loop_procs"));
-	json_array_extend(all, json_object_get(doc, "seed10"));
-	json_array_extend(all, json_object_get(doc, "loops"));
-	share_rows(all, &t[T_RECOVER], true, 1);
-	json_decref(all);
-	snprintf(t[T_RECOVER].note, sizeof(t[T_RECOVER].note),
-		 "The same experiments with defer func() { recover() }() in every "
-		 "goroutine. Recoveries are counted by the processes that survived; a "
-		 "process that died was not saved by recover(): `fatal error` is not a "
-		 "panic.");
-
-	cell(&t[T_SYNC], 0, 0, "keys");
-	cell(&t[T_SYNC], 0, 1, "promotion (the Load that promotes)");
-	cell(&t[T_SYNC], 0, 2, "first Store of a new key after it");
-	cell(&t[T_SYNC], 0, 3, "second Store");
-	cell(&t[T_SYNC], 0, 4, "first / promotion");
-	r = 1;
+	header_row(&t[T_SYNC], head);
 	json_array_foreach(json_object_get(doc, "syncmap"), i, c) {
 		double p = rp_jnum(c, "promote_ns"), f = rp_jnum(c, "first_store_ns");
 
@@ -168,16 +152,19 @@ static void build(json_t *doc, struct rp_table t[T_COUNT])
 		 "Go 1.23), medians of the repetitions in one process: the promotion "
 		 "is a pointer swap, the O(n) copy is dirtyLocked() rebuilding the dirty "
 		 "map at the first new key.");
+}
 
-	cell(&t[T_REBUILD], 0, 0, "reload");
-	cell(&t[T_REBUILD], 0, 1, "reloads");
-	cell(&t[T_REBUILD], 0, 2, "write lock held, mean / max");
-	cell(&t[T_REBUILD], 0, 3, "blocked reads (time)");
-	cell(&t[T_REBUILD], 0, 4, "reads > 1 ms (time)");
-	cell(&t[T_REBUILD], 0, 5, "longest read");
-	cell(&t[T_REBUILD], 0, 6, "GC cycles");
-	cell(&t[T_REBUILD], 0, 7, "allocated");
-	r = 1;
+/* A config reload: in-place rebuild under RWMutex against a snapshot swap. */
+static void rebuild_table(json_t *doc, struct rp_table t[T_COUNT])
+{
+	static const char *const head[] = {
+		"reload", "reloads", "write lock held, mean / max",
+		"blocked reads (time)", "reads > 1 ms (time)", "longest read",
+		"GC cycles", "allocated", NULL };
+	size_t i, r = 1;
+	json_t *c;
+
+	header_row(&t[T_REBUILD], head);
 	json_array_foreach(json_object_get(doc, "rebuild"), i, c) {
 		double n = rp_jnum(c, "reloads");
 
@@ -201,6 +188,36 @@ static void build(json_t *doc, struct rp_table t[T_COUNT])
 		 "on this loaded machine included (load average %s at the start).",
 		 rp_jnum(json_array_get(json_object_get(doc, "rebuild"), 0), "keys"),
 		 rp_jstr(doc, "loadavg_start") ? rp_jstr(doc, "loadavg_start") : "?");
+}
+
+static void build(json_t *doc, struct rp_table t[T_COUNT])
+{
+	json_t *all = json_array();
+
+	memset(t, 0, sizeof(*t) * T_COUNT);
+	share_rows(json_object_get(doc, "seed10"), &t[T_SEED], false, 0);
+	snprintf(t[T_SEED].note, sizeof(t[T_SEED].note),
+		 "Each row: fresh processes of the article's example (ten goroutines, "
+		 "m[key] = key * 2, one plain map), %.0f per row; a death is the runtime's "
+		 "`fatal error` and exit 2. The article says it dies every time.",
+		 rp_jnum(doc, "procs"));
+	share_rows(json_object_get(doc, "loops"), &t[T_LOOPS], true, 0);
+	snprintf(t[T_LOOPS].note, sizeof(t[T_LOOPS].note),
+		 "Two goroutines on one plain map for up to %g s per process (%.0f "
+		 "processes per row, half at GOMAXPROCS=1). Time to death is from fork "
+		 "to exit, Go's start-up included.", rp_jnum(doc, "loop_seconds"),
+		 rp_jnum(doc, "loop_procs"));
+	json_array_extend(all, json_object_get(doc, "seed10"));
+	json_array_extend(all, json_object_get(doc, "loops"));
+	share_rows(all, &t[T_RECOVER], true, 1);
+	json_decref(all);
+	snprintf(t[T_RECOVER].note, sizeof(t[T_RECOVER].note),
+		 "The same experiments with defer func() { recover() }() in every "
+		 "goroutine. Recoveries are counted by the processes that survived; a "
+		 "process that died was not saved by recover(): `fatal error` is not a "
+		 "panic.");
+	sync_table(doc, t);
+	rebuild_table(doc, t);
 }
 
 void rp_go_nav(const struct report *rp, FILE *f)
