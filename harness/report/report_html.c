@@ -921,8 +921,7 @@ static void md_chart(FILE *f, const struct rp_chart *c)
 		c->id, c->caption, c->id);
 }
 
-/* A Markdown table row: "| a | b |". */
-static void md_row(FILE *f, char *const *cells, size_t n)
+void rp_md_row(FILE *f, char *const *cells, size_t n)
 {
 	fputs("|", f);
 	for (size_t j = 0; j < n; j++) {
@@ -959,7 +958,7 @@ static void md_verdict(const struct report *rp, FILE *f,
 		cells[j] = cell[j];
 	for (size_t k = 0; k < inc->nruns; k++) {
 		verdict_cells(rp, inc, &rp->runs[inc->runs[k]], cell);
-		md_row(f, cells, ncol);
+		rp_md_row(f, cells, ncol);
 	}
 	fputs("\n", f);
 }
@@ -982,10 +981,10 @@ static void md_incident(const struct report *rp, FILE *f,
 		return;
 	fprintf(f, "<a id=\"%s-seed\"></a>\n\n### The seed's figures beside the "
 		"lab's\n\n", inc->name);
-	md_row(f, t.cell[0], t.ncols);
+	rp_md_row(f, t.cell[0], t.ncols);
 	md_rule(f, t.ncols, 1, t.ncols);
 	for (size_t r = 1; r < t.nrows; r++)
-		md_row(f, t.cell[r], t.ncols);
+		rp_md_row(f, t.cell[r], t.ncols);
 	fprintf(f, "\n%s\n\n", t.note);
 	rp_table_free(&t);
 }

@@ -173,6 +173,9 @@ void rp_table_free(struct rp_table *t);
 /* s as HTML text or attribute value (<, >, &, " escaped); NULL prints
  * nothing.  Every page the report writes escapes through it. */
 void rp_esc(FILE *f, const char *s);
+/* A Markdown table row "| a | b |", each cell's pipes, '<' and newlines
+ * escaped. */
+void rp_md_row(FILE *f, char *const *cells, size_t n);
 int rp_write_html(const struct report *rp, FILE *f, char *err, size_t errlen);
 int rp_write_md(const struct report *rp, FILE *f);
 void rp_print_terminal(const struct report *rp, FILE *f);

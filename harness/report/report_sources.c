@@ -116,15 +116,12 @@ static void sources_md(const struct report *rp, FILE *f)
 		fprintf(f, " %s |", shead[j]);
 	fputs("\n| --- | --- | --- | --- | --- | --- |\n", f);
 	json_array_foreach(srcs, i, s) {
+		char *cells[6];
+
 		source_row(rp, s, i, &r);
-		fputs("|", f);
-		for (size_t j = 0; j < 6; j++) {
-			fputs(" ", f);
-			for (const char *c = r.cell[j]; *c; c++)
-				fputs(*c == '|' ? "\\|" : (char[2]){*c, 0}, f);
-			fputs(" |", f);
-		}
-		fputs("\n", f);
+		for (size_t j = 0; j < 6; j++)
+			cells[j] = r.cell[j];
+		rp_md_row(f, cells, 6);
 	}
 	fputs("\n", f);
 }
