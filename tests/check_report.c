@@ -132,6 +132,19 @@ static void teardown_rendered(void)
 		drop_copy(rendered);
 }
 
+/* Write text to dir/rel (made or truncated); the test fails if it cannot. */
+static void put_file(const char *dir, const char *rel, const char *text)
+{
+	char p[PATH_MAX];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	f = fopen(p, "w");
+	ck_assert_msg(f != NULL, "%s", p);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
 	char p[PATH_MAX + 64];
@@ -367,7 +380,6 @@ START_TEST(test_bad_input)
 {
 	char dir[PATH_MAX], err[512] = "", p[PATH_MAX + 64];
 	char *argv[] = { "report", "/nonexistent/maplab-results", NULL };
-	FILE *f;
 	GDir *d;
 	const char *name;
 
@@ -379,11 +391,7 @@ START_TEST(test_bad_input)
 	ck_assert_int_eq(report_main(2, argv), 2);
 	/* corrupt JSON: nothing written, nothing left behind */
 	ck_assert_int_eq(copy_fixture(dir, sizeof(dir)), 0);
-	snprintf(p, sizeof(p), "%s/summary.json", dir);
-	f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("{\"schema_version\": 1, \"runs\": [ {\"incid", f);
-	fclose(f);
+	put_file(dir, "summary.json", "{\"schema_version\": 1, \"runs\": [ {\"incid");
 	ck_assert_int_eq(render(dir, err, sizeof(err)), -EINVAL);
 	ck_assert(strstr(err, "summary.json") != NULL);
 	argv[1] = dir;
@@ -413,7 +421,6 @@ START_TEST(test_incomplete_and_expectations)
 	char dir[PATH_MAX], err[512] = "", p[PATH_MAX + 64];
 	char *html;
 	json_t *sum;
-	FILE *f;
 
 	ck_assert_int_eq(copy_fixture(dir, sizeof(dir)), 0);
 	/* interrupted: no summary, one record gone, INCOMPLETE present */
@@ -421,10 +428,7 @@ START_TEST(test_incomplete_and_expectations)
 	sum = json_load_file(p, 0, NULL);
 	ck_assert_ptr_nonnull(sum);
 	ck_assert_int_eq(unlink(p), 0);
-	snprintf(p, sizeof(p), "%s/INCOMPLETE", dir);
-	f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fclose(f);
+	put_file(dir, "INCOMPLETE", "");
 	snprintf(p, sizeof(p), "%s/runs/payment.rcu.r1.json", dir);
 	ck_assert_int_eq(unlink(p), 0);
 	/* expectations: for the first recorded run, one rule that matches
@@ -521,30 +525,20 @@ START_TEST(test_bench_folder)
 {
 	char tmpl[] = "/tmp/maplab-report-bench-XXXXXX", p[PATH_MAX], err[512] = "";
 	char *html, *svg;
-	FILE *f;
 
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
-	snprintf(p, sizeof(p), "%s/manifest.json", tmpl);
-	f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("{\"schema_version\": 1, \"run_id\": \"bench-test\", \"kind\": "
-	      "\"bench\", \"argv\": [\"build/maplab\", \"bench\", \"--quick\"], "
-	      "\"complete\": true}\n", f);
-	fclose(f);
-	snprintf(p, sizeof(p), "%s/bench.json", tmpl);
-	f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("{\"schema_version\": 1, \"value_model\": \"values are "
-	      "plain <test>\"}\n", f);
-	fclose(f);
+	put_file(tmpl, "manifest.json",
+		 "{\"schema_version\": 1, \"run_id\": \"bench-test\", \"kind\": "
+		 "\"bench\", \"argv\": [\"build/maplab\", \"bench\", \"--quick\"], "
+		 "\"complete\": true}\n");
+	put_file(tmpl, "bench.json",
+		 "{\"schema_version\": 1, \"value_model\": \"values are "
+		 "plain <test>\"}\n");
 	snprintf(p, sizeof(p), "%s/data", tmpl);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/data/bench.r90.10000.dat", tmpl);
-	f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("threads unsafe mutex rcu glib\n1 3.0e6 2.8e6 5.0e5 3.1e6\n"
-	      "2 NaN 3.9e6 7.0e5 2.3e6\n", f);
-	fclose(f);
+	put_file(tmpl, "data/bench.r90.10000.dat",
+		 "threads unsafe mutex rcu glib\n1 3.0e6 2.8e6 5.0e5 3.1e6\n"
+		 "2 NaN 3.9e6 7.0e5 2.3e6\n");
 	ck_assert_msg(render(tmpl, err, sizeof(err)) == 0, "%s", err);
 	html = slurp(tmpl, "report.html", NULL);
 	ck_assert_ptr_nonnull(html);
