@@ -244,15 +244,15 @@ static int verdict_cells(const struct report *rp, const struct rp_incident *inc,
 		snprintf(cell[V_GROWTH], 400, "%.1f MiB/s", v.growth_mib_s);
 	rp_fmt_outcome(r, cell[V_OUTCOME], 400);
 	rp_fmt_symptoms(r, cell[V_SYMPTOMS], 400);
-	rp_fmt_mib(rp_runnum(r, "summary.peak_live_bytes"), cell[V_LIVE], 400);
-	rp_fmt_mib(rp_runnum(r, "summary.peak_rss_bytes"), cell[V_RSS], 400);
+	rp_fmt_mib(r->v.peak_live_bytes, cell[V_LIVE], 400);
+	rp_fmt_mib(r->v.peak_rss_bytes, cell[V_RSS], 400);
 	if (!strcmp(rp_outcome(r), "oom") && !isnan(tto))
 		snprintf(cell[V_TTO], 400, "%.2f s", tto);
 	else
 		snprintf(cell[V_TTO], 400, "–");
-	rp_fmt_num(rp_runnum(r, "summary.inflight_peak"), cell[V_INFL], 400);
-	rp_fmt_ms(rp_runnum(r, "summary.latency_ns.p99"), cell[V_P99], 400);
-	rp_fmt_rate(rp_runnum(r, "summary.throughput_ops_s"), cell[V_THR], 400);
+	rp_fmt_num(r->v.inflight_peak, cell[V_INFL], 400);
+	rp_fmt_ms(r->v.p99_ns, cell[V_P99], 400);
+	rp_fmt_rate(r->v.ops_per_s, cell[V_THR], 400);
 	if (mark < 0)
 		snprintf(cell[V_EXPECT], 400, "–");
 	else
@@ -454,7 +454,7 @@ static void html_verdict(const struct report *rp, FILE *f,
 			const char *tc = j == V_OUTCOME ?
 				(rp_run_failed(r) ? " class=\"fail\"" :
 				 rp_run_symptomatic(r) ||
-				 rp_runnum(r, "summary.ops") == 0 ? " class=\"warn\"" :
+				 r->v.ops == 0 ? " class=\"warn\"" :
 				 !strcmp(o, "ok") ? " class=\"ok\"" : "") :
 				j == V_EXPECT ? (mark > 0 ? " class=\"ok\"" :
 						 mark == 0 ? " class=\"fail\"" : "") :

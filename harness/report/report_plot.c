@@ -411,15 +411,15 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 			hi = fmax(hi, m);
 		}
 		any_oom |= !strcmp(rp_outcome(r), "oom");
-		if (rp_runnum(r, "seconds") > tend)
-			tend = rp_runnum(r, "seconds");
+		if (r->v.seconds > tend)
+			tend = r->v.seconds;
 		if (ev && rp_run_failed(r)) {
 			double t = rp_time_to_outcome(r);
 			double y = NAN;
 			const char *o = rp_outcome(r);
-			const char *sig = rp_runstr(r, "signal.name");
+			const char *sig = r->v.signal;
 			const char *oom_tag = !strcmp(rp_outcome(r), "oom")
-						      ? rp_runstr(r, "oom.tag")
+						      ? r->v.oom_tag
 						      : NULL;
 			int pt = !strcmp(o, "oom") ? 11 : !strcmp(o, "crash") ? 13 : 5;
 			char lab[80];
@@ -447,7 +447,7 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 				t, oom_tag ? " (" : "", oom_tag ? oom_tag : "",
 				oom_tag ? ")" : "",
 				label_row(evt, evy, nevents < EV_MAX ? nevents : EV_MAX,
-					  t, y, rp_runnum(r, "seconds")));
+					  t, y, r->v.seconds));
 			if (nevents < EV_MAX) {
 				evt[nevents] = t;
 				evy[nevents] = y;
@@ -550,10 +550,10 @@ static int bar_charts(struct report *rp, struct rp_incident *inc, char *err,
 	fprintf(f, "# x label rgb p50_ms p99_ms max_ms ops_per_s note\n");
 	for (size_t i = 0; i < inc->nruns; i++) {
 		const struct rp_run *r = &rp->runs[inc->runs[i]];
-		double p50 = rp_runnum(r, "summary.latency_ns.p50") / 1e6;
-		double p99 = rp_runnum(r, "summary.latency_ns.p99") / 1e6;
-		double mx = rp_runnum(r, "summary.latency_ns.max") / 1e6;
-		double thr = rp_runnum(r, "summary.throughput_ops_s");
+		double p50 = r->v.p50_ns / 1e6;
+		double p99 = r->v.p99_ns / 1e6;
+		double mx = r->v.max_ns / 1e6;
+		double thr = r->v.ops_per_s;
 		const char *o = rp_outcome(r);
 		char lab[80];
 

@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <gnu/libc-version.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1231,67 +1232,129 @@ json_t *results_load(const char *dir, const char *rel, char *err,
 	return j;
 }
 
+int results_load_object(const char *dir, const char *rel, bool required,
+			json_t **out, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 300];
+	json_error_t je;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if (access(path, F_OK) != 0) {
+		if (!required)
+			return 0;
+		snprintf(err, errlen,
+			 "%s: no %s here; is this a maplab results folder?",
+			 dir, rel);
+		return -ENOENT;
+	}
+	*out = json_load_file(path, 0, &je);
+	if (!*out) {
+		snprintf(err, errlen,
+			 "%s: corrupt JSON at line %d: %s; re-run or restore it",
+			 path, je.line, je.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		snprintf(err, errlen, "%s: not a JSON object", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int results_load_record(const char *dir, const char *base, json_t **out,
+			char *err, size_t errlen)
+{
+	char rel[300];
+
+	snprintf(rel, sizeof(rel), "runs/%s.json", base);
+	return results_load_object(dir, rel, false, out, err, errlen);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-json_t *results_load_runs(const char *dir, char *err, size_t errlen)
+void results_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int results_run_names(const char *dir, char ***names_out, size_t *n_out)
 {
 	char path[PATH_MAX + 8];
 	DIR *d;
-	struct dirent *e;
+	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0;
-	json_t *arr = NULL;
+	size_t n = 0;
+	int rc = 0;
 
+	*names_out = NULL;
+	*n_out = 0;
 	snprintf(path, sizeof(path), "%s/runs", dir);
 	d = opendir(path);
-	if (!d) {
-		if (err)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char **nv;
 
-		if (l < 6 || strcmp(e->d_name + l - 5, ".json"))
+		if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0 ||
+		    de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			char **t = realloc(names, (cap = cap ? cap * 2 : 32) *
-							  sizeof(*names));
-			if (!t)
-				goto out;
-			names = t;
-		}
-		if (!(names[n] = strdup(e->d_name))) {
-			if (err)
-				snprintf(err, errlen, "%s: out of memory", path);
-			goto out;
+		nv = realloc(names, (n + 1) * sizeof(*nv));
+		if (nv)
+			names = nv;
+		if (!nv || !(names[n] = strndup(de->d_name, l - 5))) {
+			rc = -ENOMEM;
+			break;
 		}
 		n++;
 	}
-	if (n > 1) /* names is NULL when no .json was found */
+	closedir(d);
+	if (rc) {
+		results_names_free(names, n);
+		return rc;
+	}
+	if (n > 1) /* names is NULL for an empty runs/ */
 		qsort(names, n, sizeof(*names), cmp_str);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+json_t *results_load_runs(const char *dir, char *err, size_t errlen)
+{
+	char **names;
+	size_t n;
+	json_t *arr;
+	int rc = results_run_names(dir, &names, &n);
+
+	if (rc) {
+		if (err)
+			snprintf(err, errlen, "%s/runs: %s", dir, strerror(-rc));
+		return NULL;
+	}
 	arr = json_array();
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; arr && i < n; i++) {
 		char rel[PATH_MAX];
 		json_t *j;
 
-		snprintf(rel, sizeof(rel), "runs/%s", names[i]);
+		snprintf(rel, sizeof(rel), "runs/%s.json", names[i]);
 		j = results_load(dir, rel, err, errlen);
 		if (!j) {
 			json_decref(arr);
 			arr = NULL;
-			goto out;
+			break;
 		}
 		json_array_append_new(arr, j);
 	}
-out:
-	closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	results_names_free(names, n);
 	return arr;
 }
 
@@ -1303,34 +1366,125 @@ bool results_incomplete(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
+/* A number at key, NaN when absent or of another type. */
+static double num_at(const json_t *obj, const char *key)
+{
+	json_t *x = json_object_get(obj, key);
+
+	return json_is_number(x) ? json_number_value(x) : NAN;
+}
+
+/* A string at key, NULL when absent or of another type. */
+static const char *str_at(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static void view_summary(const json_t *sm, struct results_run_view *v)
+{
+	json_t *lat = json_object_get(sm, "latency_ns");
+
+	v->ops = num_at(sm, "ops");
+	v->ops_per_s = num_at(sm, "throughput_ops_s");
+	v->p50_ns = num_at(lat, "p50");
+	v->p99_ns = num_at(lat, "p99");
+	v->max_ns = num_at(lat, "max");
+	v->peak_rss_bytes = num_at(sm, "peak_rss_bytes");
+	v->peak_live_bytes = num_at(sm, "peak_live_bytes");
+	v->inflight_peak = num_at(sm, "inflight_peak");
+	v->time_to_outcome_s = num_at(sm, "time_to_outcome_s");
+}
+
 bool results_view(const json_t *run, struct results_run_view *v)
 {
-	json_t *sm = json_object_get(run, "summary");
+	json_t *oom = json_object_get(run, "oom");
+	json_t *rep = json_object_get(run, "rep");
 	json_t *sy = json_object_get(run, "symptoms");
 	const char *k;
 	json_t *x;
 
 	memset(v, 0, sizeof(*v));
-	v->incident = json_string_value(json_object_get(run, "incident"));
-	v->variant = json_string_value(json_object_get(run, "variant"));
-	v->outcome = json_string_value(json_object_get(run, "outcome"));
-	if (!v->incident || !v->variant || !v->outcome)
-		return false;
-	v->rep = (int)json_integer_value(json_object_get(run, "rep"));
-	v->signal = json_string_value(
-		json_object_get(json_object_get(run, "signal"), "name"));
-	v->detector = json_string_value(json_object_get(run, "detector"));
-	v->oom_cap = json_string_value(
-		json_object_get(json_object_get(run, "oom"), "cap"));
-	v->duration_s = json_number_value(json_object_get(run, "duration_s"));
-	v->peak_rss_bytes =
-		json_number_value(json_object_get(sm, "peak_rss_bytes"));
-	x = json_object_get(sm, "throughput_ops_s");
-	v->ops_per_s = json_is_number(x) ? json_number_value(x) : NAN;
-	x = json_object_get(json_object_get(sm, "latency_ns"), "p99");
-	v->p99_ns = json_is_number(x) ? json_number_value(x) : NAN;
-	json_object_foreach((json_t *)sy, k, x)
+	v->incident = str_at(run, "incident");
+	v->variant = str_at(run, "variant");
+	v->outcome = str_at(run, "outcome");
+	v->rep = json_is_integer(rep) ? (long long)json_integer_value(rep) : -1;
+	v->signal = str_at(json_object_get(run, "signal"), "name");
+	v->detector = str_at(run, "detector");
+	v->oom_cap = str_at(oom, "cap");
+	v->oom_tag = str_at(oom, "tag");
+	v->oom_at_s = num_at(oom, "at_s");
+	v->error = str_at(run, "error");
+	v->stderr_tail = str_at(run, "stderr_tail");
+	v->duration_s = num_at(run, "duration_s");
+	v->seconds = num_at(run, "seconds");
+	v->source_index = num_at(json_object_get(run, "source"), "index");
+	view_summary(json_object_get(run, "summary"), v);
+	v->symptoms = json_is_object(sy) ? sy : NULL;
+	json_object_foreach(v->symptoms, k, x)
 		if (json_is_number(x) && json_number_value(x) > 0)
 			v->symptoms_positive++;
-	return true;
+	return v->incident && v->variant && v->outcome;
+}
+
+#define FILL_STR(f) (v->f = v->f ? v->f : from->f)
+#define FILL_NUM(f) (v->f = isnan(v->f) ? from->f : v->f)
+
+void results_view_complete(struct results_run_view *v,
+			   const struct results_run_view *from)
+{
+	FILL_STR(incident); FILL_STR(variant); FILL_STR(outcome);
+	FILL_STR(signal); FILL_STR(detector); FILL_STR(oom_cap);
+	FILL_STR(oom_tag); FILL_STR(error); FILL_STR(stderr_tail);
+	FILL_NUM(oom_at_s); FILL_NUM(duration_s); FILL_NUM(seconds);
+	FILL_NUM(ops); FILL_NUM(ops_per_s); FILL_NUM(p50_ns); FILL_NUM(p99_ns);
+	FILL_NUM(max_ns); FILL_NUM(peak_rss_bytes); FILL_NUM(peak_live_bytes);
+	FILL_NUM(inflight_peak); FILL_NUM(time_to_outcome_s);
+	FILL_NUM(source_index);
+	if (v->rep < 0)
+		v->rep = from->rep;
+	if (!v->symptoms) {
+		v->symptoms = from->symptoms;
+		v->symptoms_positive = from->symptoms_positive;
+	}
+}
+
+#undef FILL_STR
+#undef FILL_NUM
+
+/* The numeric fields by their dotted path in the record. */
+static const struct {
+	const char *path;
+	size_t off;
+} view_fields[] = {
+#define VF(p, f) { p, offsetof(struct results_run_view, f) }
+	VF("duration_s", duration_s),
+	VF("seconds", seconds),
+	VF("oom.at_s", oom_at_s),
+	VF("source.index", source_index),
+	VF("summary.ops", ops),
+	VF("summary.throughput_ops_s", ops_per_s),
+	VF("summary.latency_ns.p50", p50_ns),
+	VF("summary.latency_ns.p99", p99_ns),
+	VF("summary.latency_ns.max", max_ns),
+	VF("summary.peak_rss_bytes", peak_rss_bytes),
+	VF("summary.peak_live_bytes", peak_live_bytes),
+	VF("summary.inflight_peak", inflight_peak),
+	VF("summary.time_to_outcome_s", time_to_outcome_s),
+#undef VF
+};
+
+double results_view_field(const struct results_run_view *v, const char *path)
+{
+	for (size_t i = 0; i < sizeof(view_fields) / sizeof(view_fields[0]); i++)
+		if (strcmp(view_fields[i].path, path) == 0)
+			return *(const double *)((const char *)v +
+						 view_fields[i].off);
+	return NAN;
+}
+
+void results_view_name(const struct results_run_view *v, char *buf,
+		       size_t len)
+{
+	snprintf(buf, len, "%s.%s.r%lld", v->incident ? v->incident : "?",
+		 v->variant ? v->variant : "?", v->rep);
 }
