@@ -180,10 +180,10 @@ struct tsan_lane {
 static json_t *judge_run(const struct tsan_lane *l, const json_t *run,
 			 bool *pass)
 {
-	const char *inc = json_string_value(json_object_get(run, "incident"));
-	const char *var = json_string_value(json_object_get(run, "variant"));
+	/* child_pid, which the typed view does not carry, by name */
 	json_int_t pid = json_integer_value(json_object_get(run, "child_pid"));
-	const char *outcome = json_string_value(json_object_get(run, "outcome"));
+	struct results_run_view rv;
+	const char *inc, *var;
 	char why[200], tv[64], mv[224], check[160], sum[512];
 	char logpath[PATH_MAX], path[PATH_MAX];
 	const char *colour;
@@ -191,6 +191,9 @@ static json_t *judge_run(const struct tsan_lane *l, const json_t *run,
 	unsigned reports;
 	int shown;
 
+	results_view(run, &rv);
+	inc = rv.incident;
+	var = rv.variant;
 	if (!inc || !var || (l->refs && expect_in_list(l->refs, var)))
 		return NULL;
 	rule = expect_rule(l->exp, inc, var);
@@ -217,7 +220,8 @@ static json_t *judge_run(const struct tsan_lane *l, const json_t *run,
 	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s}", "incident",
 			 inc, "variant", var, "tsan_reports", (int)reports,
 			 "tsan_summary", sum, "memory_verdict", mv, "outcome",
-			 outcome ?: "?", "pass", *pass, "check", check);
+			 rv.outcome ? rv.outcome : "?", "pass", *pass, "check",
+			 check);
 }
 
 /* Run the cells in this (TSan) process at the lane's caps; the variants
