@@ -88,9 +88,12 @@ static size_t group_cells(const json_t *runs, struct cell *cells, size_t max)
 	json_t *run;
 
 	json_array_foreach((json_t *)runs, i, run) {
-		const char *inc = json_string_value(json_object_get(run, "incident"));
-		const char *var = json_string_value(json_object_get(run, "variant"));
+		struct results_run_view rv;
+		const char *inc, *var;
 
+		results_view(run, &rv);
+		inc = rv.incident;
+		var = rv.variant;
 		if (!inc || !var)
 			continue;
 		for (j = 0; j < n; j++)

@@ -180,16 +180,20 @@ struct tsan_lane {
 static json_t *judge_run(const struct tsan_lane *l, const json_t *run,
 			 bool *pass)
 {
-	const char *inc = json_string_value(json_object_get(run, "incident"));
-	const char *var = json_string_value(json_object_get(run, "variant"));
+	/* child_pid, which the typed view does not carry, by name */
 	json_int_t pid = json_integer_value(json_object_get(run, "child_pid"));
-	const char *outcome = json_string_value(json_object_get(run, "outcome"));
+	struct results_run_view rv;
+	const char *inc, *var;
 	char why[200], tv[64], mv[224], check[160], sum[512];
 	char logpath[PATH_MAX], path[PATH_MAX];
+	const char *colour;
 	const json_t *rule;
 	unsigned reports;
 	int shown;
 
+	results_view(run, &rv);
+	inc = rv.incident;
+	var = rv.variant;
 	if (!inc || !var || (l->refs && expect_in_list(l->refs, var)))
 		return NULL;
 	rule = expect_rule(l->exp, inc, var);
@@ -210,13 +214,14 @@ static json_t *judge_run(const struct tsan_lane *l, const json_t *run,
 	*pass = tsan_check_cell(!strcmp(var, "unsafe"),
 				expect_class_of(rule) == EXPECT_REPRODUCES,
 				reports, shown, check, sizeof(check));
+	colour = !l->color ? "" : *pass ? "\033[32m" : "\033[31m";
 	printf("%-9s %-9s %-22s %-34.34s %s%s%s  %s\n", inc, var, tv, mv,
-	       *pass ? (l->color ? "\033[32m" : "") : (l->color ? "\033[31m" : ""),
-	       *pass ? "PASS" : "FAIL", l->color ? "\033[0m" : "", check);
+	       colour, *pass ? "PASS" : "FAIL", l->color ? "\033[0m" : "", check);
 	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s}", "incident",
 			 inc, "variant", var, "tsan_reports", (int)reports,
 			 "tsan_summary", sum, "memory_verdict", mv, "outcome",
-			 outcome ?: "?", "pass", *pass, "check", check);
+			 rv.outcome ? rv.outcome : "?", "pass", *pass, "check",
+			 check);
 }
 
 /* Run the cells in this (TSan) process at the lane's caps; the variants
