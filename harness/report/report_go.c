@@ -239,16 +239,28 @@ static void intro(json_t *doc, char *buf, size_t n)
 		 rp_jstr(doc, "loadavg_end") ? rp_jstr(doc, "loadavg_end") : "?");
 }
 
-void rp_go_html(const struct report *rp, FILE *f)
+/* The Go claims of the folder, its tables built and its introduction in
+ * buf; NULL (nothing built) when the folder has none. */
+static json_t *load_tables(const struct report *rp, struct rp_table t[T_COUNT],
+			   char *buf, size_t n)
 {
 	json_t *doc = load(rp);
+
+	if (doc) {
+		build(doc, t);
+		intro(doc, buf, n);
+	}
+	return doc;
+}
+
+void rp_go_html(const struct report *rp, FILE *f)
+{
 	struct rp_table t[T_COUNT];
 	char buf[600];
+	json_t *doc = load_tables(rp, t, buf, sizeof(buf));
 
 	if (!doc)
 		return;
-	build(doc, t);
-	intro(doc, buf, sizeof(buf));
 	fputs("<section id=\"go-claims\">\n<h2>Go claims</h2>\n<p>", f);
 	rp_esc(f, buf);
 	fputs("</p>\n", f);
@@ -276,14 +288,12 @@ void rp_go_html(const struct report *rp, FILE *f)
 
 void rp_go_md(const struct report *rp, FILE *f)
 {
-	json_t *doc = load(rp);
 	struct rp_table t[T_COUNT];
 	char buf[600];
+	json_t *doc = load_tables(rp, t, buf, sizeof(buf));
 
 	if (!doc)
 		return;
-	build(doc, t);
-	intro(doc, buf, sizeof(buf));
 	fprintf(f, "<a id=\"go-claims\"></a>\n\n## Go claims\n\n%s\n\n", buf);
 	for (int k = 0; k < T_COUNT; k++) {
 		fprintf(f, "<a id=\"%s\"></a>\n\n### %s\n\n", anchors[k], titles[k]);
