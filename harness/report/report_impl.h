@@ -171,7 +171,8 @@ void rp_table_free(struct rp_table *t);
 
 /* report_html.c */
 /* s as HTML text or attribute value (<, >, &, " escaped); NULL prints
- * nothing.  Every page the report writes escapes through it. */
+ * nothing.  The report's pages escape through it (report_envelope.c
+ * still has its own). */
 void rp_esc(FILE *f, const char *s);
 /* A Markdown table row "| a | b |", each cell's pipes, '<' and newlines
  * escaped. */
