@@ -26,6 +26,7 @@
 #include "maps/alloc.h"
 #include "maps/map.h"
 #include "tests/ck_run.h"
+#include "tests/maps_stable.h"
 #include "tests/maps_testutil.h"
 
 #ifdef CK_UNDER_SANITIZER
@@ -290,200 +291,35 @@ END_TEST
 
 /* ---- concurrent loads during stores ------------------------------------ */
 
-#define STABLE 256
-
-struct conc {
-	struct map *m;
-	int id;
-	int iters;
-	_Atomic int *stop;
-	_Atomic long bad;
-	long ops;
-};
-
-static void stable_key(char *k, size_t n, int i)
-{
-	snprintf(k, n, "stable-%d", i);
-}
-
-static void *reader(void *arg)
-{
-	struct conc *c = arg;
-	char k[32];
-	unsigned s = (unsigned)c->id * 7919u + 1;
-
-	map_thread_enter(c->m);
-	while (!atomic_load(c->stop)) {
-		int i;
-		void *v;
-
-		s = s * 1103515245u + 12345u;
-		i = (int)((s >> 8) % STABLE);
-		stable_key(k, sizeof(k), i);
-		if (map_get(c->m, k, strlen(k), &v) != 0) {
-			atomic_fetch_add(&c->bad, 1); /* stable keys never go */
-			continue;
-		}
-		mt_val_assert(v);
-		if (((struct mt_val *)v)->key != (uint64_t)i)
-			atomic_fetch_add(&c->bad, 1);
-		mt_val_release(v);
-		c->ops++;
-	}
-	map_thread_exit(c->m);
-	return NULL;
-}
-
-static void *writer(void *arg)
-{
-	struct conc *c = arg;
-	char k[48];
-
-	map_thread_enter(c->m);
-	for (int n = 0; n < c->iters; n++) {
-		int i = n % STABLE;
-
-		/* overwrite a stable key: the old value is reclaimed while
-		 * readers may hold it */
-		stable_key(k, sizeof(k), i);
-		if (map_put(c->m, k, strlen(k), mt_val_new((uint64_t)i, n)))
-			atomic_fetch_add(&c->bad, 1);
-		/* churn: new keys (dirty rebuilds, promotions) and deletes */
-		snprintf(k, sizeof(k), "churn-%d-%d", c->id, n);
-		if (map_put(c->m, k, strlen(k), mt_val_new(1000000 + n, 1)))
-			atomic_fetch_add(&c->bad, 1);
-		if (n >= 16) {
-			snprintf(k, sizeof(k), "churn-%d-%d", c->id, n - 16);
-			if (map_delete(c->m, k, strlen(k)) != 0)
-				atomic_fetch_add(&c->bad, 1);
-		}
-	}
-	map_thread_exit(c->m);
-	return NULL;
-}
+/* STABLE, stable_key, stable_fill and stable_run: tests/maps_stable.h */
 
 START_TEST(test_concurrent_loads_during_stores)
 {
 	struct map *m = open_sm();
-	_Atomic int stop = 0;
-	struct conc r[2], w[2];
-	pthread_t rt[2], wt[2];
-	char k[32];
 	struct map_stats st;
 
-	for (int i = 0; i < STABLE; i++) {
-		stable_key(k, sizeof(k), i);
-		put(m, k, (uint64_t)i, 0);
-	}
-	for (int t = 0; t < 2; t++) {
-		r[t] = (struct conc){.m = m, .id = t, .stop = &stop};
-		w[t] = (struct conc){.m = m, .id = t, .iters = 20000 * SCALE,
-				     .stop = &stop};
-		ck_assert_int_eq(pthread_create(&rt[t], NULL, reader, &r[t]),
-				 0);
-		ck_assert_int_eq(pthread_create(&wt[t], NULL, writer, &w[t]),
-				 0);
-	}
-	for (int t = 0; t < 2; t++)
-		ck_assert_int_eq(pthread_join(wt[t], NULL), 0);
-	atomic_store(&stop, 1);
-	for (int t = 0; t < 2; t++)
-		ck_assert_int_eq(pthread_join(rt[t], NULL), 0);
-	for (int t = 0; t < 2; t++) {
-		ck_assert_int_eq(atomic_load(&r[t].bad), 0);
-		ck_assert_int_eq(atomic_load(&w[t].bad), 0);
-	}
+	stable_fill(m);
+	stable_run(m, 20000 * SCALE, false);
 	map_stats(m, &st);
 	/* The churn made the algorithm work: reads fell through, dirty maps
 	 * were rebuilt and promoted. */
 	ck_assert_uint_gt(st.promotions, 0);
 	ck_assert_uint_gt(st.dirty_copied, 0);
 	ck_assert_uint_gt(st.misses, 0);
-	ck_assert_uint_eq(map_len(m), STABLE + 2 * 16);
+	ck_assert_uint_eq(map_len(m), STABLE + 2 * STABLE_CHURN_LEFT);
 	close_sm(m);
 }
 END_TEST
 
 /* ---- range with concurrent and re-entrant stores --------------------------- */
 
-struct walk {
-	struct map *m;
-	int seen_stable[STABLE];
-	long bad;
-	int reentrant;
-};
-
-static int walk_cb(const void *key, size_t klen, void *val, void *arg)
-{
-	struct walk *w = arg;
-	struct mt_val *v = val;
-	char k[32];
-
-	mt_val_assert(v);
-	if (klen > 7 && memcmp(key, "stable-", 7) == 0) {
-		if (v->key >= STABLE) {
-			w->bad++;
-			return 0;
-		}
-		stable_key(k, sizeof(k), (int)v->key);
-		if (strlen(k) != klen || memcmp(k, key, klen) != 0)
-			w->bad++; /* value stored under another key */
-		w->seen_stable[v->key]++;
-		/* a store from inside the walk (Go allows it) */
-		if (w->reentrant &&
-		    map_put(w->m, key, klen, mt_val_new(v->key, 7)) != 0)
-			w->bad++;
-	}
-	return 0;
-}
-
-static void *ranger(void *arg)
-{
-	struct conc *c = arg;
-	struct walk *w = calloc(1, sizeof(*w));
-
-	ck_assert_ptr_nonnull(w);
-	map_thread_enter(c->m);
-	for (int n = 0; n < c->iters; n++) {
-		memset(w, 0, sizeof(*w));
-		w->m = c->m;
-		w->reentrant = n % 4 == 0;
-		if (map_range(c->m, walk_cb, w) != 0)
-			atomic_fetch_add(&c->bad, 1);
-		/* every stable key is present for the whole walk: seen
-		 * exactly once (no key twice, none missed) */
-		for (int i = 0; i < STABLE; i++)
-			if (w->seen_stable[i] != 1)
-				atomic_fetch_add(&c->bad, 1);
-		atomic_fetch_add(&c->bad, w->bad);
-	}
-	map_thread_exit(c->m);
-	free(w);
-	return NULL;
-}
-
 START_TEST(test_range_with_concurrent_stores)
 {
 	struct map *m = open_sm();
-	_Atomic int stop = 0;
-	struct conc rg = {.m = m, .id = 9, .iters = 300 * SCALE,
-			  .stop = &stop};
-	struct conc w = {.m = m, .id = 0, .iters = 20000 * SCALE,
-			 .stop = &stop};
-	pthread_t rt, wt;
-	char k[32];
 
-	for (int i = 0; i < STABLE; i++) {
-		stable_key(k, sizeof(k), i);
-		put(m, k, (uint64_t)i, 0);
-	}
-	ck_assert_int_eq(pthread_create(&rt, NULL, ranger, &rg), 0);
-	ck_assert_int_eq(pthread_create(&wt, NULL, writer, &w), 0);
-	ck_assert_int_eq(pthread_join(rt, NULL), 0);
-	ck_assert_int_eq(pthread_join(wt, NULL), 0);
-	ck_assert_int_eq(atomic_load(&rg.bad), 0);
-	ck_assert_int_eq(atomic_load(&w.bad), 0);
-	ck_assert_uint_eq(map_len(m), STABLE + 16);
+	stable_fill(m);
+	stable_range_run(m, 300 * SCALE, 20000 * SCALE, false);
+	ck_assert_uint_eq(map_len(m), STABLE + STABLE_CHURN_LEFT);
 	close_sm(m);
 }
 END_TEST
