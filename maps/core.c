@@ -561,10 +561,11 @@ static inline void evac_copy(struct core_table *t, struct evac_dst *d,
 	d->i++;
 }
 
-/* Evacuation pass 2: move every entry of old bucket `oldbucket` and its
- * chain to X or Y, marking each old slot evacuated.  Destinations are
- * empty (I4), so they start at slot 0. */
-static void evac_move(struct core_table *t, size_t oldbucket, size_t newbit,
+/* Evacuation pass 2: move every entry of old bucket ob (index
+ * `oldbucket`) and its chain to X or Y, marking each old slot evacuated.
+ * Destinations are empty (I4), so they start at slot 0. */
+static void evac_move(struct core_table *t, struct core_bucket *ob,
+		      size_t oldbucket, size_t newbit,
 		      struct core_bucket **spare)
 {
 	struct evac_dst xy[2] = {
@@ -572,8 +573,7 @@ static void evac_move(struct core_table *t, size_t oldbucket, size_t newbit,
 		{t->same_size_grow ? NULL : &t->buckets[oldbucket + newbit], 0},
 	};
 
-	for (struct core_bucket *b = &t->oldbuckets[oldbucket]; b;
-	     b = b->overflow)
+	for (struct core_bucket *b = ob; b; b = b->overflow)
 		for (int i = 0; i < CORE_BUCKET_CNT; i++) {
 			uint8_t top = b->tophash[i];
 			int use_y;
@@ -609,7 +609,7 @@ static int evacuate(struct core_table *t, size_t oldbucket)
 	if (!evacuated(ob)) {
 		if (evac_reserve(t, ob, newbit, &spare))
 			return -ENOMEM;
-		evac_move(t, oldbucket, newbit, &spare);
+		evac_move(t, ob, oldbucket, newbit, &spare);
 		free_chain(t, spare); /* only when racing: pass 2 needed fewer */
 		/* No walk is in progress during a write: free the old chain
 		 * now (Go leaves it to the collector). */
