@@ -39,11 +39,14 @@
 
 static uint64_t baseline;
 
+/* Open a counted map of variant for this thread, noting what the
+ * allocator holds before it (close_v checks it is all given back). */
 static struct map *open_v(const char *variant)
 {
 	struct map_config cfg = {.vops = &mt_vops};
 	struct map *m = NULL;
 
+	baseline = ml_alloc_live_total();
 	ck_assert_int_eq(map_open(variant, &cfg, &m), 0);
 	map_thread_enter(m);
 	return m;
@@ -56,6 +59,8 @@ static void close_v(struct map *m)
 	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
 	map_thread_exit(m);
 	map_close(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
 }
 
 static void put(struct map *m, const char *k, uint64_t key, uint64_t ver)
@@ -80,7 +85,6 @@ START_TEST(test_stats_and_accounting)
 	void *v;
 	const int n = 20000;
 
-	baseline = ml_alloc_live_total();
 	m = open_v("rcu");
 	for (int i = 0; i < n; i++) {
 		snprintf(k, sizeof(k), "key-%d", i);
@@ -112,8 +116,6 @@ START_TEST(test_stats_and_accounting)
 	ck_assert_uint_eq(st.buckets & (st.buckets - 1), 0);
 	ck_assert_uint_gt(st.bytes, 0);
 	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
 }
 END_TEST
 
@@ -202,7 +204,6 @@ static void grace_period(const char *variant, const char *nest_with,
 	pthread_t t;
 	void *ret;
 
-	baseline = ml_alloc_live_total();
 	m = open_v(variant);
 	h.m = m;
 	ck_assert_int_eq(pthread_mutex_init(&h.mu, NULL), 0);
@@ -236,8 +237,6 @@ static void grace_period(const char *variant, const char *nest_with,
 	mlrcu_barrier();
 	ck_assert_int_eq(mt_live(), 1);
 	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
 	pthread_cond_destroy(&h.cv);
 	pthread_mutex_destroy(&h.mu);
 }
@@ -346,7 +345,6 @@ START_TEST(test_lazy_registration)
 	pthread_t t;
 	void *ret;
 
-	baseline = ml_alloc_live_total();
 	m = open_v("rcu");
 	put(m, "a", 1, 1);
 	for (int i = 0; i < 50; i++) {
@@ -360,8 +358,6 @@ START_TEST(test_lazy_registration)
 		ck_assert_int_eq(mt_live(), 1);
 	}
 	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
 }
 END_TEST
 
@@ -371,16 +367,12 @@ END_TEST
 
 START_TEST(test_concurrent_lookups)
 {
-	struct map *m;
+	struct map *m = open_v("rcu");
 
-	baseline = ml_alloc_live_total();
-	m = open_v("rcu");
 	stable_fill(m);
 	stable_run(m, 20000 * SCALE, true);
 	ck_assert_uint_eq(map_len(m), STABLE + 2 * STABLE_CHURN_LEFT);
 	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
 }
 END_TEST
 
@@ -388,16 +380,12 @@ END_TEST
 
 START_TEST(test_range_sees_each_stable_key_once)
 {
-	struct map *m;
+	struct map *m = open_v("rcu");
 
-	baseline = ml_alloc_live_total();
-	m = open_v("rcu");
 	stable_fill(m);
 	stable_range_run(m, 300 * SCALE, 20000 * SCALE, true);
 	ck_assert_uint_eq(map_len(m), STABLE + STABLE_CHURN_LEFT);
 	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
 }
 END_TEST
 
