@@ -39,30 +39,6 @@
 
 static uint64_t baseline;
 
-/* Open a counted map of variant for this thread, noting what the
- * allocator holds before it (close_v checks it is all given back). */
-static struct map *open_v(const char *variant)
-{
-	struct map_config cfg = {.vops = &mt_vops};
-	struct map *m = NULL;
-
-	baseline = ml_alloc_live_total();
-	ck_assert_int_eq(map_open(variant, &cfg, &m), 0);
-	map_thread_enter(m);
-	return m;
-}
-
-static void close_v(struct map *m)
-{
-	struct map_check c;
-
-	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
-	map_thread_exit(m);
-	map_close(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
-}
-
 static void put(struct map *m, const char *k, uint64_t key, uint64_t ver)
 {
 	ck_assert_int_eq(map_put(m, k, strlen(k), mt_val_new(key, ver)), 0);
@@ -85,7 +61,7 @@ START_TEST(test_stats_and_accounting)
 	void *v;
 	const int n = 20000;
 
-	m = open_v("rcu");
+	m = counted_open("rcu");
 	for (int i = 0; i < n; i++) {
 		snprintf(k, sizeof(k), "key-%d", i);
 		put(m, k, (uint64_t)i, 1);
@@ -115,7 +91,7 @@ START_TEST(test_stats_and_accounting)
 	ck_assert_uint_ge(st.buckets, (uint64_t)1 << st.growths);
 	ck_assert_uint_eq(st.buckets & (st.buckets - 1), 0);
 	ck_assert_uint_gt(st.bytes, 0);
-	close_v(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -204,7 +180,7 @@ static void grace_period(const char *variant, const char *nest_with,
 	pthread_t t;
 	void *ret;
 
-	m = open_v(variant);
+	m = counted_open(variant);
 	h.m = m;
 	ck_assert_int_eq(pthread_mutex_init(&h.mu, NULL), 0);
 	ck_assert_int_eq(pthread_cond_init(&h.cv, NULL), 0);
@@ -236,7 +212,7 @@ static void grace_period(const char *variant, const char *nest_with,
 	/* After the grace period and the barrier: reclaimed. */
 	mlrcu_barrier();
 	ck_assert_int_eq(mt_live(), 1);
-	close_v(m);
+	counted_close(m);
 	pthread_cond_destroy(&h.cv);
 	pthread_mutex_destroy(&h.mu);
 }
@@ -345,7 +321,7 @@ START_TEST(test_lazy_registration)
 	pthread_t t;
 	void *ret;
 
-	m = open_v("rcu");
+	m = counted_open("rcu");
 	put(m, "a", 1, 1);
 	for (int i = 0; i < 50; i++) {
 		ck_assert_int_eq(pthread_create(&t, NULL, no_enter, m), 0);
@@ -357,7 +333,7 @@ START_TEST(test_lazy_registration)
 		mlrcu_barrier();
 		ck_assert_int_eq(mt_live(), 1);
 	}
-	close_v(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -367,12 +343,12 @@ END_TEST
 
 START_TEST(test_concurrent_lookups)
 {
-	struct map *m = open_v("rcu");
+	struct map *m = counted_open("rcu");
 
 	stable_fill(m);
 	stable_run(m, 20000 * SCALE, true);
 	ck_assert_uint_eq(map_len(m), STABLE + 2 * STABLE_CHURN_LEFT);
-	close_v(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -380,12 +356,12 @@ END_TEST
 
 START_TEST(test_range_sees_each_stable_key_once)
 {
-	struct map *m = open_v("rcu");
+	struct map *m = counted_open("rcu");
 
 	stable_fill(m);
 	stable_range_run(m, 300 * SCALE, 20000 * SCALE, true);
 	ck_assert_uint_eq(map_len(m), STABLE + STABLE_CHURN_LEFT);
-	close_v(m);
+	counted_close(m);
 }
 END_TEST
 

@@ -10,7 +10,7 @@
  *
  * Every test checks the allocator accounting (ml_alloc_live_total back to
  * its baseline after close) and the value reference balance (mt_live() 0
- * after close).  Run under ASan, a reader touching a reclaimed value or
+ * after close): counted_open/counted_close, tests/maps_stable.h.  Run under ASan, a reader touching a reclaimed value or
  * entry is a use-after-free report.  Fork mode; concurrent tests have
  * timeouts and fixed amounts of work (no timing assertions).
  */
@@ -23,7 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "maps/alloc.h"
 #include "maps/map.h"
 #include "tests/ck_run.h"
 #include "tests/maps_stable.h"
@@ -34,30 +33,6 @@
 #else
 #define SCALE 4
 #endif
-
-static uint64_t baseline;
-
-static struct map *open_sm(void)
-{
-	struct map_config cfg = {.vops = &mt_vops};
-	struct map *m = NULL;
-
-	baseline = ml_alloc_live_total();
-	ck_assert_int_eq(map_open("syncmap", &cfg, &m), 0);
-	map_thread_enter(m);
-	return m;
-}
-
-static void close_sm(struct map *m)
-{
-	struct map_check c;
-
-	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
-	map_thread_exit(m);
-	map_close(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
-}
 
 static void put(struct map *m, const char *k, uint64_t key, uint64_t ver)
 {
@@ -135,7 +110,7 @@ static int count_cb(const void *key, size_t klen, void *val, void *arg)
  */
 START_TEST(test_scripted_counts)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	struct mt_val *nv;
 	void *v, *ex;
 	int seen;
@@ -199,7 +174,7 @@ START_TEST(test_scripted_counts)
 	expect(m, "e", 5, 1);
 	ck_assert_int_eq(map_get(m, "a", 1, &v), -ENOENT);
 	ck_assert_int_eq(map_get(m, "d", 1, &v), -ENOENT);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -226,7 +201,7 @@ static void sm_peek_cb(void *val, void *arg)
 
 START_TEST(test_get_with_is_a_load)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	struct sm_peek p = {0};
 
 	put(m, "a", 1, 1);
@@ -251,7 +226,7 @@ START_TEST(test_get_with_is_a_load)
 	ck_assert_int_eq(p.calls, 4);
 	expect(m, "e", 5, 1);
 	ck_assert_uint_eq(map_len(m), 5);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -259,7 +234,7 @@ END_TEST
  * of the read map; a second new key copies nothing more. */
 START_TEST(test_rebuild_is_the_copy)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	struct map_stats st;
 	char k[32];
 	void *v;
@@ -285,7 +260,7 @@ START_TEST(test_rebuild_is_the_copy)
 	ck_assert_uint_eq(st.dirty_copied, (uint64_t)n);
 	ck_assert_uint_eq(st.promotions, 1);
 	ck_assert_uint_eq(map_len(m), (size_t)n + 2);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -295,7 +270,7 @@ END_TEST
 
 START_TEST(test_concurrent_loads_during_stores)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	struct map_stats st;
 
 	stable_fill(m);
@@ -307,7 +282,7 @@ START_TEST(test_concurrent_loads_during_stores)
 	ck_assert_uint_gt(st.dirty_copied, 0);
 	ck_assert_uint_gt(st.misses, 0);
 	ck_assert_uint_eq(map_len(m), STABLE + 2 * STABLE_CHURN_LEFT);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -315,12 +290,12 @@ END_TEST
 
 START_TEST(test_range_with_concurrent_stores)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 
 	stable_fill(m);
 	stable_range_run(m, 300 * SCALE, 20000 * SCALE, false);
 	ck_assert_uint_eq(map_len(m), STABLE + STABLE_CHURN_LEFT);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -341,7 +316,7 @@ static void *no_enter(void *arg)
 
 START_TEST(test_thread_without_enter)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	pthread_t t;
 	void *ret;
 
@@ -352,7 +327,7 @@ START_TEST(test_thread_without_enter)
 		ck_assert_ptr_null(ret);
 	}
 	ck_assert_uint_eq(map_len(m), 2);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 

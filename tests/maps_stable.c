@@ -1,6 +1,6 @@
 /*
- * tests/maps_stable.c - the stable-key workload shared by the RCU and
- * syncmap suites (see tests/maps_stable.h).  Each thread has its own
+ * tests/maps_stable.c - the counted map and the stable-key workload
+ * shared by the RCU and syncmap suites (see tests/maps_stable.h).  Each thread has its own
  * struct conc; `stop` is the one shared flag (atomic), `bad` is read by
  * the test thread after join.
  */
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "maps/alloc.h"
 #include "tests/maps_testutil.h"
 
 struct conc {
@@ -23,6 +24,30 @@ struct conc {
 	_Atomic int *stop;    /* readers run until the test sets it */
 	_Atomic long bad;     /* bad reads or failed writes */
 };
+
+static uint64_t baseline; /* live bytes before counted_open; test thread */
+
+struct map *counted_open(const char *variant)
+{
+	struct map_config cfg = {.vops = &mt_vops};
+	struct map *m = NULL;
+
+	baseline = ml_alloc_live_total();
+	ck_assert_int_eq(map_open(variant, &cfg, &m), 0);
+	map_thread_enter(m);
+	return m;
+}
+
+void counted_close(struct map *m)
+{
+	struct map_check c;
+
+	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
+	map_thread_exit(m);
+	map_close(m);
+	ck_assert_int_eq(mt_live(), 0);
+	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+}
 
 void stable_key(char *k, size_t n, int i)
 {

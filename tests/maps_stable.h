@@ -1,6 +1,7 @@
 /*
- * tests/maps_stable.h - the stable-key workload that the RCU and syncmap
- * suites (tests/check_rcu.c, tests/check_syncmap.c) both run: STABLE keys
+ * tests/maps_stable.h - what the RCU and syncmap suites
+ * (tests/check_rcu.c, tests/check_syncmap.c) share: a counted map opened
+ * and closed with its books checked, and the stable-key workload: STABLE keys
  * that are overwritten but never deleted, read by two reader threads while
  * two writer threads overwrite them and churn short-lived keys.
  *
@@ -19,6 +20,13 @@
 #include <stddef.h>
 
 #include "maps/map.h"
+
+/* Open variant with tests/maps_testutil.h's counted values and enter it
+ * on this thread, noting what the counting allocator holds before. */
+struct map *counted_open(const char *variant);
+/* map_check, leave and close m, then check that every value reference
+ * and every allocated byte since counted_open was given back. */
+void counted_close(struct map *m);
 
 #define STABLE 256
 #define STABLE_CHURN_LEFT 16
