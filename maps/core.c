@@ -487,55 +487,96 @@ struct evac_dst {
 	int i;                 /* next slot in b */
 };
 
-/* Move old bucket `oldbucket` (and its chain) into the new array.  All
- * destination overflow buckets are allocated first, so -ENOMEM moves
- * nothing. */
-static int evacuate(struct core_table *t, size_t oldbucket)
+/* 0 for X (same index), 1 for Y (index + newbit): the one new hash bit of
+ * a doubling; always X in a same-size growth. */
+static inline int evac_half(const struct core_table *t,
+			    const struct core_bucket *b, int i, size_t newbit)
 {
-	struct core_bucket *ob = &t->oldbuckets[oldbucket];
-	size_t newbit = noldbuckets(t);
-	struct core_bucket *spare = NULL, *b, *next;
-	size_t n[2] = {0, 0}, need = 0;
-	struct evac_dst xy[2];
+	return !t->same_size_grow && (slot_hash(t, b, i) & newbit);
+}
 
-	if (evacuated(ob))
-		goto mark;
-	/* Pass 1: count where entries go, allocate what that needs. */
-	for (b = ob; b; b = b->overflow)
-		for (int i = 0; i < CORE_BUCKET_CNT; i++) {
-			if (b->tophash[i] < MIN_TOP_HASH)
-				continue;
-			n[!t->same_size_grow &&
-			  (slot_hash(t, b, i) & newbit)]++;
-		}
+static void free_chain(struct core_table *t, struct core_bucket *b)
+{
+	struct core_bucket *next;
+
+	for (; b; b = next) {
+		next = b->overflow;
+		free_overflow(t, b);
+	}
+}
+
+/* Evacuation pass 1: count where the entries of old bucket ob go and
+ * allocate the overflow buckets the destinations will need, chained
+ * through ->overflow into *spare.  -ENOMEM allocates nothing. */
+static int evac_reserve(struct core_table *t, struct core_bucket *ob,
+			size_t newbit, struct core_bucket **spare)
+{
+	size_t n[2] = {0, 0}, need = 0;
+
+	for (struct core_bucket *b = ob; b; b = b->overflow)
+		for (int i = 0; i < CORE_BUCKET_CNT; i++)
+			if (b->tophash[i] >= MIN_TOP_HASH)
+				n[evac_half(t, b, i, newbit)]++;
 	for (int k = 0; k < 2; k++)
 		if (n[k] > CORE_BUCKET_CNT)
 			need += (n[k] - 1) / CORE_BUCKET_CNT;
+	*spare = NULL;
 	for (size_t k = 0; k < need; k++) {
 		struct core_bucket *o = alloc_overflow(t);
 
 		if (!o) {
-			while (spare) {
-				next = spare->overflow;
-				free_overflow(t, spare);
-				spare = next;
-			}
+			free_chain(t, *spare);
+			*spare = NULL;
 			return -ENOMEM;
 		}
-		o->overflow = spare;
-		spare = o;
+		o->overflow = *spare;
+		*spare = o;
 	}
+	return 0;
+}
 
-	/* Pass 2: move.  Destinations are empty (I4), so start at slot 0. */
-	xy[0].b = &t->buckets[oldbucket];
-	xy[0].i = 0;
-	xy[1].b = t->same_size_grow ? NULL : &t->buckets[oldbucket + newbit];
-	xy[1].i = 0;
-	for (b = ob; b; b = b->overflow) {
+/* Copy slot i of old bucket b (its tophash was `top`) to the next free
+ * slot of d, chaining a spare overflow bucket when d's bucket is full. */
+static inline void evac_copy(struct core_table *t, struct evac_dst *d,
+			     const struct core_bucket *b, int i, uint8_t top,
+			     struct core_bucket **spare)
+{
+	if (d->i == CORE_BUCKET_CNT) {
+		struct core_bucket *o = *spare;
+
+		if (o)
+			*spare = o->overflow;
+		else if (!(o = alloc_overflow(t)))
+			/* pass 1 and 2 disagree: racing */
+			fatal("bad map state");
+		memset(o, 0, sizeof(*o));
+		d->b->overflow = o;
+		t->noverflow++;
+		d->b = o;
+		d->i = 0;
+	}
+	d->b->tophash[d->i] = top;
+	d->b->klen[d->i] = b->klen[i];
+	d->b->slot[d->i] = b->slot[i];
+	d->i++;
+}
+
+/* Evacuation pass 2: move every entry of old bucket ob (index
+ * `oldbucket`) and its chain to X or Y, marking each old slot evacuated.
+ * Destinations are empty (I4), so they start at slot 0. */
+static void evac_move(struct core_table *t, struct core_bucket *ob,
+		      size_t oldbucket, size_t newbit,
+		      struct core_bucket **spare)
+{
+	struct evac_dst xy[2] = {
+		{&t->buckets[oldbucket], 0},
+		{t->same_size_grow ? NULL : &t->buckets[oldbucket + newbit], 0},
+	};
+
+	for (struct core_bucket *b = ob; b; b = b->overflow)
 		for (int i = 0; i < CORE_BUCKET_CNT; i++) {
 			uint8_t top = b->tophash[i];
-			struct evac_dst *d;
-			int use_y = 0;
+			int use_y;
 
 			if (is_empty(top)) {
 				b->tophash[i] = EVACUATED_EMPTY;
@@ -550,46 +591,36 @@ static int evacuate(struct core_table *t, size_t oldbucket)
 				b->tophash[i] = EVACUATED_EMPTY;
 				continue;
 			}
-			if (!t->same_size_grow &&
-			    (slot_hash(t, b, i) & newbit))
-				use_y = 1;
+			use_y = evac_half(t, b, i, newbit);
 			b->tophash[i] = (uint8_t)(EVACUATED_X + use_y);
-			d = &xy[use_y];
-			if (d->i == CORE_BUCKET_CNT) {
-				struct core_bucket *o = spare;
-
-				if (o)
-					spare = o->overflow;
-				else if (!(o = alloc_overflow(t)))
-					/* pass 1 and 2 disagree: racing */
-					fatal("bad map state");
-				memset(o, 0, sizeof(*o));
-				d->b->overflow = o;
-				t->noverflow++;
-				d->b = o;
-				d->i = 0;
-			}
-			d->b->tophash[d->i] = top;
-			d->b->klen[d->i] = b->klen[i];
-			d->b->slot[d->i] = b->slot[i];
-			d->i++;
+			evac_copy(t, &xy[use_y], b, i, top, spare);
 		}
+}
+
+/* Move old bucket `oldbucket` (and its chain) into the new array.  All
+ * destination overflow buckets are allocated first, so -ENOMEM moves
+ * nothing. */
+static int evacuate(struct core_table *t, size_t oldbucket)
+{
+	struct core_bucket *ob = &t->oldbuckets[oldbucket];
+	size_t newbit = noldbuckets(t);
+	struct core_bucket *spare, *b, *next;
+
+	if (!evacuated(ob)) {
+		if (evac_reserve(t, ob, newbit, &spare))
+			return -ENOMEM;
+		evac_move(t, ob, oldbucket, newbit, &spare);
+		free_chain(t, spare); /* only when racing: pass 2 needed fewer */
+		/* No walk is in progress during a write: free the old chain
+		 * now (Go leaves it to the collector). */
+		for (b = ob->overflow; b; b = next) {
+			next = b->overflow;
+			free_overflow(t, b);
+			t->oldnoverflow--;
+		}
+		ob->overflow = NULL;
+		t->evacuated++;
 	}
-	while (spare) { /* only when racing: pass 2 needed fewer */
-		next = spare->overflow;
-		free_overflow(t, spare);
-		spare = next;
-	}
-	/* No walk is in progress during a write: free the old chain now
-	 * (Go leaves it to the collector). */
-	for (b = ob->overflow; b; b = next) {
-		next = b->overflow;
-		free_overflow(t, b);
-		t->oldnoverflow--;
-	}
-	ob->overflow = NULL;
-	t->evacuated++;
-mark:
 	if (oldbucket == t->nevacuate)
 		advance_evacuation_mark(t, newbit);
 	return 0;
@@ -733,14 +764,58 @@ size_t core_len(const struct core_table *t)
 
 /* ---- writes ----------------------------------------------------------- */
 
-/* mapassign.  if_absent: do not overwrite; hand the present value back. */
+/* Store a new entry in slot i of b, or, when b is NULL (no free slot in
+ * the chain), in slot 0 of a new overflow bucket linked after `last`.
+ * Allocates the long-key copy and the overflow bucket before storing
+ * anything: -ENOMEM leaves the table unchanged. */
+static inline int insert_new(struct core_table *t, const void *key,
+			     size_t klen, void *val, const struct probe *p,
+			     uint8_t top, struct core_bucket *b, int i,
+			     struct core_bucket *last)
+{
+	struct core_long_key *kcopy = NULL;
+
+	if (p->kb == CORE_KLEN_LONG) {
+		kcopy = klen > SIZE_MAX - sizeof(*kcopy)
+				? NULL
+				: ml_malloc(ML_TAG_KEYS, sizeof(*kcopy) + klen);
+		if (!kcopy)
+			return -ENOMEM;
+	}
+	if (!b) {
+		b = alloc_overflow(t);
+		if (!b) {
+			ml_free(kcopy);
+			return -ENOMEM;
+		}
+		last->overflow = b;
+		t->noverflow++;
+		i = 0;
+	}
+	if (kcopy) {
+		kcopy->len = klen;
+		memcpy(kcopy->bytes, key, klen);
+		t->bytes += sizeof(*kcopy) + klen;
+		b->slot[i].key.ptr = kcopy;
+	} else { /* all 16 bytes: zero past klen (I7) */
+		memcpy(b->slot[i].key.inl, p->inl, CORE_INLINE_KEY);
+	}
+	b->klen[i] = p->kb;
+	b->slot[i].val = val;
+	b->tophash[i] = top;
+	t->count++;
+	return 0;
+}
+
+/* mapassign.  if_absent: do not overwrite; hand the present value back.
+ * The chain scan stays here, not in a helper: it is the hot path of
+ * every put, and out-parameters cost it spills (callgrind, +5 Ir/put). */
 static int assign(struct core_table *t, const void *key, size_t klen,
 		  void *val, bool if_absent, void **existing)
 {
 	uint64_t hash = core_hash(t->seed, key, klen);
 	uint8_t top = tophash(hash);
-	struct core_bucket *b, *insertb, *last, *ovf = NULL;
-	struct core_long_key *kcopy = NULL;
+	struct core_bucket *b, *insertb, *last;
 	struct probe p;
 	void *old = NULL;
 	bool release_old = false;
@@ -795,41 +870,7 @@ notfound:
 			goto out;
 		goto again;
 	}
-	/* Allocate before storing anything. */
-	if (p.kb == CORE_KLEN_LONG) {
-		kcopy = klen > SIZE_MAX - sizeof(*kcopy)
-				? NULL
-				: ml_malloc(ML_TAG_KEYS, sizeof(*kcopy) + klen);
-		if (!kcopy) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
-	if (!insertb) {
-		ovf = alloc_overflow(t);
-		if (!ovf) {
-			ml_free(kcopy);
-			rc = -ENOMEM;
-			goto out;
-		}
-		last->overflow = ovf;
-		t->noverflow++;
-		insertb = ovf;
-		inserti = 0;
-	}
-	if (kcopy) {
-		kcopy->len = klen;
-		memcpy(kcopy->bytes, key, klen);
-		t->bytes += sizeof(*kcopy) + klen;
-		insertb->slot[inserti].key.ptr = kcopy;
-	} else { /* all 16 bytes: zero past klen (I7) */
-		memcpy(insertb->slot[inserti].key.inl, p.inl, CORE_INLINE_KEY);
-	}
-	insertb->klen[inserti] = p.kb;
-	insertb->slot[inserti].val = val;
-	insertb->tophash[inserti] = top;
-	t->count++;
-	rc = 0;
+	rc = insert_new(t, key, klen, val, &p, top, insertb, inserti, last);
 out:
 	detect_write_end(t);
 	if (release_old)

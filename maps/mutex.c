@@ -13,6 +13,11 @@
  * get_with on the same map gets -EDEADLK (checked before locking, via
  * core_range_held); len, stats and check from inside the callback read the
  * table without locking, since this thread already holds `mu`.
+ *
+ * Parallel to maps/rwlock.c on purpose: each operation is its lock around
+ * one core_* call, and one shared wrapper would need either an indirect
+ * lock call on every operation of the benchmark's reference map (every
+ * bench ratio is over mutex) or a macro that writes the functions.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -22,6 +22,9 @@
  * behind a waiting writer, a write lock always would); len, stats and check
  * from inside the callback read the table under the read lock this thread
  * already holds.
+ *
+ * Parallel to maps/mutex.c on purpose (the reason is in its header): the
+ * two files differ only in which lock each operation takes.
  */
 #include <errno.h>
 #include <pthread.h>

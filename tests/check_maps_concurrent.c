@@ -335,6 +335,69 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* After test_mixed's threads: every private key holds its model's final
+ * version (or is gone).  Returns how many are present. */
+static uint64_t check_private_keys(struct map *m)
+{
+	uint64_t present = 0;
+
+	for (int t = 0; t < NTHREADS; t++)
+		for (uint64_t i = 0; i < PRIVATE_KEYS; i++) {
+			struct pkey k = pkey(t, i);
+			uint64_t want = private_final(i);
+			void *v = NULL;
+			int rc = map_get(m, &k, sizeof(k), &v);
+
+			if (want == DELETED) {
+				ck_assert_int_eq(rc, -ENOENT);
+				continue;
+			}
+			ck_assert_int_eq(rc, 0);
+			ck_assert_uint_eq(((struct mt_val *)v)->version, want);
+			mt_val_release(v);
+			present++;
+		}
+	return present;
+}
+
+/* After test_mixed's threads: each shared key holds some thread's last
+ * write to it (or is gone if nobody wrote it).  Returns how many are
+ * present. */
+static uint64_t check_shared_keys(struct map *m, const char *name,
+				  const struct worker *w)
+{
+	uint64_t present = 0;
+
+	for (uint64_t j = 0; j < SHARED_KEYS; j++) {
+		uint64_t k = skey(j), have;
+		void *v = NULL;
+		bool ok = false, any = false;
+		int rc = map_get(m, &k, 8, &v);
+
+		ck_assert(rc == 0 || rc == -ENOENT);
+		have = rc == 0 ? ((struct mt_val *)v)->version : DELETED;
+		if (rc == 0) {
+			ck_assert_uint_eq(((struct mt_val *)v)->key, k);
+			mt_val_release(v);
+			present++;
+		}
+		for (int t = 0; t < NTHREADS; t++) {
+			if (w[t].last[j] == NONE)
+				continue;
+			any = true;
+			if (w[t].last[j] == have)
+				ok = true;
+		}
+		if (!any)
+			ok = have == DELETED;
+		ck_assert_msg(ok,
+			      "%s: shared key %" PRIu64 " holds version %#" PRIx64
+			      ", no thread's last write",
+			      name, j, have);
+	}
+	return present;
+}
+
 START_TEST(test_mixed)
 {
 	const struct map_variant *var = ts_variant(_i);
@@ -367,51 +430,8 @@ START_TEST(test_mixed)
 			      var->name, w[t].errors, w[t].first);
 		ck_assert_uint_gt(w[t].walks, 0);
 	}
-	/* the model: private keys */
-	for (int t = 0; t < NTHREADS; t++)
-		for (uint64_t i = 0; i < PRIVATE_KEYS; i++) {
-			struct pkey k = pkey(t, i);
-			uint64_t want = private_final(i);
-			void *v = NULL;
-
-			rc = map_get(m, &k, sizeof(k), &v);
-			if (want == DELETED) {
-				ck_assert_int_eq(rc, -ENOENT);
-				continue;
-			}
-			ck_assert_int_eq(rc, 0);
-			ck_assert_uint_eq(((struct mt_val *)v)->version, want);
-			mt_val_release(v);
-			expect_len++;
-		}
-	/* shared keys: the final state is some thread's last write */
-	for (uint64_t j = 0; j < SHARED_KEYS; j++) {
-		uint64_t k = skey(j), have;
-		void *v = NULL;
-		bool ok = false, any = false;
-
-		rc = map_get(m, &k, 8, &v);
-		ck_assert(rc == 0 || rc == -ENOENT);
-		have = rc == 0 ? ((struct mt_val *)v)->version : DELETED;
-		if (rc == 0) {
-			ck_assert_uint_eq(((struct mt_val *)v)->key, k);
-			mt_val_release(v);
-			expect_len++;
-		}
-		for (int t = 0; t < NTHREADS; t++) {
-			if (w[t].last[j] == NONE)
-				continue;
-			any = true;
-			if (w[t].last[j] == have)
-				ok = true;
-		}
-		if (!any)
-			ok = have == DELETED;
-		ck_assert_msg(ok,
-			      "%s: shared key %" PRIu64 " holds version %#" PRIx64
-			      ", no thread's last write",
-			      var->name, j, have);
-	}
+	expect_len = check_private_keys(m);
+	expect_len += check_shared_keys(m, var->name, w);
 	ck_assert_uint_eq(map_len(m), expect_len);
 	rc = map_check(m, &c);
 	if (rc != -ENOTSUP) {

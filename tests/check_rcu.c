@@ -28,6 +28,7 @@
 #include "maps/map.h"
 #include "maps/mlrcu.h"
 #include "tests/ck_run.h"
+#include "tests/maps_stable.h"
 #include "tests/maps_testutil.h"
 
 #ifdef CK_UNDER_SANITIZER
@@ -37,25 +38,6 @@
 #endif
 
 static uint64_t baseline;
-
-static struct map *open_v(const char *variant)
-{
-	struct map_config cfg = {.vops = &mt_vops};
-	struct map *m = NULL;
-
-	ck_assert_int_eq(map_open(variant, &cfg, &m), 0);
-	map_thread_enter(m);
-	return m;
-}
-
-static void close_v(struct map *m)
-{
-	struct map_check c;
-
-	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
-	map_thread_exit(m);
-	map_close(m);
-}
 
 static void put(struct map *m, const char *k, uint64_t key, uint64_t ver)
 {
@@ -79,8 +61,7 @@ START_TEST(test_stats_and_accounting)
 	void *v;
 	const int n = 20000;
 
-	baseline = ml_alloc_live_total();
-	m = open_v("rcu");
+	m = counted_open("rcu");
 	for (int i = 0; i < n; i++) {
 		snprintf(k, sizeof(k), "key-%d", i);
 		put(m, k, (uint64_t)i, 1);
@@ -110,9 +91,7 @@ START_TEST(test_stats_and_accounting)
 	ck_assert_uint_ge(st.buckets, (uint64_t)1 << st.growths);
 	ck_assert_uint_eq(st.buckets & (st.buckets - 1), 0);
 	ck_assert_uint_gt(st.bytes, 0);
-	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+	counted_close(m);
 }
 END_TEST
 
@@ -201,8 +180,7 @@ static void grace_period(const char *variant, const char *nest_with,
 	pthread_t t;
 	void *ret;
 
-	baseline = ml_alloc_live_total();
-	m = open_v(variant);
+	m = counted_open(variant);
 	h.m = m;
 	ck_assert_int_eq(pthread_mutex_init(&h.mu, NULL), 0);
 	ck_assert_int_eq(pthread_cond_init(&h.cv, NULL), 0);
@@ -234,50 +212,29 @@ static void grace_period(const char *variant, const char *nest_with,
 	/* After the grace period and the barrier: reclaimed. */
 	mlrcu_barrier();
 	ck_assert_int_eq(mt_live(), 1);
-	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+	counted_close(m);
 	pthread_cond_destroy(&h.cv);
 	pthread_mutex_destroy(&h.mu);
 }
 
-START_TEST(test_grace_period_rcu)
-{
-	grace_period("rcu", NULL, false);
-}
-END_TEST
+/* Each reclaiming variant holds a value across a delete and two
+ * replaces: from a walk, from a walk whose thread entered a second map
+ * and left it before the walk, and from a borrowed read (map_get_with's
+ * callback runs inside the read-side section, so the value it was lent
+ * outlives them until it returns). */
+static const struct {
+	const char *variant, *nest_with;
+	bool borrowed;
+} grace_cases[] = {
+	{"rcu", NULL, false},     {"syncmap", NULL, false},
+	{"rcu", "syncmap", false}, {"syncmap", "rcu", false},
+	{"rcu", NULL, true},      {"syncmap", NULL, true},
+};
 
-START_TEST(test_grace_period_syncmap)
+START_TEST(test_grace_period)
 {
-	grace_period("syncmap", NULL, false);
-}
-END_TEST
-
-/* The walker entered a second map and left it before the walk. */
-START_TEST(test_grace_period_nested_rcu)
-{
-	grace_period("rcu", "syncmap", false);
-}
-END_TEST
-
-START_TEST(test_grace_period_nested_syncmap)
-{
-	grace_period("syncmap", "rcu", false);
-}
-END_TEST
-
-/* The same hold from a borrowed read: map_get_with's callback runs inside
- * the read-side section, so the value it was lent outlives a delete and
- * two replaces until it returns. */
-START_TEST(test_grace_period_get_with_rcu)
-{
-	grace_period("rcu", NULL, true);
-}
-END_TEST
-
-START_TEST(test_grace_period_get_with_syncmap)
-{
-	grace_period("syncmap", NULL, true);
+	grace_period(grace_cases[_i].variant, grace_cases[_i].nest_with,
+		     grace_cases[_i].borrowed);
 }
 END_TEST
 
@@ -364,8 +321,7 @@ START_TEST(test_lazy_registration)
 	pthread_t t;
 	void *ret;
 
-	baseline = ml_alloc_live_total();
-	m = open_v("rcu");
+	m = counted_open("rcu");
 	put(m, "a", 1, 1);
 	for (int i = 0; i < 50; i++) {
 		ck_assert_int_eq(pthread_create(&t, NULL, no_enter, m), 0);
@@ -377,207 +333,35 @@ START_TEST(test_lazy_registration)
 		mlrcu_barrier();
 		ck_assert_int_eq(mt_live(), 1);
 	}
-	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+	counted_close(m);
 }
 END_TEST
 
 /* ---- concurrent lookups during replaces and deletes ------------------------ */
 
-#define STABLE 256
-
-struct conc {
-	struct map *m;
-	int id, iters;
-	_Atomic int *stop;
-	_Atomic long bad;
-};
-
-static void stable_key(char *k, size_t n, int i)
-{
-	snprintf(k, n, "stable-%d", i);
-}
-
-static void *reader(void *arg)
-{
-	struct conc *c = arg;
-	char k[32];
-	unsigned s = (unsigned)c->id * 7919u + 1;
-
-	map_thread_enter(c->m);
-	while (!atomic_load(c->stop)) {
-		int i;
-		void *v;
-
-		s = s * 1103515245u + 12345u;
-		i = (int)((s >> 8) % STABLE);
-		stable_key(k, sizeof(k), i);
-		if (map_get(c->m, k, strlen(k), &v) != 0) {
-			atomic_fetch_add(&c->bad, 1); /* replace never hides */
-			continue;
-		}
-		mt_val_assert(v);
-		if (((struct mt_val *)v)->key != (uint64_t)i)
-			atomic_fetch_add(&c->bad, 1);
-		mt_val_release(v);
-	}
-	map_thread_exit(c->m);
-	return NULL;
-}
-
-static void *writer(void *arg)
-{
-	struct conc *c = arg;
-	char k[48];
-	void *ex;
-
-	map_thread_enter(c->m);
-	for (int n = 0; n < c->iters; n++) {
-		int i = n % STABLE;
-
-		stable_key(k, sizeof(k), i);
-		if (map_put(c->m, k, strlen(k), mt_val_new((uint64_t)i, n)))
-			atomic_fetch_add(&c->bad, 1);
-		snprintf(k, sizeof(k), "churn-%d-%d", c->id, n);
-		if (map_put_if_absent(c->m, k, strlen(k),
-				      mt_val_new(1000000 + n, 1), &ex) != 0)
-			atomic_fetch_add(&c->bad, 1);
-		if (n >= 16) {
-			snprintf(k, sizeof(k), "churn-%d-%d", c->id, n - 16);
-			if (map_delete(c->m, k, strlen(k)) != 0)
-				atomic_fetch_add(&c->bad, 1);
-		}
-	}
-	map_thread_exit(c->m);
-	return NULL;
-}
+/* STABLE, stable_key, stable_fill and stable_run: tests/maps_stable.h */
 
 START_TEST(test_concurrent_lookups)
 {
-	struct map *m;
-	_Atomic int stop = 0;
-	struct conc r[2], w[2];
-	pthread_t rt[2], wt[2];
-	char k[32];
+	struct map *m = counted_open("rcu");
 
-	baseline = ml_alloc_live_total();
-	m = open_v("rcu");
-	for (int i = 0; i < STABLE; i++) {
-		stable_key(k, sizeof(k), i);
-		put(m, k, (uint64_t)i, 0);
-	}
-	for (int t = 0; t < 2; t++) {
-		r[t] = (struct conc){.m = m, .id = t, .stop = &stop};
-		w[t] = (struct conc){.m = m, .id = t, .iters = 20000 * SCALE,
-				     .stop = &stop};
-		ck_assert_int_eq(pthread_create(&rt[t], NULL, reader, &r[t]),
-				 0);
-		ck_assert_int_eq(pthread_create(&wt[t], NULL, writer, &w[t]),
-				 0);
-	}
-	for (int t = 0; t < 2; t++)
-		ck_assert_int_eq(pthread_join(wt[t], NULL), 0);
-	atomic_store(&stop, 1);
-	for (int t = 0; t < 2; t++)
-		ck_assert_int_eq(pthread_join(rt[t], NULL), 0);
-	for (int t = 0; t < 2; t++) {
-		ck_assert_int_eq(atomic_load(&r[t].bad), 0);
-		ck_assert_int_eq(atomic_load(&w[t].bad), 0);
-	}
-	ck_assert_uint_eq(map_len(m), STABLE + 2 * 16);
-	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+	stable_fill(m);
+	stable_run(m, 20000 * SCALE, true);
+	ck_assert_uint_eq(map_len(m), STABLE + 2 * STABLE_CHURN_LEFT);
+	counted_close(m);
 }
 END_TEST
 
 /* ---- what a range sees -------------------------------------------------------- */
 
-struct walk {
-	struct map *m;
-	int seen[STABLE];
-	long bad;
-	int reentrant;
-};
-
-static int walk_cb(const void *key, size_t klen, void *val, void *arg)
-{
-	struct walk *w = arg;
-	struct mt_val *v = val;
-	char k[32];
-
-	mt_val_assert(v);
-	if (klen > 7 && memcmp(key, "stable-", 7) == 0) {
-		if (v->key >= STABLE) {
-			w->bad++;
-			return 0;
-		}
-		stable_key(k, sizeof(k), (int)v->key);
-		if (strlen(k) != klen || memcmp(k, key, klen) != 0)
-			w->bad++;
-		w->seen[v->key]++;
-		if (w->reentrant &&
-		    map_put(w->m, key, klen, mt_val_new(v->key, 7)) != 0)
-			w->bad++;
-	}
-	return 0;
-}
-
-static void *ranger(void *arg)
-{
-	struct conc *c = arg;
-	struct walk *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		abort();
-	map_thread_enter(c->m);
-	for (int n = 0; n < c->iters; n++) {
-		memset(w, 0, sizeof(*w));
-		w->m = c->m;
-		w->reentrant = n % 4 == 0;
-		if (map_range(c->m, walk_cb, w) != 0)
-			atomic_fetch_add(&c->bad, 1);
-		/* present for the whole walk (replaced, never deleted):
-		 * seen exactly once */
-		for (int i = 0; i < STABLE; i++)
-			if (w->seen[i] != 1)
-				atomic_fetch_add(&c->bad, 1);
-		atomic_fetch_add(&c->bad, w->bad);
-	}
-	map_thread_exit(c->m);
-	free(w);
-	return NULL;
-}
-
 START_TEST(test_range_sees_each_stable_key_once)
 {
-	struct map *m;
-	_Atomic int stop = 0;
-	struct conc rg, w;
-	pthread_t rt, wt;
-	char k[32];
+	struct map *m = counted_open("rcu");
 
-	baseline = ml_alloc_live_total();
-	m = open_v("rcu");
-	rg = (struct conc){.m = m, .id = 9, .iters = 300 * SCALE,
-			   .stop = &stop};
-	w = (struct conc){.m = m, .id = 0, .iters = 20000 * SCALE,
-			  .stop = &stop};
-	for (int i = 0; i < STABLE; i++) {
-		stable_key(k, sizeof(k), i);
-		put(m, k, (uint64_t)i, 0);
-	}
-	ck_assert_int_eq(pthread_create(&rt, NULL, ranger, &rg), 0);
-	ck_assert_int_eq(pthread_create(&wt, NULL, writer, &w), 0);
-	ck_assert_int_eq(pthread_join(rt, NULL), 0);
-	ck_assert_int_eq(pthread_join(wt, NULL), 0);
-	ck_assert_int_eq(atomic_load(&rg.bad), 0);
-	ck_assert_int_eq(atomic_load(&w.bad), 0);
-	ck_assert_uint_eq(map_len(m), STABLE + 16);
-	close_v(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
+	stable_fill(m);
+	stable_range_run(m, 300 * SCALE, 20000 * SCALE, true);
+	ck_assert_uint_eq(map_len(m), STABLE + STABLE_CHURN_LEFT);
+	counted_close(m);
 }
 END_TEST
 
@@ -594,12 +378,8 @@ static Suite *rcu_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("concurrent");
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_grace_period_rcu);
-	tcase_add_test(tc, test_grace_period_syncmap);
-	tcase_add_test(tc, test_grace_period_nested_rcu);
-	tcase_add_test(tc, test_grace_period_nested_syncmap);
-	tcase_add_test(tc, test_grace_period_get_with_rcu);
-	tcase_add_test(tc, test_grace_period_get_with_syncmap);
+	tcase_add_loop_test(tc, test_grace_period, 0,
+			    (int)(sizeof(grace_cases) / sizeof(grace_cases[0])));
 	tcase_add_test(tc, test_lazy_registration);
 	tcase_add_test(tc, test_concurrent_lookups);
 	tcase_add_test(tc, test_range_sees_each_stable_key_once);

@@ -10,7 +10,7 @@
  *
  * Every test checks the allocator accounting (ml_alloc_live_total back to
  * its baseline after close) and the value reference balance (mt_live() 0
- * after close).  Run under ASan, a reader touching a reclaimed value or
+ * after close): counted_open/counted_close, tests/maps_stable.h.  Run under ASan, a reader touching a reclaimed value or
  * entry is a use-after-free report.  Fork mode; concurrent tests have
  * timeouts and fixed amounts of work (no timing assertions).
  */
@@ -23,9 +23,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "maps/alloc.h"
 #include "maps/map.h"
 #include "tests/ck_run.h"
+#include "tests/maps_stable.h"
 #include "tests/maps_testutil.h"
 
 #ifdef CK_UNDER_SANITIZER
@@ -33,30 +33,6 @@
 #else
 #define SCALE 4
 #endif
-
-static uint64_t baseline;
-
-static struct map *open_sm(void)
-{
-	struct map_config cfg = {.vops = &mt_vops};
-	struct map *m = NULL;
-
-	baseline = ml_alloc_live_total();
-	ck_assert_int_eq(map_open("syncmap", &cfg, &m), 0);
-	map_thread_enter(m);
-	return m;
-}
-
-static void close_sm(struct map *m)
-{
-	struct map_check c;
-
-	ck_assert_msg(map_check(m, &c) == 0, "check: %s", c.first);
-	map_thread_exit(m);
-	map_close(m);
-	ck_assert_int_eq(mt_live(), 0);
-	ck_assert_uint_eq(ml_alloc_live_total(), baseline);
-}
 
 static void put(struct map *m, const char *k, uint64_t key, uint64_t ver)
 {
@@ -134,7 +110,7 @@ static int count_cb(const void *key, size_t klen, void *val, void *arg)
  */
 START_TEST(test_scripted_counts)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	struct mt_val *nv;
 	void *v, *ex;
 	int seen;
@@ -198,7 +174,7 @@ START_TEST(test_scripted_counts)
 	expect(m, "e", 5, 1);
 	ck_assert_int_eq(map_get(m, "a", 1, &v), -ENOENT);
 	ck_assert_int_eq(map_get(m, "d", 1, &v), -ENOENT);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -225,7 +201,7 @@ static void sm_peek_cb(void *val, void *arg)
 
 START_TEST(test_get_with_is_a_load)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	struct sm_peek p = {0};
 
 	put(m, "a", 1, 1);
@@ -250,7 +226,7 @@ START_TEST(test_get_with_is_a_load)
 	ck_assert_int_eq(p.calls, 4);
 	expect(m, "e", 5, 1);
 	ck_assert_uint_eq(map_len(m), 5);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
@@ -258,7 +234,7 @@ END_TEST
  * of the read map; a second new key copies nothing more. */
 START_TEST(test_rebuild_is_the_copy)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	struct map_stats st;
 	char k[32];
 	void *v;
@@ -284,207 +260,42 @@ START_TEST(test_rebuild_is_the_copy)
 	ck_assert_uint_eq(st.dirty_copied, (uint64_t)n);
 	ck_assert_uint_eq(st.promotions, 1);
 	ck_assert_uint_eq(map_len(m), (size_t)n + 2);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 
 /* ---- concurrent loads during stores ------------------------------------ */
 
-#define STABLE 256
-
-struct conc {
-	struct map *m;
-	int id;
-	int iters;
-	_Atomic int *stop;
-	_Atomic long bad;
-	long ops;
-};
-
-static void stable_key(char *k, size_t n, int i)
-{
-	snprintf(k, n, "stable-%d", i);
-}
-
-static void *reader(void *arg)
-{
-	struct conc *c = arg;
-	char k[32];
-	unsigned s = (unsigned)c->id * 7919u + 1;
-
-	map_thread_enter(c->m);
-	while (!atomic_load(c->stop)) {
-		int i;
-		void *v;
-
-		s = s * 1103515245u + 12345u;
-		i = (int)((s >> 8) % STABLE);
-		stable_key(k, sizeof(k), i);
-		if (map_get(c->m, k, strlen(k), &v) != 0) {
-			atomic_fetch_add(&c->bad, 1); /* stable keys never go */
-			continue;
-		}
-		mt_val_assert(v);
-		if (((struct mt_val *)v)->key != (uint64_t)i)
-			atomic_fetch_add(&c->bad, 1);
-		mt_val_release(v);
-		c->ops++;
-	}
-	map_thread_exit(c->m);
-	return NULL;
-}
-
-static void *writer(void *arg)
-{
-	struct conc *c = arg;
-	char k[48];
-
-	map_thread_enter(c->m);
-	for (int n = 0; n < c->iters; n++) {
-		int i = n % STABLE;
-
-		/* overwrite a stable key: the old value is reclaimed while
-		 * readers may hold it */
-		stable_key(k, sizeof(k), i);
-		if (map_put(c->m, k, strlen(k), mt_val_new((uint64_t)i, n)))
-			atomic_fetch_add(&c->bad, 1);
-		/* churn: new keys (dirty rebuilds, promotions) and deletes */
-		snprintf(k, sizeof(k), "churn-%d-%d", c->id, n);
-		if (map_put(c->m, k, strlen(k), mt_val_new(1000000 + n, 1)))
-			atomic_fetch_add(&c->bad, 1);
-		if (n >= 16) {
-			snprintf(k, sizeof(k), "churn-%d-%d", c->id, n - 16);
-			if (map_delete(c->m, k, strlen(k)) != 0)
-				atomic_fetch_add(&c->bad, 1);
-		}
-	}
-	map_thread_exit(c->m);
-	return NULL;
-}
+/* STABLE, stable_key, stable_fill and stable_run: tests/maps_stable.h */
 
 START_TEST(test_concurrent_loads_during_stores)
 {
-	struct map *m = open_sm();
-	_Atomic int stop = 0;
-	struct conc r[2], w[2];
-	pthread_t rt[2], wt[2];
-	char k[32];
+	struct map *m = counted_open("syncmap");
 	struct map_stats st;
 
-	for (int i = 0; i < STABLE; i++) {
-		stable_key(k, sizeof(k), i);
-		put(m, k, (uint64_t)i, 0);
-	}
-	for (int t = 0; t < 2; t++) {
-		r[t] = (struct conc){.m = m, .id = t, .stop = &stop};
-		w[t] = (struct conc){.m = m, .id = t, .iters = 20000 * SCALE,
-				     .stop = &stop};
-		ck_assert_int_eq(pthread_create(&rt[t], NULL, reader, &r[t]),
-				 0);
-		ck_assert_int_eq(pthread_create(&wt[t], NULL, writer, &w[t]),
-				 0);
-	}
-	for (int t = 0; t < 2; t++)
-		ck_assert_int_eq(pthread_join(wt[t], NULL), 0);
-	atomic_store(&stop, 1);
-	for (int t = 0; t < 2; t++)
-		ck_assert_int_eq(pthread_join(rt[t], NULL), 0);
-	for (int t = 0; t < 2; t++) {
-		ck_assert_int_eq(atomic_load(&r[t].bad), 0);
-		ck_assert_int_eq(atomic_load(&w[t].bad), 0);
-	}
+	stable_fill(m);
+	stable_run(m, 20000 * SCALE, false);
 	map_stats(m, &st);
 	/* The churn made the algorithm work: reads fell through, dirty maps
 	 * were rebuilt and promoted. */
 	ck_assert_uint_gt(st.promotions, 0);
 	ck_assert_uint_gt(st.dirty_copied, 0);
 	ck_assert_uint_gt(st.misses, 0);
-	ck_assert_uint_eq(map_len(m), STABLE + 2 * 16);
-	close_sm(m);
+	ck_assert_uint_eq(map_len(m), STABLE + 2 * STABLE_CHURN_LEFT);
+	counted_close(m);
 }
 END_TEST
 
 /* ---- range with concurrent and re-entrant stores --------------------------- */
 
-struct walk {
-	struct map *m;
-	int seen_stable[STABLE];
-	long bad;
-	int reentrant;
-};
-
-static int walk_cb(const void *key, size_t klen, void *val, void *arg)
-{
-	struct walk *w = arg;
-	struct mt_val *v = val;
-	char k[32];
-
-	mt_val_assert(v);
-	if (klen > 7 && memcmp(key, "stable-", 7) == 0) {
-		if (v->key >= STABLE) {
-			w->bad++;
-			return 0;
-		}
-		stable_key(k, sizeof(k), (int)v->key);
-		if (strlen(k) != klen || memcmp(k, key, klen) != 0)
-			w->bad++; /* value stored under another key */
-		w->seen_stable[v->key]++;
-		/* a store from inside the walk (Go allows it) */
-		if (w->reentrant &&
-		    map_put(w->m, key, klen, mt_val_new(v->key, 7)) != 0)
-			w->bad++;
-	}
-	return 0;
-}
-
-static void *ranger(void *arg)
-{
-	struct conc *c = arg;
-	struct walk *w = calloc(1, sizeof(*w));
-
-	ck_assert_ptr_nonnull(w);
-	map_thread_enter(c->m);
-	for (int n = 0; n < c->iters; n++) {
-		memset(w, 0, sizeof(*w));
-		w->m = c->m;
-		w->reentrant = n % 4 == 0;
-		if (map_range(c->m, walk_cb, w) != 0)
-			atomic_fetch_add(&c->bad, 1);
-		/* every stable key is present for the whole walk: seen
-		 * exactly once (no key twice, none missed) */
-		for (int i = 0; i < STABLE; i++)
-			if (w->seen_stable[i] != 1)
-				atomic_fetch_add(&c->bad, 1);
-		atomic_fetch_add(&c->bad, w->bad);
-	}
-	map_thread_exit(c->m);
-	free(w);
-	return NULL;
-}
-
 START_TEST(test_range_with_concurrent_stores)
 {
-	struct map *m = open_sm();
-	_Atomic int stop = 0;
-	struct conc rg = {.m = m, .id = 9, .iters = 300 * SCALE,
-			  .stop = &stop};
-	struct conc w = {.m = m, .id = 0, .iters = 20000 * SCALE,
-			 .stop = &stop};
-	pthread_t rt, wt;
-	char k[32];
+	struct map *m = counted_open("syncmap");
 
-	for (int i = 0; i < STABLE; i++) {
-		stable_key(k, sizeof(k), i);
-		put(m, k, (uint64_t)i, 0);
-	}
-	ck_assert_int_eq(pthread_create(&rt, NULL, ranger, &rg), 0);
-	ck_assert_int_eq(pthread_create(&wt, NULL, writer, &w), 0);
-	ck_assert_int_eq(pthread_join(rt, NULL), 0);
-	ck_assert_int_eq(pthread_join(wt, NULL), 0);
-	ck_assert_int_eq(atomic_load(&rg.bad), 0);
-	ck_assert_int_eq(atomic_load(&w.bad), 0);
-	ck_assert_uint_eq(map_len(m), STABLE + 16);
-	close_sm(m);
+	stable_fill(m);
+	stable_range_run(m, 300 * SCALE, 20000 * SCALE, false);
+	ck_assert_uint_eq(map_len(m), STABLE + STABLE_CHURN_LEFT);
+	counted_close(m);
 }
 END_TEST
 
@@ -505,7 +316,7 @@ static void *no_enter(void *arg)
 
 START_TEST(test_thread_without_enter)
 {
-	struct map *m = open_sm();
+	struct map *m = counted_open("syncmap");
 	pthread_t t;
 	void *ret;
 
@@ -516,7 +327,7 @@ START_TEST(test_thread_without_enter)
 		ck_assert_ptr_null(ret);
 	}
 	ck_assert_uint_eq(map_len(m), 2);
-	close_sm(m);
+	counted_close(m);
 }
 END_TEST
 

@@ -628,20 +628,13 @@ static int add_section(struct cfg_set *s, const json_t *sec, uint32_t svc,
 	return 0;
 }
 
-int config_load(const char *buf, size_t len, uint64_t min_version,
-		struct cfg_set **out, char *err, size_t errlen)
+/* The document's top level: JSON, an object.  NULL with err set if not. */
+static json_t *parse_root(const char *buf, size_t len, char *err,
+			  size_t errlen)
 {
 	json_error_t jerr;
-	json_t *root = NULL, *jv, *glob, *svcs, *sec;
-	struct cfg_set *s = NULL;
-	const char *name;
-	size_t nsvc, k = 0;
-	json_int_t ver;
-	int rc = -EINVAL;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 
-	*out = NULL;
-	err[0] = '\0';
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		/* jansson quotes the input near the error: a newline there
 		 * would break the one-line message */
@@ -650,72 +643,88 @@ int config_load(const char *buf, size_t len, uint64_t min_version,
 				*c = ' ';
 		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
 			 jerr.line, jerr.column, jerr.text);
-		goto out;
+		return NULL;
 	}
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "top level: expected object, got %s",
 			 json_type_name(root));
-		goto out;
+		json_decref(root);
+		return NULL;
 	}
-	jv = json_object_get(root, "version");
+	return root;
+}
+
+/* "version": a positive integer newer than min_version, into *ver. */
+static int check_version(const json_t *root, uint64_t min_version,
+			 json_int_t *ver, char *err, size_t errlen)
+{
+	json_t *jv = json_object_get(root, "version");
+
 	if (!jv) {
 		snprintf(err, errlen, "missing required key \"version\"");
-		goto out;
+		return -EINVAL;
 	}
 	if (!json_is_integer(jv) || json_integer_value(jv) <= 0) {
 		snprintf(err, errlen,
 			 "\"version\": expected a positive integer, got %s",
 			 json_type_name(jv));
-		goto out;
+		return -EINVAL;
 	}
-	ver = json_integer_value(jv);
-	if ((uint64_t)ver <= min_version) {
+	*ver = json_integer_value(jv);
+	if ((uint64_t)*ver <= min_version) {
 		snprintf(err, errlen,
 			 "version %" JSON_INTEGER_FORMAT
 			 " is not newer than the applied %" PRIu64
 			 " (stale push)",
-			 ver, min_version);
-		goto out;
+			 *ver, min_version);
+		return -EINVAL;
 	}
-	glob = json_object_get(root, "global");
-	svcs = json_object_get(root, "services");
-	if (!glob || !svcs) {
-		snprintf(err, errlen, "missing required key \"%s\"",
-			 glob ? "services" : "global");
-		goto out;
-	}
-	rc = check_section(glob, "global", err, errlen);
-	if (rc)
-		goto out;
-	rc = -EINVAL;
+	return 0;
+}
+
+/* "services": an object of svcNNNNN sections, each one valid. */
+static int check_services(const json_t *svcs, char *err, size_t errlen)
+{
+	const char *name;
+	json_t *sec;
+
 	if (!json_is_object(svcs)) {
 		snprintf(err, errlen, "services: expected object, got %s",
 			 json_type_name(svcs));
-		goto out;
+		return -EINVAL;
 	}
-	json_object_foreach(svcs, name, sec) {
+	json_object_foreach((json_t *)svcs, name, sec) {
 		char where[64];
 		uint32_t svc;
+		int rc;
 
 		if (!svc_name(name, &svc)) {
 			snprintf(err, errlen,
 				 "services: bad service name \"%.*s\" "
 				 "(expected svcNNNNN)",
 				 utf8_prefix(name, 40), name);
-			goto out;
+			return -EINVAL;
 		}
 		snprintf(where, sizeof(where), "services.%s", name);
 		rc = check_section(sec, where, err, errlen);
 		if (rc)
-			goto out;
-		rc = -EINVAL;
+			return rc;
 	}
-	/* Valid: only now build the staged set. */
-	nsvc = json_object_size(svcs);
-	rc = -ENOMEM;
-	s = ml_calloc(ML_TAG_CONFIG, 1, sizeof(*s));
+	return 0;
+}
+
+/* Stage a checked document: every key's value, sorted by key.  0 or
+ * -ENOMEM (*out untouched). */
+static int build_set(json_int_t ver, const json_t *glob, const json_t *svcs,
+		     struct cfg_set **out)
+{
+	size_t nsvc = json_object_size(svcs), k = 0;
+	struct cfg_set *s = ml_calloc(ML_TAG_CONFIG, 1, sizeof(*s));
+	const char *name;
+	json_t *sec;
+
 	if (!s)
-		goto out;
+		return -ENOMEM;
 	s->version = (uint64_t)ver;
 	s->services = (uint32_t)nsvc;
 	s->e = ml_calloc(ML_TAG_CONFIG, (nsvc + 1) * CFG_NFIELDS,
@@ -723,24 +732,56 @@ int config_load(const char *buf, size_t len, uint64_t min_version,
 	s->keys = ml_malloc(ML_TAG_CONFIG,
 			    (nsvc + 1) * CFG_NFIELDS * CFG_KEY_MAX);
 	if (!s->e || !s->keys)
-		goto out;
+		goto fail;
 	if (add_section(s, glob, CFG_SVC_GLOBAL, &k))
-		goto out;
-	json_object_foreach(svcs, name, sec) {
+		goto fail;
+	json_object_foreach((json_t *)svcs, name, sec) {
 		uint32_t svc = 0;
 
 		svc_name(name, &svc);
 		if (add_section(s, sec, svc, &k))
-			goto out;
+			goto fail;
 	}
 	qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
 	*out = s;
-	s = NULL;
-	rc = 0;
+	return 0;
+fail:
+	config_set_free(s);
+	return -ENOMEM;
+}
+
+int config_load(const char *buf, size_t len, uint64_t min_version,
+		struct cfg_set **out, char *err, size_t errlen)
+{
+	json_t *root, *glob, *svcs;
+	json_int_t ver;
+	int rc;
+
+	*out = NULL;
+	err[0] = '\0';
+	root = parse_root(buf, len, err, errlen);
+	if (!root)
+		return -EINVAL;
+	rc = check_version(root, min_version, &ver, err, errlen);
+	if (rc)
+		goto out;
+	glob = json_object_get(root, "global");
+	svcs = json_object_get(root, "services");
+	if (!glob || !svcs) {
+		snprintf(err, errlen, "missing required key \"%s\"",
+			 glob ? "services" : "global");
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = check_section(glob, "global", err, errlen);
+	if (!rc)
+		rc = check_services(svcs, err, errlen);
+	/* Valid: only now build the staged set. */
+	if (!rc)
+		rc = build_set(ver, glob, svcs, out);
 out:
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory while staging");
-	config_set_free(s);
 	json_decref(root);
 	return rc;
 }

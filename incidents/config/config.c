@@ -960,28 +960,60 @@ static void *reader_main(void *arg)
 
 /* ---- telemetry ------------------------------------------------------------- */
 
+/* Every allocation and free so far: the counting allocator's tags plus
+ * jansson's (its parse churn is churn too); a fills with the snapshot. */
+static void alloc_totals(struct ml_alloc_snapshot *a, uint64_t *allocs,
+			 uint64_t *frees)
+{
+	uint64_t ja, jf;
+
+	ml_alloc_snapshot(a);
+	*allocs = 0;
+	*frees = 0;
+	for (int t = 0; t < ML_TAG_COUNT; t++) {
+		*allocs += a->allocs[t];
+		*frees += a->frees[t];
+	}
+	config_json_counts(&ja, &jf);
+	*allocs += ja;
+	*frees += jf;
+}
+
+/* Heap held from the kernel = arena (all arenas) + mmapped chunks; in
+ * use = uordblks + hblkhd (mmapped chunks are always in use).  Free
+ * inside the heap = fordblks. */
+static void sample_heap(struct cfg_state *st)
+{
+	uint64_t heap, freeb, frag, t_mi = ictx_now_ns();
+	struct mallinfo2 mi = mallinfo2(); /* walks every free chunk under
+					    * arena locks */
+
+	ictx_hist_record(st->h_mallinfo, ictx_now_ns() - t_mi);
+	ictx_set(st->m_top, (int64_t)(mi.keepcost >> 10));
+	heap = mi.arena + mi.hblkhd;
+	freeb = mi.arena - mi.uordblks;
+	frag = heap ? freeb * 1000u / heap : 0;
+	ictx_set(st->m_frag, (int64_t)frag);
+	ictx_set(st->m_heap, (int64_t)(heap >> 10));
+	ictx_set(st->m_heap_free, (int64_t)(freeb >> 10));
+	if (frag > st->frag_peak) {
+		st->frag_peak = frag;
+		ictx_set(st->m_frag_peak, (int64_t)frag);
+	}
+}
+
 static void *telemetry_main(void *arg)
 {
 	struct cfg_state *st = arg;
 	struct ml_alloc_snapshot a;
-	uint64_t prev_allocs = 0, prev_frees = 0, prev_t, next, ja, jf;
-	uint64_t prev_req;
+	uint64_t prev_allocs, prev_frees, prev_t, next, prev_req;
 
-	ml_alloc_snapshot(&a);
+	alloc_totals(&a, &prev_allocs, &prev_frees);
 	prev_req = a.allocs[ML_TAG_REQUESTS];
-	for (int t = 0; t < ML_TAG_COUNT; t++) {
-		prev_allocs += a.allocs[t];
-		prev_frees += a.frees[t];
-	}
-	config_json_counts(&ja, &jf);
-	prev_allocs += ja;
-	prev_frees += jf;
 	prev_t = ictx_now_ns();
 	next = prev_t + st->mallinfo_ns;
 	while (!ictx_stopping(st->ctx)) {
-		uint64_t now = ictx_now_ns(), allocs = 0, frees = 0, dt;
-		uint64_t heap, freeb, frag, t_mi;
-		struct mallinfo2 mi;
+		uint64_t now = ictx_now_ns(), allocs, frees, dt;
 
 		if (now < next) {
 			sleep_until(next - now > 20000000ull ? now + 20000000ull
@@ -989,14 +1021,7 @@ static void *telemetry_main(void *arg)
 			continue;
 		}
 		next += st->mallinfo_ns;
-		ml_alloc_snapshot(&a);
-		for (int t = 0; t < ML_TAG_COUNT; t++) {
-			allocs += a.allocs[t];
-			frees += a.frees[t];
-		}
-		config_json_counts(&ja, &jf);
-		allocs += ja; /* jansson's parse churn is churn too */
-		frees += jf;
+		alloc_totals(&a, &allocs, &frees);
 		dt = now - prev_t;
 		if (dt) {
 			uint64_t ar = (allocs - prev_allocs) * 1000000000ull / dt;
@@ -1022,23 +1047,7 @@ static void *telemetry_main(void *arg)
 		prev_req = a.allocs[ML_TAG_REQUESTS];
 		prev_frees = frees;
 		prev_t = now;
-		/* Heap held from the kernel = arena (all arenas) + mmapped
-		 * chunks; in use = uordblks + hblkhd (mmapped chunks are
-		 * always in use).  Free inside the heap = fordblks. */
-		t_mi = ictx_now_ns();
-		mi = mallinfo2(); /* walks every free chunk under arena locks */
-		ictx_hist_record(st->h_mallinfo, ictx_now_ns() - t_mi);
-		ictx_set(st->m_top, (int64_t)(mi.keepcost >> 10));
-		heap = mi.arena + mi.hblkhd;
-		freeb = mi.arena - mi.uordblks;
-		frag = heap ? freeb * 1000u / heap : 0;
-		ictx_set(st->m_frag, (int64_t)frag);
-		ictx_set(st->m_heap, (int64_t)(heap >> 10));
-		ictx_set(st->m_heap_free, (int64_t)(freeb >> 10));
-		if (frag > st->frag_peak) {
-			st->frag_peak = frag;
-			ictx_set(st->m_frag_peak, (int64_t)frag);
-		}
+		sample_heap(st);
 	}
 	return NULL;
 }
@@ -1077,36 +1086,23 @@ static void state_free(struct cfg_state *st)
 	ml_free(st);
 }
 
-static int config_setup(struct ictx *ctx, void **state)
+/* The queue's lock and its condition variable (on CLOCK_MONOTONIC, the
+ * clock the readers' deadlines use). */
+static void state_init_queue(struct cfg_state *st)
 {
-	struct cfg_state *st;
-	double kmin = ictx_param(ctx, "keys_min");
-	double kmax = ictx_param(ctx, "keys_max");
-	double period = ictx_param(ctx, "period_ms");
-	struct cfg_set *ns = NULL;
-	char err[200];
-	int rc = -ENOMEM;
+	pthread_condattr_t ca;
 
-	*state = NULL;
-	if (kmin > kmax) {
-		ictx_log(ctx, "config: keys_min %.0f > keys_max %.0f: set "
-			 "keys_min <= keys_max", kmin, kmax);
-		return -EINVAL;
-	}
-	st = ml_calloc(ML_TAG_CONFIG, 1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
 	ML_CHECK_PTHREAD(pthread_mutex_init(&st->qlock, NULL));
-	{
-		pthread_condattr_t ca;
+	ML_CHECK_PTHREAD(pthread_condattr_init(&ca));
+	ML_CHECK_PTHREAD(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
+	ML_CHECK_PTHREAD(pthread_cond_init(&st->qcond, &ca));
+	ML_CHECK_PTHREAD(pthread_condattr_destroy(&ca));
+}
 
-		ML_CHECK_PTHREAD(pthread_condattr_init(&ca));
-		ML_CHECK_PTHREAD(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC));
-		ML_CHECK_PTHREAD(pthread_cond_init(&st->qcond, &ca));
-		ML_CHECK_PTHREAD(pthread_condattr_destroy(&ca));
-	}
-	st->ctx = ctx;
-	config_json_count_begin();
+/* The run's parameters, as the incident's fields; kmin <= kmax. */
+static void state_read_params(struct cfg_state *st, struct ictx *ctx,
+			      double kmin, double kmax, double period)
+{
 	st->period_ns = (uint64_t)(period * 1e6);
 	st->mallinfo_ns = (uint64_t)(ictx_param(ctx, "mallinfo_ms") * 1e6);
 	st->svc_min = (uint32_t)((kmin - CFG_NFIELDS) / CFG_NFIELDS);
@@ -1129,6 +1125,11 @@ static int config_setup(struct ictx *ctx, void **state)
 	st->nreaders = ictx_threads(ctx) ? ictx_threads(ctx) : 1;
 	snprintf(st->path, sizeof(st->path), "%s/%s", ictx_workdir(ctx),
 		 CONFIG_FILE);
+}
+
+/* The per-version bad flags and the cache-line-aligned reader slots. */
+static int state_alloc_tables(struct cfg_state *st, struct ictx *ctx)
+{
 	/* one version per tick at most, twice over for slack */
 	st->nversions = (size_t)(ictx_seconds(ctx) * 1e9 / (double)st->period_ns) *
 				2 + 64;
@@ -1142,10 +1143,11 @@ static int config_setup(struct ictx *ctx, void **state)
 						  ~(uintptr_t)(alignof(struct reader) -
 							       1))
 			      : NULL;
-	if (!st->bad_version || !st->readers)
-		goto fail;
-	st->next_version = 1;
+	return st->bad_version && st->readers ? 0 : -ENOMEM;
+}
 
+static void state_register_metrics(struct cfg_state *st, struct ictx *ctx)
+{
 	st->m_inflight = ictx_metric(ctx, "inflight", ICTX_GAUGE);
 	st->m_ops = ictx_metric(ctx, "ops", ICTX_COUNTER);
 	st->m_entries = ictx_metric(ctx, "entries", ICTX_GAUGE);
@@ -1176,7 +1178,78 @@ static int config_setup(struct ictx *ctx, void **state)
 	st->m_top = ictx_metric(ctx, "heap_top_kib", ICTX_GAUGE);
 	st->m_reload_allocs = ictx_metric(ctx, "reload_allocs", ICTX_GAUGE);
 	st->h_serve = ictx_hist(ctx, "serve");
+}
 
+/* Version 1, pushed to the file and loaded like any other, then applied,
+ * so readers start on a real configuration. */
+static int apply_first_version(struct cfg_state *st)
+{
+	struct cfg_set *ns = NULL;
+	enum cfg_push kind;
+	char err[200], *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = push_next(st, &kind); /* no good version yet: GOOD */
+	if (rc)
+		return rc;
+	rc = config_read_file(st->path, &buf, &len);
+	if (rc == 0) {
+		rc = config_load(buf, len, 0, &ns, err, sizeof(err));
+		if (rc == -EINVAL)
+			ictx_log(st->ctx, "config: first version rejected: %s",
+				 err);
+		if (rc == 0)
+			st->applied_hash = config_hash(buf, len);
+	}
+	ml_free(buf);
+	if (rc)
+		return rc;
+	if (st->m)
+		map_thread_enter(st->m);
+	rc = apply_set(st, ns);
+	if (st->m)
+		map_thread_exit(st->m);
+	if (rc) {
+		config_set_free(ns);
+		return rc;
+	}
+	if (st->how == APPLY_SNAPSHOT) {
+		/* setup's thread leaves the first snapshot; the reloader
+		 * enters it when it starts */
+		map_thread_exit(st->rl_mine->m);
+		st->rl_mine = NULL;
+	}
+	st->n_applied = 1;
+	return 0;
+}
+
+static int config_setup(struct ictx *ctx, void **state)
+{
+	struct cfg_state *st;
+	double kmin = ictx_param(ctx, "keys_min");
+	double kmax = ictx_param(ctx, "keys_max");
+	double period = ictx_param(ctx, "period_ms");
+	int rc;
+
+	*state = NULL;
+	if (kmin > kmax) {
+		ictx_log(ctx, "config: keys_min %.0f > keys_max %.0f: set "
+			 "keys_min <= keys_max", kmin, kmax);
+		return -EINVAL;
+	}
+	st = ml_calloc(ML_TAG_CONFIG, 1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	state_init_queue(st);
+	st->ctx = ctx;
+	config_json_count_begin();
+	state_read_params(st, ctx, kmin, kmax, period);
+	rc = state_alloc_tables(st, ctx);
+	if (rc)
+		goto fail;
+	st->next_version = 1;
+	state_register_metrics(st, ctx);
 	if (st->how == APPLY_INPLACE) {
 		struct map_config c =
 			map_cfg(st, st->presize ? (size_t)kmax : 0);
@@ -1188,48 +1261,9 @@ static int config_setup(struct ictx *ctx, void **state)
 			goto fail;
 		}
 	}
-	/* Version 1, pushed and loaded like any other, so readers start on
-	 * a real configuration. */
-	{
-		enum cfg_push kind;
-
-		rc = push_next(st, &kind); /* no good version yet: GOOD */
-		if (rc)
-			goto fail;
-	}
-	{
-		char *buf = NULL;
-		size_t len = 0;
-
-		rc = config_read_file(st->path, &buf, &len);
-		if (rc == 0) {
-			rc = config_load(buf, len, 0, &ns, err, sizeof(err));
-			if (rc == -EINVAL)
-				ictx_log(ctx, "config: first version rejected: %s",
-					 err);
-			if (rc == 0)
-				st->applied_hash = config_hash(buf, len);
-		}
-		ml_free(buf);
-		if (rc)
-			goto fail;
-	}
-	if (st->m)
-		map_thread_enter(st->m);
-	rc = apply_set(st, ns);
-	if (st->m)
-		map_thread_exit(st->m);
-	if (rc) {
-		config_set_free(ns);
+	rc = apply_first_version(st);
+	if (rc)
 		goto fail;
-	}
-	if (st->how == APPLY_SNAPSHOT) {
-		/* setup's thread leaves the first snapshot; the reloader
-		 * enters it when it starts */
-		map_thread_exit(st->rl_mine->m);
-		st->rl_mine = NULL;
-	}
-	st->n_applied = 1;
 	ictx_log(ctx,
 		 "config: variant %s, apply %s, %u..%u services (%u..%u "
 		 "keys), reload every %.0f ms, %u readers at %.0f req/s",
@@ -1339,72 +1373,74 @@ static int walk_fn(const void *key, size_t klen, void *val, void *arg)
 	return 0;
 }
 
-static void config_oracle(void *state, struct ictx *ctx)
-{
-	struct cfg_state *st = state;
-	uint64_t torn = 0, garbage = 0, bad_seen = 0, served = 0, misses = 0;
-	uint64_t stale = 0, lost = 0, damage;
-	struct snap *s = atomic_load(&st->cur);
-	struct map *m = st->how == APPLY_INPLACE ? st->m : s->m;
-	struct map_check chk;
-	struct walk w = {0};
-	int crc;
+/* What the readers saw, summed over them after join. */
+struct reader_sums {
+	uint64_t torn, garbage, bad_seen, served, misses, stale, lost;
+};
 
+static void sum_readers(const struct cfg_state *st, struct reader_sums *r)
+{
+	memset(r, 0, sizeof(*r));
 	for (unsigned i = 0; i < st->nreaders; i++) {
-		torn += st->readers[i].torn;
-		garbage += st->readers[i].garbage;
-		bad_seen += st->readers[i].bad_seen;
-		served += st->readers[i].served;
-		misses += st->readers[i].misses;
-		stale += st->readers[i].stale;
-		lost += st->readers[i].lost;
+		r->torn += st->readers[i].torn;
+		r->garbage += st->readers[i].garbage;
+		r->bad_seen += st->readers[i].bad_seen;
+		r->served += st->readers[i].served;
+		r->misses += st->readers[i].misses;
+		r->stale += st->readers[i].stale;
+		r->lost += st->readers[i].lost;
 	}
-	damage = garbage + stale + lost;
-	map_thread_enter(m);
-	crc = map_check(m, &chk);
+}
+
+/* The final table against the last applied set: map_check, then (on a
+ * table that passes) a walk counting lost updates, deletes and inserts.
+ * Records those symptoms and returns the map damage they add; w keeps
+ * the walk's counts (w->bad: a bad document's values in force).  The
+ * caller is inside m's thread section. */
+static uint64_t check_final_table(struct cfg_state *st, struct ictx *ctx,
+				  struct map *m, struct walk *w)
+{
+	struct map_check chk;
+	uint64_t damage = 0;
+	int crc = map_check(m, &chk);
+
 	if (crc == -EBADMSG) {
-		damage += chk.problems;
 		st->corrupt = true;
 		ictx_symptom(ctx, "invariant_violations", (double)chk.problems);
 		ictx_log(ctx, "config: map_check: %" PRIu64 " problems, first: %s",
 			 chk.problems, chk.first);
-	} else {
-		w.set = st->applied;
-		w.seed = st->seed;
-		w.bad_version = st->bad_version;
-		w.nversions = st->nversions;
-		w.limit = 2 * st->applied->n + 1024;
-		w.seen = ml_calloc(ML_TAG_CONFIG, st->applied->n ? st->applied->n : 1,
-				   1);
-		if (w.seen) {
-			map_range(m, walk_fn, &w);
-			ml_free(w.seen);
-			if (w.visits > w.limit)
-				ictx_log(ctx, "config: final walk stopped after "
-					 "%" PRIu64 " entries (loop?)", w.limit);
-			ictx_symptom(ctx, "lost_updates",
-				     (double)(w.stale + w.garbage));
-			ictx_symptom(ctx, "lost_deletes", (double)w.extra);
-			ictx_symptom(ctx, "lost_inserts",
-				     (double)(st->applied->n - w.matched));
-			damage += w.stale + w.garbage + w.extra +
-				  (st->applied->n - w.matched);
-		}
-		if (crc == 0 || crc == -ENOTSUP)
-			ictx_symptom(ctx, "invariant_violations", 0);
+		return chk.problems;
 	}
-	map_thread_exit(m);
-	/* map damage (see the file header) apart from the protocol's tear */
-	ictx_symptom(ctx, "map_damage", (double)damage);
-	ictx_symptom(ctx, "torn_reads", (double)torn);
-	ictx_symptom(ctx, "garbage_reads", (double)garbage);
-	ictx_symptom(ctx, "stale_reads", (double)stale);
-	ictx_symptom(ctx, "lost_reads", (double)lost);
-	ictx_symptom(ctx, "bad_config_applied",
-		     (double)(st->bad_applied + bad_seen + w.bad));
-	if (st->good_rejected)
-		ictx_symptom(ctx, "good_config_rejected",
-			     (double)st->good_rejected);
+	w->set = st->applied;
+	w->seed = st->seed;
+	w->bad_version = st->bad_version;
+	w->nversions = st->nversions;
+	w->limit = 2 * st->applied->n + 1024;
+	w->seen = ml_calloc(ML_TAG_CONFIG, st->applied->n ? st->applied->n : 1,
+			    1);
+	if (w->seen) {
+		map_range(m, walk_fn, w);
+		ml_free(w->seen);
+		if (w->visits > w->limit)
+			ictx_log(ctx, "config: final walk stopped after "
+				 "%" PRIu64 " entries (loop?)", w->limit);
+		ictx_symptom(ctx, "lost_updates",
+			     (double)(w->stale + w->garbage));
+		ictx_symptom(ctx, "lost_deletes", (double)w->extra);
+		ictx_symptom(ctx, "lost_inserts",
+			     (double)(st->applied->n - w->matched));
+		damage = w->stale + w->garbage + w->extra +
+			 (st->applied->n - w->matched);
+	}
+	if (crc == 0 || crc == -ENOTSUP)
+		ictx_symptom(ctx, "invariant_violations", 0);
+	return damage;
+}
+
+/* The run's counts in the log: pushes by kind, then reloads. */
+static void log_pushes_and_reloads(const struct cfg_state *st,
+				   struct ictx *ctx)
+{
 	ictx_log(ctx,
 		 "config: pushes good %" PRIu64 " same %" PRIu64
 		 " bad %" PRIu64 " (truncated %" PRIu64 ", wrong_type %" PRIu64
@@ -1432,13 +1468,42 @@ static void config_oracle(void *state, struct ictx *ctx)
 					       (double)st->reload_keys_sum
 				     : 0.0,
 		 st->applied->version, st->applied->n);
+}
+
+static void config_oracle(void *state, struct ictx *ctx)
+{
+	struct cfg_state *st = state;
+	struct snap *s = atomic_load(&st->cur);
+	struct map *m = st->how == APPLY_INPLACE ? st->m : s->m;
+	struct reader_sums r;
+	struct walk w = {0};
+	uint64_t damage;
+
+	sum_readers(st, &r);
+	damage = r.garbage + r.stale + r.lost;
+	map_thread_enter(m);
+	damage += check_final_table(st, ctx, m, &w);
+	map_thread_exit(m);
+	/* map damage (see the file header) apart from the protocol's tear */
+	ictx_symptom(ctx, "map_damage", (double)damage);
+	ictx_symptom(ctx, "torn_reads", (double)r.torn);
+	ictx_symptom(ctx, "garbage_reads", (double)r.garbage);
+	ictx_symptom(ctx, "stale_reads", (double)r.stale);
+	ictx_symptom(ctx, "lost_reads", (double)r.lost);
+	ictx_symptom(ctx, "bad_config_applied",
+		     (double)(st->bad_applied + r.bad_seen + w.bad));
+	if (st->good_rejected)
+		ictx_symptom(ctx, "good_config_rejected",
+			     (double)st->good_rejected);
+	log_pushes_and_reloads(st, ctx);
 	ictx_log(ctx,
 		 "config: requests %" PRIu64 " torn %" PRIu64 " garbage %" PRIu64
 		 " stale %" PRIu64 " lost %" PRIu64
 		 " misses %" PRIu64 " dropped at stop %" PRIu64
 		 "; allocs/s mean %" PRIu64 " (requests %" PRIu64 ", reload %"
 		 PRIu64 ") frees/s mean %" PRIu64 "; frag peak %.1f%%",
-		 served, torn, garbage, stale, lost, misses, st->dropped_at_stop,
+		 r.served, r.torn, r.garbage, r.stale, r.lost, r.misses,
+		 st->dropped_at_stop,
 		 st->rate_samples ? st->alloc_rate_sum / st->rate_samples : 0,
 		 st->rate_samples ? st->req_rate_sum / st->rate_samples : 0,
 		 st->rate_samples ? (st->alloc_rate_sum - st->req_rate_sum) /

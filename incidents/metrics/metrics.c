@@ -662,21 +662,11 @@ static void export_close(struct mstate *st)
 	st->out = NULL;
 }
 
-static int metrics_setup(struct ictx *ctx, void **state)
+/* The run's parameters, as the incident's fields. */
+static void state_read_params(struct mstate *st, struct ictx *ctx)
 {
-	struct map_config cfg = {0};
 	const struct map_variant *v;
-	struct mstate *st;
-	char key[METRICS_KEY_MAX];
-	uint64_t rng, now, spread;
-	struct counter *c;
-	int rc, klen;
-	unsigned i;
 
-	*state = NULL;
-	st = ml_calloc(ML_TAG_OTHER, 1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
 	st->ctx = ctx;
 	st->rate = ictx_param(ctx, "rate");
 	st->new_rate = ictx_param(ctx, "new_series");
@@ -693,7 +683,10 @@ static int metrics_setup(struct ictx *ctx, void **state)
 	atomic_init(&st->universe, st->initial);
 	v = map_variant_find(ictx_variant(ctx));
 	st->threadsafe = v && (v->flags & MAP_V_THREADSAFE);
+}
 
+static void state_register_metrics(struct mstate *st, struct ictx *ctx)
+{
 	st->m_inflight = ictx_metric(ctx, "inflight", ICTX_GAUGE);
 	st->m_ops = ictx_metric(ctx, "ops", ICTX_COUNTER);
 	st->m_entries = ictx_metric(ctx, "entries", ICTX_GAUGE);
@@ -713,46 +706,54 @@ static int metrics_setup(struct ictx *ctx, void **state)
 	st->h_walk = ictx_hist(ctx, "walk");
 	st->h_map_call = ictx_hist(ctx, "map_call");
 	st->h_map_call_new = ictx_hist(ctx, "map_call_new");
+}
 
-	rc = export_open(st, ctx);
-	if (rc)
-		goto out;
-
-	/* ml_calloc aligns to 16 bytes; struct pq wants a cache line. */
+/* One request queue per producer; ml_calloc aligns to 16 bytes and
+ * struct pq wants a cache line, so the array is aligned by hand. */
+static int queues_open(struct mstate *st)
+{
 	st->pq_raw = ml_calloc(ML_TAG_QUEUE, 1,
 			       st->nprod * sizeof(*st->pq) + PQ_ALIGN - 1);
-	if (!st->pq_raw) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!st->pq_raw)
+		return -ENOMEM;
 	st->pq = (struct pq *)(((uintptr_t)st->pq_raw + PQ_ALIGN - 1) &
 			       ~(uintptr_t)(PQ_ALIGN - 1));
-	for (i = 0; i < st->nprod; i++) {
+	for (unsigned i = 0; i < st->nprod; i++) {
 		ML_CHECK_PTHREAD(pthread_mutex_init(&st->pq[i].mu, NULL));
 		ML_CHECK_PTHREAD(pthread_cond_init(&st->pq[i].cv, NULL));
 		st->pq[i].st = st;
 	}
+	return 0;
+}
 
-	st->vops.retain = counter_retain;
-	st->vops.release = counter_release;
-	st->vops.ctx = st;
-	cfg.capacity_hint = st->initial;
-	cfg.vops = &st->vops;
-	cfg.seed = ictx_seed(ctx);
-	cfg.flags = ictx_map_flags(ctx);
-	rc = map_open(ictx_variant(ctx), &cfg, &st->map);
-	if (rc)
-		goto out;
+static void queues_close(struct mstate *st)
+{
+	if (!st->pq)
+		return;
+	for (unsigned i = 0; i < st->nprod; i++) {
+		ML_CHECK_PTHREAD(pthread_mutex_destroy(&st->pq[i].mu));
+		ML_CHECK_PTHREAD(pthread_cond_destroy(&st->pq[i].cv));
+	}
+	ml_free(st->pq_raw);
+}
 
-	/* The series already reported before the run, last bumped at spread
-	 * moments of the past ttl (so they do not all expire at once). */
+/* The series already reported before the run, last bumped at spread
+ * moments of the past ttl (so they do not all expire at once). */
+static int prefill_series(struct mstate *st, struct ictx *ctx)
+{
+	char key[METRICS_KEY_MAX];
+	uint64_t rng, now, spread;
+	int rc = 0;
+
 	map_thread_enter(st->map);
 	rng = ictx_seed(ctx) ^ 0x736574757000ull;
 	now = ictx_now_ns();
 	spread = st->ttl_ns && st->ttl_ns < now ? st->ttl_ns : 1;
 	for (uint64_t id = 0; id < st->initial; id++) {
-		c = counter_new(st, (uint32_t)id,
-				now - ml_splitmix64(&rng) % spread);
+		struct counter *c = counter_new(st, (uint32_t)id,
+						now - ml_splitmix64(&rng) % spread);
+		int klen;
+
 		if (!c) {
 			rc = -ENOMEM;
 			break;
@@ -767,6 +768,36 @@ static int metrics_setup(struct ictx *ctx, void **state)
 					  memory_order_relaxed);
 	}
 	map_thread_exit(st->map);
+	return rc;
+}
+
+static int metrics_setup(struct ictx *ctx, void **state)
+{
+	struct map_config cfg = {0};
+	struct mstate *st;
+	int rc;
+
+	*state = NULL;
+	st = ml_calloc(ML_TAG_OTHER, 1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	state_read_params(st, ctx);
+	state_register_metrics(st, ctx);
+	rc = export_open(st, ctx);
+	if (!rc)
+		rc = queues_open(st);
+	if (rc)
+		goto out;
+	st->vops.retain = counter_retain;
+	st->vops.release = counter_release;
+	st->vops.ctx = st;
+	cfg.capacity_hint = st->initial;
+	cfg.vops = &st->vops;
+	cfg.seed = ictx_seed(ctx);
+	cfg.flags = ictx_map_flags(ctx);
+	rc = map_open(ictx_variant(ctx), &cfg, &st->map);
+	if (!rc)
+		rc = prefill_series(st, ctx);
 	if (rc)
 		goto out;
 	ictx_set(st->m_entries, (int64_t)st->initial);
@@ -784,13 +815,7 @@ out:
 	export_close(st);
 	if (st->map)
 		map_close(st->map);
-	if (st->pq) {
-		for (i = 0; i < st->nprod; i++) {
-			ML_CHECK_PTHREAD(pthread_mutex_destroy(&st->pq[i].mu));
-			ML_CHECK_PTHREAD(pthread_cond_destroy(&st->pq[i].cv));
-		}
-		ml_free(st->pq_raw);
-	}
+	queues_close(st);
 	ml_free(st);
 	return rc;
 }
@@ -868,52 +893,73 @@ static int sum_cb(const void *key, size_t klen, void *val, void *arg)
 	return 0;
 }
 
-static void metrics_oracle(void *state, struct ictx *ctx)
+/* What the producers' queues counted, summed after join. */
+struct queue_sums {
+	uint64_t applied, served, dropped, abandoned, map_errors;
+};
+
+static void sum_queues(const struct mstate *st, struct queue_sums *q)
 {
-	struct mstate *st = state;
-	struct map_check chk;
-	struct sum s = {0};
-	uint64_t applied = 0, served = 0, dropped = st->disp_dropped,
-		 abandoned = 0, map_errors = 0, accounted, t0, last, problems;
-	int64_t entries, alive;
-	int rc, crc;
-
+	memset(q, 0, sizeof(*q));
+	q->dropped = st->disp_dropped;
 	for (unsigned i = 0; i < st->nprod; i++) {
-		applied += st->pq[i].applied;
-		served += st->pq[i].served;
-		dropped += st->pq[i].dropped;
-		abandoned += st->pq[i].abandoned;
-		map_errors += st->pq[i].map_errors;
+		q->applied += st->pq[i].applied;
+		q->served += st->pq[i].served;
+		q->dropped += st->pq[i].dropped;
+		q->abandoned += st->pq[i].abandoned;
+		q->map_errors += st->pq[i].map_errors;
 	}
-	entries = atomic_load(&st->entries);
-	map_thread_enter(st->map);
+}
 
-	/* Structure first: a corrupt table is walked only with a bound. */
-	crc = map_check(st->map, &chk);
-	problems = crc == -EBADMSG ? (chk.problems ? chk.problems : 1) : 0;
+/* Structure first: a corrupt table is walked only with a bound.  The
+ * number of problems map_check found (at least 1 if it says corrupt),
+ * reported at once too: the walk after it may crash on them. */
+static uint64_t check_structure(struct mstate *st, struct ictx *ctx,
+				struct map_check *chk)
+{
+	int crc = map_check(st->map, chk);
+	uint64_t problems =
+		crc == -EBADMSG ? (chk->problems ? chk->problems : 1) : 0;
+
 	if (problems) {
 		ictx_log(ctx, "metrics: map_check: %llu problems, first: %s",
-			 (unsigned long long)chk.problems, chk.first);
-		/* Reported now too: the walk below may crash on it. */
+			 (unsigned long long)chk->problems, chk->first);
 		ictx_symptom(ctx, "invariant_violations", (double)problems);
 	}
+	return problems;
+}
 
-	s.nseen = atomic_load(&st->universe);
-	s.seen = ml_calloc(ML_TAG_OTHER, s.nseen / 8 + 1, 1);
-	alive = atomic_load(&st->alive);
-	s.bound = 4 * (uint64_t)(alive > 0 ? alive : 0) + 4096;
-	rc = map_range(st->map, sum_cb, &s);
-	ml_free(s.seen);
+/* Walk the map (bounded by the live counters) summing its counts and
+ * counting bad values and duplicate ids into s.  map_range's result. */
+static int walk_and_sum(struct mstate *st, struct ictx *ctx, struct sum *s)
+{
+	int64_t alive = atomic_load(&st->alive);
+	int rc;
+
+	s->nseen = atomic_load(&st->universe);
+	s->seen = ml_calloc(ML_TAG_OTHER, s->nseen / 8 + 1, 1);
+	s->bound = 4 * (uint64_t)(alive > 0 ? alive : 0) + 4096;
+	rc = map_range(st->map, sum_cb, s);
+	ml_free(s->seen);
+	s->seen = NULL;
 	if (rc < 0)
 		ictx_log(ctx, "metrics: oracle walk failed: %d", rc);
+	return rc;
+}
 
-	/* Variants with lock-free readers release deleted counters after a
-	 * grace period, possibly after our threads joined: wait (bounded)
-	 * until every counter not in the map has been released.  Nothing
-	 * is shaped by this wait; it is the lab's rcu_barrier(). */
+/* Variants with lock-free readers release deleted counters after a
+ * grace period, possibly after our threads joined: wait (bounded) until
+ * every counter not in the map (in_map of them are) has been released.
+ * Nothing is shaped by this wait; it is the lab's rcu_barrier().
+ * Returns the live counters at the end. */
+static int64_t wait_for_releases(struct mstate *st, uint64_t in_map)
+{
+	uint64_t t0, last;
+	int64_t alive;
+
 	t0 = last = ictx_now_ns();
 	alive = atomic_load(&st->alive);
-	while (st->threadsafe && rc == 0 && alive > (int64_t)s.visited &&
+	while (alive > (int64_t)in_map &&
 	       ictx_now_ns() - t0 < ORACLE_DRAIN_NS &&
 	       ictx_now_ns() - last < ORACLE_QUIET_NS) {
 		struct timespec ts = {0, 1000000};
@@ -925,6 +971,27 @@ static void metrics_oracle(void *state, struct ictx *ctx)
 			last = ictx_now_ns();
 		alive = now_alive;
 	}
+	return alive;
+}
+
+static void metrics_oracle(void *state, struct ictx *ctx)
+{
+	struct mstate *st = state;
+	struct map_check chk;
+	struct sum s = {0};
+	struct queue_sums q;
+	uint64_t applied, accounted, problems;
+	int64_t entries, alive;
+	int rc;
+
+	sum_queues(st, &q);
+	applied = q.applied;
+	entries = atomic_load(&st->entries);
+	map_thread_enter(st->map);
+	problems = check_structure(st, ctx, &chk);
+	rc = walk_and_sum(st, ctx, &s);
+	alive = st->threadsafe && rc == 0 ? wait_for_releases(st, s.visited)
+					  : atomic_load(&st->alive);
 
 	accounted = st->rolled + atomic_load(&st->released) + s.total;
 	ictx_symptom(ctx, "invariant_violations",
@@ -955,9 +1022,9 @@ static void metrics_oracle(void *state, struct ictx *ctx)
 	ictx_log(ctx,
 		 "metrics: arrivals %llu, served %llu, dropped %llu, abandoned "
 		 "at stop %llu, map errors %llu",
-		 (unsigned long long)st->arrivals, (unsigned long long)served,
-		 (unsigned long long)dropped, (unsigned long long)abandoned,
-		 (unsigned long long)map_errors);
+		 (unsigned long long)st->arrivals, (unsigned long long)q.served,
+		 (unsigned long long)q.dropped, (unsigned long long)q.abandoned,
+		 (unsigned long long)q.map_errors);
 	ictx_log(ctx,
 		 "metrics: %llu walks (%llu aborted), %llu series expired; map "
 		 "holds %llu (we count %lld, check says %llu); %lld counters "

@@ -1084,95 +1084,119 @@ static int oracle_cb(const void *key, size_t klen, void *val, void *arg)
 	return 0;
 }
 
-void payment_oracle(void *state, struct ictx *ctx)
+/* Walk the final table (bounded: a broken chain may run in circles),
+ * recording per order what it holds into w->f.  A runaway walk or a
+ * garbage value marks the table corrupt.  -ENOMEM if w->f cannot be
+ * allocated (then nothing is walked). */
+static int oracle_walk(struct payment *p, struct ictx *ctx, struct owalk *w)
 {
-	struct payment *p = state;
-	struct map_check mc;
-	struct owalk w = {.p = p};
-	uint64_t lost_ins = 0, lost_del = 0, lost_upd = 0, dbl = 0, dup = 0,
-		 skipped = 0, settled = 0, cached = 0;
-	struct map_stats st;
-	int rc, mc_rc;
+	int rc;
 
-	if (!p || !p->m)
-		return;
-	rc = mc_rc = map_check(p->m, &mc);
-	if (rc == -EBADMSG) {
-		p->table_corrupt = true;
-		ictx_log(ctx, "payment: map_check: %" PRIu64 " problems, "
-			 "reachable %" PRIu64 " counted %" PRIu64 ": %s",
-			 mc.problems, mc.reachable, mc.counted, mc.first);
-	}
-	w.f = ml_calloc(ML_TAG_OTHER, p->next_id ? p->next_id : 1,
-			sizeof(*w.f));
-	if (!w.f) {
-		ictx_log(ctx, "payment: oracle: no memory for its walk");
-		return;
-	}
-	w.bound = 4 * (p->next_id + 1024);
+	w->f = ml_calloc(ML_TAG_OTHER, p->next_id ? p->next_id : 1,
+			 sizeof(*w->f));
+	if (!w->f)
+		return -ENOMEM;
+	w->bound = 4 * (p->next_id + 1024);
 	map_thread_enter(p->m);
-	rc = map_range(p->m, oracle_cb, &w);
+	rc = map_range(p->m, oracle_cb, w);
 	map_thread_exit(p->m);
 	if (rc == 1) {
 		p->table_corrupt = true;
 		p->walk_runaway = true;
 		ictx_log(ctx, "payment: oracle walk stopped after %" PRIu64
-			 " visits: the table runs in circles", w.visited);
+			 " visits: the table runs in circles", w->visited);
 	}
-	if (w.garbage) {
+	if (w->garbage) {
 		p->table_corrupt = true;
 		ictx_log(ctx, "payment: %" PRIu64 " cached values are garbage "
-			 "(freed or foreign orders)", w.garbage);
+			 "(freed or foreign orders)", w->garbage);
 	}
-	p->reachable_bytes = w.bytes;
+	p->reachable_bytes = w->bytes;
+	return 0;
+}
 
+/* The ledger (what should be cached) against what the walk found. */
+struct tally {
+	uint64_t lost_ins, lost_del, lost_upd, dbl, dup, skipped, settled,
+		cached;
+};
+
+static void tally_orders(const struct payment *p, const struct found *fs,
+			 struct tally *t)
+{
+	memset(t, 0, sizeof(*t));
 	for (uint64_t id = 0; id < p->next_id; id++) {
 		const struct ledger *l = &p->ledger[id];
-		const struct found *f = &w.f[id];
+		const struct found *f = &fs[id];
 		uint16_t settles = atomic_load_explicit(&l->settles,
 							memory_order_relaxed);
 
 		if (settles > 1)
-			dbl++;
+			t->dbl++;
 		if (f->count > 1)
-			dup++;
+			t->dup++;
 		if (l->dropped || atomic_load_explicit(&l->lost_work,
 						       memory_order_relaxed)) {
-			skipped++;
+			t->skipped++;
 			continue;
 		}
 		if (l->seq == 0) { /* never announced: must not be cached */
 			if (f->count)
-				lost_upd++;
+				t->lost_upd++;
 			continue;
 		}
 		if (l->state == ST_SETTLED) {
-			settled++;
+			t->settled++;
 			if (f->count)
-				lost_del++; /* settled, never evicted */
+				t->lost_del++; /* settled, never evicted */
 			else if (!atomic_load_explicit(&l->evicted,
 						       memory_order_relaxed))
-				lost_ins++; /* vanished before its eviction */
+				t->lost_ins++; /* vanished before its eviction */
 		} else {
-			cached++;
+			t->cached++;
 			if (!f->count)
-				lost_ins++;
+				t->lost_ins++;
 			else if (f->seq != l->seq)
-				lost_upd++;
+				t->lost_upd++;
 		}
 	}
-	ictx_symptom(ctx, "lost_inserts", (double)lost_ins);
-	ictx_symptom(ctx, "lost_deletes", (double)lost_del);
-	ictx_symptom(ctx, "lost_updates", (double)lost_upd);
-	ictx_symptom(ctx, "double_settles", (double)dbl);
-	if (dup)
+}
+
+void payment_oracle(void *state, struct ictx *ctx)
+{
+	struct payment *p = state;
+	struct map_check mc;
+	struct owalk w = {.p = p};
+	struct map_stats st;
+	struct tally t;
+	int mc_rc;
+
+	if (!p || !p->m)
+		return;
+	mc_rc = map_check(p->m, &mc);
+	if (mc_rc == -EBADMSG) {
+		p->table_corrupt = true;
+		ictx_log(ctx, "payment: map_check: %" PRIu64 " problems, "
+			 "reachable %" PRIu64 " counted %" PRIu64 ": %s",
+			 mc.problems, mc.reachable, mc.counted, mc.first);
+	}
+	if (oracle_walk(p, ctx, &w)) {
+		ictx_log(ctx, "payment: oracle: no memory for its walk");
+		return;
+	}
+	tally_orders(p, w.f, &t);
+	ictx_symptom(ctx, "lost_inserts", (double)t.lost_ins);
+	ictx_symptom(ctx, "lost_deletes", (double)t.lost_del);
+	ictx_symptom(ctx, "lost_updates", (double)t.lost_upd);
+	ictx_symptom(ctx, "double_settles", (double)t.dbl);
+	if (t.dup)
 		ictx_log(ctx, "payment: %" PRIu64 " orders cached under two "
-			 "slots", dup);
+			 "slots", t.dup);
 	/* map_check's findings, plus what it cannot see: one order cached
 	 * twice, a value filed under a key that is not its own */
 	ictx_symptom(ctx, "invariant_violations",
 		     (mc_rc == -EBADMSG ? (double)mc.problems : 0) +
-			     (double)dup + (double)w.garbage);
+			     (double)t.dup + (double)w.garbage);
 	map_stats(p->m, &st);
 	ictx_log(ctx, "payment: map stats: %" PRIu64 " entries, %" PRIu64
 		 " buckets, %" PRIu64 " growths, %" PRIu64 " promotions, %"
@@ -1182,7 +1206,8 @@ void payment_oracle(void *state, struct ictx *ctx)
 	ictx_log(ctx, "payment: %" PRIu64 " orders: %" PRIu64 " settled, %"
 		 PRIu64 " still open, %" PRIu64 " skipped (work dropped); "
 		 "walk saw %" PRIu64 " entries (%" PRIu64 " bytes)",
-		 p->next_id, settled, cached, skipped, w.visited, w.bytes);
+		 p->next_id, t.settled, t.cached, t.skipped, w.visited,
+		 w.bytes);
 	ml_free(w.f);
 }
 

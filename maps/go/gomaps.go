@@ -110,6 +110,9 @@ func (p *mutexMap[V]) Range(f func(string, V) bool) {
 }
 func (p *mutexMap[V]) Len() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.m) }
 
+// rwMap repeats mutexMap with RLock on the reads, as maps/rwlock.c repeats
+// maps/mutex.c: a sync.Locker pair would put an interface call on every
+// operation the Go twins and claims time.
 type rwMap[V any] struct {
 	mu sync.RWMutex
 	m  map[string]V // written under mu, read under mu.RLock

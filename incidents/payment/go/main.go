@@ -438,6 +438,21 @@ func setup(a *gotel.Args, tel *gotel.Tel) *payment {
 		}
 		p.audit = f
 	}
+	p.registerMetrics(tel)
+	// the warm cache, sized for what it reloads (make(map, len(rows)))
+	hint := p.openSlots()
+	hint += int(a.Param("hint"))
+	p.m = gomaps.New[*order](a.Variant, hint)
+	if p.m == nil {
+		tel.Fail("payment: unknown Go variant %q", a.Variant)
+	}
+	p.warmCache()
+	tel.Log("payment: warm cache %d orders of %d open; ledger for %d orders", p.mEntries.Load(), p.open, len(p.ledger))
+	return p
+}
+
+// registerMetrics names the twin's metrics and histograms, as payment.c does.
+func (p *payment) registerMetrics(tel *gotel.Tel) {
 	p.mInflight = tel.Metric("inflight")
 	p.mOps = tel.Metric("ops")
 	p.mEntries = tel.Metric("entries")
@@ -458,8 +473,12 @@ func setup(a *gotel.Args, tel *gotel.Tel) *payment {
 	p.hLatency = tel.Hist("latency")
 	p.hSweep = tel.Hist("sweep")
 	p.hMap = tel.Hist("map_ns")
+}
 
-	// the warm cache, sized for what it reloads (make(map, len(rows)))
+// openSlots opens every order slot and picks how far each one has got
+// before the run (the warm cache: warm_pct of them past their first
+// event); returns how many of them the warm cache holds.
+func (p *payment) openSlots() int {
 	hint := 0
 	for i := range p.slots {
 		s := &p.slots[i]
@@ -472,11 +491,11 @@ func setup(a *gotel.Args, tel *gotel.Tel) *payment {
 			hint++
 		}
 	}
-	hint += int(a.Param("hint"))
-	p.m = gomaps.New[*order](a.Variant, hint)
-	if p.m == nil {
-		tel.Fail("payment: unknown Go variant %q", a.Variant)
-	}
+	return hint
+}
+
+// warmCache stores the orders openSlots left past their first event.
+func (p *payment) warmCache() {
 	for i := range p.slots {
 		s := &p.slots[i]
 		done := s.nextSeq - 1
@@ -492,8 +511,6 @@ func setup(a *gotel.Args, tel *gotel.Tel) *payment {
 		p.ledger[s.id].state = state
 		p.mEntries.Add(1)
 	}
-	tel.Log("payment: warm cache %d orders of %d open; ledger for %d orders", p.mEntries.Load(), p.open, len(p.ledger))
-	return p
 }
 
 func (p *payment) run() {
