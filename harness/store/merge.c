@@ -93,6 +93,21 @@ static int load_one(struct src *s, const char *arg, char *err, size_t n)
 	return 0;
 }
 
+/* The round of a sharded envelope search a folder belongs to (its
+ * manifest's envelope.round), 0 for any other folder. */
+static long long round_of(const struct src *s)
+{
+	return json_integer_value(json_object_get(json_object_get(s->manifest,
+		"envelope"), "round"));
+}
+
+static bool same_shard(const struct src *a, const struct src *b)
+{
+	return round_of(a) == round_of(b) && json_equal(json_object_get(
+		json_object_get(a->manifest, "shard"), "index"), json_object_get(
+		json_object_get(b->manifest, "shard"), "index"));
+}
+
 /* The shard set: all shards of one plan with every index once, or none. */
 static const char *const plan_keys[] = {"preset", "size", "reps", "base_seed",
 	"params", "incidents", "variants", "detect", "sample_ms", NULL};
@@ -129,8 +144,7 @@ static int check_shards(const struct src *s, size_t n, char *err, size_t en)
 					      "shard with the same options", s[0].dir,
 					      s[i].dir, *k);
 		for (size_t j = 0; j < i; j++)
-			if (json_equal(json_object_get(sh, "index"), json_object_get(
-				json_object_get(s[j].manifest, "shard"), "index")))
+			if (same_shard(&s[i], &s[j]))
 				return refuse(err, en, "shard %lld/%lld given twice "
 					      "(%s and %s): give each shard once",
 					      (long long)json_integer_value(json_object_get(
@@ -430,9 +444,26 @@ static int write_merged(struct src *s, size_t n, struct entry *all, size_t m,
 	return rc;
 }
 
-int results_merge(const char *const *dirs, size_t n, const char *out,
-		  int argc, char **argv, char *merged, size_t ml, char *err,
-		  size_t en)
+/* Round folders of a sharded envelope search are merged by `maplab
+ * envelope --rounds DIR --merge` only: it checks every round and writes
+ * the replayed search's summary, which no single folder holds. */
+static int check_rounds(const struct src *s, size_t n, bool rounds, char *err,
+			size_t en)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!round_of(&s[i]) != !rounds)
+			return refuse(err, en, rounds ? "%s is no round of a sharded "
+				      "envelope search: merge it with maplab report" :
+				      "%s is one round of a sharded envelope search: "
+				      "merge all its rounds with maplab envelope "
+				      "INCIDENT --rounds DIR --merge (same options)",
+				      s[i].dir);
+	return 0;
+}
+
+static int merge_folders(const char *const *dirs, size_t n, const char *out,
+			 bool rounds, int argc, char **argv, char *merged,
+			 size_t ml, char *err, size_t en)
 {
 	struct src *s = calloc(n ? n : 1, sizeof(*s));
 	json_t *incs = json_array(), *vars = json_array(), *warn = NULL;
@@ -449,6 +480,8 @@ int results_merge(const char *const *dirs, size_t n, const char *out,
 				rc = refuse(err, en, "%s is given twice; give each "
 					    "folder once", s[i].dir);
 	}
+	if (!rc)
+		rc = check_rounds(s, n, rounds, err, en);
 	if (!rc)
 		rc = check_shards(s, n, err, en);
 	if (!rc && !(all = gather(s, n, incs, vars, &m, err, en)))
@@ -476,4 +509,18 @@ int results_merge(const char *const *dirs, size_t n, const char *out,
 	free(all);
 	free(s);
 	return rc;
+}
+
+int results_merge(const char *const *dirs, size_t n, const char *out,
+		  int argc, char **argv, char *merged, size_t ml, char *err,
+		  size_t en)
+{
+	return merge_folders(dirs, n, out, false, argc, argv, merged, ml, err, en);
+}
+
+int results_merge_rounds(const char *const *dirs, size_t n, const char *out,
+			 int argc, char **argv, char *merged, size_t ml,
+			 char *err, size_t en)
+{
+	return merge_folders(dirs, n, out, true, argc, argv, merged, ml, err, en);
 }
