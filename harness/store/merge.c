@@ -389,6 +389,45 @@ static int copy_run(struct results_dir *d, const struct src *s, size_t idx,
 	return rc;
 }
 
+/* Envelope folders (maplab envelope) searched on several machines: one
+ * envelope object whose results hold every folder's variants (a variant
+ * in two folders is refused earlier, as overlapping runs); a warning when
+ * the searches differ (parameter, range, growth, repetitions). */
+static void envelope_union(json_t *m, const struct src *s, size_t n,
+			   json_t *warnings)
+{
+	static const char *const keys[] = {"incident", "param", "from", "to",
+		"growth_mib_s", "reps", "ratio", "seconds", NULL};
+	json_t *env = NULL, *res = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_object_get(s[i].manifest, "envelope");
+		const char *k;
+		json_t *r;
+
+		if (!json_is_object(e))
+			continue;
+		if (!env) {
+			env = json_deep_copy(e);
+			res = json_object_get(env, "results");
+			continue;
+		}
+		for (const char *const *key = keys; *key; key++)
+			if (!json_equal(json_object_get(env, *key),
+					json_object_get(e, *key))) {
+				json_array_append_new(warnings, json_sprintf(
+					"envelope searches differ (%s): %s and %s; the "
+					"table mixes them", *key, s[0].dir, s[i].dir));
+				break;
+			}
+		json_object_foreach(json_object_get(e, "results"), k, r)
+			if (json_is_object(res) && !json_object_get(res, k))
+				json_object_set(res, k, r);
+	}
+	if (env)
+		json_object_set_new(m, "envelope", env);
+}
+
 /* The merged manifest: the plan of the first source, the union of the
  * selections, what ran where (sources) and what differs (warnings). */
 static void merged_manifest(json_t *m, struct src *s, size_t n, json_t *incs,
@@ -396,7 +435,7 @@ static void merged_manifest(json_t *m, struct src *s, size_t n, json_t *incs,
 {
 	static const char *const keep[] = {"git", "build", "machine", "preset",
 		"size", "reps", "base_seed", "seeds", "params", "caps", "detect",
-		"sample_ms", "envelope", NULL};
+		"sample_ms", NULL};
 	json_t *srcs = json_array();
 	json_t *by = json_pack("{s:O?, s:O?}", "machine",
 			       json_object_get(m, "machine"), "git",
@@ -407,6 +446,7 @@ static void merged_manifest(json_t *m, struct src *s, size_t n, json_t *incs,
 			json_object_set(m, *k, json_object_get(s[0].manifest, *k));
 	json_object_set(m, "incidents", incs);
 	json_object_set(m, "variants", vars);
+	envelope_union(m, s, n, warnings);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(srcs, source_json(&s[i], i, true));
 	json_object_set_new(m, "sources", srcs);
