@@ -164,7 +164,7 @@ static size_t manifest_rows(const struct report *rp, struct kv *kv, size_t max)
 		const char *k;
 
 		json_object_foreach(params, k, v) {
-			char line[600];
+			char line[600] = "";
 			size_t used = 0;
 
 			if (json_is_object(v)) {
