@@ -150,6 +150,10 @@ struct incident {
 	double quick_seconds, full_seconds; /* default run length per size */
 	const struct incident_param *params; /* ends with {.name = NULL} */
 	const struct incident_rule *rules;   /* ends with {.a = NULL}; or NULL */
+	/* The Go twin that runs this incident under the go-* variants: the
+	 * folder incidents/<go_twin>/go (built as build/go/<go_twin>); NULL:
+	 * none, the go-* variants do not apply. */
+	const char *go_twin;
 
 	/* Allocate state, open the map, register metrics.  0 or -errno. */
 	int (*setup)(struct ictx *ctx, void **state);

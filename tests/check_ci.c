@@ -15,6 +15,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 
 #include "harness/verdict/expect.h"
 #include "harness/cli/presets.h"
+#include "harness/lanes/lane_args.h"
+#include "harness/lanes/tsan.h"
 #include "tests/ck_run.h"
 
 #ifndef MAPLAB_BUILD_DIR
@@ -240,54 +243,66 @@ static const char *const EXP =
 	"\"mutex\":{\"class\":\"holds\"},"
 	"\"exercise\":{\"as\":\"mutex\"}}}}";
 
-START_TEST(ci_gate_fails_broken_safe_variant)
+/* Judge runs (consumed) against exp through `maplab ci --judge`: the exit
+ * is want_rc and the output holds every string of the NULL-ended list. */
+static void assert_gate(const char *exp, json_t *runs, int want_rc, ...)
 {
 	char out[8192];
-	json_t *runs = json_array();
-	int rc;
+	const char *want;
+	int rc = judge(exp, runs, out, sizeof(out));
+	va_list ap;
 
-	json_array_append_new(runs, run_entry("payment", "unsafe", "crash", NULL, 0, 1));
-	json_array_append_new(runs, run_entry("payment", "mutex", "ok",
-					      "lost_deletes", 42, 1));
-	rc = judge(EXP, runs, out, sizeof(out));
-	ck_assert_msg(rc == 1, "exit %d, output:\n%s", rc, out);
-	ck_assert_msg(strstr(out, "FAIL") && strstr(out, "lost_deletes=42"),
-		      "output:\n%s", out);
-	ck_assert_msg(strstr(out, "cells: 1 passed, 1 failed"), "output:\n%s", out);
+	ck_assert_msg(rc == want_rc, "exit %d, not %d; output:\n%s", rc,
+		      want_rc, out);
+	va_start(ap, want_rc);
+	while ((want = va_arg(ap, const char *)))
+		ck_assert_msg(strstr(out, want), "'%s' not in:\n%s", want, out);
+	va_end(ap);
+}
+
+/* payment x unsafe and x mutex (symptom sym = val on mutex's run), and
+ * x exercise when exercise_outcome is not NULL. */
+static json_t *payment_runs(const char *unsafe_outcome, const char *sym,
+			    double val, const char *exercise_outcome)
+{
+	json_t *runs = json_array();
+
+	json_array_append_new(runs, run_entry("payment", "unsafe",
+					      unsafe_outcome, NULL, 0, 1));
+	json_array_append_new(runs, run_entry("payment", "mutex", "ok", sym,
+					      val, 1));
+	if (exercise_outcome)
+		json_array_append_new(runs, run_entry("payment", "exercise",
+						      exercise_outcome, NULL, 0, 1));
+	return runs;
+}
+
+START_TEST(ci_gate_fails_broken_safe_variant)
+{
+	assert_gate(EXP, payment_runs("crash", "lost_deletes", 42, NULL), 1,
+		    "FAIL", "lost_deletes=42", "cells: 1 passed, 1 failed", NULL);
 }
 END_TEST
 
 START_TEST(ci_gate_fails_when_unsafe_stops_reproducing)
 {
-	char out[8192];
-	json_t *runs = json_array();
-	int rc;
-
-	json_array_append_new(runs, run_entry("payment", "unsafe", "ok", NULL, 0, 1));
-	json_array_append_new(runs, run_entry("payment", "mutex", "ok", NULL, 0, 1));
-	json_array_append_new(runs, run_entry("payment", "exercise", "ok", NULL, 0, 1));
-	rc = judge(EXP, runs, out, sizeof(out));
-	ck_assert_msg(rc == 1, "exit %d, output:\n%s", rc, out);
-	ck_assert_msg(strstr(out, "cells: 2 passed, 1 failed"), "output:\n%s", out);
+	assert_gate(EXP, payment_runs("ok", NULL, 0, "ok"), 1,
+		    "cells: 2 passed, 1 failed", NULL);
 }
 END_TEST
 
 START_TEST(ci_gate_passes_and_rejects_corrupt_expectations)
 {
 	char out[8192];
-	json_t *runs = json_array();
+	json_t *runs = payment_runs("oom", NULL, 0, NULL);
 	int rc;
 
-	json_array_append_new(runs, run_entry("payment", "unsafe", "oom", NULL, 0, 1));
-	json_array_append_new(runs, run_entry("payment", "mutex", "ok", NULL, 0, 1));
-	rc = judge(EXP, json_incref(runs), out, sizeof(out));
-	ck_assert_msg(rc == 0, "exit %d, output:\n%s", rc, out);
+	assert_gate(EXP, json_incref(runs), 0, NULL);
 	rc = judge("{\"cells\": {\"payment\": {\"mutex\": {\"class\": \"maybe\"}}}}",
 		   json_incref(runs), out, sizeof(out));
 	ck_assert_msg(rc == 2 && strchr(out, '\n') == out + strlen(out) - 1,
 		      "exit %d, output:\n%s", rc, out);
-	rc = judge("{\"cells\": ", runs, out, sizeof(out));
-	ck_assert_msg(rc == 2, "exit %d, output:\n%s", rc, out);
+	assert_gate("{\"cells\": ", runs, 2, NULL);
 }
 END_TEST
 
@@ -402,24 +417,17 @@ END_TEST
 
 START_TEST(ci_gate_fails_missing_cell_and_lowered_k)
 {
-	char out[8192];
 	json_t *runs = json_array();
-	int rc;
 
 	/* payment x mutex expected, never ran */
 	json_array_append_new(runs, run_entry("payment", "unsafe", "crash", NULL, 0, 1));
-	rc = judge(EXP, runs, out, sizeof(out));
-	ck_assert_msg(rc == 1 && strstr(out, "missing:"), "exit %d:\n%s", rc, out);
+	assert_gate(EXP, runs, 1, "missing:", NULL);
 	/* k = 2 with one run: fails, says why */
-	runs = json_array();
-	json_array_append_new(runs, run_entry("payment", "unsafe", "crash", NULL, 0, 1));
-	json_array_append_new(runs, run_entry("payment", "mutex", "ok", NULL, 0, 1));
-	rc = judge("{\"cells\":{\"payment\":{"
-		   "\"unsafe\":{\"class\":\"reproduces\",\"k\":2},"
-		   "\"mutex\":{\"class\":\"holds\"}}}}",
-		   runs, out, sizeof(out));
-	ck_assert_msg(rc == 1 && strstr(out, "k=2 but only 1 runs"),
-		      "exit %d:\n%s", rc, out);
+	assert_gate("{\"cells\":{\"payment\":{"
+		    "\"unsafe\":{\"class\":\"reproduces\",\"k\":2},"
+		    "\"mutex\":{\"class\":\"holds\"}}}}",
+		    payment_runs("crash", NULL, 0, NULL), 1,
+		    "k=2 but only 1 runs", NULL);
 }
 END_TEST
 
@@ -543,6 +551,58 @@ START_TEST(real_expectations_fail_lock_removed_variants)
 }
 END_TEST
 
+/* The TSan lane's check, one row per way a cell passes or fails. */
+START_TEST(tsan_check_table)
+{
+	static const struct {
+		bool unsafe, reproduces;
+		unsigned reports;
+		int shown;
+		bool pass;
+		const char *check;
+	} rows[] = {
+		{true, true, 3, 1, true, "races found, as expected"},
+		{true, true, 0, 1, true, "no report, but the symptom showed"},
+		{true, true, 0, -1, false, "expected TSan to report races"},
+		{false, true, 0, 1, true, "race-free failure, TSan silent"},
+		{false, true, 0, 0, false, "expected the race-free failure; it did not show"},
+		{false, false, 0, 0, true, "clean"},
+		{false, false, 1, 0, false, "TSan reported a race in a safe variant"},
+		{false, false, 0, -1, false, "run failed"},
+	};
+	char check[160];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bool pass = tsan_check_cell(rows[i].unsafe, rows[i].reproduces,
+					    rows[i].reports, rows[i].shown,
+					    check, sizeof(check));
+
+		ck_assert_msg(pass == rows[i].pass, "row %zu: pass %d", i, pass);
+		ck_assert_str_eq(check, rows[i].check);
+	}
+}
+END_TEST
+
+/* A lane takes only the options it names; --judge allows operands. */
+START_TEST(lane_args_take_only_the_lane_options)
+{
+	char *tsan[] = {"tsan", "--seconds", "3s", "--no-report", NULL};
+	char *shard[] = {"tsan", "--shard", "1/2", NULL};
+	char *judge[] = {"ci", "--judge", "a", "b", "c", NULL};
+	char *extra[] = {"ci", "b", NULL};
+	struct lane_args a;
+
+	ck_assert_int_eq(lane_args_parse("tsan", "ivosn", 4, tsan, &a, NULL), 0);
+	ck_assert_str_eq(a.seconds, "3s");
+	ck_assert(!a.report && !a.variant && !a.noperands);
+	ck_assert_int_eq(lane_args_parse("tsan", "ivosn", 3, shard, &a, NULL), 2);
+	ck_assert_int_eq(lane_args_parse("ci", "ivoreSjn", 5, judge, &a, NULL), 0);
+	ck_assert(a.report && !strcmp(a.judge, "a") && a.noperands == 2);
+	ck_assert_str_eq(a.operands[1], "c");
+	ck_assert_int_eq(lane_args_parse("ci", "ivoreSjn", 2, extra, &a, NULL), 2);
+}
+END_TEST
+
 static Suite *ci_suite(void)
 {
 	Suite *s = suite_create("ci");
@@ -559,6 +619,8 @@ static Suite *ci_suite(void)
 	tcase_add_test(t, real_expectations_k_fits_the_ci_preset);
 	tcase_add_test(t, real_expectations_pass_healthy_runs);
 	tcase_add_test(t, real_expectations_fail_lock_removed_variants);
+	tcase_add_test(t, tsan_check_table);
+	tcase_add_test(t, lane_args_take_only_the_lane_options);
 	suite_add_tcase(s, t);
 	t = tcase_create("gate");
 	tcase_set_timeout(t, 60);

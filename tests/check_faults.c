@@ -330,6 +330,11 @@ START_TEST(test_refused_names)
 			     "--out", out, NULL};
 		assert_refused(a, out, "unknown incident 'no-such-incident'");
 	}
+	{ /* the list offered names what --variant accepts, Go ones too */
+		char *a[] = {maplab, "run", "--incident", "payment", "--variant",
+			     "nosuch", "--out", out, NULL};
+		assert_refused(a, out, "exercise, go-unsafe, go-mutex");
+	}
 	g_string_free(list, TRUE);
 	drop_scratch(out);
 }

@@ -145,6 +145,26 @@ START_TEST(not_built)
 }
 END_TEST
 
+/* The twin is the descriptor's fact: a fixture incident names one and
+ * runs the go-* variants; without the field it runs none. */
+START_TEST(twin_from_the_descriptor)
+{
+	struct incident fixture = *inc("retention");
+	char bin[PATH_MAX];
+
+	ck_assert_str_eq(fixture.go_twin, "payment");
+	setenv("MAPLAB_GO_BIN", "/nonexistent/maplab-go", 1);
+	fixture.name = "fixture";
+	ck_assert(gochild_supports(&fixture, "go-mutex"));
+	ck_assert(!gochild_supports(&fixture, "go-snapshot"));
+	ck_assert_int_eq(gochild_binary(&fixture, bin, sizeof(bin)), -ENOEXEC);
+	ck_assert_str_eq(bin, "/nonexistent/maplab-go/payment");
+	fixture.go_twin = NULL;
+	ck_assert(!gochild_supports(&fixture, "go-mutex"));
+	ck_assert_int_eq(gochild_binary(&fixture, bin, sizeof(bin)), -ENOENT);
+}
+END_TEST
+
 /* Every key the schema requires of a run, and none it does not list. */
 static void check_schema_keys(json_t *rec)
 {
@@ -288,6 +308,7 @@ static Suite *gochild_suite(void)
 	tcase_add_test(p, classify_table);
 	tcase_add_test(p, wilson_and_end);
 	tcase_add_test(p, not_built);
+	tcase_add_test(p, twin_from_the_descriptor);
 	suite_add_tcase(s, p);
 	tcase_set_timeout(g, 60);
 	tcase_add_test(g, go_run_record);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/cli/keyfig.h"
 #include "tests/ck_run.h"
 
 #ifndef MAPLAB_BUILD_DIR
@@ -728,6 +729,24 @@ START_TEST(default_folder_and_latest)
 }
 END_TEST
 
+/* A run that crashed before its first sweep has an empty sweep
+ * histogram: its key figure is "n/a", not the empty histogram's 0. */
+START_TEST(keyfig_empty_histogram_is_na)
+{
+	json_t *r = json_pack("{s:s, s:{s:{s:i, s:i}}}", "incident", "payment",
+			      "histograms", "sweep", "count", 0, "max_ns", 0);
+	char buf[64];
+
+	keyfig_text(r, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "sweep max n/a");
+	json_object_set_new(json_object_get(json_object_get(r, "histograms"),
+					    "sweep"), "count", json_integer(1));
+	keyfig_text(r, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "sweep max 0 ms");
+	json_decref(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("harness");
@@ -771,6 +790,7 @@ int main(void)
 	tcase_add_test(tb, bad_input);
 	tcase_add_test(tb, help_and_list);
 	tcase_add_test(tb, default_folder_and_latest);
+	tcase_add_test(tb, keyfig_empty_histogram_is_na);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, ti);
 	suite_add_tcase(s, tb);

@@ -74,14 +74,20 @@ static void names_of_incidents(char *buf, size_t len)
 				      incident_table[i]->name);
 }
 
-static void names_of_variants(char *buf, size_t len)
+/* The variant names --variant accepts, ", "-separated: the C variants
+ * (with_c) and the Go ones (with_go), in matrix order. */
+static void names_of_variants(char *buf, size_t len, bool with_c,
+			      bool with_go)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < map_variant_count() && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+	for (size_t i = 0; with_c && i < map_variant_count() && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
 				      map_variant_at(i)->name);
+	for (size_t i = 0; with_go && i < gochild_variant_count() && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+				      gochild_variant_at(i));
 }
 
 /* Split a comma list into the selection; 0 or exit code 2. */
@@ -150,9 +156,9 @@ static int select_variants(struct cli *c)
 			if (!strcmp(t, gochild_variant_at(i)))
 				name = gochild_variant_at(i);
 		if (gochild_is_go(t) && !name) {
-			rc = bad(c->o.cmd, "unknown Go variant '%s'; choose from: "
-				 "go-unsafe, go-mutex, go-rwlock, go-sharded, "
-				 "go-syncmap, go-snapshot (config)", t);
+			names_of_variants(names, sizeof(names), false, true);
+			rc = bad(c->o.cmd, "unknown Go variant '%s'; choose "
+				 "from: %s", t, names);
 			break;
 		}
 		if (c->o.runtime && ((name && !want_go) || (v && !want_c))) {
@@ -161,7 +167,7 @@ static int select_variants(struct cli *c)
 			break;
 		}
 		if (!v && !name) {
-			names_of_variants(names, sizeof(names));
+			names_of_variants(names, sizeof(names), true, true);
 			rc = bad(c->o.cmd, "unknown variant '%s'; choose from: %s",
 				 t, names[0] ? names : "(none built)");
 			break;

@@ -5,7 +5,9 @@
  * The figures are the incident's own (incident.h: struct incident_keyfig,
  * each incident's <name>_facts.c): a label, where the number is in the
  * record, and how to print it.  A figure the record does
- * not hold is left out; a figure marked `nonzero` only shows when > 0
+ * not hold is left out; one read from a histogram that counted nothing
+ * (a crash before the first sweep) shows "n/a", not its empty 0; a
+ * figure marked `nonzero` only shows when > 0
  * (syncmap's dirty copies: the other variants have none).  Pure functions,
  * no state.
  */
@@ -17,18 +19,24 @@
 #include "harness/cli/keyfig.h"
 #include "incidents/registry.h"
 
-static double at_path(const json_t *rec, const char *path)
+/* The number at a dotted path, NAN when absent.  *empty: the object
+ * holding it counted nothing ("count": 0, a histogram with no sample,
+ * e.g. no sweep finished before a crash): its 0 is no measurement. */
+static double at_path(const json_t *rec, const char *path, bool *empty)
 {
 	char part[64];
-	const json_t *v = rec;
+	const json_t *v = rec, *holder = NULL;
 
 	while (v && *path) {
 		size_t n = strcspn(path, ".");
 
 		snprintf(part, sizeof(part), "%.*s", (int)n, path);
+		holder = v;
 		v = json_object_get(v, part);
 		path += n + (path[n] == '.');
 	}
+	*empty = json_is_integer(json_object_get(holder, "count")) &&
+		 json_integer_value(json_object_get(holder, "count")) == 0;
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
@@ -78,15 +86,21 @@ void keyfig_text(const json_t *rec, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; d && d->key_figures && d->key_figures[i].label; i++) {
 		const struct incident_keyfig *f = &d->key_figures[i];
+		bool empty = false;
 		double v;
 		char num[32];
 
 		if (n >= len)
 			continue;
-		v = f->from == INCIDENT_KF_PATH ? at_path(rec, f->where)
+		v = f->from == INCIDENT_KF_PATH ? at_path(rec, f->where, &empty)
 						: series_max(rec, f->where);
-		if (!isfinite(v) || (f->nonzero && !(v > 0)))
+		if (!isfinite(v) || (f->nonzero && (empty || !(v > 0))))
 			continue;
+		if (empty) { /* nothing measured: not a 0 */
+			n += (size_t)snprintf(buf + n, len - n, "%s%s n/a",
+					      n ? ", " : "", f->label);
+			continue;
+		}
 		number(v * f->scale, num, sizeof(num));
 		n += (size_t)snprintf(buf + n, len - n, "%s%s %s%s%s",
 				      n ? ", " : "", f->label, num,

@@ -19,7 +19,6 @@
  * Single-threaded, like the runner it drives.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 
 #include "harness/lanes/ci.h"
 #include "harness/lanes/ci_shard.h"
+#include "harness/lanes/lane_args.h"
 #include "harness/store/merge.h"
 #include "harness/cli/cli.h"
 #include "harness/cli/opts.h"
@@ -88,9 +88,12 @@ static size_t group_cells(const json_t *runs, struct cell *cells, size_t max)
 	json_t *run;
 
 	json_array_foreach((json_t *)runs, i, run) {
-		const char *inc = json_string_value(json_object_get(run, "incident"));
-		const char *var = json_string_value(json_object_get(run, "variant"));
+		struct results_run_view rv;
+		const char *inc, *var;
 
+		results_view(run, &rv);
+		inc = rv.incident;
+		var = rv.variant;
 		if (!inc || !var)
 			continue;
 		for (j = 0; j < n; j++)
@@ -365,9 +368,7 @@ static void judge_cell(struct cell *c, const json_t *exp, long reps)
 	}
 }
 
-/* Record in DIR's manifest the variants ci added only as references
- * ("ci_references"): judge_folder judges no cell of theirs. */
-static int mark_references(const char *dir, const char *refs)
+int ci_mark_references(const char *cmd, const char *dir, const char *refs)
 {
 	char path[PATH_MAX + 32], *save = NULL, *copy = strdup(refs);
 	json_t *m, *arr = json_array();
@@ -383,8 +384,8 @@ static int mark_references(const char *dir, const char *refs)
 		rc = results_write_json(path, m);
 	}
 	if (rc)
-		fprintf(stderr, "maplab ci: cannot mark the reference runs in "
-				"%s: %s\n", path, strerror(-rc));
+		fprintf(stderr, "maplab %s: cannot mark the reference runs "
+				"in %s: %s\n", cmd, path, strerror(-rc));
 	free(copy);
 	json_decref(arr);
 	json_decref(m);
@@ -482,6 +483,26 @@ static int judge_folder(const char *dir, const json_t *exp0, bool print)
 	return (int)failures;
 }
 
+/* Judge dir, render its report (unless !report), print the table.
+ * ci.json first (the report marks rows from it), the table last so that
+ * the verdict closes the output.  judge_folder's return. */
+static int judge_and_render(const char *dir, const json_t *exp, bool report)
+{
+	char err[512];
+	int failed = judge_folder(dir, exp, false);
+
+	if (failed >= 0 && report) {
+		struct report_opts ro = {.quiet = true};
+
+		if (report_render(dir, &ro, err, sizeof(err)) != 0)
+			fprintf(stderr, "maplab ci: the report of %s could not "
+					"be rendered: %s\n", dir, err);
+	}
+	if (failed >= 0)
+		failed = judge_folder(dir, exp, true);
+	return failed;
+}
+
 /* --judge DIR1 DIR2 ...: merge the folders (harness/store/merge.c), then
  * judge and render the merged folder like one run.  2 on bad input. */
 static int ci_judge_merged(const char *first, int n, char **more,
@@ -506,16 +527,7 @@ static int ci_judge_merged(const char *first, int n, char **more,
 		       rc == -EACCES || rc == -ENOENT ? 2 : 1;
 	}
 	printf("maplab ci: %d folders merged into %s\n", n + 1, merged);
-	failed = judge_folder(merged, exp, false);
-	if (failed >= 0 && report) {
-		char *rargv[] = {"report", merged, "--quiet", NULL};
-
-		if (report_main(3, rargv) != 0)
-			fprintf(stderr, "maplab ci: the report of %s could not "
-					"be rendered (see above)\n", merged);
-	}
-	if (failed >= 0)
-		failed = judge_folder(merged, exp, true);
+	failed = judge_and_render(merged, exp, report);
 	return failed < 0 ? 1 : failed > 0;
 }
 
@@ -581,129 +593,91 @@ void ci_with_refs(const json_t *exp, const char *incidents,
 				"ratios need them in the same run\n", added);
 }
 
+/* --judge DIR: re-judge an existing folder, run nothing. */
+static int ci_judge_one(const char *folder, const json_t *exp)
+{
+	char dir[PATH_MAX], err[512];
+	int failed;
+
+	if (results_resolve(folder, dir, sizeof(dir), err, sizeof(err))) {
+		fprintf(stderr, "maplab ci: %s\n", err);
+		return 2;
+	}
+	failed = judge_folder(dir, exp, true);
+	return failed < 0 ? 2 : failed > 0;
+}
+
+/* Run the ci preset (or one shard of it) into a->out, then judge and
+ * render it.  The lane's exit status. */
+static int ci_run(const struct lane_args *a, const json_t *exp,
+		  unsigned reps)
+{
+	char err[512], varbuf[1024], refbuf[256] = "";
+	struct matrix_opts mo;
+	int rc, failed;
+
+	matrix_opts_init(&mo, "matrix");
+	mo.preset = "ci";
+	mo.report = 0; /* this lane renders it (or not) itself */
+	mo.out = a->out;
+	mo.incidents = a->incident;
+	mo.variants = a->variant;
+	if (a->variant) {
+		ci_with_refs(exp, a->incident, a->variant, varbuf,
+			     sizeof(varbuf), refbuf, sizeof(refbuf));
+		mo.variants = varbuf;
+	}
+	mo.reps = reps;
+	if (a->shard) /* checked by ci_check_shard */
+		shard_parse(a->shard, &mo.shard, err, sizeof(err));
+	rc = matrix_run(&mo);
+	if (rc == 2) /* bad input: matrix said why, wrote nothing */
+		return 2;
+	if (a->shard) /* one share of the cells: judged once merged */
+		return ci_shard_done(a->out, a->shard, rc, a->report);
+	if (refbuf[0] && ci_mark_references("ci", a->out, refbuf) != 0)
+		return 1;
+	failed = judge_and_render(a->out, exp, a->report);
+	if (failed < 0)
+		return 1;
+	return failed > 0 || rc != 0;
+}
+
 int ci_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"incident", required_argument, NULL, 'i'},
-		{"variant", required_argument, NULL, 'v'},
-		{"reps", required_argument, NULL, 'r'},
-		{"expect", required_argument, NULL, 'e'},
-		{"out", required_argument, NULL, 'o'},
-		{"judge", required_argument, NULL, 'j'},
-		{"no-report", no_argument, NULL, 'n'},
-		{"shard", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{0}};
-	const char *incident = NULL, *variant = NULL, *reps = NULL;
-	const char *expect_path = EXPECT_DEFAULT_PATH, *out = NULL;
-	const char *judge_only = NULL, *shard = NULL;
-	bool report = true;
-	char err[512], outbuf[PATH_MAX], dir[PATH_MAX], varbuf[1024];
-	char refbuf[256] = "";
-	struct matrix_opts mo;
-	int c, rc, failed;
+	struct lane_args a;
+	char err[512], outbuf[PATH_MAX];
 	json_t *exp;
 	uint64_t r = 0;
+	int rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i': incident = optarg; break;
-		case 'v': variant = optarg; break;
-		case 'r': reps = optarg; break;
-		case 'e': expect_path = optarg; break;
-		case 'o': out = optarg; break;
-		case 'j': judge_only = optarg; break;
-		case 'n': report = false; break;
-		case 's': shard = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default:
-			fprintf(stderr, "maplab ci: unknown or incomplete option "
-					"'%s'; try maplab ci --help\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc && !judge_only) {
-		fprintf(stderr, "maplab ci: unexpected argument '%s'; try "
-				"maplab ci --help\n", argv[optind]);
-		return 2;
-	}
-	if ((rc = ci_check_shard(shard, judge_only)))
+	if ((rc = lane_args_parse("ci", "ivoreSjn", argc, argv, &a, usage)))
+		return rc == 1 ? 0 : 2;
+	if ((rc = ci_check_shard(a.shard, a.judge)))
 		return rc;
-	if (reps && cli_parse_u64(reps, 1, 100, &r)) {
+	if (a.reps && cli_parse_u64(a.reps, 1, 100, &r)) {
 		fprintf(stderr, "maplab ci: --reps '%s' is not a whole number "
-				"from 1 to 100\n", reps);
+				"from 1 to 100\n", a.reps);
 		return 2;
 	}
-	exp = expect_load(expect_path, err, sizeof(err));
+	exp = expect_load(a.expect ? a.expect : EXPECT_DEFAULT_PATH, err,
+			  sizeof(err));
 	if (!exp) {
 		fprintf(stderr, "maplab ci: %s\n", err);
 		return 2;
 	}
-	if (judge_only && optind < argc) { /* several folders: merge, judge */
-		rc = ci_judge_merged(judge_only, argc - optind, argv + optind,
-				     out, exp, report);
-		json_decref(exp);
-		return rc;
-	}
-	if (judge_only) { /* re-judge an existing folder, run nothing */
-		if (results_resolve(judge_only, dir, sizeof(dir), err,
-				    sizeof(err))) {
-			fprintf(stderr, "maplab ci: %s\n", err);
-			json_decref(exp);
-			return 2;
+	if (a.judge && a.noperands) /* several folders: merge, judge */
+		rc = ci_judge_merged(a.judge, a.noperands, a.operands, a.out,
+				     exp, a.report);
+	else if (a.judge)
+		rc = ci_judge_one(a.judge, exp);
+	else {
+		if (!a.out) {
+			cli_default_out(outbuf, sizeof(outbuf), "ci");
+			a.out = outbuf;
 		}
-		failed = judge_folder(dir, exp, true);
-		json_decref(exp);
-		return failed < 0 ? 2 : failed > 0;
+		rc = ci_run(&a, exp, (unsigned)r);
 	}
-	if (!out) {
-		cli_default_out(outbuf, sizeof(outbuf), "ci");
-		out = outbuf;
-	}
-	matrix_opts_init(&mo, "matrix");
-	mo.preset = "ci";
-	mo.report = 0; /* this lane renders it (or not) itself */
-	mo.out = out;
-	mo.incidents = incident;
-	if (variant) {
-		ci_with_refs(exp, incident, variant, varbuf, sizeof(varbuf),
-			     refbuf, sizeof(refbuf));
-		variant = varbuf;
-	}
-	mo.variants = variant;
-	mo.reps = (unsigned)r;
-	if (shard) /* checked by ci_check_shard */
-		shard_parse(shard, &mo.shard, err, sizeof(err));
-	rc = matrix_run(&mo);
-	if (rc == 2) { /* bad input: matrix said why, wrote nothing */
-		json_decref(exp);
-		return 2;
-	}
-	if (shard) { /* one share of the cells: judged once merged */
-		json_decref(exp);
-		return ci_shard_done(out, shard, rc, report);
-	}
-	if (refbuf[0] && mark_references(out, refbuf) != 0) {
-		json_decref(exp);
-		return 1;
-	}
-	/* ci.json first (the report marks rows from it), the table last so
-	 * that the verdict closes the output. */
-	failed = judge_folder(out, exp, false);
-	if (failed >= 0 && report) {
-		struct report_opts ro = {.quiet = true};
-
-		if (report_render(out, &ro, err, sizeof(err)) != 0)
-			fprintf(stderr, "maplab ci: the report of %s could not "
-					"be rendered: %s\n", out, err);
-	}
-	if (failed >= 0)
-		failed = judge_folder(out, exp, true);
 	json_decref(exp);
-	if (failed < 0)
-		return 1;
-	return failed > 0 || rc != 0;
+	return rc;
 }

@@ -29,11 +29,12 @@ int ci_check_shard(const char *shard, const char *judge)
 int ci_shard_done(const char *out, const char *shard, int rc, bool report)
 {
 	if (report && rc == 0) {
-		char *rargv[] = {"report", (char *)out, "--quiet", NULL};
+		struct report_opts ro = {.quiet = true};
+		char err[512];
 
-		if (report_main(3, rargv) != 0)
+		if (report_render(out, &ro, err, sizeof(err)) != 0)
 			fprintf(stderr, "maplab ci: the report of %s could not be "
-				"rendered (see above)\n", out);
+				"rendered: %s\n", out, err);
 	}
 	printf("\nci shard %s: %s; not judged alone (a shard holds a share of "
 	       "the repetitions). Judge every shard's folder together:\n"

@@ -28,6 +28,9 @@
  * backtraces (gdb stops the process for a moment: the probe perturbs the
  * run a little, which diagnose.md says).  Then the page diagnose.md is
  * written into the run's results folder and the report re-rendered.
+ * The page reads the run record through its typed view (results_view,
+ * store/results.h), and only the series, which the view does not carry,
+ * by name.
  *
  * Single-threaded.  Bad input exits 2 before anything runs.
  */
@@ -247,26 +250,30 @@ static double cell(const json_t *row, int col)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* The run the page is about: its record's typed view (results_view) for
+ * every figure the view carries, the record itself for its series, which
+ * the view does not carry. */
+struct diag_run {
+	const json_t *rec;
+	struct results_run_view v;
+};
+
 /* The crash, named first: "crash SIGSEGV at 0.49 s"; "" when the run did
  * not crash (an oom is the cap's story, step 6). */
-static void crash_text(const json_t *run, char *buf, size_t len)
+static void crash_text(const struct results_run_view *v, char *buf,
+		       size_t len)
 {
-	const char *o = json_string_value(json_object_get(run, "outcome"));
-	const char *det = json_string_value(json_object_get(run, "detector"));
-	const char *sig = json_string_value(json_object_get(
-		json_object_get(run, "signal"), "name"));
-
 	buf[0] = '\0';
-	if (o && !strcmp(o, "crash"))
-		snprintf(buf, len, "crash (%s) at %.2f s", det ? det : sig ? sig
-			 : "sanitizer", json_number_value(json_object_get(run,
-			 "duration_s")));
+	if (v->outcome && !strcmp(v->outcome, "crash"))
+		snprintf(buf, len, "crash (%s) at %.2f s",
+			 v->detector ? v->detector : v->signal ? v->signal
+			 : "sanitizer", v->duration_s);
 }
 
 /* Step 1: per-tag live MiB at the start, the peak of the total, the end. */
-static void step_heap(FILE *md, const json_t *run)
+static void step_heap(FILE *md, const struct diag_run *r)
 {
-	const json_t *series = json_object_get(run, "series");
+	const json_t *series = json_object_get(r->rec, "series");
 	const json_t *cols = json_object_get(series, "columns");
 	const json_t *rows = json_object_get(series, "rows");
 	size_t n = json_array_size(rows), peak = 0;
@@ -277,7 +284,7 @@ static void step_heap(FILE *md, const json_t *run)
 	fprintf(md, "## 1. Heap profile: live bytes per allocation site\n\n"
 		    "*Go: `pprof` heap profile.*  Chart: the report's "
 		    "`#%s-memory`; data: `data/*.dat` columns `tag_*_mib`.\n\n",
-		json_string_value(json_object_get(run, "incident")));
+		r->v.incident);
 	if (!n) {
 		fprintf(md, "No samples were recorded.\n\n");
 		return;
@@ -312,7 +319,7 @@ static void step_heap(FILE *md, const json_t *run)
 	{
 		char crash[200];
 
-		crash_text(run, crash, sizeof(crash));
+		crash_text(&r->v, crash, sizeof(crash));
 		fprintf(md, "\n**Finding:** %s%s%s grew most (+%.1f MiB up to the "
 			    "peak of %.1f MiB live)%s%s%s.\n\n",
 			grew_tag ? "`" : "", grew_tag ? grew_tag : "no site",
@@ -330,8 +337,7 @@ static void step_heap(FILE *md, const json_t *run)
 		    "--massif-out-file=massif.out build/maplab run --incident %s "
 		    "--variant %s --seconds 2 --out /tmp/massif-run\n"
 		    "ms_print massif.out | less\n```\n\n",
-		json_string_value(json_object_get(run, "incident")),
-		json_string_value(json_object_get(run, "variant")));
+		r->v.incident, r->v.variant);
 }
 
 static double series_max(const json_t *run, const char *name, double *at)
@@ -355,10 +361,10 @@ static double series_max(const json_t *run, const char *name, double *at)
 	return best;
 }
 
-static void step_malloc_trace(FILE *md, const char *dir, const json_t *run,
-			      double planned)
+static void step_malloc_trace(FILE *md, const char *dir,
+			      const struct diag_run *r, double planned)
 {
-	const json_t *series = json_object_get(run, "series");
+	const json_t *series = json_object_get(r->rec, "series");
 	const json_t *cols = json_object_get(series, "columns");
 	int ct = column_of(cols, "t_s"), ca = column_of(cols, "malloc_arena_mib"),
 	    cm = column_of(cols, "malloc_mmap_mib"),
@@ -396,8 +402,7 @@ static void step_malloc_trace(FILE *md, const char *dir, const json_t *run,
 		    "the same lines on any run's stderr with "
 		    "`MAPLAB_MALLOC_TRACE=1` (they are in `stderr.txt` here).  "
 		    "Fragmentation = (arena + mmap - in use) / (arena + mmap).  "
-		    "Chart: `#%s-memory`.\n\n```\n%.*s```\n\n",
-		    json_string_value(json_object_get(run, "incident")),
+		    "Chart: `#%s-memory`.\n\n```\n%.*s```\n\n", r->v.incident,
 		    (int)(len > 1400 ? 1400 : len), buf ? buf : "");
 	fprintf(md, "**Finding:** %zu samples; peak fragmentation while the "
 		    "workload ran: %.1f%%.\n\n",
@@ -445,7 +450,8 @@ static void step_tsan(FILE *md, const char *dir, const char *inc,
 
 		snprintf(tj, sizeof(tj), "%s/tsan.json", out);
 		doc = json_load_file(tj, 0, NULL);
-		cell0 = NULL; /* this cell: the lane may add reference cells */
+		cell0 = NULL; /* this cell (the lane judges no reference cell
+			       * it adds, but look it up by name all the same) */
 		{
 			size_t k;
 			json_t *c;
@@ -663,7 +669,8 @@ static int diag_run(struct diag *dg, const struct matrix_opts *mo)
 }
 
 /* Steps 2, 5 and 6 of the page (1, 3 and 4 have their own functions). */
-static void step_trace(FILE *md, const struct diag *dg, json_t *run)
+static void step_trace(FILE *md, const struct diag *dg,
+		       const struct diag_run *r)
 {
 	const char *inc = dg->inc, *tbuf = dg->tbuf;
 	double at = NAN, v;
@@ -675,68 +682,64 @@ static void step_trace(FILE *md, const struct diag *dg, json_t *run)
 		    "{stat,schedstat}: [`threads.txt`](threads.txt).  Charts: "
 		    "`#%s-latency`, `#%s-inflight`.\n\n```\n%s```\n\n",
 		inc, inc, tbuf ? tbuf : "");
-	v = series_max(run, "lat_p99_ms", &at);
+	v = series_max(r->rec, "lat_p99_ms", &at);
 	fprintf(md, "**Finding:** request latency p99 peaked at %.2f ms "
 		    "(t=%.2fs).\n\n", v, at);
 	printf("2 trace:     latency p99 peaked at %.2f ms at t=%.2fs; threads "
 	       "in threads.txt\n", v, at);
 }
 
-static void step_dump_limit(FILE *md, const struct diag *dg, json_t *run)
+static void step_dump_limit(FILE *md, const struct diag *dg,
+			    const struct diag_run *r)
 {
 	const char *gbuf = dg->gbuf;
 	size_t glen = dg->glen;
 	double at = NAN, v;
 
-	v = series_max(run, "inflight", &at);
+	v = series_max(r->rec, "inflight", &at);
 	fprintf(md, "## 5. Goroutine dump: in-flight requests and backtraces\n\n"
 		    "*Go: goroutine dump.*  In-flight requests peaked at **%.0f** "
 		    "(t=%.2fs).  Every thread's backtrace at the probe (gdb in "
 		    "batch mode): [`gdb.txt`](gdb.txt).\n\n```\n%.*s```\n\n",
 		v, at, (int)(glen > 3000 ? 3000 : glen), gbuf ? gbuf : "");
 	if (!glen) {
-		const char *tail = json_string_value(
-			json_object_get(run, "stderr_tail"));
+		const char *tail = r->v.stderr_tail;
 		size_t tl = tail ? strlen(tail) : 0;
 
 		fprintf(md, "The run ended before a probe could attach (outcome "
 			    "`%s` after %.2fs).  What the dying process said "
 			    "itself, the end of its stderr ([`stderr.txt`]"
 			    "(stderr.txt)):\n\n```\n%s```\n\n",
-			json_string_value(json_object_get(run, "outcome")),
-			json_number_value(json_object_get(run, "duration_s")),
+			r->v.outcome, r->v.duration_s,
 			tl > 1500 ? tail + tl - 1500 : tail ? tail : "");
 	}
 	printf("5 dump:      in-flight peaked at %.0f (t=%.2fs); backtraces in "
 	       "gdb.txt (%zu bytes)\n", v, at, glen);
 
 	{
-		const json_t *oom = json_object_get(run, "oom");
-		const json_t *sum = json_object_get(run, "summary");
-		const char *o = json_string_value(json_object_get(run, "outcome"));
+		const struct results_run_view *w = &r->v;
+		const char *o = w->outcome ? w->outcome : "?";
+
 		fprintf(md, "## 6. Memory limit: the cap's forensics\n\n*Go: memory "
-			    "limit and alert.*  Outcome `%s`", o ? o : "?");
-		if (json_is_object(oom))
+			    "limit and alert.*  Outcome `%s`", o);
+		if (w->oom_cap)
 			fprintf(md, ": the **%s** cap was hit at %.2fs; the site "
-				    "that tipped or grew most: `%s`",
-				json_string_value(json_object_get(oom, "cap")),
-				json_number_value(json_object_get(oom, "at_s")),
-				json_string_value(json_object_get(oom, "tag")) ?: "?");
+				    "that tipped or grew most: `%s`", w->oom_cap,
+				w->oom_at_s, w->oom_tag ? w->oom_tag : "?");
 		fprintf(md, ".  Peak live %.1f MiB, peak RSS %.1f MiB.  Detector: "
-			    "%s.  Signal: %s.\n",
-			json_number_value(json_object_get(sum, "peak_live_bytes")) / 1048576,
-			json_number_value(json_object_get(sum, "peak_rss_bytes")) / 1048576,
-			json_string_value(json_object_get(run, "detector")) ?: "none",
-			json_string_value(json_object_get(json_object_get(run, "signal"), "name")) ?: "none");
-		printf("6 limit:     outcome %s%s%s\n", o ? o : "?",
-		       json_is_object(oom) ? ", cap " : "",
-		       json_is_object(oom) ? json_string_value(json_object_get(oom, "cap")) : "");
+			    "%s.  Signal: %s.\n", w->peak_live_bytes / 1048576,
+			w->peak_rss_bytes / 1048576,
+			w->detector ? w->detector : "none",
+			w->signal ? w->signal : "none");
+		printf("6 limit:     outcome %s%s%s\n", o, w->oom_cap ? ", cap " : "",
+		       w->oom_cap ? w->oom_cap : "");
 	}
 }
 
 /* diagnose.md, written into the run's folder.  0 or 1. */
-static int diag_page(const struct diag *dg, json_t *run)
+static int diag_page(const struct diag *dg, const json_t *run)
 {
+	struct diag_run r = {.rec = run};
 	const char *inc = dg->inc, *var = dg->var;
 	char *mdbuf = NULL, path[PATH_MAX];
 	size_t mdlen = 0;
@@ -744,34 +747,33 @@ static int diag_page(const struct diag *dg, json_t *run)
 	double probe_at[2] = {dg->probe_at[0], dg->probe_at[1]};
 	int probes = dg->probes, rc;
 
+	results_view(run, &r.v);
 	fprintf(md, "# Diagnosis: %s x %s\n\nThe seed's six-step checklist "
 		    "(chapter 4) for one run; outcome **%s**.  Run record: "
 		    "`runs/`; report: [report.html](report.html).  The probes "
 		    "(%.1fs, %.1fs; %d taken) read /proc and attach gdb for a "
 		    "moment, which perturbs the run slightly.\n\n", inc, var,
-		json_string_value(json_object_get(run, "outcome")), probe_at[0],
-		probe_at[1], probes);
+		r.v.outcome, probe_at[0], probe_at[1], probes);
 	{
 		char crash[200];
 
-		crash_text(run, crash, sizeof(crash));
+		crash_text(&r.v, crash, sizeof(crash));
 		if (crash[0]) {
 			fprintf(md, "**The run crashed: %s.**  The map's own "
 				    "failure is the finding; the memory and latency "
 				    "figures below cover only the %.2f s it lived.\n\n",
-				crash, json_number_value(json_object_get(run,
-				"duration_s")));
+				crash, r.v.duration_s);
 			printf("\n0 outcome:   %s; the figures below cover only the "
 			       "run's short life\n", crash);
 		} else {
 			printf("\n");
 		}
 	}
-	step_heap(md, run);
-	step_trace(md, dg, run);
-	step_malloc_trace(md, dg->out, run, dg->planned);
+	step_heap(md, &r);
+	step_trace(md, dg, &r);
+	step_malloc_trace(md, dg->out, &r, dg->planned);
 	step_tsan(md, dg->out, inc, var, dg->tsan);
-	step_dump_limit(md, dg, run);
+	step_dump_limit(md, dg, &r);
 	fclose(md);
 	join(path, sizeof(path), dg->out, "diagnose.md");
 	rc = results_write_file(path, mdbuf, mdlen);

@@ -99,34 +99,41 @@ static void scan(struct proc *p, const char *buf, size_t len)
 	}
 }
 
-/* One process: argv under GOMAXPROCS (NULL = inherit), killed past
- * timeout_s or the RSS cap. */
-static void run_one(char **argv, const char *gomaxprocs, double timeout_s,
-		    struct proc *p)
+/* One captured process. */
+struct captured {
+	char *buf;    /* its output, NUL-terminated; what passes cap is dropped */
+	size_t cap, len;
+	int status;   /* its wait status */
+	bool killed;  /* we killed it: timeout or RSS cap */
+	double secs;  /* from fork to reaped */
+};
+
+/* Run argv in its own process group with GOMAXPROCS=gomaxprocs (NULL:
+ * unset, Go's default), its stdout (and stderr when with_stderr) into
+ * c->buf, killed past timeout_s or the RSS cap; the pipe is read to its
+ * end (past cap into a sink, so the child never blocks on it).  0, or -1
+ * when it could not start. */
+static int run_captured(char **argv, const char *gomaxprocs, bool with_stderr,
+			double timeout_s, struct captured *c)
 {
-	static char buf[GC_OUT];
-	int fd[2], status = 0;
-	size_t len = 0;
 	double t0 = mono();
-	bool killed = false;
+	char sink[4096];
+	int fd[2];
 	pid_t pid;
 
-	memset(p, 0, sizeof(*p));
-	p->end = "error";
+	c->len = 0;
+	c->killed = false;
+	c->status = 0;
 	if (pipe2(fd, O_CLOEXEC))
-		return;
+		return -1;
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0) {
-		close(fd[0]);
-		close(fd[1]);
-		return;
-	}
 	if (pid == 0) {
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fd[1], STDOUT_FILENO);
-		dup2(fd[1], STDERR_FILENO);
+		if (with_stderr)
+			dup2(fd[1], STDERR_FILENO);
 		if (gomaxprocs)
 			setenv("GOMAXPROCS", gomaxprocs, 1);
 		else
@@ -134,43 +141,59 @@ static void run_one(char **argv, const char *gomaxprocs, double timeout_s,
 		execv(argv[0], argv);
 		_exit(4);
 	}
-	setpgid(pid, pid);
 	close(fd[1]);
+	if (pid < 0) {
+		close(fd[0]);
+		return -1;
+	}
+	setpgid(pid, pid);
 	for (;;) {
 		struct pollfd q = {fd[0], POLLIN, 0};
+		ssize_t n;
 
 		if (poll(&q, 1, 10) > 0) {
-			ssize_t n = read(fd[0], buf + len,
-					 len < sizeof(buf) ? sizeof(buf) - len : 0);
-
-			if (n > 0)
-				len += (size_t)n;
-			else if (len >= sizeof(buf)) { /* enough: discard the rest */
-				char sink[4096];
-
-				if (read(fd[0], sink, sizeof(sink)) <= 0)
-					q.fd = -1;
-			}
+			n = c->len + 1 < c->cap
+				    ? read(fd[0], c->buf + c->len, c->cap - 1 - c->len)
+				    : read(fd[0], sink, sizeof(sink));
+			if (n > 0 && c->len + 1 < c->cap)
+				c->len += (size_t)n;
 		}
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		if (waitpid(pid, &c->status, WNOHANG) == pid)
 			break;
-		if (!killed && (mono() - t0 > timeout_s ||
-				telemetry_pid_rss(pid) > GC_CAP)) {
+		if (!c->killed && (mono() - t0 > timeout_s ||
+				   telemetry_pid_rss(pid) > GC_CAP)) {
 			kill(-pid, SIGKILL);
-			killed = true;
+			c->killed = true;
 		}
 	}
-	p->secs = mono() - t0;
-	kill(-pid, SIGKILL);
-	for (ssize_t n = 1; n > 0 && len < sizeof(buf);) {
-		n = read(fd[0], buf + len, sizeof(buf) - len);
+	c->secs = mono() - t0;
+	kill(-pid, SIGKILL); /* anything left in its group */
+	for (ssize_t n = 1; n > 0 && c->len + 1 < c->cap;) {
+		n = read(fd[0], c->buf + c->len, c->cap - 1 - c->len);
 		if (n > 0)
-			len += (size_t)n;
+			c->len += (size_t)n;
 	}
 	close(fd[0]);
-	scan(p, buf, len);
-	p->end = goclaims_end(WIFEXITED(status) && !killed,
-			      WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	c->buf[c->len] = '\0';
+	return 0;
+}
+
+/* One process: argv under GOMAXPROCS (NULL: Go's default), its output
+ * scanned, its end decided. */
+static void run_one(char **argv, const char *gomaxprocs, double timeout_s,
+		    struct proc *p)
+{
+	static char buf[GC_OUT];
+	struct captured c = {.buf = buf, .cap = sizeof(buf)};
+
+	memset(p, 0, sizeof(*p));
+	p->end = "error";
+	if (run_captured(argv, gomaxprocs, true, timeout_s, &c))
+		return;
+	p->secs = c.secs;
+	scan(p, buf, c.len);
+	p->end = goclaims_end(WIFEXITED(c.status) && !c.killed,
+			      WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1,
 			      p->fatal[0] != 0,
 			      strstr(p->json, "\"survived\":true") != NULL);
 }
@@ -235,57 +258,16 @@ static json_t *cell(const char *claim, char **argv, const char *gmp,
 }
 
 /* A one-process experiment whose output is JSON lines: an array of them
- * (killed past timeout_s or the RSS cap: the lines it printed). */
+ * (killed past timeout_s or the RSS cap: the lines it printed).  The
+ * process keeps our GOMAXPROCS and our stderr. */
 static json_t *lines_of(char **argv, double timeout_s)
 {
 	static char buf[GC_OUT];
+	struct captured c = {.buf = buf, .cap = sizeof(buf)};
 	json_t *a = json_array();
-	double t0 = mono();
-	size_t len = 0;
-	int fd[2], status;
-	bool killed = false;
-	pid_t pid;
 
-	if (pipe2(fd, O_CLOEXEC))
+	if (run_captured(argv, getenv("GOMAXPROCS"), false, timeout_s, &c))
 		return a;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fd[1], STDOUT_FILENO);
-		execv(argv[0], argv);
-		_exit(4);
-	}
-	close(fd[1]);
-	if (pid < 0) {
-		close(fd[0]);
-		return a;
-	}
-	setpgid(pid, pid);
-	for (;;) {
-		struct pollfd q = {fd[0], POLLIN, 0};
-		ssize_t n = 0;
-
-		if (poll(&q, 1, 10) > 0 && len < sizeof(buf) - 1)
-			n = read(fd[0], buf + len, sizeof(buf) - 1 - len);
-		if (n > 0)
-			len += (size_t)n;
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-		if (!killed && (mono() - t0 > timeout_s ||
-				telemetry_pid_rss(pid) > GC_CAP)) {
-			kill(-pid, SIGKILL);
-			killed = true;
-		}
-	}
-	for (ssize_t n = 1; n > 0 && len < sizeof(buf) - 1;) {
-		n = read(fd[0], buf + len, sizeof(buf) - 1 - len);
-		if (n > 0)
-			len += (size_t)n;
-	}
-	close(fd[0]);
-	buf[len] = '\0';
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		json_t *o = json_loads(line, 0, NULL);
 

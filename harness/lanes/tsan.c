@@ -14,8 +14,11 @@
  * - still shows in this run while TSan stays silent (the seed's point in
  * 2.3: a race detector cannot find an OOM that has no race); a safe cell
  * whose symptom vanished fails, it does not pass on TSan's silence.
- * Ratio rules are bound to this lane's own runs (expect_bind).  Writes tsan.json and the
- * TSan logs into the results folder; exits 1 when a check fails.
+ * Ratio rules are bound to this lane's own runs (expect_bind); the
+ * reference variants --variant had to add for them are recorded in the
+ * manifest's `ci_references` and not judged, as in `maplab ci`.  Writes
+ * tsan.json and the TSan logs into the results folder; exits 1 when a
+ * check fails.
  *
  * How: TSan reads TSAN_OPTIONS once, at process start, and forked children
  * inherit it, so the lane re-executes itself once with log_path pointing
@@ -31,7 +34,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@
 #include "harness/report/report.h"
 #include "harness/store/results.h"
 #include "harness/lanes/ci.h"
+#include "harness/lanes/lane_args.h"
 #include "harness/lanes/tsan.h"
 
 #ifndef MAPLAB_SAN
@@ -138,41 +141,112 @@ static void remove_logs(const char *logs)
 	rmdir(logs);
 }
 
-/* The second pass: run the matrix, read the logs, judge. */
-static int lane(const char *out, const char *logs, const char *incident,
-		const char *variant, double seconds, bool report)
+bool tsan_check_cell(bool unsafe, bool reproduces, unsigned reports,
+		     int shown, char *check, size_t len)
 {
-	char err[512], path[PATH_MAX], logpath[PATH_MAX], sum[512];
-	char varbuf[1024];
-	struct matrix_opts mo;
-	int rc, failures = 0;
-	json_t *exp, *runs, *cells, *doc;
-	size_t i;
-	json_t *run;
-	bool color = cli_color();
-	const char *g = color ? "\033[32m" : "", *r = color ? "\033[31m" : "",
-		   *z = color ? "\033[0m" : "";
+	bool pass;
 
-	exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err));
-	if (!exp) {
-		fprintf(stderr, "maplab tsan: %s\n", err);
-		return 2;
+	if (unsafe) {
+		/* A run that crashed before any two threads overlapped
+		 * under TSan's slowdown proves nothing either way. */
+		pass = reports > 0 || shown > 0;
+		snprintf(check, len, "%s",
+			 reports ? "races found, as expected"
+			 : pass  ? "no report, but the symptom showed"
+				 : "expected TSan to report races");
+		return pass;
 	}
+	pass = reports == 0 && (reproduces ? shown > 0 : shown >= 0);
+	snprintf(check, len, "%s",
+		 reports ? "TSan reported a race in a safe variant"
+		 : shown > 0 ? "race-free failure, TSan silent"
+		 : shown < 0 ? "run failed"
+		 : reproduces ? "expected the race-free failure; it did not show"
+			      : "clean");
+	return pass;
+}
+
+/* The second pass's state: where it writes, what it judges against. */
+struct tsan_lane {
+	const char *out, *logs;
+	json_t *exp;        /* the expectations, bound to this lane's runs */
+	const json_t *refs; /* the manifest's ci_references: not judged */
+	bool color;
+};
+
+/* Judge one run: count its TSan reports (copying the log into out/tsan/
+ * when there are any), judge its memory verdict, print its row.  Returns
+ * the cell's JSON and sets *pass, or NULL for a run that is no cell. */
+static json_t *judge_run(const struct tsan_lane *l, const json_t *run,
+			 bool *pass)
+{
+	/* child_pid, which the typed view does not carry, by name */
+	json_int_t pid = json_integer_value(json_object_get(run, "child_pid"));
+	struct results_run_view rv;
+	const char *inc, *var;
+	char why[200], tv[64], mv[224], check[160], sum[512];
+	char logpath[PATH_MAX], path[PATH_MAX];
+	const char *colour;
+	const json_t *rule;
+	unsigned reports;
+	int shown;
+
+	results_view(run, &rv);
+	inc = rv.incident;
+	var = rv.variant;
+	if (!inc || !var || (l->refs && expect_in_list(l->refs, var)))
+		return NULL;
+	rule = expect_rule(l->exp, inc, var);
+	snprintf(logpath, sizeof(logpath), "%s/tsan.%lld", l->logs,
+		 (long long)pid);
+	reports = count_reports(logpath, sum, sizeof(sum));
+	if (reports) {
+		snprintf(path, sizeof(path), "%s/tsan/%s.%s.log", l->out, inc, var);
+		copy_file(logpath, path);
+	}
+	shown = rule ? expect_run_symptom(rule, run, why, sizeof(why)) : -1;
+	if (!rule)
+		snprintf(why, sizeof(why), "no expectation");
+	snprintf(tv, sizeof(tv), reports ? "%u report%s" : "silent", reports,
+		 reports == 1 ? "" : "s");
+	snprintf(mv, sizeof(mv), "%s%s",
+		 shown > 0 ? "symptom: " : shown == 0 ? "held: " : "error: ", why);
+	*pass = tsan_check_cell(!strcmp(var, "unsafe"),
+				expect_class_of(rule) == EXPECT_REPRODUCES,
+				reports, shown, check, sizeof(check));
+	colour = !l->color ? "" : *pass ? "\033[32m" : "\033[31m";
+	printf("%-9s %-9s %-22s %-34.34s %s%s%s  %s\n", inc, var, tv, mv,
+	       colour, *pass ? "PASS" : "FAIL", l->color ? "\033[0m" : "", check);
+	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s}", "incident",
+			 inc, "variant", var, "tsan_reports", (int)reports,
+			 "tsan_summary", sum, "memory_verdict", mv, "outcome",
+			 rv.outcome ? rv.outcome : "?", "pass", *pass, "check",
+			 check);
+}
+
+/* Run the cells in this (TSan) process at the lane's caps; the variants
+ * the rules' ratios need are added and marked as references (ci's
+ * `ci_references`, so that neither lane judges them).  matrix_run's
+ * return; 2 on bad input. */
+static int run_cells(const struct lane_args *a, double sec, const json_t *exp)
+{
+	char varbuf[1024], added[256] = "";
+	struct matrix_opts mo;
+	int rc;
+
 	matrix_opts_init(&mo, "matrix");
 	mo.preset = "quick";
 	mo.report = 0; /* this lane renders it (or not) itself */
-	mo.out = out;
-	mo.seconds = seconds;
+	mo.out = a->out;
+	mo.seconds = sec;
 	mo.mem_cap = TSAN_MEM_CAP;
 	mo.budget = TSAN_BUDGET;
 	mo.timeout = TSAN_TIMEOUT_S;
-	mo.incidents = incident;
-	mo.variants = variant;
-	if (variant) { /* a ratio rule needs its reference in this run */
-		char added[256] = "";
-
-		ci_with_refs(exp, incident, variant, varbuf, sizeof(varbuf),
-			     added, sizeof(added));
+	mo.incidents = a->incident;
+	mo.variants = a->variant;
+	if (a->variant) { /* a ratio rule needs its reference in this run */
+		ci_with_refs(exp, a->incident, a->variant, varbuf,
+			     sizeof(varbuf), added, sizeof(added));
 		mo.variants = varbuf;
 	}
 	printf("maplab tsan: this lane raises the RSS cap to %llu MiB (the "
@@ -183,177 +257,95 @@ static int lane(const char *out, const char *logs, const char *incident,
 	       (unsigned long long)(TSAN_MEM_CAP >> 20),
 	       (unsigned long long)(TSAN_BUDGET >> 20));
 	rc = matrix_run(&mo);
-	if (rc == 2) {
-		json_decref(exp);
-		return 2;
-	}
-	runs = results_load_runs(out, err, sizeof(err));
-	if (!runs) {
-		fprintf(stderr, "maplab tsan: %s\n", err);
-		json_decref(exp);
-		return 1;
-	}
-	{ /* time ratios against this lane's own runs */
-		json_t *bound = expect_bind(exp, runs);
+	if (rc != 2 && added[0] && ci_mark_references("tsan", a->out, added))
+		rc = 1;
+	return rc;
+}
 
-		if (bound) {
-			json_decref(exp);
-			exp = bound;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/tsan", out);
+/* Judge every run of the folder; write tsan.json.  Failing cells. */
+static int judge_runs(struct tsan_lane *l, const json_t *runs)
+{
+	json_t *cells = json_array(), *doc, *run, *cell;
+	char path[PATH_MAX];
+	int failures = 0;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/tsan", l->out);
 	mkdir(path, 0755);
-	cells = json_array();
 	printf("\n%-9s %-9s %-22s %-34s %s\n", "incident", "variant",
 	       "TSan verdict", "memory verdict", "check");
 	json_array_foreach(runs, i, run) {
-		const char *inc = json_string_value(json_object_get(run, "incident"));
-		const char *var = json_string_value(json_object_get(run, "variant"));
-		json_int_t pid = json_integer_value(json_object_get(run, "child_pid"));
-		const json_t *rule = expect_rule(exp, inc, var);
-		bool want_races = var && !strcmp(var, "unsafe");
-		char why[200], tv[64], mv[224], check[160];
-		unsigned reports;
-		int shown;
 		bool pass;
 
-		if (!inc || !var)
+		if (!(cell = judge_run(l, run, &pass)))
 			continue;
-		snprintf(logpath, sizeof(logpath), "%s/tsan.%lld", logs,
-			 (long long)pid);
-		reports = count_reports(logpath, sum, sizeof(sum));
-		if (reports) {
-			snprintf(path, sizeof(path), "%s/tsan/%s.%s.log", out,
-				 inc, var);
-			copy_file(logpath, path);
-		}
-		shown = rule ? expect_run_symptom(rule, run, why, sizeof(why))
-			     : -1;
-		if (!rule)
-			snprintf(why, sizeof(why), "no expectation");
-		snprintf(tv, sizeof(tv), reports ? "%u report%s" : "silent",
-			 reports, reports == 1 ? "" : "s");
-		snprintf(mv, sizeof(mv), "%s%s",
-			 shown > 0 ? "symptom: " : shown == 0 ? "held: " : "error: ",
-			 why);
-		if (want_races) {
-			/* A run that crashed before any two threads overlapped
-			 * under TSan's slowdown proves nothing either way. */
-			pass = reports > 0 || shown > 0;
-			snprintf(check, sizeof(check), "%s",
-				 reports ? "races found, as expected"
-				 : pass  ? "no report, but the symptom showed"
-					 : "expected TSan to report races");
-		} else {
-			bool want = expect_class_of(rule) == EXPECT_REPRODUCES;
-
-			pass = reports == 0 && (want ? shown > 0 : shown >= 0);
-			snprintf(check, sizeof(check), "%s",
-				 reports ? "TSan reported a race in a safe variant"
-				 : shown > 0
-					 ? "race-free failure, TSan silent"
-				 : shown < 0 ? "run failed"
-				 : want ? "expected the race-free failure; it "
-					  "did not show"
-					: "clean");
-		}
 		failures += !pass;
-		printf("%-9s %-9s %-22s %-34.34s %s%s%s  %s\n", inc, var, tv, mv,
-		       pass ? g : r, pass ? "PASS" : "FAIL", z, check);
-		json_array_append_new(
-			cells,
-			json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s}",
-				  "incident", inc, "variant", var,
-				  "tsan_reports", (int)reports, "tsan_summary",
-				  sum, "memory_verdict", mv, "outcome",
-				  json_string_value(json_object_get(run, "outcome"))
-					  ?: "?",
-				  "pass", pass, "check", check));
+		json_array_append_new(cells, cell);
 	}
 	doc = json_pack("{s:i, s:s, s:i, s:o}", "schema_version",
 			RESULTS_SCHEMA_VERSION, "suppressions", "tests/tsan.supp",
 			"cells_failed", failures, "cells", cells);
-	snprintf(path, sizeof(path), "%s/tsan.json", out);
+	snprintf(path, sizeof(path), "%s/tsan.json", l->out);
 	if (results_write_json(path, doc))
 		fprintf(stderr, "maplab tsan: cannot write %s\n", path);
 	json_decref(doc);
+	return failures;
+}
+
+/* The second pass (TSAN_OPTIONS in force): run the matrix, read the
+ * logs, judge, render.  The lane's exit status. */
+static int lane(const struct lane_args *a, const char *logs, double sec)
+{
+	struct tsan_lane l = {.out = a->out, .logs = logs, .color = cli_color()};
+	char err[512], path[PATH_MAX];
+	json_t *runs, *bound, *manifest;
+	int rc, failures;
+
+	if (!(l.exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err)))) {
+		fprintf(stderr, "maplab tsan: %s\n", err);
+		return 2;
+	}
+	rc = run_cells(a, sec, l.exp);
+	runs = rc == 2 ? NULL : results_load_runs(a->out, err, sizeof(err));
+	if (!runs) {
+		if (rc != 2)
+			fprintf(stderr, "maplab tsan: %s\n", err);
+		json_decref(l.exp);
+		return rc == 2 ? 2 : 1;
+	}
+	if ((bound = expect_bind(l.exp, runs))) { /* ratios: this lane's runs */
+		json_decref(l.exp);
+		l.exp = bound;
+	}
+	snprintf(path, sizeof(path), "%s/manifest.json", a->out);
+	manifest = json_load_file(path, 0, NULL);
+	l.refs = json_object_get(manifest, "ci_references");
+	failures = judge_runs(&l, runs);
+	json_decref(manifest);
 	json_decref(runs);
-	json_decref(exp);
+	json_decref(l.exp);
 	remove_logs(logs);
 	printf("\n%d check%s failed; TSan logs in %s/tsan/\n", failures,
-	       failures == 1 ? "" : "s", out);
-	if (report) {
+	       failures == 1 ? "" : "s", a->out);
+	if (a->report) {
 		struct report_opts ro = {.quiet = true};
 
-		if (report_render(out, &ro, err, sizeof(err)))
+		if (report_render(a->out, &ro, err, sizeof(err)))
 			fprintf(stderr, "maplab tsan: the report of %s could not "
-					"be rendered: %s\n", out, err);
+					"be rendered: %s\n", a->out, err);
 	}
 	return failures > 0 || rc != 0;
 }
 
-int tsan_main(int argc, char **argv)
+/* The first pass: point TSAN_OPTIONS at a scratch log folder and
+ * re-execute with the same options.  Returns only on failure (2). */
+static int reexec_with_logs(const struct lane_args *a, const char *seconds)
 {
-	static const struct option opts[] = {
-		{"incident", required_argument, NULL, 'i'},
-		{"variant", required_argument, NULL, 'v'},
-		{"seconds", required_argument, NULL, 's'},
-		{"out", required_argument, NULL, 'o'},
-		{"no-report", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{0}};
-	const char *incident = NULL, *variant = NULL, *seconds = "8s";
-	const char *out = NULL, *logs = getenv(TSAN_ENV);
-	bool report = true;
-	char err[512], outbuf[PATH_MAX], tmpl[] = "/tmp/maplab-tsan-XXXXXX";
+	char tmpl[] = "/tmp/maplab-tsan-XXXXXX";
 	char opts_env[2 * PATH_MAX], supp[PATH_MAX];
-	double sec;
-	int c;
+	char *nargv[16];
+	int n = 0;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i': incident = optarg; break;
-		case 'v': variant = optarg; break;
-		case 's': seconds = optarg; break;
-		case 'o': out = optarg; break;
-		case 'n': report = false; break;
-		case 'h': usage(stdout); return 0;
-		default:
-			fprintf(stderr, "maplab tsan: unknown or incomplete "
-					"option '%s'; try maplab tsan --help\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "maplab tsan: unexpected argument '%s'; try "
-				"maplab tsan --help\n", argv[optind]);
-		return 2;
-	}
-	if (strcmp(MAPLAB_SAN, "thread") != 0) {
-		fprintf(stderr, "maplab tsan: this binary is not built with "
-				"ThreadSanitizer; run ./run.sh tsan (it builds "
-				"build/tsan/maplab)\n");
-		return 2;
-	}
-	if (cli_parse_duration(seconds, &sec) || sec > 60) {
-		fprintf(stderr, "maplab tsan: --seconds '%s' is not a duration "
-				"up to 60s, e.g. 8s\n", seconds);
-		return 2;
-	}
-	if (logs) /* second pass: TSAN_OPTIONS are in force */
-		return lane(out, logs, incident, variant, sec, report);
-
-	if (!out) {
-		cli_default_out(outbuf, sizeof(outbuf), "tsan");
-		out = outbuf;
-	}
-	if (results_check_out(out, err, sizeof(err))) {
-		fprintf(stderr, "maplab tsan: %s\n", err);
-		return 2;
-	}
 	if (!realpath("tests/tsan.supp", supp)) {
 		fprintf(stderr, "maplab tsan: tests/tsan.supp not found; run "
 				"from the maplab folder (./run.sh tsan)\n");
@@ -371,33 +363,63 @@ int tsan_main(int argc, char **argv)
 		 getenv("TSAN_OPTIONS") ? getenv("TSAN_OPTIONS") : "");
 	setenv("TSAN_OPTIONS", opts_env, 1);
 	setenv(TSAN_ENV, tmpl, 1);
-	{
-		char *nargv[16];
-		int n = 0;
-
-		nargv[n++] = "maplab";
-		nargv[n++] = "tsan";
-		nargv[n++] = "--out";
-		nargv[n++] = (char *)out;
-		nargv[n++] = "--seconds";
-		nargv[n++] = (char *)seconds;
-		if (incident) {
-			nargv[n++] = "--incident";
-			nargv[n++] = (char *)incident;
-		}
-		if (variant) {
-			nargv[n++] = "--variant";
-			nargv[n++] = (char *)variant;
-		}
-		if (!report)
-			nargv[n++] = "--no-report";
-		nargv[n] = NULL;
-		fflush(NULL);
-		/* A re-exec, not a call: TSan reads TSAN_OPTIONS (log_path,
-		 * exitcode) once, at process start (see the file comment). */
-		cli_exec_self(nargv);
+	nargv[n++] = "maplab";
+	nargv[n++] = "tsan";
+	nargv[n++] = "--out";
+	nargv[n++] = (char *)a->out;
+	nargv[n++] = "--seconds";
+	nargv[n++] = (char *)seconds;
+	if (a->incident) {
+		nargv[n++] = "--incident";
+		nargv[n++] = (char *)a->incident;
 	}
+	if (a->variant) {
+		nargv[n++] = "--variant";
+		nargv[n++] = (char *)a->variant;
+	}
+	if (!a->report)
+		nargv[n++] = "--no-report";
+	nargv[n] = NULL;
+	fflush(NULL);
+	/* A re-exec, not a call: TSan reads TSAN_OPTIONS (log_path,
+	 * exitcode) once, at process start (see the file comment). */
+	cli_exec_self(nargv);
 	fprintf(stderr, "maplab tsan: cannot re-execute itself: %s\n",
 		strerror(errno));
 	return 2;
+}
+
+int tsan_main(int argc, char **argv)
+{
+	struct lane_args a;
+	const char *logs = getenv(TSAN_ENV), *seconds;
+	char err[512], outbuf[PATH_MAX];
+	double sec;
+	int rc;
+
+	if ((rc = lane_args_parse("tsan", "ivosn", argc, argv, &a, usage)))
+		return rc == 1 ? 0 : 2;
+	seconds = a.seconds ? a.seconds : "8s";
+	if (strcmp(MAPLAB_SAN, "thread") != 0) {
+		fprintf(stderr, "maplab tsan: this binary is not built with "
+				"ThreadSanitizer; run ./run.sh tsan (it builds "
+				"build/tsan/maplab)\n");
+		return 2;
+	}
+	if (cli_parse_duration(seconds, &sec) || sec > 60) {
+		fprintf(stderr, "maplab tsan: --seconds '%s' is not a duration "
+				"up to 60s, e.g. 8s\n", seconds);
+		return 2;
+	}
+	if (logs) /* second pass: TSAN_OPTIONS are in force */
+		return lane(&a, logs, sec);
+	if (!a.out) {
+		cli_default_out(outbuf, sizeof(outbuf), "tsan");
+		a.out = outbuf;
+	}
+	if (results_check_out(a.out, err, sizeof(err))) {
+		fprintf(stderr, "maplab tsan: %s\n", err);
+		return 2;
+	}
+	return reexec_with_logs(&a, seconds);
 }

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <math.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,97 +120,115 @@ struct kv {
 	char v[600];
 };
 
+/* Append a row to kv (n of max used); a full table drops it. */
+static void kv_add(struct kv *kv, size_t *n, size_t max, const char *key,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void kv_add(struct kv *kv, size_t *n, size_t max, const char *key,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*n >= max)
+		return;
+	snprintf(kv[*n].k, sizeof(kv[*n].k), "%s", key);
+	va_start(ap, fmt);
+	vsnprintf(kv[*n].v, sizeof(kv[*n].v), fmt, ap);
+	va_end(ap);
+	(*n)++;
+}
+
+/* One incident's parameters on a line: "k=v k=v" (or a bare value). */
+static void params_line(json_t *v, char *line, size_t n)
+{
+	const char *k2;
+	json_t *v2;
+	size_t used = 0;
+
+	line[0] = '\0';
+	if (json_is_number(v)) {
+		snprintf(line, n, "%g", json_number_value(v));
+		return;
+	}
+	if (!json_is_object(v)) {
+		snprintf(line, n, "%s",
+			 json_is_string(v) ? json_string_value(v) : "?");
+		return;
+	}
+	json_object_foreach(v, k2, v2) {
+		if (used >= n)
+			break;
+		if (json_is_number(v2))
+			used += (size_t)snprintf(line + used, n - used, "%s%s=%g",
+						 used ? " " : "", k2,
+						 json_number_value(v2));
+		else
+			used += (size_t)snprintf(line + used, n - used, "%s%s=%s",
+						 used ? " " : "", k2,
+						 json_is_string(v2) ?
+						 json_string_value(v2) : "?");
+	}
+}
+
+/* A manifest string, "?" when it is missing. */
+static const char *mstr(json_t *m, const char *path)
+{
+	const char *s = rp_jstr(m, path);
+
+	return s ? s : "?";
+}
+
+/* The manifest's build and machine rows: commit, build, machine, caps. */
+static void provenance_rows(json_t *m, struct kv *kv, size_t *n, size_t max)
+{
+	const char *san = rp_jstr(m, "build.san");
+	double cap = rp_jnum(m, "caps.mem_cap_bytes");
+
+	kv_add(kv, n, max, "commit", "%s%s", mstr(m, "git.commit"),
+	       json_is_true(rp_j(m, "git.dirty")) ? " + uncommitted changes" : "");
+	kv_add(kv, n, max, "build", "%s; %s; sanitizer %s; %s", mstr(m, "build.cc"),
+	       mstr(m, "build.type"), san && *san ? san : "none", mstr(m, "build.cflags"));
+	kv_add(kv, n, max, "machine", "%s; %.0f cores; %.1f GiB; kernel %s; "
+	       "glibc %s", mstr(m, "machine.cpu"), rp_jnum(m, "machine.cores"),
+	       rp_jnum(m, "machine.mem_bytes") / 1073741824.0,
+	       mstr(m, "machine.kernel"), mstr(m, "machine.glibc"));
+	if (rp_jnum(m, "caps.budget_bytes") > 0)
+		kv_add(kv, n, max, "caps", "allocator budget %.0f MiB (live "
+		       "bytes) < RSS cap %.0f MiB; timeout %g s per run",
+		       rp_jnum(m, "caps.budget_bytes") / 1048576.0,
+		       cap / 1048576.0, rp_jnum(m, "caps.timeout_s"));
+	else
+		kv_add(kv, n, max, "caps", "RSS cap %.0f MiB; timeout %g s per "
+		       "run", cap / 1048576.0, rp_jnum(m, "caps.timeout_s"));
+}
+
 static size_t manifest_rows(const struct report *rp, struct kv *kv, size_t max)
 {
-	json_t *m = rp->manifest;
+	json_t *m = rp->manifest, *v;
+	const char *k;
 	size_t n = 0;
-	double d;
 	char *js;
 
-#define ROW(key, ...)                                                     \
-	do {                                                              \
-		if (n < max) {                                            \
-			snprintf(kv[n].k, sizeof(kv[n].k), "%s", key);    \
-			snprintf(kv[n].v, sizeof(kv[n].v), __VA_ARGS__);  \
-			n++;                                              \
-		}                                                         \
-	} while (0)
-#define S(path) (rp_jstr(m, path) ? rp_jstr(m, path) : "?")
-
-	ROW("run", "%s (%s, preset %s)", S("run_id"), S("kind"), S("preset"));
-	ROW("commit", "%s%s", S("git.commit"),
-	    json_is_true(rp_j(m, "git.dirty")) ? " + uncommitted changes" : "");
-	ROW("build", "%s; %s; sanitizer %s; %s", S("build.cc"), S("build.type"),
-	    rp_jstr(m, "build.san") && *rp_jstr(m, "build.san") ?
-		    rp_jstr(m, "build.san") : "none",
-	    S("build.cflags"));
-	d = rp_jnum(m, "machine.mem_bytes");
-	ROW("machine", "%s; %.0f cores; %.1f GiB; kernel %s; glibc %s",
-	    S("machine.cpu"), rp_jnum(m, "machine.cores"), d / 1073741824.0,
-	    S("machine.kernel"), S("machine.glibc"));
-	d = rp_jnum(m, "caps.mem_cap_bytes");
-	if (rp_jnum(m, "caps.budget_bytes") > 0)
-		ROW("caps", "allocator budget %.0f MiB (live bytes) < RSS cap "
-		    "%.0f MiB; timeout %g s per run",
-		    rp_jnum(m, "caps.budget_bytes") / 1048576.0, d / 1048576.0,
-		    rp_jnum(m, "caps.timeout_s"));
-	else
-		ROW("caps", "RSS cap %.0f MiB; timeout %g s per run",
-		    d / 1048576.0, rp_jnum(m, "caps.timeout_s"));
+	kv_add(kv, &n, max, "run", "%s (%s, preset %s)", mstr(m, "run_id"), mstr(m, "kind"),
+	       mstr(m, "preset"));
+	provenance_rows(m, kv, &n, max);
 	js = json_dumps(json_object_get(m, "seeds"), JSON_COMPACT | JSON_ENCODE_ANY);
-	ROW("seeds", "%s", js ? js : "?");
+	kv_add(kv, &n, max, "seeds", "%s", js ? js : "?");
 	free(js);
-	{
-		json_t *params = json_object_get(m, "params"), *v;
-		const char *k;
+	json_object_foreach(json_object_get(m, "params"), k, v) {
+		char line[600], key[40];
 
-		json_object_foreach(params, k, v) {
-			char line[600] = "";
-			size_t used = 0;
-
-			if (json_is_object(v)) {
-				const char *k2;
-				json_t *v2;
-
-				json_object_foreach(v, k2, v2) {
-					if (used >= sizeof(line))
-						break;
-					if (json_is_number(v2))
-						used += (size_t)snprintf(line + used,
-							sizeof(line) - used, "%s%s=%g",
-							used ? " " : "", k2,
-							json_number_value(v2));
-					else
-						used += (size_t)snprintf(line + used,
-							sizeof(line) - used, "%s%s=%s",
-							used ? " " : "", k2,
-							json_is_string(v2) ?
-							json_string_value(v2) : "?");
-				}
-			} else if (json_is_number(v)) {
-				snprintf(line, sizeof(line), "%g", json_number_value(v));
-			} else {
-				snprintf(line, sizeof(line), "%s",
-					 json_is_string(v) ? json_string_value(v) : "?");
-			}
-			{
-				char key[40];
-
-				snprintf(key, sizeof(key), "%.20s params", k);
-				ROW(key, "%s", line);
-			}
-		}
+		params_line(v, line, sizeof(line));
+		snprintf(key, sizeof(key), "%.20s params", k);
+		kv_add(kv, &n, max, key, "%s", line);
 	}
-	ROW("time", "%s → %s%s", S("started"),
-	    rp_jstr(m, "finished") ? rp_jstr(m, "finished") : "(not finished)",
-	    rp->incomplete ? " — INCOMPLETE" : "");
+	kv_add(kv, &n, max, "time", "%s → %s%s", mstr(m, "started"),
+	       rp_jstr(m, "finished") ? rp_jstr(m, "finished") : "(not finished)",
+	       rp->incomplete ? " — INCOMPLETE" : "");
 	if (n < max) {
 		snprintf(kv[n].k, sizeof(kv[n].k), "reproduce");
 		command_line(rp, kv[n].v, sizeof(kv[n].v));
 		n++;
 	}
-#undef S
-#undef ROW
 	return n;
 }
 
@@ -244,15 +263,15 @@ static int verdict_cells(const struct report *rp, const struct rp_incident *inc,
 		snprintf(cell[V_GROWTH], 400, "%.1f MiB/s", v.growth_mib_s);
 	rp_fmt_outcome(r, cell[V_OUTCOME], 400);
 	rp_fmt_symptoms(r, cell[V_SYMPTOMS], 400);
-	rp_fmt_mib(rp_runnum(r, "summary.peak_live_bytes"), cell[V_LIVE], 400);
-	rp_fmt_mib(rp_runnum(r, "summary.peak_rss_bytes"), cell[V_RSS], 400);
+	rp_fmt_mib(r->v.peak_live_bytes, cell[V_LIVE], 400);
+	rp_fmt_mib(r->v.peak_rss_bytes, cell[V_RSS], 400);
 	if (!strcmp(rp_outcome(r), "oom") && !isnan(tto))
 		snprintf(cell[V_TTO], 400, "%.2f s", tto);
 	else
 		snprintf(cell[V_TTO], 400, "–");
-	rp_fmt_num(rp_runnum(r, "summary.inflight_peak"), cell[V_INFL], 400);
-	rp_fmt_ms(rp_runnum(r, "summary.latency_ns.p99"), cell[V_P99], 400);
-	rp_fmt_rate(rp_runnum(r, "summary.throughput_ops_s"), cell[V_THR], 400);
+	rp_fmt_num(r->v.inflight_peak, cell[V_INFL], 400);
+	rp_fmt_ms(r->v.p99_ns, cell[V_P99], 400);
+	rp_fmt_rate(r->v.ops_per_s, cell[V_THR], 400);
 	if (mark < 0)
 		snprintf(cell[V_EXPECT], 400, "–");
 	else
@@ -454,7 +473,7 @@ static void html_verdict(const struct report *rp, FILE *f,
 			const char *tc = j == V_OUTCOME ?
 				(rp_run_failed(r) ? " class=\"fail\"" :
 				 rp_run_symptomatic(r) ||
-				 rp_runnum(r, "summary.ops") == 0 ? " class=\"warn\"" :
+				 r->v.ops == 0 ? " class=\"warn\"" :
 				 !strcmp(o, "ok") ? " class=\"ok\"" : "") :
 				j == V_EXPECT ? (mark > 0 ? " class=\"ok\"" :
 						 mark == 0 ? " class=\"fail\"" : "") :

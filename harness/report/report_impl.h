@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "harness/store/results.h"
 #include "harness/verdict/verdict.h"
 
 /* A flat data file: the header's column names and the rows, row-major. */
@@ -33,11 +34,14 @@ struct rp_series {
 };
 
 struct rp_run {
-	const char *incident; /* borrowed from sum or rec */
+	const char *incident; /* v.incident, v.variant, v.rep: its identity */
 	const char *variant;
 	long long rep;
 	json_t *sum;          /* its summary.json entry, or NULL */
 	json_t *rec;          /* runs/<base>.json, or NULL when absent */
+	struct results_run_view v; /* the record read through the store,
+				    * completed by the summary entry; borrows
+				    * from rec and sum */
 	char base[200];       /* "<incident>.<variant>.r<rep>" */
 	bool have_dat;        /* data/<base>.dat read into ser */
 	struct rp_series ser;
@@ -119,14 +123,12 @@ double rp_series_max(const struct rp_series *s, long col);  /* NaN */
 double rp_series_mean(const struct rp_series *s, long col); /* NaN */
 char *rp_read_file(const char *path, size_t *len); /* malloc'd, NUL-ended */
 
-/* JSON access: "a.b.c" paths; missing or wrong type -> NULL / NaN. */
+/* JSON access for the manifest, bench, tsan and Go claims (a run record
+ * is read through rp_run.v): "a.b.c" paths; missing or wrong type -> NULL
+ * / NaN. */
 json_t *rp_j(json_t *root, const char *path);
 double rp_jnum(json_t *root, const char *path);
 const char *rp_jstr(json_t *root, const char *path);
-/* A run's field from its record, falling back to its summary entry. */
-json_t *rp_runj(const struct rp_run *r, const char *path);
-double rp_runnum(const struct rp_run *r, const char *path);
-const char *rp_runstr(const struct rp_run *r, const char *path);
 
 /* report_plot.c */
 const char *rp_color(const char *name); /* "#rrggbb", the one palette */

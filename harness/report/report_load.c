@@ -18,6 +18,10 @@
  * ignored with a note (so a stray copy never adds a row), an unreadable
  * data file is noted.  The citation hash covers every file the page is
  * drawn from, runs/ and data/ included.
+ * The store reads the records (results_load_record, results_run_names) and
+ * their fields (results_view, completed by the summary entry's view): this
+ * file adds what is the report's own, the run list's rules above, the
+ * series, the incidents and the hash.
  * Single-threaded.
  */
 #include <dirent.h>
@@ -112,33 +116,6 @@ const char *rp_jstr(json_t *root, const char *path)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-json_t *rp_runj(const struct rp_run *r, const char *path)
-{
-	json_t *v = rp_j(r->rec, path);
-
-	if (!v || json_is_null(v)) {
-		json_t *s = rp_j(r->sum, path);
-
-		if (s)
-			return s;
-	}
-	return v;
-}
-
-double rp_runnum(const struct rp_run *r, const char *path)
-{
-	json_t *v = rp_runj(r, path);
-
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-const char *rp_runstr(const struct rp_run *r, const char *path)
-{
-	json_t *v = rp_runj(r, path);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 char *rp_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -190,34 +167,6 @@ static bool safe_name(const char *s)
 		if (!g_ascii_isalnum(*s) && *s != '_' && *s != '-')
 			return false;
 	return true;
-}
-
-static int load_json(const char *dir, const char *name, bool required,
-		     json_t **out, char *err, size_t n)
-{
-	char path[PATH_MAX];
-	json_error_t je;
-
-	*out = NULL;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (access(path, F_OK) != 0) {
-		if (!required)
-			return 0;
-		return fail(err, n, -ENOENT,
-			    "%s: no %s here; is this a maplab results folder?",
-			    dir, name);
-	}
-	*out = json_load_file(path, 0, &je);
-	if (!*out)
-		return fail(err, n, -EINVAL,
-			    "%s: corrupt JSON at line %d: %s; re-run or restore it",
-			    path, je.line, je.text);
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return fail(err, n, -EINVAL, "%s: not a JSON object", path);
-	}
-	return 0;
 }
 
 void rp_series_free(struct rp_series *s)
@@ -391,46 +340,38 @@ static long variant_rank(const char *name)
 	return 1000;
 }
 
+/* A run from its summary entry and/or its record: its identity from the
+ * record when there is one (else the entry), the rest of its view from
+ * the record completed by the entry. */
 static int add_run(struct report *rp, json_t *sum, json_t *rec, char *err,
 		   size_t n)
 {
-	json_t *src = rec ? rec : sum;
-	const char *inc = rp_jstr(src, "incident");
-	const char *var = rp_jstr(src, "variant");
-	json_t *rep = json_object_get(src, "rep");
+	struct results_run_view v, sv;
 	struct rp_run *nr;
 
-	if (!safe_name(inc) || !safe_name(var) || !json_is_integer(rep))
+	results_view(rec ? rec : sum, &v);
+	if (!safe_name(v.incident) || !safe_name(v.variant) || v.rep < 0)
 		return fail(err, n, -EINVAL,
 			    "%s: a run without a usable incident/variant/rep "
 			    "(names must be [A-Za-z0-9_-])", rp->dir);
+	if (rec && sum) {
+		results_view(sum, &sv);
+		results_view_complete(&v, &sv);
+	}
 	nr = realloc(rp->runs, (rp->nruns + 1) * sizeof(*nr));
 	if (!nr)
 		return fail(err, n, -ENOMEM, "out of memory");
 	rp->runs = nr;
 	nr = &rp->runs[rp->nruns++];
 	memset(nr, 0, sizeof(*nr));
-	nr->incident = inc;
-	nr->variant = var;
-	nr->rep = json_integer_value(rep);
+	nr->v = v;
+	nr->incident = v.incident;
+	nr->variant = v.variant;
+	nr->rep = v.rep;
 	nr->sum = sum ? json_incref(sum) : NULL;
 	nr->rec = rec ? json_incref(rec) : NULL;
-	snprintf(nr->base, sizeof(nr->base), "%s.%s.r%lld", inc, var, nr->rep);
+	results_view_name(&v, nr->base, sizeof(nr->base));
 	return 0;
-}
-
-static int load_record(struct report *rp, const char *base, json_t **out,
-		       char *err, size_t n)
-{
-	char name[300];
-
-	snprintf(name, sizeof(name), "runs/%s.json", base);
-	return load_json(rp->dir, name, false, out, err, n);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static bool have_run(const struct report *rp, const char *base)
@@ -441,6 +382,44 @@ static bool have_run(const struct report *rp, const char *base)
 	return false;
 }
 
+/* Every run summary.json lists, each with its record when there is one;
+ * an entry listed twice is shown once. */
+static int load_listed(struct report *rp, char *err, size_t n)
+{
+	json_t *runs = json_object_get(rp->summary, "runs"), *e;
+	size_t i;
+
+	if (!json_is_array(runs))
+		return fail(err, n, -EINVAL, "%s/summary.json: no runs array",
+			    rp->dir);
+	json_array_foreach(runs, i, e) {
+		struct results_run_view v;
+		json_t *rec = NULL;
+		char base[200];
+		int rc;
+
+		results_view(e, &v);
+		if (!json_is_object(e) || !safe_name(v.incident) ||
+		    !safe_name(v.variant) || v.rep < 0)
+			return fail(err, n, -EINVAL,
+				    "%s/summary.json: run %zu lacks a usable "
+				    "incident/variant/rep", rp->dir, i);
+		results_view_name(&v, base, sizeof(base));
+		if (have_run(rp, base)) {
+			rp_note(rp, "summary.json lists %s twice: shown once",
+				base);
+			continue;
+		}
+		rc = results_load_record(rp->dir, base, &rec, err, n);
+		if (rc == 0)
+			rc = add_run(rp, e, rec, err, n);
+		json_decref(rec);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* One runs/<name>.json that summary.json does not list (or, without a
  * summary, any): added when its name is its own <incident>.<variant>.
  * r<rep>, else ignored with a note.  A corrupt file fails the load when
@@ -448,10 +427,10 @@ static bool have_run(const struct report *rp, const char *base)
 static int load_unlisted(struct report *rp, const char *name, char *err,
 			 size_t n)
 {
+	struct results_run_view v;
 	json_t *rec = NULL;
 	char base[200];
-	json_t *rep;
-	int rc = load_record(rp, name, &rec, err, n);
+	int rc = results_load_record(rp->dir, name, &rec, err, n);
 
 	if (rc) {
 		if (!rp->summary)
@@ -462,11 +441,8 @@ static int load_unlisted(struct report *rp, const char *name, char *err,
 	}
 	if (!rec)
 		return 0;
-	rep = json_object_get(rec, "rep");
-	snprintf(base, sizeof(base), "%s.%s.r%lld",
-		 rp_jstr(rec, "incident") ? rp_jstr(rec, "incident") : "?",
-		 rp_jstr(rec, "variant") ? rp_jstr(rec, "variant") : "?",
-		 json_is_integer(rep) ? (long long)json_integer_value(rep) : -1);
+	results_view(rec, &v);
+	results_view_name(&v, base, sizeof(base));
 	if (strcmp(base, name) != 0)
 		rp_note(rp, "runs/%s.json ignored: its name is not the one its "
 			"record gives (%s.json): a stray or renamed copy", name,
@@ -485,44 +461,18 @@ static int load_unlisted(struct report *rp, const char *name, char *err,
 /* Every runs/<run>.json in name order that is not loaded yet. */
 static int load_runs_dir(struct report *rp, char *err, size_t n)
 {
-	char path[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL;
-	size_t nn = 0;
-	int rc = 0;
+	char **names;
+	size_t nn;
+	int rc = results_run_names(rp->dir, &names, &nn);
 
-	snprintf(path, sizeof(path), "%s/runs", rp->dir);
-	d = opendir(path);
-	if (!d)
+	if (rc == -ENOMEM)
+		return fail(err, n, -ENOMEM, "out of memory");
+	if (rc)
 		return 0; /* nothing ran yet: an empty, incomplete report */
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		char **nv;
-
-		if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0 ||
-		    de->d_name[0] == '.')
-			continue;
-		nv = realloc(names, (nn + 1) * sizeof(*nv));
-		if (!nv || !(nv[nn] = strndup(de->d_name, l - 5))) {
-			if (nv)
-				names = nv;
-			rc = fail(err, n, -ENOMEM, "out of memory");
-			goto out;
-		}
-		names = nv;
-		nn++;
-	}
-	if (nn > 1) /* names is NULL for an empty runs/ */
-		qsort(names, nn, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < nn && rc == 0; i++)
 		if (!have_run(rp, names[i]))
 			rc = load_unlisted(rp, names[i], err, n);
-out:
-	closedir(d);
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
+	results_names_free(names, nn);
 	return rc;
 }
 
@@ -677,7 +627,7 @@ static int load_bench(struct report *rp, char *err, size_t n)
 	struct dirent *de;
 	int rc = 0;
 
-	rc = load_json(rp->dir, "bench.json", false, &rp->bench, err, n);
+	rc = results_load_object(rp->dir, "bench.json", false, &rp->bench, err, n);
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "%s/data", rp->dir);
@@ -789,78 +739,10 @@ static size_t corrupt_rows(const struct rp_series *s)
 	return bad;
 }
 
-int rp_load(struct report *rp, const char *dir, const char *expect_path,
-	    char *err, size_t n)
+/* Each run's data/<base>.dat, when there is one and it is sound; a
+ * damaged one is noted and leaves the run out of the charts. */
+static void load_series(struct report *rp)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	json_t *runs;
-	int rc;
-
-	if (!realpath(dir, path) || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return fail(err, n, -ENOENT,
-			    "%s: no such results folder; give one like "
-			    "results/<run-id> (default results/latest)", dir);
-	rp->dir = strdup(path);
-	if (!rp->dir)
-		return fail(err, n, -ENOMEM, "out of memory");
-	rc = load_json(rp->dir, "manifest.json", true, &rp->manifest, err, n);
-	if (rc)
-		return rc;
-	rc = load_json(rp->dir, "summary.json", false, &rp->summary, err, n);
-	if (rc)
-		return rc;
-	snprintf(path, sizeof(path), "%s/INCOMPLETE", rp->dir);
-	rp->incomplete = access(path, F_OK) == 0 ||
-			 json_is_false(json_object_get(rp->manifest, "complete"));
-	rp->writer_pid = results_writer(rp->dir);
-	rp_sources_notes(rp);
-	if (rp->writer_pid)
-		rp_note(rp, "still being written by maplab (pid %d): the runs "
-			"finished so far are shown; render again when it is done",
-			rp->writer_pid);
-	runs = rp->summary ? json_object_get(rp->summary, "runs") : NULL;
-	if (rp->summary && !json_is_array(runs))
-		return fail(err, n, -EINVAL, "%s/summary.json: no runs array",
-			    rp->dir);
-	if (runs) {
-		size_t i;
-		json_t *e;
-
-		json_array_foreach(runs, i, e) {
-			const char *inc = rp_jstr(e, "incident");
-			const char *var = rp_jstr(e, "variant");
-			json_t *rep = json_object_get(e, "rep");
-			json_t *rec = NULL;
-			char base[200];
-
-			if (!json_is_object(e) || !safe_name(inc) ||
-			    !safe_name(var) || !json_is_integer(rep))
-				return fail(err, n, -EINVAL,
-					    "%s/summary.json: run %zu lacks a "
-					    "usable incident/variant/rep",
-					    rp->dir, i);
-			snprintf(base, sizeof(base), "%s.%s.r%lld", inc, var,
-				 (long long)json_integer_value(rep));
-			if (have_run(rp, base)) {
-				rp_note(rp, "summary.json lists %s twice: shown "
-					"once", base);
-				continue;
-			}
-			rc = load_record(rp, base, &rec, err, n);
-			if (rc == 0)
-				rc = add_run(rp, e, rec, err, n);
-			json_decref(rec);
-			if (rc)
-				return rc;
-		}
-	}
-	rc = load_runs_dir(rp, err, n); /* what summary.json does not list */
-	if (rc)
-		return rc;
-	/* runs is NULL when the folder holds no run: qsort's base is nonnull. */
-	if (rp->nruns > 1)
-		qsort(rp->runs, rp->nruns, sizeof(*rp->runs), cmp_run);
 	for (size_t i = 0; i < rp->nruns; i++) {
 		struct rp_run *r = &rp->runs[i];
 		char dpath[PATH_MAX];
@@ -887,26 +769,85 @@ int rp_load(struct report *rp, const char *dir, const char *expect_path,
 		if (!r->have_dat)
 			rp_series_free(&r->ser);
 	}
+}
+
+/* Ratio rules are relative to this folder: bind them to its runs. */
+static int bind_expect(struct report *rp, char *err, size_t n)
+{
+	json_t *all = json_array(), *bound;
+
+	for (size_t i = 0; all && i < rp->nruns; i++)
+		json_array_append(all, rp->runs[i].rec ? rp->runs[i].rec
+						       : rp->runs[i].sum);
+	bound = all ? expect_bind(rp->expect, all) : NULL;
+	json_decref(all);
+	if (!bound)
+		return fail(err, n, -ENOMEM, "out of memory");
+	json_decref(rp->expect);
+	rp->expect = bound;
+	return 0;
+}
+
+/* The folder itself: its path, manifest, summary, and whether it is
+ * finished (INCOMPLETE, complete:false, a writer still at work). */
+static int load_folder(struct report *rp, const char *dir, char *err,
+		       size_t n)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (!realpath(dir, path) || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return fail(err, n, -ENOENT,
+			    "%s: no such results folder; give one like "
+			    "results/<run-id> (default results/latest)", dir);
+	rp->dir = strdup(path);
+	if (!rp->dir)
+		return fail(err, n, -ENOMEM, "out of memory");
+	rc = results_load_object(rp->dir, "manifest.json", true, &rp->manifest,
+				 err, n);
+	if (rc)
+		return rc;
+	rc = results_load_object(rp->dir, "summary.json", false, &rp->summary,
+				 err, n);
+	if (rc)
+		return rc;
+	rp->incomplete = results_incomplete(rp->dir) ||
+			 json_is_false(json_object_get(rp->manifest, "complete"));
+	rp->writer_pid = results_writer(rp->dir);
+	rp_sources_notes(rp);
+	if (rp->writer_pid)
+		rp_note(rp, "still being written by maplab (pid %d): the runs "
+			"finished so far are shown; render again when it is done",
+			rp->writer_pid);
+	return 0;
+}
+
+int rp_load(struct report *rp, const char *dir, const char *expect_path,
+	    char *err, size_t n)
+{
+	int rc = load_folder(rp, dir, err, n);
+
+	if (rc == 0 && rp->summary)
+		rc = load_listed(rp, err, n);
+	if (rc == 0)
+		rc = load_runs_dir(rp, err, n); /* what summary.json lacks */
+	if (rc)
+		return rc;
+	/* runs is NULL when the folder holds no run: qsort's base is nonnull. */
+	if (rp->nruns > 1)
+		qsort(rp->runs, rp->nruns, sizeof(*rp->runs), cmp_run);
+	load_series(rp);
 	rc = group_incidents(rp, err, n);
 	if (rc == 0)
 		rc = load_bench(rp, err, n);
 	if (rc == 0)
-		rc = load_json(rp->dir, "tsan.json", false, &rp->tsan, err, n);
+		rc = results_load_object(rp->dir, "tsan.json", false, &rp->tsan,
+					 err, n);
 	if (rc == 0)
 		rc = load_expect(rp, expect_path, err, n);
-	if (rc == 0 && rp->expect) { /* ratio rules: against this folder */
-		json_t *all = json_array(), *bound;
-
-		for (size_t i = 0; all && i < rp->nruns; i++)
-			json_array_append(all, rp->runs[i].rec ? rp->runs[i].rec
-							       : rp->runs[i].sum);
-		bound = all ? expect_bind(rp->expect, all) : NULL;
-		json_decref(all);
-		if (!bound)
-			return fail(err, n, -ENOMEM, "out of memory");
-		json_decref(rp->expect);
-		rp->expect = bound;
-	}
+	if (rc == 0 && rp->expect)
+		rc = bind_expect(rp, err, n);
 	if (rc == 0)
 		rc = content_hash(rp, err, n);
 	if (rc == 0 && rp->nruns == 0 && rp->nbcharts == 0 && !rp->tsan &&

@@ -297,11 +297,6 @@ static size_t finite_count(const struct rp_series *s, long c)
 	return k;
 }
 
-/* One time-series chart for an incident; skipped (with the reason) when no
- * run has the column.  A line needs two points: a run with fewer samples
- * of the column (three for a rate: its first sample has none) is left out
- * of the chart and named in its caption; with none left the chart is not
- * drawn (gnuplot refuses a plot whose points are all undefined). */
 /* Marks kept for label placement, per chart (more are drawn, unplaced). */
 #define EV_MAX 32
 
@@ -323,193 +318,263 @@ static int label_row(const double *t0, const double *y0, size_t n, double t,
 	return row < 5 ? row : 5;
 }
 
+/* What a time-series chart gathers from its runs before gnuplot draws
+ * it: the gnuplot lists (files, names, colours, panels), the value range,
+ * the crash/OOM marks written to ev. */
+struct ts_build {
+	const struct ts_spec *sp;
+	char col[64];         /* the column drawn (first candidate present) */
+	double scale;         /* its display factor */
+	struct params files, names, colors;
+	struct params left;   /* runs with too few samples */
+	struct params pfirst, plast, ptitles;
+	size_t npanels;
+	const char *pvar;     /* the variant of the open panel */
+	double lo, hi;        /* smallest and largest positive run maximum */
+	size_t nfiles, nevents;
+	bool any_oom;
+	double tend;          /* the longest run's length */
+	double evt[EV_MAX], evy[EV_MAX]; /* the marks drawn so far */
+	FILE *ev;             /* the marks file, or NULL */
+	char rel[PATH_MAX];   /* its path for gnuplot */
+};
+
+static void ts_free(struct ts_build *b)
+{
+	p_free(&b->files);
+	p_free(&b->names);
+	p_free(&b->colors);
+	p_free(&b->left);
+	p_free(&b->pfirst);
+	p_free(&b->plast);
+	p_free(&b->ptitles);
+}
+
+/* The first candidate column any run (of the chart's variant) has. */
+static void ts_pick_column(const struct report *rp,
+			   const struct rp_incident *inc, struct ts_build *b)
+{
+	for (size_t i = 0; i < inc->nruns && !b->col[0]; i++) {
+		const struct rp_run *r = &rp->runs[inc->runs[i]];
+
+		if (r->have_dat &&
+		    (!b->sp->variant || !strcmp(r->variant, b->sp->variant)))
+			rp_series_pick(&r->ser, b->sp->cols, b->col,
+				       sizeof(b->col), &b->scale);
+	}
+}
+
+/* The crash/OOM/hang mark of a failed run at its outcome, with the value
+ * of column ci then (the last sample taken at or before it: after it the
+ * child may already be gone). */
+static void ts_event(const struct report *rp, const struct rp_incident *inc,
+		     const struct rp_run *r, long ci, struct ts_build *b)
+{
+	double t = rp_time_to_outcome(r), y = NAN;
+	const char *o = rp_outcome(r);
+	const char *sig = r->v.signal;
+	const char *oom_tag = !strcmp(o, "oom") ? r->v.oom_tag : NULL;
+	int pt = !strcmp(o, "oom") ? 11 : !strcmp(o, "crash") ? 13 : 5;
+	char lab[80];
+
+	if (isnan(t))
+		t = rp_series_last(&r->ser, 0);
+	for (size_t k = 0; k < r->ser.nrows; k++) {
+		double tk = r->ser.v[k * r->ser.ncols];
+		double vk = r->ser.v[k * r->ser.ncols + (size_t)ci];
+
+		if (tk <= t + 1e-9 && !isnan(vk))
+			y = vk;
+	}
+	if (isnan(y))
+		y = rp_series_last(&r->ser, ci);
+	if (isnan(y) || isnan(t))
+		return;
+	rp_run_label(rp, inc, r, lab, sizeof(lab));
+	fprintf(b->ev, "%.4f %.6g %lu %d \"%s: %s %.2f s%s%s%s\" %d\n",
+		t, y * b->scale, rgb_int(rp_color(r->variant)), pt, lab,
+		!strcmp(o, "oom") ? "OOM" :
+		!strcmp(o, "crash") ? (sig ? sig : "crash") : "hang",
+		t, oom_tag ? " (" : "", oom_tag ? oom_tag : "",
+		oom_tag ? ")" : "",
+		label_row(b->evt, b->evy, b->nevents < EV_MAX ? b->nevents : EV_MAX,
+			  t, y, r->v.seconds));
+	if (b->nevents < EV_MAX) {
+		b->evt[b->nevents] = t;
+		b->evy[b->nevents] = y;
+	}
+	b->nevents++;
+}
+
+/* A panel per variant: a variant's runs are consecutive. */
+static void ts_panel(struct ts_build *b, const struct rp_run *r)
+{
+	if (b->pvar && !strcmp(b->pvar, r->variant))
+		return;
+	if (b->pvar)
+		p_add(&b->plast, "%s%zu", b->npanels > 1 ? " " : "", b->nfiles);
+	p_add(&b->pfirst, "%s%zu", b->npanels ? " " : "", b->nfiles + 1);
+	p_add(&b->ptitles, "%s%s", b->npanels ? " " : "", r->variant);
+	b->npanels++;
+	b->pvar = r->variant;
+}
+
+/* Run i of the incident into the chart, or into b->left when it has too
+ * few samples of the column. */
+static void ts_add_run(const struct report *rp, const struct rp_incident *inc,
+		       size_t i, struct ts_build *b)
+{
+	const struct ts_spec *sp = b->sp;
+	const struct rp_run *r = &rp->runs[inc->runs[i]];
+	long ci = r->have_dat ? rp_series_col(&r->ser, b->col) : -1;
+	long c2 = sp->col2 ? rp_series_col(&r->ser, sp->col2) : -1;
+	bool first = true;
+	double m;
+
+	if (ci < 0 || (sp->variant && strcmp(r->variant, sp->variant)))
+		return;
+	if (finite_count(&r->ser, ci) < (sp->rate ? 3u : 2u)) {
+		char lab[80];
+
+		rp_run_label(rp, inc, r, lab, sizeof(lab));
+		p_add(&b->left, "%s%s", b->left.s ? ", " : "", lab);
+		return;
+	}
+	for (size_t k = 0; k < i; k++)
+		if (!strcmp(rp->runs[inc->runs[k]].variant, r->variant) &&
+		    rp->runs[inc->runs[k]].have_dat)
+			first = false;
+	if (sp->panels)
+		ts_panel(b, r);
+	p_add(&b->files, "%sdata/%s.dat", b->nfiles ? " " : "", r->base);
+	p_add(&b->names, "%s%s", b->nfiles ? " " : "", first ? r->variant : "-");
+	p_add(&b->colors, "%s%s", b->nfiles ? " " : "", rp_color(r->variant));
+	b->nfiles++;
+	m = rp_series_max(&r->ser, ci);
+	if (c2 >= 0 && rp_series_max(&r->ser, c2) > m)
+		m = rp_series_max(&r->ser, c2);
+	if (m > 0) {
+		b->lo = fmin(b->lo, m);
+		b->hi = fmax(b->hi, m);
+	}
+	b->any_oom |= !strcmp(rp_outcome(r), "oom");
+	if (r->v.seconds > b->tend)
+		b->tend = r->v.seconds;
+	if (b->ev && rp_run_failed(r))
+		ts_event(rp, inc, r, ci, b);
+}
+
+/* The gnuplot parameters of a gathered chart; the log-scale note goes
+ * into its caption. */
+static void ts_params(struct report *rp, struct rp_chart *c,
+		      struct ts_build *b, struct params *p)
+{
+	const struct ts_spec *sp = b->sp;
+	bool ylog = b->hi > 0 && b->lo < INFINITY && b->hi / b->lo > 30 &&
+		    !sp->rate && !sp->linear;
+
+	p_add(p, "out=\"%s/plots/%s\"; ", rp->tmpname, c->id);
+	p_str(p, "title", sp->title);
+	p_str(p, "ylabel", sp->ylabel);
+	p_str(p, "files", b->files.s ? b->files.s : "");
+	p_str(p, "names", b->names.s ? b->names.s : "");
+	p_str(p, "colors", b->colors.s ? b->colors.s : "");
+	p_str(p, "ycol", b->col);
+	if (sp->col2) {
+		p_str(p, "ycol2", sp->col2);
+		p_str(p, "lab1", sp->lab1);
+		p_str(p, "lab2", sp->lab2);
+	}
+	if (sp->rate)
+		p_add(p, "rate=1; ");
+	if (b->scale != 1)
+		p_add(p, "scale=%g; ", b->scale);
+	if (ylog)
+		p_add(p, "ylog=1; ");
+	if (sp->cap)
+		cap_params(rp, p, b->hi, b->any_oom);
+	if (b->tend > 0)
+		p_add(p, "tend=%g; ", b->tend);
+	if (ylog && strlen(c->caption) + 60 < sizeof(c->caption))
+		strcat(c->caption, " Log scale: zero values are not drawn.");
+	if (b->nevents)
+		p_add(p, "events=\"%s\"; ", b->rel);
+	if (sp->panels) {
+		p_add(&b->plast, "%s%zu", b->npanels > 1 ? " " : "", b->nfiles);
+		p_str(p, "pfirst", b->pfirst.s ? b->pfirst.s : "");
+		p_str(p, "plast", b->plast.s ? b->plast.s : "");
+		p_str(p, "ptitles", b->ptitles.s ? b->ptitles.s : "");
+		p_add(p, "npanels=%zu; ", b->npanels);
+		if (b->hi > 0)
+			p_add(p, "ymax=%g; ", b->hi * b->scale * 1.05);
+	}
+}
+
+/* Open the marks file of chart c, when its spec wants marks. */
+static int ts_open_events(struct report *rp, const struct rp_chart *c,
+			  struct ts_build *b, char *err, size_t n)
+{
+	char name[160];
+
+	if (!b->sp->events)
+		return 0;
+	snprintf(name, sizeof(name), "%s.events.dat", c->id);
+	b->ev = open_tmp(rp, name, b->rel, sizeof(b->rel));
+	if (!b->ev) {
+		snprintf(err, n, "cannot write %s: %s", b->rel, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* One time-series chart for an incident; skipped (with the reason) when no
+ * run has the column.  A line needs two points: a run with fewer samples
+ * of the column (three for a rate: its first sample has none) is left out
+ * of the chart and named in its caption; with none left the chart is not
+ * drawn (gnuplot refuses a plot whose points are all undefined). */
 static int ts_chart(struct report *rp, struct rp_incident *inc,
 		    const struct ts_spec *sp, char *err, size_t n)
 {
-	struct params p = { 0 }, files = { 0 }, names = { 0 }, colors = { 0 };
-	struct params left = { 0 }; /* runs with too few samples */
-	struct params pfirst = { 0 }, plast = { 0 }, ptitles = { 0 };
-	size_t npanels = 0;
-	const char *pvar = NULL; /* the variant of the open panel */
 	struct rp_chart *c = new_chart(inc, sp->suffix, sp->title, sp->caption);
-	char col[64] = "", rel[PATH_MAX];
-	double lo = INFINITY, hi = 0, scale = 1;
-	size_t nfiles = 0, nevents = 0;
-	bool any_oom = false;
-	double tend = 0;
-	double evt[EV_MAX], evy[EV_MAX]; /* the marks drawn so far */
-	FILE *ev = NULL;
-	int rc = 0;
+	struct ts_build b = { .sp = sp, .scale = 1, .lo = INFINITY };
+	struct params p = { 0 };
+	int rc;
 
 	if (!c)
 		return 0;
-	for (size_t i = 0; i < inc->nruns && !col[0]; i++) {
-		struct rp_run *r = &rp->runs[inc->runs[i]];
-
-		if (r->have_dat && (!sp->variant || !strcmp(r->variant, sp->variant)))
-			rp_series_pick(&r->ser, sp->cols, col, sizeof(col), &scale);
-	}
-	if (!col[0]) {
+	ts_pick_column(rp, inc, &b);
+	if (!b.col[0]) {
 		snprintf(c->why, sizeof(c->why),
 			 "Not drawn: no run%s%s in this folder has a data "
 			 "column %s.", sp->variant ? " of " : "",
 			 sp->variant ? sp->variant : "", sp->cols);
 		return 0;
 	}
-	if (sp->events) {
-		char name[160];
-
-		snprintf(name, sizeof(name), "%s.events.dat", c->id);
-		ev = open_tmp(rp, name, rel, sizeof(rel));
-		if (!ev) {
-			snprintf(err, n, "cannot write %s: %s", rel, strerror(errno));
-			return -errno;
-		}
-	}
-	for (size_t i = 0; i < inc->nruns; i++) {
-		struct rp_run *r = &rp->runs[inc->runs[i]];
-		long ci = r->have_dat ? rp_series_col(&r->ser, col) : -1;
-		long c2 = sp->col2 ? rp_series_col(&r->ser, sp->col2) : -1;
-		bool first = true;
-		double m;
-
-		if (ci < 0 || (sp->variant && strcmp(r->variant, sp->variant)))
-			continue;
-		if (finite_count(&r->ser, ci) < (sp->rate ? 3u : 2u)) {
-			char lab[80];
-
-			rp_run_label(rp, inc, r, lab, sizeof(lab));
-			p_add(&left, "%s%s", left.s ? ", " : "", lab);
-			continue;
-		}
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(rp->runs[inc->runs[k]].variant, r->variant) &&
-			    rp->runs[inc->runs[k]].have_dat)
-				first = false;
-		if (sp->panels) { /* a variant's runs are consecutive */
-			if (!pvar || strcmp(pvar, r->variant)) {
-				if (pvar)
-					p_add(&plast, "%s%zu", npanels > 1 ? " " : "",
-					      nfiles);
-				p_add(&pfirst, "%s%zu", npanels ? " " : "",
-				      nfiles + 1);
-				p_add(&ptitles, "%s%s", npanels ? " " : "",
-				      r->variant);
-				npanels++;
-				pvar = r->variant;
-			}
-		}
-		p_add(&files, "%sdata/%s.dat", nfiles ? " " : "", r->base);
-		p_add(&names, "%s%s", nfiles ? " " : "", first ? r->variant : "-");
-		p_add(&colors, "%s%s", nfiles ? " " : "", rp_color(r->variant));
-		nfiles++;
-		m = rp_series_max(&r->ser, ci);
-		if (c2 >= 0 && rp_series_max(&r->ser, c2) > m)
-			m = rp_series_max(&r->ser, c2);
-		if (m > 0) {
-			lo = fmin(lo, m);
-			hi = fmax(hi, m);
-		}
-		any_oom |= !strcmp(rp_outcome(r), "oom");
-		if (rp_runnum(r, "seconds") > tend)
-			tend = rp_runnum(r, "seconds");
-		if (ev && rp_run_failed(r)) {
-			double t = rp_time_to_outcome(r);
-			double y = NAN;
-			const char *o = rp_outcome(r);
-			const char *sig = rp_runstr(r, "signal.name");
-			const char *oom_tag = !strcmp(rp_outcome(r), "oom")
-						      ? rp_runstr(r, "oom.tag")
-						      : NULL;
-			int pt = !strcmp(o, "oom") ? 11 : !strcmp(o, "crash") ? 13 : 5;
-			char lab[80];
-
-			if (isnan(t))
-				t = rp_series_last(&r->ser, 0);
-			/* the value at the outcome: the last sample taken at or
-			 * before it (after it the child may already be gone) */
-			for (size_t k = 0; k < r->ser.nrows; k++) {
-				double tk = r->ser.v[k * r->ser.ncols];
-				double vk = r->ser.v[k * r->ser.ncols + (size_t)ci];
-
-				if (tk <= t + 1e-9 && !isnan(vk))
-					y = vk;
-			}
-			if (isnan(y))
-				y = rp_series_last(&r->ser, ci);
-			if (isnan(y) || isnan(t))
-				continue;
-			rp_run_label(rp, inc, r, lab, sizeof(lab));
-			fprintf(ev, "%.4f %.6g %lu %d \"%s: %s %.2f s%s%s%s\" %d\n",
-				t, y * scale, rgb_int(rp_color(r->variant)), pt, lab,
-				!strcmp(o, "oom") ? "OOM" :
-				!strcmp(o, "crash") ? (sig ? sig : "crash") : "hang",
-				t, oom_tag ? " (" : "", oom_tag ? oom_tag : "",
-				oom_tag ? ")" : "",
-				label_row(evt, evy, nevents < EV_MAX ? nevents : EV_MAX,
-					  t, y, rp_runnum(r, "seconds")));
-			if (nevents < EV_MAX) {
-				evt[nevents] = t;
-				evy[nevents] = y;
-			}
-			nevents++;
-		}
-	}
-	if (ev && fclose(ev) != 0) {
-		snprintf(err, n, "cannot write %s", rel);
+	rc = ts_open_events(rp, c, &b, err, n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < inc->nruns; i++)
+		ts_add_run(rp, inc, i, &b);
+	if (b.ev && fclose(b.ev) != 0) {
+		snprintf(err, n, "cannot write %s", b.rel);
 		rc = -EIO;
 		goto out;
 	}
-	if (left.oom) {
+	if (b.left.oom) {
 		snprintf(err, n, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (!nfiles) {
+	if (!b.nfiles) {
 		RP_CUT(c->why, sizeof(c->why), "Not drawn: no run has two or "
-		       "more samples of %s (%s).", col, left.s ? left.s : "");
+		       "more samples of %s (%s).", b.col, b.left.s ? b.left.s : "");
 		goto out;
 	}
-	if (left.s)
+	if (b.left.s)
 		RP_CUT(c->caption + strlen(c->caption),
 		       sizeof(c->caption) - strlen(c->caption),
-		       " Not in this chart (fewer than two samples): %s.", left.s);
-	p_add(&p, "out=\"%s/plots/%s\"; ", rp->tmpname, c->id);
-	p_str(&p, "title", sp->title);
-	p_str(&p, "ylabel", sp->ylabel);
-	p_str(&p, "files", files.s ? files.s : "");
-	p_str(&p, "names", names.s ? names.s : "");
-	p_str(&p, "colors", colors.s ? colors.s : "");
-	p_str(&p, "ycol", col);
-	if (sp->col2) {
-		p_str(&p, "ycol2", sp->col2);
-		p_str(&p, "lab1", sp->lab1);
-		p_str(&p, "lab2", sp->lab2);
-	}
-	if (sp->rate)
-		p_add(&p, "rate=1; ");
-	if (scale != 1)
-		p_add(&p, "scale=%g; ", scale);
-	if (hi > 0 && lo < INFINITY && hi / lo > 30 && !sp->rate && !sp->linear)
-		p_add(&p, "ylog=1; ");
-	if (sp->cap)
-		cap_params(rp, &p, hi, any_oom);
-	if (tend > 0)
-		p_add(&p, "tend=%g; ", tend);
-	if (hi > 0 && lo < INFINITY && hi / lo > 30 && !sp->rate &&
-	    !sp->linear && strlen(c->caption) + 60 < sizeof(c->caption))
-		strcat(c->caption, " Log scale: zero values are not drawn.");
-	if (nevents)
-		p_add(&p, "events=\"%s\"; ", rel);
-	if (sp->panels) {
-		p_add(&plast, "%s%zu", npanels > 1 ? " " : "", nfiles);
-		p_str(&p, "pfirst", pfirst.s ? pfirst.s : "");
-		p_str(&p, "plast", plast.s ? plast.s : "");
-		p_str(&p, "ptitles", ptitles.s ? ptitles.s : "");
-		p_add(&p, "npanels=%zu; ", npanels);
-		if (hi > 0)
-			p_add(&p, "ymax=%g; ", hi * scale * 1.05);
-	}
+		       " Not in this chart (fewer than two samples): %s.", b.left.s);
+	ts_params(rp, c, &b, &p);
 	rc = run_gnuplot(rp, sp->panels ? "panels.gp" : "timeseries.gp", &p,
 			 err, n);
 	if (rc == 0) {
@@ -520,29 +585,60 @@ static int ts_chart(struct report *rp, struct rp_incident *inc,
 	}
 out:
 	p_free(&p);
-	p_free(&files);
-	p_free(&names);
-	p_free(&colors);
-	p_free(&left);
-	p_free(&pfirst);
-	p_free(&plast);
-	p_free(&ptitles);
+	ts_free(&b);
 	return rc;
 }
 
-/* Latency and throughput bars, from a flat file of the runs' summaries. */
-static int bar_charts(struct report *rp, struct rp_incident *inc, char *err,
-		      size_t n)
+/* One bar chart (bars.gp) over the runs' summary file. */
+struct bar_spec {
+	const char *what;     /* "latency" or "throughput": id and bars.gp mode */
+	const char *title;    /* after "<incident>: " */
+	const char *caption;
+	const char *ylabel;
+	const char *none;     /* what no run recorded, when not drawn */
+};
+
+static int bar_chart(struct report *rp, struct rp_incident *inc,
+		     const char *rel, const struct bar_spec *bs, bool any,
+		     double ymin, char *err, size_t n)
 {
-	char name[160], rel[PATH_MAX];
+	struct rp_chart *c = new_chart(inc, bs->what, "", bs->caption);
+	struct params p = { 0 };
+	int rc;
+
+	if (!c)
+		return 0;
+	snprintf(c->title, sizeof(c->title), "%s: %s", inc->name, bs->title);
+	if (!any) {
+		snprintf(c->why, sizeof(c->why),
+			 "Not drawn: no run recorded a %s.", bs->none);
+		return 0;
+	}
+	p_add(&p, "out=\"%s/plots/%s\"; data=\"%s\"; what=\"%s\"; nbars=%zu; ",
+	      rp->tmpname, c->id, rel, bs->what, inc->nruns);
+	if (!isnan(ymin))
+		p_add(&p, "ymin=%.6g; ", ymin);
+	p_str(&p, "title", c->title);
+	p_str(&p, "ylabel", bs->ylabel);
+	rc = run_gnuplot(rp, "bars.gp", &p, err, n);
+	p_free(&p);
+	if (rc == 0)
+		c->drawn = chart_files_exist(rp, c->id);
+	return rc;
+}
+
+/* The runs' summaries as a flat file for bars.gp (rel); *lmin the
+ * smallest positive p50 or p99 in ms; *any_lat, *any_thr whether any run
+ * recorded a latency/throughput.  0 or -errno (message). */
+static int bar_data(struct report *rp, const struct rp_incident *inc,
+		    char *rel, size_t rlen, double *lmin, bool *any_lat,
+		    bool *any_thr, char *err, size_t n)
+{
+	char name[160];
 	FILE *f;
-	double lmin = INFINITY;
-	bool any_lat = false, any_thr = false;
-	struct rp_chart *cl, *ct;
-	int rc = 0;
 
 	snprintf(name, sizeof(name), "%s.runs.dat", inc->name);
-	f = open_tmp(rp, name, rel, sizeof(rel));
+	f = open_tmp(rp, name, rel, rlen);
 	if (!f) {
 		snprintf(err, n, "cannot write %s: %s", rel, strerror(errno));
 		return -errno;
@@ -550,20 +646,20 @@ static int bar_charts(struct report *rp, struct rp_incident *inc, char *err,
 	fprintf(f, "# x label rgb p50_ms p99_ms max_ms ops_per_s note\n");
 	for (size_t i = 0; i < inc->nruns; i++) {
 		const struct rp_run *r = &rp->runs[inc->runs[i]];
-		double p50 = rp_runnum(r, "summary.latency_ns.p50") / 1e6;
-		double p99 = rp_runnum(r, "summary.latency_ns.p99") / 1e6;
-		double mx = rp_runnum(r, "summary.latency_ns.max") / 1e6;
-		double thr = rp_runnum(r, "summary.throughput_ops_s");
+		double p50 = r->v.p50_ns / 1e6;
+		double p99 = r->v.p99_ns / 1e6;
+		double mx = r->v.max_ns / 1e6;
+		double thr = r->v.ops_per_s;
 		const char *o = rp_outcome(r);
 		char lab[80];
 
 		rp_run_label(rp, inc, r, lab, sizeof(lab));
 		if (p50 > 0)
-			lmin = fmin(lmin, p50);
+			*lmin = fmin(*lmin, p50);
 		if (p99 > 0)
-			lmin = fmin(lmin, p99);
-		any_lat |= p99 > 0 || mx > 0;
-		any_thr |= thr > 0;
+			*lmin = fmin(*lmin, p99);
+		*any_lat |= p99 > 0 || mx > 0;
+		*any_thr |= thr > 0;
 		fprintf(f, "%zu \"%s\" %lu %.6g %.6g %.6g %.6g \"%s\"\n", i, lab,
 			rgb_int(rp_color(r->variant)), p50, p99, mx, thr,
 			!strcmp(o, "ok") ? "" : !strcmp(o, "oom") ? "OOM" : o);
@@ -572,60 +668,43 @@ static int bar_charts(struct report *rp, struct rp_incident *inc, char *err,
 		snprintf(err, n, "cannot write %s", rel);
 		return -EIO;
 	}
-	cl = new_chart(inc, "latency", "",
-		       "Request latency per run: p50 (pale), p99 (mid) and "
-		       "maximum (full colour), log scale. A run that crashed or "
-		       "hit the cap is labelled above its bars; its latencies "
-		       "cover only the time it lived.");
-	if (cl) {
-		snprintf(cl->title, sizeof(cl->title),
-			 "%s: request latency per variant (p50 / p99 / max)",
-			 inc->name);
-		if (!any_lat) {
-			snprintf(cl->why, sizeof(cl->why),
-				 "Not drawn: no run recorded a latency.");
-		} else {
-			struct params p = { 0 };
-
-			p_add(&p, "out=\"%s/plots/%s\"; data=\"%s\"; what=\"latency\"; "
-			      "nbars=%zu; ymin=%.6g; ", rp->tmpname, cl->id, rel,
-			      inc->nruns,
-			      pow(10, floor(log10(lmin < INFINITY ? lmin / 1.5 : 0.001))));
-			p_str(&p, "title", cl->title);
-			p_str(&p, "ylabel", "latency (ms, log scale)");
-			rc = run_gnuplot(rp, "bars.gp", &p, err, n);
-			p_free(&p);
-			if (rc)
-				return rc;
-			cl->drawn = chart_files_exist(rp, cl->id);
-		}
-	}
-	ct = new_chart(inc, "throughput", "",
-		       "Requests completed per second of the run's life. A "
-		       "short-lived run (crash, OOM) is labelled; its rate "
-		       "covers only the time it ran.");
-	if (ct) {
-		snprintf(ct->title, sizeof(ct->title),
-			 "%s: throughput per variant", inc->name);
-		if (!any_thr) {
-			snprintf(ct->why, sizeof(ct->why),
-				 "Not drawn: no run recorded a throughput.");
-		} else {
-			struct params p = { 0 };
-
-			p_add(&p, "out=\"%s/plots/%s\"; data=\"%s\"; "
-			      "what=\"throughput\"; nbars=%zu; ", rp->tmpname,
-			      ct->id, rel, inc->nruns);
-			p_str(&p, "title", ct->title);
-			p_str(&p, "ylabel", "requests/s");
-			rc = run_gnuplot(rp, "bars.gp", &p, err, n);
-			p_free(&p);
-			if (rc)
-				return rc;
-			ct->drawn = chart_files_exist(rp, ct->id);
-		}
-	}
 	return 0;
+}
+
+static const struct bar_spec latency_bars = {
+	"latency", "request latency per variant (p50 / p99 / max)",
+	"Request latency per run: p50 (pale), p99 (mid) and maximum (full "
+	"colour), log scale. A run that crashed or hit the cap is labelled "
+	"above its bars; its latencies cover only the time it lived.",
+	"latency (ms, log scale)", "latency",
+};
+
+static const struct bar_spec throughput_bars = {
+	"throughput", "throughput per variant",
+	"Requests completed per second of the run's life. A short-lived run "
+	"(crash, OOM) is labelled; its rate covers only the time it ran.",
+	"requests/s", "throughput",
+};
+
+/* Latency and throughput bars, from a flat file of the runs' summaries. */
+static int bar_charts(struct report *rp, struct rp_incident *inc, char *err,
+		      size_t n)
+{
+	char rel[PATH_MAX];
+	double lmin = INFINITY;
+	bool any_lat = false, any_thr = false;
+	int rc = bar_data(rp, inc, rel, sizeof(rel), &lmin, &any_lat, &any_thr,
+			  err, n);
+
+	if (rc == 0)
+		rc = bar_chart(rp, inc, rel, &latency_bars, any_lat,
+			       pow(10, floor(log10(lmin < INFINITY ? lmin / 1.5
+								   : 0.001))),
+			       err, n);
+	if (rc == 0)
+		rc = bar_chart(rp, inc, rel, &throughput_bars, any_thr, NAN,
+			       err, n);
+	return rc;
 }
 
 /* An incident's own chart (its descriptor's list, incident.h): a time

@@ -66,7 +66,7 @@ static void source_row(const struct report *rp, json_t *s, size_t idx,
 	for (size_t i = 0; i < rp->nruns; i++) {
 		const struct rp_run *run = &rp->runs[i];
 
-		if (!run->rec || rp_jnum(run->rec, "source.index") != (double)idx)
+		if (!run->rec || run->v.source_index != (double)idx)
 			continue;
 		nr++;
 		if (used < sizeof(r->cell[5]) - 8)

@@ -22,7 +22,7 @@ static const char *const failed_outcomes[] = { "crash", "oom", "hang" };
 
 const char *rp_outcome(const struct rp_run *r)
 {
-	const char *o = rp_runstr(r, "outcome");
+	const char *o = r->v.outcome;
 
 	return o ? o : "unknown";
 }
@@ -39,16 +39,7 @@ bool rp_run_failed(const struct rp_run *r)
 
 bool rp_run_symptomatic(const struct rp_run *r)
 {
-	json_t *sym = rp_runj(r, "symptoms");
-	const char *k;
-	json_t *v;
-
-	if (rp_run_failed(r))
-		return true;
-	json_object_foreach(sym, k, v)
-		if (json_is_number(v) && json_number_value(v) > 0)
-			return true;
-	return false;
+	return rp_run_failed(r) || r->v.symptoms_positive > 0;
 }
 
 double rp_time_to_outcome(const struct rp_run *r)
@@ -57,11 +48,11 @@ double rp_time_to_outcome(const struct rp_run *r)
 
 	if (!rp_run_failed(r))
 		return NAN;
-	t = rp_runnum(r, "oom.at_s");
+	t = r->v.oom_at_s;
 	if (isnan(t))
-		t = rp_runnum(r, "summary.time_to_outcome_s");
+		t = r->v.time_to_outcome_s;
 	if (isnan(t))
-		t = rp_runnum(r, "duration_s");
+		t = r->v.duration_s;
 	return t;
 }
 
@@ -126,9 +117,9 @@ void rp_fmt_rate(double per_s, char *buf, size_t n)
 void rp_fmt_outcome(const struct rp_run *r, char *buf, size_t n)
 {
 	const char *o = rp_outcome(r);
-	const char *sig = rp_runstr(r, "signal.name");
-	const char *cap = rp_runstr(r, "oom.cap");
-	const char *err = rp_runstr(r, "error");
+	const char *sig = r->v.signal;
+	const char *cap = r->v.oom_cap;
+	const char *err = r->v.error;
 	double t = rp_time_to_outcome(r);
 
 	if (!r->rec && !r->sum) {
@@ -144,7 +135,7 @@ void rp_fmt_outcome(const struct rp_run *r, char *buf, size_t n)
 	} else if (strcmp(o, "error") == 0 || strcmp(o, "interrupted") == 0) {
 		snprintf(buf, n, "%s%s%.120s", o, err ? ": " : "",
 			 err ? err : "");
-	} else if (!strcmp(o, "ok") && rp_runnum(r, "summary.ops") == 0) {
+	} else if (!strcmp(o, "ok") && r->v.ops == 0) {
 		/* e.g. a warm-up that took the whole run on a loaded machine */
 		snprintf(buf, n, "ok, but served no request");
 	} else {
@@ -165,8 +156,8 @@ static const char *end_ellipsis(const char *tail, const char *last)
 
 void rp_fmt_symptoms(const struct rp_run *r, char *buf, size_t n)
 {
-	json_t *sym = rp_runj(r, "symptoms");
-	const char *det = rp_runstr(r, "detector");
+	json_t *sym = r->v.symptoms;
+	const char *det = r->v.detector;
 	const char *k;
 	json_t *v;
 	size_t used = 0;
@@ -193,7 +184,7 @@ void rp_fmt_symptoms(const struct rp_run *r, char *buf, size_t n)
 	if (!det && rp_run_failed(r) && used < n) {
 		/* the crash's own last words, e.g. the allocator catching a
 		 * double free */
-		const char *tail = rp_runstr(r, "stderr_tail");
+		const char *tail = r->v.stderr_tail;
 		char last[200] = "";
 
 		if (tail) {
@@ -339,7 +330,7 @@ static double row_value(const struct incident_figure *sr, const struct rp_run *r
 
 	switch (sr->src) {
 	case INCIDENT_FIG_FIELD:
-		return rp_runnum(r, sr->what);
+		return results_view_field(&r->v, sr->what);
 	case INCIDENT_FIG_TTO:
 		return rp_time_to_outcome(r);
 	default:
@@ -354,7 +345,7 @@ static double row_value(const struct incident_figure *sr, const struct rp_run *r
 	/* Only samples taken while the load ran: after it the run drains
 	 * and tears down, which frees (and fragments) everything. */
 	{
-		double tend = rp_runnum(r, "seconds");
+		double tend = r->v.seconds;
 		double v0 = NAN, t0 = NAN, v1 = NAN, t1 = NAN, mx = NAN, sum = 0;
 		size_t k = 0;
 

@@ -65,17 +65,6 @@ static const struct {
 };
 #define NGOVAR (sizeof(go_variants) / sizeof(go_variants[0]))
 
-/* incident -> its twin's binary (retention is payment with other
- * parameters, in Go as in C) */
-static const struct {
-	const char *incident, *twin;
-} go_twins[] = {
-	{"payment", "payment"},
-	{"retention", "payment"},
-	{"metrics", "metrics"},
-	{"config", "config"},
-};
-
 bool gochild_is_go(const char *v)
 {
 	return v && !strncmp(v, "go-", 3);
@@ -91,12 +80,10 @@ const char *gochild_variant_at(size_t i)
 	return i < NGOVAR ? go_variants[i].name : NULL;
 }
 
+/* The incident's Go twin (its descriptor's go_twin), or NULL. */
 static const char *twin_of(const struct incident *inc)
 {
-	for (size_t i = 0; i < sizeof(go_twins) / sizeof(go_twins[0]); i++)
-		if (!strcmp(go_twins[i].incident, inc->name))
-			return go_twins[i].twin;
-	return NULL;
+	return inc ? inc->go_twin : NULL;
 }
 
 bool gochild_supports(const struct incident *inc, const char *variant)
@@ -196,6 +183,7 @@ struct goparent {
 	size_t line_len;
 	bool line_skip;     /* the current line overflowed: drop it */
 	bool done, setup_error;
+	bool echo;          /* copy the twin's output to our stderr (-v) */
 	unsigned stride, tick; /* series decimation */
 	double heap0, rss0; /* first sample */
 	double heap_peak;
@@ -219,34 +207,27 @@ static void scan_out(struct goparent *g)
 	}
 }
 
-static bool drain_out(struct goparent *g, int fd, bool echo)
+/* Keep a chunk of the twin's output (echoed with -v) and scan it. */
+static void out_take(void *arg, const char *chunk, size_t n)
 {
-	char chunk[8192];
+	struct goparent *g = arg;
 
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n == 0)
-			return false;
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR;
-		if (echo) {
-			ssize_t w = write(STDERR_FILENO, chunk, (size_t)n);
-			(void)w;
-		}
-		if (g->out_len + (size_t)n > GO_CAPTURE) {
-			size_t drop = g->out_scan ? g->out_scan : g->out_len;
-
-			memmove(g->out, g->out + drop, g->out_len - drop);
-			g->out_len -= drop;
-			g->out_scan = 0;
-			if (g->out_len + (size_t)n > GO_CAPTURE)
-				g->out_len = 0;
-		}
-		memcpy(g->out + g->out_len, chunk, (size_t)n);
-		g->out_len += (size_t)n;
-		scan_out(g);
+	if (g->echo) {
+		ssize_t w = write(STDERR_FILENO, chunk, n);
+		(void)w;
 	}
+	if (g->out_len + n > GO_CAPTURE) {
+		size_t drop = g->out_scan ? g->out_scan : g->out_len;
+
+		memmove(g->out, g->out + drop, g->out_len - drop);
+		g->out_len -= drop;
+		g->out_scan = 0;
+		if (g->out_len + n > GO_CAPTURE)
+			g->out_len = 0;
+	}
+	memcpy(g->out + g->out_len, chunk, n);
+	g->out_len += n;
+	scan_out(g);
 }
 
 /* The index of a metric the twin names, registered on first sight while
@@ -422,29 +403,23 @@ out:
 	json_decref(j);
 }
 
-static bool drain_tel(struct goparent *g, int fd)
+/* Split a chunk of telemetry into lines; a line longer than the buffer
+ * is dropped whole. */
+static void tel_take(void *arg, const char *chunk, size_t n)
 {
-	char chunk[8192];
+	struct goparent *g = arg;
 
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n == 0)
-			return false;
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR;
-		for (ssize_t i = 0; i < n; i++) {
-			if (chunk[i] == '\n') {
-				g->line[g->line_len] = '\0';
-				if (!g->line_skip)
-					on_line(g, g->line);
-				g->line_len = 0;
-				g->line_skip = false;
-			} else if (g->line_len + 1 < GO_LINE) {
-				g->line[g->line_len++] = chunk[i];
-			} else {
-				g->line_skip = true;
-			}
+	for (size_t i = 0; i < n; i++) {
+		if (chunk[i] == '\n') {
+			g->line[g->line_len] = '\0';
+			if (!g->line_skip)
+				on_line(g, g->line);
+			g->line_len = 0;
+			g->line_skip = false;
+		} else if (g->line_len + 1 < GO_LINE) {
+			g->line[g->line_len++] = chunk[i];
+		} else {
+			g->line_skip = true;
 		}
 	}
 }
@@ -597,17 +572,17 @@ static int prepare(const struct run_spec *spec, struct run_result *r)
 }
 
 /* Read what both pipes hold within ms; a pipe at EOF is closed (-1). */
-static void pump(struct goparent *g, int *ofd, int *tfd, int ms, bool echo)
+static void pump(struct goparent *g, int *ofd, int *tfd, int ms)
 {
 	struct pollfd p[2] = {{*ofd, POLLIN, 0}, {*tfd, POLLIN, 0}};
 
 	if (poll(p, 2, ms) <= 0)
 		return;
-	if (*ofd >= 0 && p[0].revents && !drain_out(g, *ofd, echo)) {
+	if (*ofd >= 0 && p[0].revents && !runner_drain_fd(*ofd, out_take, g)) {
 		close(*ofd);
 		*ofd = -1;
 	}
-	if (*tfd >= 0 && p[1].revents && !drain_tel(g, *tfd)) {
+	if (*tfd >= 0 && p[1].revents && !runner_drain_fd(*tfd, tel_take, g)) {
 		close(*tfd);
 		*tfd = -1;
 	}
@@ -616,7 +591,7 @@ static void pump(struct goparent *g, int *ofd, int *tfd, int ms, bool echo)
 /* The watchdog loop until the child is reaped: RSS cap, timeout,
  * interruption (killed: 1, 2, 3; killed_at: seconds from t0). */
 static void watch(struct goparent *g, pid_t pid, int *ofd, int *tfd,
-		  double t0, bool echo, int *status, struct rusage *ru,
+		  double t0, int *status, struct rusage *ru,
 		  int *killed, double *killed_at)
 {
 	struct run_result *r = g->res;
@@ -625,7 +600,7 @@ static void watch(struct goparent *g, pid_t pid, int *ofd, int *tfd,
 	for (;;) {
 		uint64_t rss;
 
-		pump(g, ofd, tfd, GO_WATCH_MS, echo);
+		pump(g, ofd, tfd, GO_WATCH_MS);
 		if (wait4(pid, status, WNOHANG, ru) == pid)
 			return;
 		now = ml_mono_s();
@@ -645,7 +620,7 @@ static void watch(struct goparent *g, pid_t pid, int *ofd, int *tfd,
 
 int gochild_run(const struct run_spec *spec, struct run_result *r)
 {
-	struct goparent g = {.res = r, .stride = 1};
+	struct goparent g = {.res = r, .stride = 1, .echo = spec->echo_stderr};
 	char bin[PATH_MAX], **argv = NULL;
 	int ofd[2] = {-1, -1}, tfd[2] = {-1, -1}, status = 0, killed = 0, rc;
 	double t0, killed_at = 0;
@@ -687,8 +662,7 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 	close(ofd[1]);
 	close(tfd[1]);
 	ofd[1] = tfd[1] = -1;
-	watch(&g, pid, &ofd[0], &tfd[0], t0, spec->echo_stderr, &status, &ru,
-	      &killed, &killed_at);
+	watch(&g, pid, &ofd[0], &tfd[0], t0, &status, &ru, &killed, &killed_at);
 	r->finished = ml_wall_s();
 	r->duration_s = ml_mono_s() - t0;
 	r->cpu_user_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
@@ -698,7 +672,7 @@ int gochild_run(const struct run_spec *spec, struct run_result *r)
 	/* the child is gone: what the pipes still hold, bounded (a
 	 * grandchild could keep them open) */
 	for (int i = 0; i < 50 && (ofd[0] >= 0 || tfd[0] >= 0); i++)
-		pump(&g, &ofd[0], &tfd[0], 10, spec->echo_stderr);
+		pump(&g, &ofd[0], &tfd[0], 10);
 	if (g.out_len && g.out_scan < g.out_len && g.out_len < GO_CAPTURE) {
 		g.out[g.out_len++] = '\n'; /* a last unterminated line */
 		scan_out(&g);

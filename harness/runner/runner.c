@@ -223,8 +223,8 @@ static void scan_lines(struct capture *c)
 	}
 }
 
-/* Read what is there; returns false at EOF or on error. */
-static bool drain(struct capture *c, int fd)
+bool runner_drain_fd(int fd, void (*take)(void *arg, const char *buf, size_t n),
+		     void *arg)
 {
 	char chunk[8192];
 
@@ -235,29 +235,43 @@ static bool drain(struct capture *c, int fd)
 			return false;
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR;
-		if (c->echo) {
-			ssize_t w = write(STDERR_FILENO, chunk, (size_t)n);
-			(void)w;
-		}
-		if (c->len + (size_t)n > CAPTURE_MAX) {
-			size_t drop = c->len / 2;
-
-			if (c->scan < drop) { /* a giant line: give up on it */
-				drop = c->scan ? c->scan : drop;
-				c->scan = drop;
-			}
-			memmove(c->buf, c->buf + drop, c->len - drop);
-			c->len -= drop;
-			c->scan -= drop;
-			if (c->len + (size_t)n > CAPTURE_MAX) {
-				c->len = 0;
-				c->scan = 0;
-			}
-		}
-		memcpy(c->buf + c->len, chunk, (size_t)n);
-		c->len += (size_t)n;
-		scan_lines(c);
+		take(arg, chunk, (size_t)n);
 	}
+}
+
+/* Keep a chunk of the child's output (echoed when asked) and scan it. */
+static void capture_take(void *arg, const char *chunk, size_t n)
+{
+	struct capture *c = arg;
+
+	if (c->echo) {
+		ssize_t w = write(STDERR_FILENO, chunk, n);
+		(void)w;
+	}
+	if (c->len + n > CAPTURE_MAX) {
+		size_t drop = c->len / 2;
+
+		if (c->scan < drop) { /* a giant line: give up on it */
+			drop = c->scan ? c->scan : drop;
+			c->scan = drop;
+		}
+		memmove(c->buf, c->buf + drop, c->len - drop);
+		c->len -= drop;
+		c->scan -= drop;
+		if (c->len + n > CAPTURE_MAX) {
+			c->len = 0;
+			c->scan = 0;
+		}
+	}
+	memcpy(c->buf + c->len, chunk, n);
+	c->len += n;
+	scan_lines(c);
+}
+
+/* Read what is there; returns false at EOF or on error. */
+static bool drain(struct capture *c, int fd)
+{
+	return runner_drain_fd(fd, capture_take, c);
 }
 
 /* The tag whose live bytes rose most above their first sample (peak over

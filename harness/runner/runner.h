@@ -144,6 +144,12 @@ uint64_t runner_seed(uint64_t base, unsigned rep);
  * if the parent is already gone), oom_score_adj 1000.  _exit(4) when
  * out_fd cannot be duplicated. */
 void runner_child_prepare(int out_fd, pid_t parent);
+/* Read the non-blocking fd until it would block, handing each chunk read
+ * to take(arg, buf, n).  false at EOF or on a read error (the pipe is
+ * done), true while it is open.  The parent's loop for every child pipe
+ * (C run output, Go twin output and telemetry). */
+bool runner_drain_fd(int fd, void (*take)(void *arg, const char *buf, size_t n),
+		     void *arg);
 /* Effective caps for a spec (what runner_run will use). */
 void runner_caps(const struct run_spec *spec, uint64_t *cap, uint64_t *budget,
 		 uint64_t *rlimit_as, double *timeout_s, double *seconds);

@@ -300,23 +300,17 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
 	return remove(path) == 0 || errno == ENOENT ? 0 : 0;
 }
 
-int ictx_create(const struct incident *inc, const struct ictx_opts *o,
-		struct ictx **out)
+/* The options ictx_create refuses, said in o->err.  0 or -EINVAL. */
+static int check_create_opts(const struct incident *inc,
+			     const struct ictx_opts *o, struct ictx **out)
 {
-	struct ictx *c = NULL;
-	size_t len = sizeof(*c);
-	char err[ICTX_ERR_LEN];
-	pthread_mutexattr_t ma;
-	int rc = 0;
+	size_t variant_len = sizeof(((struct ictx *)0)->variant);
 
-	if (out)
-		*out = NULL;
 	if (!inc || !o || !out || !inc->setup || !inc->run) {
 		seterr(o, "ictx_create: missing incident, options or hooks");
 		return -EINVAL;
 	}
-	if (!o->variant || !*o->variant ||
-	    strlen(o->variant) >= sizeof(c->variant)) {
+	if (!o->variant || !*o->variant || strlen(o->variant) >= variant_len) {
 		seterr(o, "no map variant given (e.g. --variant mutex)");
 		return -EINVAL;
 	}
@@ -324,17 +318,18 @@ int ictx_create(const struct incident *inc, const struct ictx_opts *o,
 		seterr(o, "bad seconds or too many --set options");
 		return -EINVAL;
 	}
-	c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		 -1, 0);
-	if (c == MAP_FAILED) {
-		rc = -errno;
-		seterr(o, "ictx_create: mmap: %s", strerror(errno));
-		return rc;
-	}
-	/* the mapping is zero-filled: every count, flag and value is 0 */
-	c->map_len = len;
+	return 0;
+}
+
+/* The run's fixed settings and the registry lock, in a fresh (zeroed)
+ * mapping: every count, flag and value not set here stays 0. */
+static void init_settings(struct ictx *c, const struct incident *inc,
+			  const struct ictx_opts *o)
+{
+	pthread_mutexattr_t ma;
+
 	c->inc = inc;
-	strcpy(c->variant, o->variant);
+	strcpy(c->variant, o->variant); /* length checked by the caller */
 	c->threads = o->threads ? o->threads : ICTX_DEFAULT_THREADS;
 	c->seed = o->seed;
 	c->seconds = o->seconds > 0 ? o->seconds
@@ -353,13 +348,21 @@ int ictx_create(const struct incident *inc, const struct ictx_opts *o,
 	ML_CHECK_PTHREAD(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED));
 	ML_CHECK_PTHREAD(pthread_mutex_init(&c->reg_lock, &ma));
 	ML_CHECK_PTHREAD(pthread_mutexattr_destroy(&ma));
+}
+
+/* The parameters' values: the size's defaults, then each --set in order.
+ * 0 or -EINVAL (said in o->err). */
+static int load_params(struct ictx *c, const struct incident *inc,
+		       const struct ictx_opts *o)
+{
+	char err[ICTX_ERR_LEN];
+	int rc;
 
 	for (const struct incident_param *p = inc->params; p && p->name; p++) {
 		if (c->nparams == ICTX_MAX_PARAMS) {
 			seterr(o, "incident %s declares more than %d parameters",
 			       inc->name, ICTX_MAX_PARAMS);
-			rc = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 		c->pname[c->nparams] = p->name;
 		c->pval[c->nparams] =
@@ -373,41 +376,74 @@ int ictx_create(const struct incident *inc, const struct ictx_opts *o,
 		rc = parse_set(inc, o->sets[i], &p, &v, err, sizeof(err));
 		if (rc) {
 			seterr(o, "%s", err);
-			goto out;
+			return rc;
 		}
 		for (size_t j = 0; j < c->nparams; j++)
 			if (c->pname[j] == p->name)
 				c->pval[j] = v;
 	}
+	return 0;
+}
+
+/* The run's scratch folder: o->workdir, else a fresh one under $TMPDIR
+ * (or /tmp) that ictx_destroy removes.  0 or -errno (said in o->err). */
+static int make_workdir(struct ictx *c, const struct incident *inc,
+			const struct ictx_opts *o)
+{
+	const char *tmp = getenv("TMPDIR");
+
 	if (o->workdir) {
 		if (strlen(o->workdir) >= sizeof(c->workdir)) {
 			seterr(o, "workdir path too long");
-			rc = -ENAMETOOLONG;
-			goto out;
+			return -ENAMETOOLONG;
 		}
 		strcpy(c->workdir, o->workdir);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-
-		if (!tmp || !*tmp)
-			tmp = "/tmp";
-		snprintf(c->workdir, sizeof(c->workdir), "%s/maplab-%s-XXXXXX",
-			 tmp, inc->name);
-		if (!mkdtemp(c->workdir)) {
-			rc = -errno;
-			seterr(o, "mkdtemp %s: %s", c->workdir, strerror(errno));
-			goto out;
-		}
-		c->own_workdir = true;
+		return 0;
 	}
-	*out = c;
-	c = NULL;
-out:
-	if (c) {
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	snprintf(c->workdir, sizeof(c->workdir), "%s/maplab-%s-XXXXXX", tmp,
+		 inc->name);
+	if (!mkdtemp(c->workdir)) {
+		int rc = -errno;
+
+		seterr(o, "mkdtemp %s: %s", c->workdir, strerror(errno));
+		return rc;
+	}
+	c->own_workdir = true;
+	return 0;
+}
+
+int ictx_create(const struct incident *inc, const struct ictx_opts *o,
+		struct ictx **out)
+{
+	struct ictx *c;
+	size_t len = sizeof(*c);
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if ((rc = check_create_opts(inc, o, out)))
+		return rc;
+	c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	if (c == MAP_FAILED) {
+		rc = -errno;
+		seterr(o, "ictx_create: mmap: %s", strerror(errno));
+		return rc;
+	}
+	c->map_len = len;
+	init_settings(c, inc, o);
+	rc = load_params(c, inc, o);
+	if (!rc)
+		rc = make_workdir(c, inc, o);
+	if (rc) {
 		pthread_mutex_destroy(&c->reg_lock);
 		munmap(c, len);
+		return rc;
 	}
-	return rc;
+	*out = c;
+	return 0;
 }
 
 void ictx_destroy(struct ictx *c)

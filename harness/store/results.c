@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <gnu/libc-version.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,71 +176,55 @@ static double now_wall(void)
 
 /* ---- the out folder -------------------------------------------------- */
 
-int results_check_out(const char *out, char *err, size_t errlen)
+/* An existing --out: a writable folder with nothing in it. */
+static int check_existing_out(const char *out, const struct stat *st,
+			      char *err, size_t errlen)
 {
-	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	bool empty = true;
+
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(err, errlen, "--out %s exists and is not a folder; "
+			 "pick a new name", out);
+		return -ENOTDIR;
+	}
+	d = opendir(out);
+	if (!d) {
+		snprintf(err, errlen, "--out %s: cannot read it (%s)", out,
+			 strerror(errno));
+		return -EACCES;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = false;
+	closedir(d);
+	if (!empty && results_writer(out)) {
+		snprintf(err, errlen, "--out %s is being written by another "
+			 "maplab run (pid %d); pick a new folder", out,
+			 results_writer(out));
+		return -EBUSY;
+	}
+	if (!empty) {
+		snprintf(err, errlen, "--out %s exists and is not empty; pick a "
+			 "new folder (results are never overwritten)", out);
+		return -EEXIST;
+	}
+	if (access(out, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "--out %s is not writable; pick a folder "
+			 "you can write to", out);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* A new --out: its parent folder exists and is writable. */
+static int check_new_out(const char *out, char *err, size_t errlen)
+{
 	char parent[PATH_MAX];
+	struct stat st;
 	char *slash;
 
-	if (!out || !*out) {
-		snprintf(err, errlen, "--out needs a folder name");
-		return -EINVAL;
-	}
-	if (strlen(out) > PATH_MAX - 200) {
-		snprintf(err, errlen, "--out: path too long (%zu bytes); pick "
-			 "a shorter one", strlen(out));
-		return -ENAMETOOLONG;
-	}
-	if (!g_utf8_validate(out, -1, NULL)) {
-		snprintf(err, errlen, "--out: the folder name is not valid "
-			 "UTF-8 (it is recorded in JSON); pick a UTF-8 name");
-		return -EINVAL;
-	}
-	if (stat(out, &st) == 0) {
-		DIR *d;
-		struct dirent *e;
-		bool empty = true;
-
-		if (!S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen,
-				 "--out %s exists and is not a folder; pick a "
-				 "new name", out);
-			return -ENOTDIR;
-		}
-		d = opendir(out);
-		if (!d) {
-			snprintf(err, errlen, "--out %s: cannot read it (%s)",
-				 out, strerror(errno));
-			return -EACCES;
-		}
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				empty = false;
-		closedir(d);
-		if (!empty && results_writer(out)) {
-			snprintf(err, errlen, "--out %s is being written by "
-				 "another maplab run (pid %d); pick a new "
-				 "folder", out, results_writer(out));
-			return -EBUSY;
-		}
-		if (!empty) {
-			snprintf(err, errlen,
-				 "--out %s exists and is not empty; pick a new "
-				 "folder (results are never overwritten)", out);
-			return -EEXIST;
-		}
-		if (access(out, W_OK | X_OK) != 0) {
-			snprintf(err, errlen,
-				 "--out %s is not writable; pick a folder you "
-				 "can write to", out);
-			return -EACCES;
-		}
-		return 0;
-	}
-	if (errno != ENOENT) {
-		snprintf(err, errlen, "--out %s: %s", out, strerror(errno));
-		return -errno;
-	}
 	snprintf(parent, sizeof(parent), "%s", out);
 	while (strlen(parent) > 1 && parent[strlen(parent) - 1] == '/')
 		parent[strlen(parent) - 1] = '\0';
@@ -263,6 +248,35 @@ int results_check_out(const char *out, char *err, size_t errlen)
 		return -EACCES;
 	}
 	return 0;
+}
+
+int results_check_out(const char *out, char *err, size_t errlen)
+{
+	struct stat st;
+	int e;
+
+	if (!out || !*out) {
+		snprintf(err, errlen, "--out needs a folder name");
+		return -EINVAL;
+	}
+	if (strlen(out) > PATH_MAX - 200) {
+		snprintf(err, errlen, "--out: path too long (%zu bytes); pick "
+			 "a shorter one", strlen(out));
+		return -ENAMETOOLONG;
+	}
+	if (!g_utf8_validate(out, -1, NULL)) {
+		snprintf(err, errlen, "--out: the folder name is not valid "
+			 "UTF-8 (it is recorded in JSON); pick a UTF-8 name");
+		return -EINVAL;
+	}
+	if (stat(out, &st) == 0)
+		return check_existing_out(out, &st, err, errlen);
+	e = errno;
+	if (e != ENOENT) {
+		snprintf(err, errlen, "--out %s: %s", out, strerror(e));
+		return -e;
+	}
+	return check_new_out(out, err, errlen);
 }
 
 /* ---- manifest ------------------------------------------------------- */
@@ -574,44 +588,67 @@ static json_t *hist_json(const struct ictx_hist_snap *s)
 			 (json_int_t)ictx_hist_percentile(s, 0.999), "buckets", b);
 }
 
-json_t *results_run_json(const struct run_spec *spec,
-			 const struct run_result *res)
+/* The incident's parameters, as the child set them. */
+static json_t *params_json(const struct ictx *c)
 {
-	const struct ictx *c = res->ctx;
-	const struct ictx_status *st = ictx_status(c);
-	json_t *j = json_object(), *params = json_object(), *sym = json_object();
-	json_t *mf = json_object(), *hists = json_object(), *log = json_array();
-	json_t *sum, *series, *columns = json_array(), *rows = json_array();
-	struct col cols[MAX_COLS];
-	size_t nc = series_columns(c, cols, MAX_COLS);
-	struct ictx_hist_snap lat;
-	bool has_lat = false;
+	json_t *params = json_object();
 	const char *name;
-	double value, peak_live = (double)st->peak_live, inflight_peak = NAN;
-	double run_s;
-	int64_t iv, ops;
-	char t1[40], t2[40];
-	int inflight_i = metric_index(c, "inflight");
+	double value;
 
 	for (size_t i = 0; ictx_param_at(c, i, &name, &value); i++)
 		json_object_set_new(params, name, json_real(value));
+	return params;
+}
+
+/* The incident's symptoms, and the parent's TSan finding beside them. */
+static json_t *symptoms_json(const struct ictx *c, const struct run_result *res)
+{
+	json_t *sym = json_object();
+	const char *name;
+	double value;
+
 	for (size_t i = 0; ictx_symptom_at(c, i, &name, &value); i++)
 		json_object_set_new(sym, name, results_num(value));
-	if (res->tsan_warnings) /* the parent's finding, beside the child's */
+	if (res->tsan_warnings)
 		json_object_set_new(sym, "tsan_warnings",
 				    results_num(res->tsan_warnings));
+	return sym;
+}
+
+/* Every metric's final value. */
+static json_t *metrics_json(const struct ictx *c)
+{
+	json_t *mf = json_object();
+	const char *name;
+	int64_t iv;
+
 	for (size_t i = 0; ictx_metric_at(c, i, &name, NULL, &iv); i++)
 		json_object_set_new(mf, name, json_integer(iv));
+	return mf;
+}
+
+/* Every histogram; *lat receives the "latency" one (count 0 if none). */
+static json_t *hists_json(const struct ictx *c, struct ictx_hist_snap *lat)
+{
+	json_t *hists = json_object();
+
+	memset(lat, 0, sizeof(*lat));
 	for (size_t i = 0; i < ictx_hist_count(c); i++) {
 		struct ictx_hist_snap s;
 
 		ictx_hist_snapshot(c, i, &s);
 		json_object_set_new(hists, ictx_hist_name(c, i), hist_json(&s));
-		if (!strcmp(ictx_hist_name(c, i), "latency")) {
-			lat = s;
-			has_lat = true;
-		}
+		if (!strcmp(ictx_hist_name(c, i), "latency"))
+			*lat = s;
 	}
+	return hists;
+}
+
+/* The child's log lines, with a marker where lines were not kept. */
+static json_t *log_json(const struct ictx *c)
+{
+	json_t *log = json_array();
+
 	for (size_t i = 0; i < ictx_log_count(c); i++) {
 		if (i == ICTX_LOG_HEAD && ictx_log_dropped(c))
 			json_array_append_new(log, json_sprintf(
@@ -619,6 +656,40 @@ json_t *results_run_json(const struct run_spec *spec,
 				(unsigned long long)ictx_log_dropped(c)));
 		json_array_append_new(log, json_string(ictx_log_at(c, i)));
 	}
+	return log;
+}
+
+/* The peaks the summary reports, over the sampled rows and the final
+ * values: live bytes and the "inflight" metric (NaN without one). */
+static void run_peaks(const struct ictx *c, const struct run_result *res,
+		      double *peak_live, double *inflight_peak)
+{
+	int inflight_i = metric_index(c, "inflight");
+
+	*peak_live = (double)ictx_status(c)->peak_live;
+	*inflight_peak = NAN;
+	for (uint32_t r = 0; r < res->nrows; r++) {
+		if (res->rows[r].live_total > *peak_live)
+			*peak_live = res->rows[r].live_total;
+		if (inflight_i >= 0 &&
+		    !(res->rows[r].metric[inflight_i] <= *inflight_peak))
+			*inflight_peak = res->rows[r].metric[inflight_i];
+	}
+	if (inflight_i >= 0) {
+		int64_t iv = ictx_metric_value(c, "inflight", 0);
+
+		if (!((double)iv <= *inflight_peak))
+			*inflight_peak = (double)iv;
+	}
+}
+
+/* The sampled rows: {interval_ms, columns, rows}. */
+static json_t *series_json(const struct ictx *c, const struct run_result *res)
+{
+	json_t *columns = json_array(), *rows = json_array();
+	struct col cols[MAX_COLS];
+	size_t nc = series_columns(c, cols, MAX_COLS);
+
 	for (size_t i = 0; i < nc; i++)
 		json_array_append_new(columns, json_string(cols[i].name));
 	for (uint32_t r = 0; r < res->nrows; r++) {
@@ -629,46 +700,98 @@ json_t *results_run_json(const struct run_spec *spec,
 					      results_num(col_value(&cols[i],
 								    &res->rows[r])));
 		json_array_append_new(rows, row);
-		if (res->rows[r].live_total > peak_live)
-			peak_live = res->rows[r].live_total;
-		if (inflight_i >= 0 &&
-		    !(res->rows[r].metric[inflight_i] <= inflight_peak))
-			inflight_peak = res->rows[r].metric[inflight_i];
 	}
-	if (inflight_i >= 0) {
-		iv = ictx_metric_value(c, "inflight", 0);
-		if (!((double)iv <= inflight_peak))
-			inflight_peak = (double)iv;
-	}
-	series = json_pack("{s:i, s:o, s:o}", "interval_ms", (int)res->interval_ms,
-			   "columns", columns, "rows", rows);
-	ops = ictx_metric_value(c, "ops", -1);
+	return json_pack("{s:i, s:o, s:o}", "interval_ms", (int)res->interval_ms,
+			 "columns", columns, "rows", rows);
+}
+
+/* A latency percentile (p in 0..1; 1 is the max), null without samples. */
+static json_t *lat_ns(const struct ictx_hist_snap *lat, double p)
+{
+	if (!lat->count)
+		return json_null();
+	return json_integer(p >= 1 ? (json_int_t)lat->max
+				   : (json_int_t)ictx_hist_percentile(lat, p));
+}
+
+/* The record's "summary": the figures tables and the report show. */
+static json_t *summary_json(const struct ictx *c, const struct run_result *res,
+			    const struct ictx_hist_snap *lat)
+{
+	const struct ictx_status *st = ictx_status(c);
+	int64_t ops = ictx_metric_value(c, "ops", -1);
+	double peak_live, inflight_peak, run_s;
+
+	run_peaks(c, res, &peak_live, &inflight_peak);
 	run_s = st->run_ended_s > 0 ? st->run_ended_s - st->run_started_s
 	      : st->run_started_s > 0 && res->nrows
 		      ? res->rows[res->nrows - 1].t_s - st->run_started_s
 		      : 0;
-	sum = json_pack(
+	return json_pack(
 		"{s:I, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:o}",
 		"peak_rss_bytes", (json_int_t)res->peak_rss, "peak_live_bytes",
 		results_num(peak_live), "inflight_peak",
 		results_num(inflight_peak), "ops",
 		jint_or_null(ops >= 0, ops), "throughput_ops_s",
 		results_num(ops >= 0 && run_s > 0 ? (double)ops / run_s : NAN),
-		"latency_ns", "p50",
-		has_lat && lat.count
-			? json_integer((json_int_t)ictx_hist_percentile(&lat, 0.5))
-			: json_null(),
-		"p99",
-		has_lat && lat.count
-			? json_integer((json_int_t)ictx_hist_percentile(&lat, 0.99))
-			: json_null(),
-		"max",
-		has_lat && lat.count ? json_integer((json_int_t)lat.max)
-				     : json_null(),
-		"time_to_outcome_s", results_num(res->time_to_outcome_s));
+		"latency_ns", "p50", lat_ns(lat, 0.5), "p99", lat_ns(lat, 0.99),
+		"max", lat_ns(lat, 1), "time_to_outcome_s",
+		results_num(res->time_to_outcome_s));
+}
 
-	results_iso_time(res->started, t1, sizeof(t1));
-	results_iso_time(res->finished, t2, sizeof(t2));
+/* {"name": "SIGSEGV", "number": 11}, or null without a signal. */
+static json_t *signal_json(int sig)
+{
+	char nm[32];
+
+	if (!sig)
+		return json_null();
+	snprintf(nm, sizeof(nm), "SIG%s",
+		 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+	return json_pack("{s:s, s:i}", "name", nm, "number", sig);
+}
+
+/* Which cap ended the run and when, or null. */
+static json_t *oom_json(const struct run_result *res)
+{
+	if (!res->oom_cap)
+		return json_null();
+	return json_pack("{s:s, s:o, s:o, s:o}", "cap", res->oom_cap, "at_s",
+			 results_num(res->oom_at_s), "tag",
+			 jstr_or_null(res->oom_tag), "grew_most",
+			 jstr_or_null(res->oom_grew_most));
+}
+
+static json_t *caps_json(const struct run_result *res)
+{
+	return json_pack("{s:I, s:I, s:o, s:f, s:i}", "mem_cap_bytes",
+			 (json_int_t)res->mem_cap, "budget_bytes",
+			 (json_int_t)res->budget, "rlimit_as_bytes",
+			 jint_or_null(res->rlimit_as != 0,
+				      (long long)res->rlimit_as),
+			 "timeout_s", res->timeout_s, "watchdog_ms", 10);
+}
+
+/* The child's stderr bytes, any, cut anywhere: escaped to clean text
+ * (escapes can quadruple them). */
+static json_t *stderr_json(const char *raw)
+{
+	size_t cap = strlen(raw) * 4 + 1;
+	char *tail = malloc(cap);
+	json_t *s;
+
+	if (tail)
+		text_clean(tail, cap, raw);
+	s = json_string(tail ? tail : "");
+	free(tail);
+	return s;
+}
+
+/* What ran: incident, variant, runtime, rep, seed, threads, seconds,
+ * size, map flags, parameters. */
+static void set_what_ran(json_t *j, const struct run_spec *spec,
+			 const struct run_result *res)
+{
 	json_object_set_new(j, "schema_version",
 			    json_integer(RESULTS_SCHEMA_VERSION));
 	json_object_set_new(j, "incident", json_string(spec->inc->name));
@@ -678,43 +801,32 @@ json_t *results_run_json(const struct run_spec *spec,
 							  ? "c" : "go"));
 	json_object_set_new(j, "rep", json_integer(spec->rep));
 	json_object_set_new(j, "seed", json_integer((json_int_t)spec->seed));
-	json_object_set_new(j, "threads", json_integer(ictx_threads(c)));
+	json_object_set_new(j, "threads", json_integer(ictx_threads(res->ctx)));
 	json_object_set_new(j, "seconds", json_real(res->seconds));
 	json_object_set_new(j, "size", json_string(spec->size == ICTX_SIZE_FULL
 							   ? "full"
 							   : "quick"));
 	json_object_set_new(j, "map_flags", json_integer(spec->map_flags));
-	json_object_set_new(j, "params", params);
-	json_object_set_new(j, "outcome", json_string(run_outcome_name(res->outcome)));
-	json_object_set_new(j, "signal",
-			    res->signal ? json_pack("{s:s, s:i}", "name",
-						    sigabbrev_np(res->signal)
-							    ? sigabbrev_np(res->signal)
-							    : "?",
-						    "number", res->signal)
-					: json_null());
-	if (res->signal) { /* "SEGV" -> "SIGSEGV" */
-		char nm[32];
+	json_object_set_new(j, "params", params_json(res->ctx));
+}
 
-		snprintf(nm, sizeof(nm), "SIG%s",
-			 sigabbrev_np(res->signal) ? sigabbrev_np(res->signal)
-						   : "?");
-		json_object_set_new(json_object_get(j, "signal"), "name",
-				    json_string(nm));
-	}
+/* How it ended: outcome, signal, exit status, detector, oom, error,
+ * phase, pid, duration, rusage, times, caps. */
+static void set_how_it_ended(json_t *j, const struct run_result *res)
+{
+	char t1[40], t2[40];
+
+	results_iso_time(res->started, t1, sizeof(t1));
+	results_iso_time(res->finished, t2, sizeof(t2));
+	json_object_set_new(j, "outcome", json_string(run_outcome_name(res->outcome)));
+	json_object_set_new(j, "signal", signal_json(res->signal));
 	json_object_set_new(j, "exit_status",
 			    jint_or_null(res->exit_status >= 0, res->exit_status));
 	json_object_set_new(j, "detector", jstr_clean(res->detector));
-	json_object_set_new(j, "oom",
-			    res->oom_cap ? json_pack("{s:s, s:o, s:o, s:o}", "cap",
-						     res->oom_cap, "at_s",
-						     results_num(res->oom_at_s),
-						     "tag", jstr_or_null(res->oom_tag),
-						     "grew_most",
-						     jstr_or_null(res->oom_grew_most))
-					 : json_null());
+	json_object_set_new(j, "oom", oom_json(res));
 	json_object_set_new(j, "error", jstr_clean(res->error));
-	json_object_set_new(j, "phase", json_string(ictx_phase_name(st->phase)));
+	json_object_set_new(j, "phase",
+			    json_string(ictx_phase_name(ictx_status(res->ctx)->phase)));
 	json_object_set_new(j, "child_pid", json_integer(res->child_pid));
 	json_object_set_new(j, "duration_s", json_real(res->duration_s));
 	json_object_set_new(j, "rusage",
@@ -723,32 +835,29 @@ json_t *results_run_json(const struct run_spec *spec,
 				      (json_int_t)res->maxrss_bytes));
 	json_object_set_new(j, "started", json_string(t1));
 	json_object_set_new(j, "finished", json_string(t2));
-	json_object_set_new(
-		j, "caps",
-		json_pack("{s:I, s:I, s:o, s:f, s:i}", "mem_cap_bytes",
-			  (json_int_t)res->mem_cap, "budget_bytes",
-			  (json_int_t)res->budget, "rlimit_as_bytes",
-			  jint_or_null(res->rlimit_as != 0,
-				       (long long)res->rlimit_as),
-			  "timeout_s", res->timeout_s, "watchdog_ms", 10));
-	json_object_set_new(j, "symptoms", sym);
-	json_object_set_new(j, "summary", sum);
-	json_object_set_new(j, "metrics_final", mf);
+	json_object_set_new(j, "caps", caps_json(res));
+}
+
+/* The record, its keys always in this order (people read the file): what
+ * ran, how it ended, what the child measured. */
+json_t *results_run_json(const struct run_spec *spec,
+			 const struct run_result *res)
+{
+	const struct ictx *c = res->ctx;
+	struct ictx_hist_snap lat;
+	json_t *j = json_object(), *hists = hists_json(c, &lat);
+
+	set_what_ran(j, spec, res);
+	set_how_it_ended(j, res);
+	json_object_set_new(j, "symptoms", symptoms_json(c, res));
+	json_object_set_new(j, "summary", summary_json(c, res, &lat));
+	json_object_set_new(j, "metrics_final", metrics_json(c));
 	json_object_set_new(j, "histograms", hists);
-	json_object_set_new(j, "log", log);
+	json_object_set_new(j, "log", log_json(c));
 	json_object_set_new(j, "log_dropped",
 			    json_integer((json_int_t)ictx_log_dropped(c)));
-	{
-		/* the child's bytes: any, cut anywhere; escapes can triple them */
-		size_t cap = strlen(res->stderr_tail) * 4 + 1;
-		char *tail = malloc(cap);
-
-		if (tail)
-			text_clean(tail, cap, res->stderr_tail);
-		json_object_set_new(j, "stderr_tail", json_string(tail ? tail : ""));
-		free(tail);
-	}
-	json_object_set_new(j, "series", series);
+	json_object_set_new(j, "stderr_tail", stderr_json(res->stderr_tail));
+	json_object_set_new(j, "series", series_json(c, res));
 	return j;
 }
 
@@ -958,13 +1067,92 @@ static void csv_num(FILE *f, const json_t *v)
 		csv_field(f, json_string_value(v));
 }
 
+/* The union of the runs' symptom names: they become sym_<name> columns. */
+static json_t *symptom_names(json_t *runs)
+{
+	json_t *names = json_object(), *e;
+	size_t i;
+
+	json_array_foreach(runs, i, e) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(json_object_get(e, "symptoms"), k, v)
+			json_object_set_new(names, k, json_true());
+	}
+	return names;
+}
+
+static void csv_header(FILE *f, json_t *names)
+{
+	const char *k;
+	json_t *v;
+
+	fputs("incident,variant,rep,seed,outcome,signal,detector,oom_cap,"
+	      "oom_tag,duration_s,time_to_outcome_s,peak_rss_bytes,"
+	      "peak_live_bytes,inflight_peak,ops,throughput_ops_s,lat_p50_ns,"
+	      "lat_p99_ns,lat_max_ns", f);
+	json_object_foreach(names, k, v)
+		fprintf(f, ",sym_%s", k);
+	fputc('\n', f);
+}
+
+/* One summary entry as a CSV row, in csv_header()'s columns. */
+static void csv_row(FILE *f, json_t *e, json_t *names)
+{
+	static const char *const sums[] = {
+		"time_to_outcome_s", "peak_rss_bytes", "peak_live_bytes",
+		"inflight_peak", "ops", "throughput_ops_s"};
+	static const char *const lats[] = {"p50", "p99", "max"};
+	json_t *sm = json_object_get(e, "summary");
+	json_t *lat = json_object_get(sm, "latency_ns");
+	json_t *oom = json_object_get(e, "oom");
+	const char *k;
+	json_t *v;
+
+	csv_field(f, json_string_value(json_object_get(e, "incident")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(e, "variant")));
+	fputc(',', f);
+	csv_num(f, json_object_get(e, "rep"));
+	fputc(',', f);
+	csv_num(f, json_object_get(e, "seed"));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(e, "outcome")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(
+			     json_object_get(e, "signal"), "name")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(e, "detector")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(oom, "cap")));
+	fputc(',', f);
+	csv_field(f, json_string_value(json_object_get(oom, "tag")));
+	fputc(',', f);
+	csv_num(f, json_object_get(e, "duration_s"));
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+		fputc(',', f);
+		csv_num(f, json_object_get(sm, sums[i]));
+	}
+	for (size_t i = 0; i < sizeof(lats) / sizeof(lats[0]); i++) {
+		fputc(',', f);
+		csv_num(f, json_object_get(lat, lats[i]));
+	}
+	json_object_foreach(names, k, v) {
+		fputc(',', f);
+		csv_num(f, json_object_get(json_object_get(e, "symptoms"), k));
+	}
+	fputc('\n', f);
+}
+
+/* summary.json and summary.csv, from d->summary_runs. */
 static int write_summary(struct results_dir *d)
 {
 	char path[PATH_MAX + 32];
 	json_t *s = json_pack("{s:i, s:s, s:O}", "schema_version",
 			      RESULTS_SCHEMA_VERSION, "run_id", d->run_id,
 			      "runs", d->summary_runs);
-	json_t *names = json_object(), *e;
+	json_t *names = NULL, *e;
 	char *csv = NULL;
 	size_t csvlen = 0;
 	FILE *f;
@@ -976,77 +1164,15 @@ static int write_summary(struct results_dir *d)
 	json_decref(s);
 	if (rc)
 		goto out;
-	/* the union of symptom names becomes sym_<name> columns */
-	json_array_foreach(d->summary_runs, i, e) {
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(json_object_get(e, "symptoms"), k, v)
-			json_object_set_new(names, k, json_true());
-	}
+	names = symptom_names(d->summary_runs);
 	f = open_memstream(&csv, &csvlen);
 	if (!f) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	fputs("incident,variant,rep,seed,outcome,signal,detector,oom_cap,"
-	      "oom_tag,duration_s,time_to_outcome_s,peak_rss_bytes,"
-	      "peak_live_bytes,inflight_peak,ops,throughput_ops_s,lat_p50_ns,"
-	      "lat_p99_ns,lat_max_ns", f);
-	{
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(names, k, v)
-			fprintf(f, ",sym_%s", k);
-	}
-	fputc('\n', f);
-	json_array_foreach(d->summary_runs, i, e) {
-		json_t *sm = json_object_get(e, "summary");
-		json_t *lat = json_object_get(sm, "latency_ns");
-		json_t *oom = json_object_get(e, "oom");
-		const char *k;
-		json_t *v;
-
-		csv_field(f, json_string_value(json_object_get(e, "incident")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(e, "variant")));
-		fputc(',', f);
-		csv_num(f, json_object_get(e, "rep"));
-		fputc(',', f);
-		csv_num(f, json_object_get(e, "seed"));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(e, "outcome")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(
-				     json_object_get(e, "signal"), "name")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(e, "detector")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(oom, "cap")));
-		fputc(',', f);
-		csv_field(f, json_string_value(json_object_get(oom, "tag")));
-		fputc(',', f);
-		csv_num(f, json_object_get(e, "duration_s"));
-		static const char *const keys[] = {
-			"time_to_outcome_s", "peak_rss_bytes", "peak_live_bytes",
-			"inflight_peak", "ops", "throughput_ops_s"};
-		for (size_t k2 = 0; k2 < sizeof(keys) / sizeof(keys[0]); k2++) {
-			fputc(',', f);
-			csv_num(f, json_object_get(sm, keys[k2]));
-		}
-		fputc(',', f);
-		csv_num(f, json_object_get(lat, "p50"));
-		fputc(',', f);
-		csv_num(f, json_object_get(lat, "p99"));
-		fputc(',', f);
-		csv_num(f, json_object_get(lat, "max"));
-		json_object_foreach(names, k, v) {
-			fputc(',', f);
-			csv_num(f, json_object_get(json_object_get(e, "symptoms"), k));
-		}
-		fputc('\n', f);
-	}
+	csv_header(f, names);
+	json_array_foreach(d->summary_runs, i, e)
+		csv_row(f, e, names);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/summary.csv", d->path);
 	rc = results_write_file(path, csv, csvlen);
@@ -1231,67 +1357,129 @@ json_t *results_load(const char *dir, const char *rel, char *err,
 	return j;
 }
 
+int results_load_object(const char *dir, const char *rel, bool required,
+			json_t **out, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 300];
+	json_error_t je;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	if (access(path, F_OK) != 0) {
+		if (!required)
+			return 0;
+		snprintf(err, errlen,
+			 "%s: no %s here; is this a maplab results folder?",
+			 dir, rel);
+		return -ENOENT;
+	}
+	*out = json_load_file(path, 0, &je);
+	if (!*out) {
+		snprintf(err, errlen,
+			 "%s: corrupt JSON at line %d: %s; re-run or restore it",
+			 path, je.line, je.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		snprintf(err, errlen, "%s: not a JSON object", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int results_load_record(const char *dir, const char *base, json_t **out,
+			char *err, size_t errlen)
+{
+	char rel[300];
+
+	snprintf(rel, sizeof(rel), "runs/%s.json", base);
+	return results_load_object(dir, rel, false, out, err, errlen);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-json_t *results_load_runs(const char *dir, char *err, size_t errlen)
+void results_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int results_run_names(const char *dir, char ***names_out, size_t *n_out)
 {
 	char path[PATH_MAX + 8];
 	DIR *d;
-	struct dirent *e;
+	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0;
-	json_t *arr = NULL;
+	size_t n = 0;
+	int rc = 0;
 
+	*names_out = NULL;
+	*n_out = 0;
 	snprintf(path, sizeof(path), "%s/runs", dir);
 	d = opendir(path);
-	if (!d) {
-		if (err)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((e = readdir(d))) {
-		size_t l = strlen(e->d_name);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char **nv;
 
-		if (l < 6 || strcmp(e->d_name + l - 5, ".json"))
+		if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0 ||
+		    de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			char **t = realloc(names, (cap = cap ? cap * 2 : 32) *
-							  sizeof(*names));
-			if (!t)
-				goto out;
-			names = t;
-		}
-		if (!(names[n] = strdup(e->d_name))) {
-			if (err)
-				snprintf(err, errlen, "%s: out of memory", path);
-			goto out;
+		nv = realloc(names, (n + 1) * sizeof(*nv));
+		if (nv)
+			names = nv;
+		if (!nv || !(names[n] = strndup(de->d_name, l - 5))) {
+			rc = -ENOMEM;
+			break;
 		}
 		n++;
 	}
-	if (n > 1) /* names is NULL when no .json was found */
+	closedir(d);
+	if (rc) {
+		results_names_free(names, n);
+		return rc;
+	}
+	if (n > 1) /* names is NULL for an empty runs/ */
 		qsort(names, n, sizeof(*names), cmp_str);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+json_t *results_load_runs(const char *dir, char *err, size_t errlen)
+{
+	char **names;
+	size_t n;
+	json_t *arr;
+	int rc = results_run_names(dir, &names, &n);
+
+	if (rc) {
+		if (err)
+			snprintf(err, errlen, "%s/runs: %s", dir, strerror(-rc));
+		return NULL;
+	}
 	arr = json_array();
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; arr && i < n; i++) {
 		char rel[PATH_MAX];
 		json_t *j;
 
-		snprintf(rel, sizeof(rel), "runs/%s", names[i]);
+		snprintf(rel, sizeof(rel), "runs/%s.json", names[i]);
 		j = results_load(dir, rel, err, errlen);
 		if (!j) {
 			json_decref(arr);
 			arr = NULL;
-			goto out;
+			break;
 		}
 		json_array_append_new(arr, j);
 	}
-out:
-	closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	results_names_free(names, n);
 	return arr;
 }
 
@@ -1303,34 +1491,125 @@ bool results_incomplete(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
+/* A number at key, NaN when absent or of another type. */
+static double num_at(const json_t *obj, const char *key)
+{
+	json_t *x = json_object_get(obj, key);
+
+	return json_is_number(x) ? json_number_value(x) : NAN;
+}
+
+/* A string at key, NULL when absent or of another type. */
+static const char *str_at(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static void view_summary(const json_t *sm, struct results_run_view *v)
+{
+	json_t *lat = json_object_get(sm, "latency_ns");
+
+	v->ops = num_at(sm, "ops");
+	v->ops_per_s = num_at(sm, "throughput_ops_s");
+	v->p50_ns = num_at(lat, "p50");
+	v->p99_ns = num_at(lat, "p99");
+	v->max_ns = num_at(lat, "max");
+	v->peak_rss_bytes = num_at(sm, "peak_rss_bytes");
+	v->peak_live_bytes = num_at(sm, "peak_live_bytes");
+	v->inflight_peak = num_at(sm, "inflight_peak");
+	v->time_to_outcome_s = num_at(sm, "time_to_outcome_s");
+}
+
 bool results_view(const json_t *run, struct results_run_view *v)
 {
-	json_t *sm = json_object_get(run, "summary");
+	json_t *oom = json_object_get(run, "oom");
+	json_t *rep = json_object_get(run, "rep");
 	json_t *sy = json_object_get(run, "symptoms");
 	const char *k;
 	json_t *x;
 
 	memset(v, 0, sizeof(*v));
-	v->incident = json_string_value(json_object_get(run, "incident"));
-	v->variant = json_string_value(json_object_get(run, "variant"));
-	v->outcome = json_string_value(json_object_get(run, "outcome"));
-	if (!v->incident || !v->variant || !v->outcome)
-		return false;
-	v->rep = (int)json_integer_value(json_object_get(run, "rep"));
-	v->signal = json_string_value(
-		json_object_get(json_object_get(run, "signal"), "name"));
-	v->detector = json_string_value(json_object_get(run, "detector"));
-	v->oom_cap = json_string_value(
-		json_object_get(json_object_get(run, "oom"), "cap"));
-	v->duration_s = json_number_value(json_object_get(run, "duration_s"));
-	v->peak_rss_bytes =
-		json_number_value(json_object_get(sm, "peak_rss_bytes"));
-	x = json_object_get(sm, "throughput_ops_s");
-	v->ops_per_s = json_is_number(x) ? json_number_value(x) : NAN;
-	x = json_object_get(json_object_get(sm, "latency_ns"), "p99");
-	v->p99_ns = json_is_number(x) ? json_number_value(x) : NAN;
-	json_object_foreach((json_t *)sy, k, x)
+	v->incident = str_at(run, "incident");
+	v->variant = str_at(run, "variant");
+	v->outcome = str_at(run, "outcome");
+	v->rep = json_is_integer(rep) ? (long long)json_integer_value(rep) : -1;
+	v->signal = str_at(json_object_get(run, "signal"), "name");
+	v->detector = str_at(run, "detector");
+	v->oom_cap = str_at(oom, "cap");
+	v->oom_tag = str_at(oom, "tag");
+	v->oom_at_s = num_at(oom, "at_s");
+	v->error = str_at(run, "error");
+	v->stderr_tail = str_at(run, "stderr_tail");
+	v->duration_s = num_at(run, "duration_s");
+	v->seconds = num_at(run, "seconds");
+	v->source_index = num_at(json_object_get(run, "source"), "index");
+	view_summary(json_object_get(run, "summary"), v);
+	v->symptoms = json_is_object(sy) ? sy : NULL;
+	json_object_foreach(v->symptoms, k, x)
 		if (json_is_number(x) && json_number_value(x) > 0)
 			v->symptoms_positive++;
-	return true;
+	return v->incident && v->variant && v->outcome;
+}
+
+#define FILL_STR(f) (v->f = v->f ? v->f : from->f)
+#define FILL_NUM(f) (v->f = isnan(v->f) ? from->f : v->f)
+
+void results_view_complete(struct results_run_view *v,
+			   const struct results_run_view *from)
+{
+	FILL_STR(incident); FILL_STR(variant); FILL_STR(outcome);
+	FILL_STR(signal); FILL_STR(detector); FILL_STR(oom_cap);
+	FILL_STR(oom_tag); FILL_STR(error); FILL_STR(stderr_tail);
+	FILL_NUM(oom_at_s); FILL_NUM(duration_s); FILL_NUM(seconds);
+	FILL_NUM(ops); FILL_NUM(ops_per_s); FILL_NUM(p50_ns); FILL_NUM(p99_ns);
+	FILL_NUM(max_ns); FILL_NUM(peak_rss_bytes); FILL_NUM(peak_live_bytes);
+	FILL_NUM(inflight_peak); FILL_NUM(time_to_outcome_s);
+	FILL_NUM(source_index);
+	if (v->rep < 0)
+		v->rep = from->rep;
+	if (!v->symptoms) {
+		v->symptoms = from->symptoms;
+		v->symptoms_positive = from->symptoms_positive;
+	}
+}
+
+#undef FILL_STR
+#undef FILL_NUM
+
+/* The numeric fields by their dotted path in the record. */
+static const struct {
+	const char *path;
+	size_t off;
+} view_fields[] = {
+#define VF(p, f) { p, offsetof(struct results_run_view, f) }
+	VF("duration_s", duration_s),
+	VF("seconds", seconds),
+	VF("oom.at_s", oom_at_s),
+	VF("source.index", source_index),
+	VF("summary.ops", ops),
+	VF("summary.throughput_ops_s", ops_per_s),
+	VF("summary.latency_ns.p50", p50_ns),
+	VF("summary.latency_ns.p99", p99_ns),
+	VF("summary.latency_ns.max", max_ns),
+	VF("summary.peak_rss_bytes", peak_rss_bytes),
+	VF("summary.peak_live_bytes", peak_live_bytes),
+	VF("summary.inflight_peak", inflight_peak),
+	VF("summary.time_to_outcome_s", time_to_outcome_s),
+#undef VF
+};
+
+double results_view_field(const struct results_run_view *v, const char *path)
+{
+	for (size_t i = 0; i < sizeof(view_fields) / sizeof(view_fields[0]); i++)
+		if (strcmp(view_fields[i].path, path) == 0)
+			return *(const double *)((const char *)v +
+						 view_fields[i].off);
+	return NAN;
+}
+
+void results_view_name(const struct results_run_view *v, char *buf,
+		       size_t len)
+{
+	snprintf(buf, len, "%s.%s.r%lld", v->incident ? v->incident : "?",
+		 v->variant ? v->variant : "?", v->rep);
 }

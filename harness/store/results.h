@@ -95,20 +95,63 @@ json_t *results_load(const char *dir, const char *rel, char *err,
 		     size_t errlen);
 /* Every runs/ *.json of dir, as an array sorted by file name. */
 json_t *results_load_runs(const char *dir, char *err, size_t errlen);
+/* Parse dir/rel into *out, which must be a JSON object.  A missing file is
+ * 0 with *out NULL unless required (-ENOENT); corrupt JSON or another type
+ * is -EINVAL.  The message names the file and the fix. */
+int results_load_object(const char *dir, const char *rel, bool required,
+			json_t **out, char *err, size_t errlen);
+/* The record runs/<base>.json (results_load_object, not required). */
+int results_load_record(const char *dir, const char *base, json_t **out,
+			char *err, size_t errlen);
+/* The base names (no ".json") of dir/runs/ *.json, sorted, hidden files
+ * left out; free with results_names_free().  0 or -errno (-ENOENT: no
+ * runs/ folder). */
+int results_run_names(const char *dir, char ***names, size_t *n);
+void results_names_free(char **names, size_t n);
 /* true when dir has an INCOMPLETE marker. */
 bool results_incomplete(const char *dir);
 
-/* A flat view of one run record, for tables. */
+/*
+ * The typed view of a run record (results/schema.json "run") or of its
+ * summary.json entry: the one reader of that format.  Every consumer in
+ * report and cli reads a record through it; strings and the symptoms
+ * object are borrowed from the JSON, which must outlive the view.  A field
+ * the record does not carry (absent, null or of another type) is NULL for a
+ * string and NaN for a number.
+ */
 struct results_run_view {
-	const char *incident, *variant, *outcome; /* borrowed from the JSON */
-	int rep;
-	const char *signal;   /* name or NULL */
-	const char *detector; /* or NULL */
-	const char *oom_cap;  /* or NULL */
-	double duration_s, peak_rss_bytes, ops_per_s, p99_ns;
-	double symptoms_positive; /* how many symptoms are > 0 */
+	const char *incident, *variant, *outcome;
+	long long rep;             /* -1 when absent or not an integer */
+	const char *signal;        /* signal.name */
+	const char *detector;
+	const char *oom_cap;       /* oom.cap: which cap fired */
+	const char *oom_tag;       /* oom.tag */
+	double oom_at_s;           /* oom.at_s */
+	const char *error;         /* the harness's own error, if any */
+	const char *stderr_tail;
+	double duration_s;
+	double seconds;            /* the workload's configured length */
+	double ops, ops_per_s;     /* summary.ops, summary.throughput_ops_s */
+	double p50_ns, p99_ns, max_ns; /* summary.latency_ns.* */
+	double peak_rss_bytes, peak_live_bytes, inflight_peak;
+	double time_to_outcome_s;  /* summary.time_to_outcome_s */
+	double source_index;       /* source.index (merged folders) */
+	json_t *symptoms;          /* {name: number} object, or NULL */
+	double symptoms_positive;  /* how many symptoms are > 0 */
 };
-/* Fill v from a run (or summary entry) object; false if malformed. */
+/* Fill v from a run (or summary entry) object, every field it carries;
+ * false when incident, variant or outcome is missing. */
 bool results_view(const json_t *run, struct results_run_view *v);
+/* Each field v lacks (NULL, NaN, rep -1), taken from `from`: a record's
+ * view completed by its summary entry's. */
+void results_view_complete(struct results_run_view *v,
+			   const struct results_run_view *from);
+/* A numeric field by its dotted path in the record ("summary.ops",
+ * "oom.at_s", ...: the ones the view carries); NaN for any other path. */
+double results_view_field(const struct results_run_view *v, const char *path);
+/* "<incident>.<variant>.r<rep>", the base name of its runs/ and data/
+ * files ("?" for a missing name). */
+void results_view_name(const struct results_run_view *v, char *buf,
+		       size_t len);
 
 #endif

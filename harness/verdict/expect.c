@@ -38,6 +38,8 @@
  * hist.<name>.<p50|p90|p99|p999|max|sum>_ms (the run's histograms, e.g.
  * hist.map_call.max_ms: the longest a producer waited in one map call;
  * hist.map_call.sum_ms: all the time producers spent in map calls).
+ * A record is read through its typed view (results_view, store/results.h);
+ * metrics_final and histograms, which the view does not carry, by name.
  *
  * No shared state; every function is reentrant.
  */
@@ -47,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/store/results.h"
 #include "harness/verdict/expect.h"
 
 static const char *const figures[] = {
@@ -85,34 +88,36 @@ static double hist_figure(const json_t *run, const char *name)
 	return json_is_number(v) ? json_number_value(v) / 1e6 : NAN;
 }
 
-/* A figure of a run entry, NaN when absent. */
+/* A figure of a run entry, NaN when absent: the summary's through the
+ * record's typed view (results_view), metric.* and hist.* from the record
+ * itself (the view carries neither metrics_final nor histograms). */
 static double figure(const json_t *run, const char *name)
 {
-	const json_t *s = json_object_get(run, "summary");
-	const json_t *lat = json_object_get(s, "latency_ns");
-	const json_t *v = NULL;
-	double scale = 1;
+	struct results_run_view v;
+	const json_t *m;
 
 	if (!strncmp(name, "metric.", 7)) {
-		v = json_object_get(json_object_get(run, "metrics_final"), name + 7);
-	} else if (!strncmp(name, "hist.", 5)) {
-		return hist_figure(run, name);
-	} else if (!strcmp(name, "peak_live_mib")) {
-		v = json_object_get(s, "peak_live_bytes");
-		scale = 1.0 / (1 << 20);
-	} else if (!strcmp(name, "peak_rss_mib")) {
-		v = json_object_get(s, "peak_rss_bytes");
-		scale = 1.0 / (1 << 20);
-	} else if (!strcmp(name, "latency_p99_ms")) {
-		v = json_object_get(lat, "p99");
-		scale = 1e-6;
-	} else if (!strcmp(name, "latency_max_ms")) {
-		v = json_object_get(lat, "max");
-		scale = 1e-6;
-	} else {
-		v = json_object_get(s, name);
+		m = json_object_get(json_object_get(run, "metrics_final"), name + 7);
+		return json_is_number(m) ? json_number_value(m) : NAN;
 	}
-	return json_is_number(v) ? json_number_value(v) * scale : NAN;
+	if (!strncmp(name, "hist.", 5))
+		return hist_figure(run, name);
+	results_view(run, &v);
+	if (!strcmp(name, "peak_live_mib"))
+		return v.peak_live_bytes / (1 << 20);
+	if (!strcmp(name, "peak_rss_mib"))
+		return v.peak_rss_bytes / (1 << 20);
+	if (!strcmp(name, "latency_p99_ms"))
+		return v.p99_ns * 1e-6;
+	if (!strcmp(name, "latency_max_ms"))
+		return v.max_ns * 1e-6;
+	if (!strcmp(name, "inflight_peak"))
+		return v.inflight_peak;
+	if (!strcmp(name, "ops"))
+		return v.ops;
+	if (!strcmp(name, "throughput_ops_s"))
+		return v.ops_per_s;
+	return NAN;
 }
 
 static int check_bounds(const json_t *obj, const char *what, char *err,
@@ -234,11 +239,12 @@ static double ref_value(const json_t *runs, const char *incident,
 
 	*n = 0;
 	json_array_foreach((json_t *)runs, i, run) {
-		const char *inc = json_string_value(json_object_get(run, "incident"));
-		const char *var = json_string_value(json_object_get(run, "variant"));
+		struct results_run_view v;
 		double x;
 
-		if (!inc || !var || strcmp(inc, incident) || strcmp(var, variant))
+		results_view(run, &v);
+		if (!v.incident || !v.variant || strcmp(v.incident, incident) ||
+		    strcmp(v.variant, variant))
 			continue;
 		x = figure(run, fig);
 		if (!isnan(x) && *n < sizeof(xs) / sizeof(xs[0]))
@@ -383,57 +389,46 @@ bool expect_in_list(const json_t *list, const char *s)
 	return false;
 }
 
-int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
-		       size_t len)
+/* A run that did not end ok, judged by how it ended: 1 the outcome is the
+ * symptom, -2 the wrong failure (forbid_others), 0 go on to the figures
+ * (an oom of another tag than the rule names, when others are allowed). */
+static int outcome_symptom(const json_t *rule,
+			   const struct results_run_view *run, bool holds,
+			   bool forbid, char *why, size_t len)
 {
-	const char *outcome = json_string_value(json_object_get(run, "outcome"));
 	const json_t *outs = json_object_get(rule, "outcomes");
+	const char *outcome = run->outcome, *sig = run->signal;
+	const char *det = run->detector, *tag = run->oom_tag;
+	bool counts = holds || !outs || expect_in_list(outs, outcome);
+	const json_t *tags = json_object_get(rule, "oom_tags");
+
+	if (counts && !holds && tags && !strcmp(outcome, "oom") &&
+	    !(tag && expect_in_list(tags, tag))) {
+		snprintf(why, len, "%soom of tag %s, not %s",
+			 forbid ? "wrong: " : "", tag ? tag : "(none)",
+			 json_string_value(json_array_get(tags, 0)));
+		return forbid ? -2 : 0;
+	}
+	if (counts || forbid) {
+		snprintf(why, len, "%s%s%s%s", counts ? "" : "wrong: ", outcome,
+			 det ? ": " : sig ? " " : "", det ? det : sig ? sig : "");
+		return counts ? 1 : -2;
+	}
+	return 0;
+}
+
+/* A run judged by its symptom counters and the rule's min/max bounds:
+ * 1 a symptom showed, -2 a symptom the rule does not name (forbid), 0
+ * none (why: the outcome). */
+static int figure_symptom(const json_t *rule, const json_t *run,
+			  const struct results_run_view *view, bool holds,
+			  bool forbid, char *why, size_t len)
+{
 	const json_t *names = json_object_get(rule, "symptoms");
-	const json_t *syms = json_object_get(run, "symptoms");
-	bool holds = expect_class_of(rule) == EXPECT_HOLDS;
-	bool forbid;
+	const json_t *syms = view->symptoms;
 	const char *k;
 	json_t *v;
 
-	if (!outcome || !strcmp(outcome, "error") ||
-	    !strcmp(outcome, "interrupted")) {
-		snprintf(why, len, "%s", outcome ? outcome : "no outcome");
-		return -1;
-	}
-	if (json_is_string(json_object_get(rule, "unbound"))) {
-		snprintf(why, len, "%s",
-			 json_string_value(json_object_get(rule, "unbound")));
-		return -1;
-	}
-	forbid = !holds && json_is_true(json_object_get(rule, "forbid_others"));
-	if (strcmp(outcome, "ok")) {
-		const char *sig = json_string_value(
-			json_object_get(json_object_get(run, "signal"), "name"));
-		const char *det = json_string_value(json_object_get(run, "detector"));
-		bool counts = holds || !outs || expect_in_list(outs, outcome);
-		const json_t *tags = json_object_get(rule, "oom_tags");
-		const char *tag = json_string_value(
-			json_object_get(json_object_get(run, "oom"), "tag"));
-
-		if (counts && !holds && tags && !strcmp(outcome, "oom") &&
-		    !(tag && expect_in_list(tags, tag))) {
-			snprintf(why, len, "%soom of tag %s, not %s",
-				 forbid ? "wrong: " : "", tag ? tag : "(none)",
-				 json_string_value(json_array_get(tags, 0)));
-			if (forbid)
-				return -2;
-			counts = false;
-			goto symptoms;
-		}
-
-		if (counts || forbid) {
-			snprintf(why, len, "%s%s%s%s", counts ? "" : "wrong: ",
-				 outcome, det ? ": " : sig ? " " : "",
-				 det ? det : sig ? sig : "");
-			return counts ? 1 : -2;
-		}
-	}
-symptoms:
 	if (forbid) {
 		json_object_foreach((json_t *)syms, k, v) {
 			if (json_number_value(v) > 0 &&
@@ -467,8 +462,36 @@ symptoms:
 			return 1;
 		}
 	}
-	snprintf(why, len, "%s", outcome);
+	snprintf(why, len, "%s", view->outcome);
 	return 0;
+}
+
+int expect_run_symptom(const json_t *rule, const json_t *run, char *why,
+		       size_t len)
+{
+	bool holds = expect_class_of(rule) == EXPECT_HOLDS;
+	struct results_run_view view;
+	const char *outcome;
+	bool forbid;
+	int rc;
+
+	results_view(run, &view);
+	outcome = view.outcome;
+	if (!outcome || !strcmp(outcome, "error") ||
+	    !strcmp(outcome, "interrupted")) {
+		snprintf(why, len, "%s", outcome ? outcome : "no outcome");
+		return -1;
+	}
+	if (json_is_string(json_object_get(rule, "unbound"))) {
+		snprintf(why, len, "%s",
+			 json_string_value(json_object_get(rule, "unbound")));
+		return -1;
+	}
+	forbid = !holds && json_is_true(json_object_get(rule, "forbid_others"));
+	if (strcmp(outcome, "ok") &&
+	    (rc = outcome_symptom(rule, &view, holds, forbid, why, len)))
+		return rc;
+	return figure_symptom(rule, run, &view, holds, forbid, why, len);
 }
 
 void expect_wilson(unsigned x, unsigned n, double *lo, double *hi)
@@ -571,12 +594,14 @@ void expect_judge(const json_t *rule, const json_t *runs,
 		if ((v->cls == EXPECT_HOLDS || v->shown == 1) && !v->forbidden)
 			snprintf(v->why, sizeof(v->why), "%s", why);
 		if (nt < sizeof(times) / sizeof(times[0])) {
-			const json_t *s = json_object_get(run, "summary");
-			const json_t *t = json_object_get(s, "time_to_outcome_s");
-			if (!json_is_number(t))
-				t = json_object_get(run, "duration_s");
-			if (json_is_number(t))
-				times[nt++] = json_number_value(t);
+			struct results_run_view rv;
+			double t;
+
+			results_view(run, &rv);
+			t = isnan(rv.time_to_outcome_s) ? rv.duration_s
+							: rv.time_to_outcome_s;
+			if (!isnan(t))
+				times[nt++] = t;
 		}
 	}
 	if (nt) {

@@ -5,13 +5,16 @@
  * Invariants: nothing here allocates except verdict_json() and the
  * reference's scratch arrays; nothing reads
  * a file or the clock; every missing or mistyped field reads as NaN or
- * NULL, so a record of a run that died early still gets a verdict.
+ * NULL, so a record of a run that died early still gets a verdict.  A
+ * record is read through its typed view (results_view, store/results.h);
+ * runtime, caps and the series, which the view does not carry, by name.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/store/results.h"
 #include "harness/verdict/verdict.h"
 
 /* ---- JSON access --------------------------------------------------- */
@@ -33,16 +36,6 @@ static const char *jstr(json_t *x)
 	return json_is_string(x) ? json_string_value(x) : NULL;
 }
 
-static double p99_ms(json_t *rec)
-{
-	return jnum(jget(jget(rec, "summary", "latency_ns"), "p99", NULL)) /
-	       1e6;
-}
-
-static double inflight_peak(json_t *rec)
-{
-	return jnum(jget(rec, "summary", "inflight_peak"));
-}
 
 /* ---- the reference --------------------------------------------------- */
 
@@ -83,14 +76,15 @@ static void ref_medians(json_t *const *recs, size_t n, const char *incident,
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *inc = jstr(json_object_get(recs[i], "incident"));
-		const char *out = jstr(json_object_get(recs[i], "outcome"));
+		struct results_run_view rv;
 
-		if (!inc || !incident || strcmp(inc, incident) || !out ||
-		    strcmp(out, "ok") || is_go(recs[i]) != go)
+		results_view(recs[i], &rv);
+		if (!rv.incident || !incident || strcmp(rv.incident, incident) ||
+		    !rv.outcome || strcmp(rv.outcome, "ok") ||
+		    is_go(recs[i]) != go)
 			continue;
-		inf[k] = inflight_peak(recs[i]);
-		p99[k++] = p99_ms(recs[i]);
+		inf[k] = rv.inflight_peak;
+		p99[k++] = rv.p99_ns / 1e6;
 	}
 	*ref_inf = median(inf, k);
 	*ref_p99 = median(p99, k);
@@ -135,9 +129,12 @@ double verdict_growth_mib_s(json_t *rec)
 	long cl = col_of(json_object_get(ser, "columns"), "live_mib");
 	size_t n = json_array_size(rows), k = 0;
 	double sx = 0, sy = 0, sxx = 0, sxy = 0, x, y;
-	double end = jnum(json_object_get(rec, "seconds"));
-	double oom = jnum(jget(rec, "oom", "at_s"));
+	struct results_run_view rv;
+	double end, oom;
 
+	results_view(rec, &rv);
+	end = rv.seconds;
+	oom = rv.oom_at_s;
 	/* While loaded: up to the planned end or the OOM, whichever came
 	 * first (after it the run drains and frees: not the design's growth) */
 	if (!(end > 0) || oom < end)
@@ -179,14 +176,14 @@ static void set(struct verdict *v, enum verdict_class cls,
 }
 
 /* Every symptom > 0 but torn_reads, as "name=value, ..."; false if none. */
-static bool corrupt_symptoms(json_t *syms, char *buf, size_t len)
+static bool corrupt_symptoms(const json_t *syms, char *buf, size_t len)
 {
 	const char *name;
 	json_t *val;
 	size_t used = 0;
 
 	buf[0] = '\0';
-	json_object_foreach(syms, name, val) {
+	json_object_foreach((json_t *)syms, name, val) {
 		if (!strcmp(name, "torn_reads") || !(jnum(val) > 0))
 			continue;
 		if (used < len)
@@ -197,31 +194,30 @@ static bool corrupt_symptoms(json_t *syms, char *buf, size_t len)
 	return buf[0] != '\0';
 }
 
-static bool broken_outcome(json_t *rec, const char *out, struct verdict *v)
+static bool broken_outcome(const struct results_run_view *rv,
+			   struct verdict *v)
 {
-	json_t *oom = json_object_get(rec, "oom");
-	const char *det = jstr(json_object_get(rec, "detector"));
-	const char *sig = jstr(jget(rec, "signal", "name"));
+	const char *out = rv->outcome;
 
 	if (!strcmp(out, "crash")) {
 		set(v, VERDICT_BROKEN, VERDICT_HOW_CRASH, "crash");
 		snprintf(v->detail, sizeof(v->detail), "%s at %.2f s",
-			 det ? det : sig ? sig : "signal",
-			 jnum(json_object_get(rec, "duration_s")));
+			 rv->detector ? rv->detector
+			 : rv->signal ? rv->signal : "signal",
+			 rv->duration_s);
 		return true;
 	}
 	if (!strcmp(out, "oom")) {
 		set(v, VERDICT_BROKEN, VERDICT_HOW_OOM, "oom");
 		snprintf(v->detail, sizeof(v->detail), "at %.1f s (%s, %s)",
-			 jnum(json_object_get(oom, "at_s")),
-			 jstr(json_object_get(oom, "cap")) ?: "cap",
-			 jstr(json_object_get(oom, "tag")) ?: "untracked");
+			 rv->oom_at_s, rv->oom_cap ? rv->oom_cap : "cap",
+			 rv->oom_tag ? rv->oom_tag : "untracked");
 		return true;
 	}
 	if (!strcmp(out, "hang")) {
 		set(v, VERDICT_BROKEN, VERDICT_HOW_HANG, "hang");
 		snprintf(v->detail, sizeof(v->detail), "killed after %.1f s",
-			 jnum(json_object_get(rec, "duration_s")));
+			 rv->duration_s);
 		return true;
 	}
 	return false;
@@ -232,10 +228,10 @@ static bool broken_outcome(json_t *rec, const char *out, struct verdict *v)
  * the latency together; one of them alone was, in the ci runs, a
  * preempted thread on a loaded 2-core machine: metrics x rcu once showed
  * p99 251 ms (8x) with in-flight only 2.4x the median. */
-static bool stalled(json_t *rec, const struct verdict_ref *ref,
-		    struct verdict *v)
+static bool stalled(const struct results_run_view *rv,
+		    const struct verdict_ref *ref, struct verdict *v)
 {
-	double inf = inflight_peak(rec), p99 = p99_ms(rec);
+	double inf = rv->inflight_peak, p99 = rv->p99_ns / 1e6;
 	double ref_inf = ref ? fmax(ref->inflight, 1.0) : NAN;
 
 	if (!ref || isnan(ref->inflight) || !(ref->p99_ms > 0))
@@ -257,12 +253,16 @@ static bool stalled(json_t *rec, const struct verdict_ref *ref,
 void verdict_of(json_t *rec, const struct verdict_ref *ref,
 		struct verdict *v)
 {
-	const char *out = jstr(json_object_get(rec, "outcome"));
-	json_t *syms = json_object_get(rec, "symptoms");
-	double live = jnum(jget(rec, "summary", "peak_live_bytes")) / 1048576;
-	double budget = jnum(jget(rec, "caps", "budget_bytes")) / 1048576;
+	struct results_run_view rv;
+	const char *out;
+	double live, budget;
 	char list[160];
 
+	results_view(rec, &rv);
+	out = rv.outcome;
+	live = rv.peak_live_bytes / 1048576;
+	/* caps are not in the view: read by name */
+	budget = jnum(jget(rec, "caps", "budget_bytes")) / 1048576;
 	memset(v, 0, sizeof(*v));
 	v->growth_mib_s = verdict_growth_mib_s(rec);
 	v->to_cap_s = v->growth_mib_s > 0.1 && budget > live
@@ -274,32 +274,31 @@ void verdict_of(json_t *rec, const struct verdict_ref *ref,
 			 out ? out : "no record");
 		return;
 	}
-	if (broken_outcome(rec, out, v))
+	if (broken_outcome(&rv, v))
 		return;
-	if (corrupt_symptoms(syms, list, sizeof(list))) {
+	if (corrupt_symptoms(rv.symptoms, list, sizeof(list))) {
 		set(v, VERDICT_BROKEN, VERDICT_HOW_CORRUPT, "corrupt");
 		snprintf(v->detail, sizeof(v->detail), "%s", list);
 		return;
 	}
-	if (jnum(json_object_get(syms, "torn_reads")) > 0) {
+	if (jnum(json_object_get(rv.symptoms, "torn_reads")) > 0) {
 		set(v, VERDICT_BROKEN, VERDICT_HOW_TORN, "torn");
 		snprintf(v->detail, sizeof(v->detail), "%.0f torn reads",
-			 jnum(json_object_get(syms, "torn_reads")));
+			 jnum(json_object_get(rv.symptoms, "torn_reads")));
 		return;
 	}
 	if (ref && is_go(rec)) { /* a Go run: the Go runs' reference */
 		struct verdict_ref go = {.inflight = ref->go_inflight,
 					 .p99_ms = ref->go_p99_ms};
 
-		if (stalled(rec, &go, v))
+		if (stalled(&rv, &go, v))
 			return;
-	} else if (stalled(rec, ref, v))
+	} else if (stalled(&rv, ref, v))
 		return;
 	set(v, VERDICT_HOLDS, VERDICT_HOW_NONE, "");
 	snprintf(v->detail, sizeof(v->detail),
 		 "peak live %.0f MiB, RSS %.0f MiB, p99 %.1f ms", live,
-		 jnum(jget(rec, "summary", "peak_rss_bytes")) / 1048576,
-		 p99_ms(rec));
+		 rv.peak_rss_bytes / 1048576, rv.p99_ns / 1e6);
 }
 
 void verdict_text(const struct verdict *v, char *buf, size_t len)

@@ -1494,6 +1494,7 @@ const struct incident incident_config = {
 	.full_seconds = 60,
 	.params = params,
 	.rules = rules,
+	.go_twin = "config",
 	.setup = config_setup,
 	.run = config_run,
 	.oracle = config_oracle,

@@ -1012,6 +1012,7 @@ const struct incident incident_metrics = {
 	.quick_seconds = 5,
 	.full_seconds = 60,
 	.params = metrics_params,
+	.go_twin = "metrics",
 	.setup = metrics_setup,
 	.run = metrics_run,
 	.oracle = metrics_oracle,

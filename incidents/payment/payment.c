@@ -1276,6 +1276,7 @@ const struct incident incident_payment = {
 	.full_seconds = 60,
 	.params = payment_params,
 	.rules = payment_rules,
+	.go_twin = "payment",
 	.setup = payment_setup,
 	.run = payment_run,
 	.oracle = payment_oracle,

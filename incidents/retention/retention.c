@@ -41,6 +41,7 @@ const struct incident incident_retention = {
 	.full_seconds = 60,
 	.params = retention_params,
 	.rules = retention_rules,
+	.go_twin = "payment",
 	.setup = payment_setup,
 	.run = payment_run,
 	.oracle = payment_oracle,

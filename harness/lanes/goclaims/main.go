@@ -164,106 +164,133 @@ func allocBytes() uint64 {
 	return s[0].Value.Uint64()
 }
 
-func rebuild(mode string, keys int, seconds float64, readers int, periodMs int) {
-	type val struct {
-		version int
-		s       string
+// rebuildVal is one config entry; version says which reload wrote it.
+type rebuildVal struct {
+	version int
+	s       string
+}
+
+// rebuildLab is the config store of `goclaims rebuild` and what its
+// readers measured.  "inplace" reads shared under mu; "swap" reads cur
+// with no lock.  The counters are atomics; lat is under latMu.
+type rebuildLab struct {
+	mode   string
+	names  []string
+	mu     sync.RWMutex                           // guards shared (inplace)
+	shared map[string]*rebuildVal                 // under mu
+	cur    atomic.Pointer[map[string]*rebuildVal] // swap: published maps
+
+	reads, slow, stallNs, maxNs, blocked, blockedNs atomic.Int64
+	latMu                                           sync.Mutex
+	lat                                             []int64 // sampled read times (ns), under latMu
+}
+
+func (l *rebuildLab) fill(m map[string]*rebuildVal, version int) {
+	for i, k := range l.names {
+		m[k] = &rebuildVal{version, strconv.Itoa(version*len(l.names) + i)}
 	}
-	names := make([]string, keys)
-	for i := range names {
-		names[i] = fmt.Sprintf("svc%05d.field%d", i/8, i%8)
+}
+
+// readOnce reads one key the mode's way; how long it took (ns).
+func (l *rebuildLab) readOnce(k string) int64 {
+	t0 := time.Now()
+	if l.mode == "inplace" {
+		if !l.mu.TryRLock() { // a writer holds it or waits
+			l.mu.RLock()
+			l.blocked.Add(1)
+			l.blockedNs.Add(int64(time.Since(t0)))
+		}
+		_ = l.shared[k]
+		l.mu.RUnlock()
+	} else {
+		_ = (*l.cur.Load())[k]
 	}
-	fill := func(m map[string]*val, version int) {
-		for i, k := range names {
-			m[k] = &val{version, strconv.Itoa(version*keys + i)}
+	return int64(time.Since(t0))
+}
+
+// reader r reads until stop, counting every read and sampling 1 in 64.
+func (l *rebuildLab) reader(r int, stop time.Time) {
+	var mine []int64
+	for i := r; time.Now().Before(stop); i += 7 {
+		d := l.readOnce(l.names[i%len(l.names)])
+		l.reads.Add(1)
+		if d > int64(time.Millisecond) {
+			l.slow.Add(1)
+			l.stallNs.Add(d)
+		}
+		for {
+			m := l.maxNs.Load()
+			if d <= m || l.maxNs.CompareAndSwap(m, d) {
+				break
+			}
+		}
+		if i%64 == r%64 {
+			mine = append(mine, d)
 		}
 	}
-	var mu sync.RWMutex
-	shared := make(map[string]*val)
-	fill(shared, 0)
-	var cur atomic.Pointer[map[string]*val]
-	first := make(map[string]*val, keys)
-	fill(first, 0)
-	cur.Store(&first)
+	l.latMu.Lock()
+	l.lat = append(l.lat, mine...)
+	l.latMu.Unlock()
+}
+
+// reload rebuilds the config every periodMs until stop; the reloads made,
+// the write lock's total and longest hold (inplace; 0 for swap).
+func (l *rebuildLab) reload(stop time.Time, periodMs int) (reloads int, holdNs, holdMax int64) {
+	for v := 1; time.Now().Before(stop); v++ {
+		if l.mode == "inplace" {
+			l.mu.Lock()
+			t0 := time.Now()
+			l.shared = make(map[string]*rebuildVal)
+			l.fill(l.shared, v)
+			h := int64(time.Since(t0))
+			l.mu.Unlock()
+			holdNs += h
+			if h > holdMax {
+				holdMax = h
+			}
+		} else {
+			m := make(map[string]*rebuildVal, len(l.names))
+			l.fill(m, v)
+			l.cur.Store(&m)
+		}
+		reloads++
+		time.Sleep(time.Duration(periodMs) * time.Millisecond) // the reload period
+	}
+	return reloads, holdNs, holdMax
+}
+
+func rebuild(mode string, keys int, seconds float64, readers int, periodMs int) {
+	l := &rebuildLab{mode: mode, names: make([]string, keys)}
+	for i := range l.names {
+		l.names[i] = fmt.Sprintf("svc%05d.field%d", i/8, i%8)
+	}
+	l.shared = make(map[string]*rebuildVal)
+	l.fill(l.shared, 0)
+	first := make(map[string]*rebuildVal, keys)
+	l.fill(first, 0)
+	l.cur.Store(&first)
 
 	stop := time.Now().Add(time.Duration(seconds * float64(time.Second)))
-	var reads, slow, stallNs, maxNs, blocked, blockedNs atomic.Int64
-	var lat []int64
-	var latMu sync.Mutex
 	var wg sync.WaitGroup
 	gc0, al0 := gcCycles(), allocBytes()
 	for r := 0; r < readers; r++ {
 		wg.Add(1)
 		go func(r int) {
 			defer wg.Done()
-			var mine []int64
-			for i := r; time.Now().Before(stop); i += 7 {
-				k := names[i%keys]
-				t0 := time.Now()
-				if mode == "inplace" {
-					if !mu.TryRLock() { // a writer holds it or waits
-						mu.RLock()
-						blocked.Add(1)
-						blockedNs.Add(int64(time.Since(t0)))
-					}
-					_ = shared[k]
-					mu.RUnlock()
-				} else {
-					_ = (*cur.Load())[k]
-				}
-				d := int64(time.Since(t0))
-				reads.Add(1)
-				if d > int64(time.Millisecond) {
-					slow.Add(1)
-					stallNs.Add(d)
-				}
-				for {
-					m := maxNs.Load()
-					if d <= m || maxNs.CompareAndSwap(m, d) {
-						break
-					}
-				}
-				if i%64 == r%64 {
-					mine = append(mine, d)
-				}
-			}
-			latMu.Lock()
-			lat = append(lat, mine...)
-			latMu.Unlock()
+			l.reader(r, stop)
 		}(r)
 	}
-	reloads := 0
-	var holdNs, holdMax int64
-	for v := 1; time.Now().Before(stop); v++ {
-		if mode == "inplace" {
-			mu.Lock()
-			t0 := time.Now()
-			shared = make(map[string]*val)
-			fill(shared, v)
-			h := int64(time.Since(t0))
-			mu.Unlock()
-			holdNs += h
-			if h > holdMax {
-				holdMax = h
-			}
-		} else {
-			m := make(map[string]*val, keys)
-			fill(m, v)
-			cur.Store(&m)
-		}
-		reloads++
-		time.Sleep(time.Duration(periodMs) * time.Millisecond)
-	}
+	reloads, holdNs, holdMax := l.reload(stop, periodMs)
 	wg.Wait()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	sort.Slice(l.lat, func(i, j int) bool { return l.lat[i] < l.lat[j] })
 	p99 := int64(0)
-	if len(lat) > 0 {
-		p99 = lat[len(lat)*99/100]
+	if len(l.lat) > 0 {
+		p99 = l.lat[len(l.lat)*99/100]
 	}
 	out(map[string]any{"mode": mode, "keys": keys, "seconds": seconds, "readers": readers,
-		"reloads": reloads, "reads": reads.Load(), "slow_reads": slow.Load(),
-		"stall_ns": stallNs.Load(), "max_read_ns": maxNs.Load(), "p99_ns": p99,
-		"blocked_reads": blocked.Load(), "blocked_ns": blockedNs.Load(),
+		"reloads": reloads, "reads": l.reads.Load(), "slow_reads": l.slow.Load(),
+		"stall_ns": l.stallNs.Load(), "max_read_ns": l.maxNs.Load(), "p99_ns": p99,
+		"blocked_reads": l.blocked.Load(), "blocked_ns": l.blockedNs.Load(),
 		"hold_ns": holdNs, "hold_max_ns": holdMax,
 		"gc_cycles": gcCycles() - gc0, "alloc_bytes": allocBytes() - al0})
 }

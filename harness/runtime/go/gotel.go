@@ -112,9 +112,9 @@ type Metric struct {
 	v    atomic.Int64
 }
 
-func (m *Metric) Add(d int64)  { m.v.Add(d) }
-func (m *Metric) Set(v int64)  { m.v.Store(v) }
-func (m *Metric) Load() int64  { return m.v.Load() }
+func (m *Metric) Add(d int64) { m.v.Add(d) }
+func (m *Metric) Set(v int64) { m.v.Store(v) }
+func (m *Metric) Load() int64 { return m.v.Load() }
 
 // Hist is a log-bucketed latency histogram (ns), the C lab's layout.
 type Hist struct {
@@ -169,14 +169,14 @@ func (h *Hist) Since(t0 time.Time) { h.Record(int64(time.Since(t0))) }
 
 // Tel is one run's telemetry channel.
 type Tel struct {
-	mu      sync.Mutex // the writer and the registries
-	w       *bufio.Writer
-	f       *os.File
-	start   time.Time
-	metrics []*Metric
-	hists   []*Hist
-	stop    chan struct{}
-	done    chan struct{}
+	mu       sync.Mutex // the writer and the registries
+	w        *bufio.Writer
+	f        *os.File
+	start    time.Time
+	metrics  []*Metric
+	hists    []*Hist
+	stop     chan struct{}
+	done     chan struct{}
 	deadline atomic.Bool
 }
 
@@ -206,32 +206,37 @@ func (t *Tel) line(v map[string]any) {
 	t.mu.Unlock()
 }
 
+// named is what Metric and Hist have in common: a name.
+type named interface{ nameOf() string }
+
+func (m *Metric) nameOf() string { return m.name }
+func (h *Hist) nameOf() string   { return h.name }
+
+// findOrAdd returns the entry of *list called name, appending mk() when
+// there is none.  The caller holds t.mu.
+func findOrAdd[T named](list *[]T, name string, mk func() T) T {
+	for _, e := range *list {
+		if e.nameOf() == name {
+			return e
+		}
+	}
+	e := mk()
+	*list = append(*list, e)
+	return e
+}
+
 // Metric registers (or finds) a metric.
 func (t *Tel) Metric(name string) *Metric {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, m := range t.metrics {
-		if m.name == name {
-			return m
-		}
-	}
-	m := &Metric{name: name}
-	t.metrics = append(t.metrics, m)
-	return m
+	return findOrAdd(&t.metrics, name, func() *Metric { return &Metric{name: name} })
 }
 
 // Hist registers (or finds) a histogram.
 func (t *Tel) Hist(name string) *Hist {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, h := range t.hists {
-		if h.name == name {
-			return h
-		}
-	}
-	h := &Hist{name: name}
-	t.hists = append(t.hists, h)
-	return h
+	return findOrAdd(&t.hists, name, func() *Hist { return &Hist{name: name} })
 }
 
 // Phase announces a phase (setup, run, oracle, teardown, done).
