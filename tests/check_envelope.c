@@ -320,6 +320,9 @@ START_TEST(test_envelope_fixtures)
 	ck_assert(strstr(html, "id=\"envelope\"") &&
 		  strstr(html, "id=\"envelope-chart\"") &&
 		  strstr(html, "id=\"envelope-table\""));
+	/* the probes are not judged as matrix cells */
+	ck_assert(strstr(html, "The runs are envelope probes") &&
+		  !strstr(html, "as expected?"));
 	g_free(html);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	ck_assert_int_eq(system(cmd), 0);
@@ -424,6 +427,54 @@ static unsigned run_rounds(const char *top, const char *rounds)
 	}
 }
 
+/* After the search of test_rounds_equal_one_machine (r rounds in
+ * rounds): a finished shard writes nothing; other options, a plain merge
+ * of round folders and a missing shard are refused (exit 2, one line). */
+static void round_refusals(const char *top, char *rounds, unsigned r)
+{
+	char gone[PATH_MAX + 64], cmd[PATH_MAX + 64], *out;
+
+	{ /* finished: a shard has nothing to run and writes nothing */
+		char *s0[] = {KEEP, "--rounds", rounds, "--shard", "0/2", NULL};
+
+		ck_assert_int_eq(fx(top, s0, &out), 0);
+		ck_assert_msg(strstr(out, "finished after"), "%s", out);
+		g_free(out);
+	}
+	{ /* another option than the rounds were run with */
+		char *p[] = {"envelope", "fxkeep", "--variant", "mutex,sharded",
+			     "--from", "8", "--to", "512", "--reps", "3", "--rounds",
+			     rounds, "--pending", NULL};
+
+		ck_assert_int_eq(fx(top, p, &out), 2);
+		ck_assert_msg(strstr(out, "(reps differs)") &&
+			      strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
+		g_free(out);
+	}
+	{ /* a plain merge of round folders */
+		char s0[PATH_MAX + 32], s1[PATH_MAX + 32];
+		char *p[] = {"report", s0, s1, "--out", gone, NULL};
+
+		snprintf(s0, sizeof(s0), "%s/round-1-shard-0-of-2", rounds);
+		snprintf(s1, sizeof(s1), "%s/round-1-shard-1-of-2", rounds);
+		snprintf(gone, sizeof(gone), "%s/never", top);
+		ck_assert_int_eq(fx(top, p, &out), 2);
+		ck_assert_msg(strstr(out, "--rounds DIR --merge"), "%s", out);
+		ck_assert(access(gone, F_OK) != 0);
+		g_free(out);
+	}
+	{ /* a shard of the last round missing */
+		char *m[] = {KEEP, "--rounds", rounds, "--merge", "--out", gone, NULL};
+
+		snprintf(cmd, sizeof(cmd), "rm -r '%s/round-%u-shard-1-of-2'", rounds, r);
+		ck_assert_int_eq(system(cmd), 0);
+		ck_assert_int_eq(fx(top, m, &out), 2);
+		ck_assert_msg(strstr(out, "partly run"), "%s", out);
+		ck_assert(access(gone, F_OK) != 0);
+		g_free(out);
+	}
+}
+
 /* The search across two shard processes, merged, brackets every variant
  * where one machine's search does (width 1: the same midpoints); the
  * rounds' folders are refused by a plain merge, with other options, or
@@ -431,7 +482,7 @@ static unsigned run_rounds(const char *top, const char *rounds)
 START_TEST(test_rounds_equal_one_machine)
 {
 	char top[] = "/tmp/maplab-envelope-XXXXXX", one[PATH_MAX], rounds[PATH_MAX];
-	char merged[PATH_MAX], gone[PATH_MAX + 64], *out, cmd[PATH_MAX + 64];
+	char merged[PATH_MAX], *out, cmd[PATH_MAX + 64];
 	json_t *a, *b, *v;
 	const char *k;
 	unsigned r;
@@ -476,45 +527,7 @@ START_TEST(test_rounds_equal_one_machine)
 	ck_assert(strstr(out, "| mutex | tips between") &&
 		  strstr(out, "| sharded | tips between"));
 	g_free(out);
-	{ /* finished: a shard has nothing to run and writes nothing */
-		char *s0[] = {KEEP, "--rounds", rounds, "--shard", "0/2", NULL};
-
-		ck_assert_int_eq(fx(top, s0, &out), 0);
-		ck_assert_msg(strstr(out, "finished after"), "%s", out);
-		g_free(out);
-	}
-	{ /* another option than the rounds were run with */
-		char *p[] = {"envelope", "fxkeep", "--variant", "mutex,sharded",
-			     "--from", "8", "--to", "512", "--reps", "3", "--rounds",
-			     rounds, "--pending", NULL};
-
-		ck_assert_int_eq(fx(top, p, &out), 2);
-		ck_assert_msg(strstr(out, "(reps differs)") &&
-			      strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
-		g_free(out);
-	}
-	{ /* a plain merge of round folders */
-		char s0[PATH_MAX + 32], s1[PATH_MAX + 32];
-		char *p[] = {"report", s0, s1, "--out", gone, NULL};
-
-		snprintf(s0, sizeof(s0), "%s/round-1-shard-0-of-2", rounds);
-		snprintf(s1, sizeof(s1), "%s/round-1-shard-1-of-2", rounds);
-		snprintf(gone, sizeof(gone), "%s/never", top);
-		ck_assert_int_eq(fx(top, p, &out), 2);
-		ck_assert_msg(strstr(out, "--rounds DIR --merge"), "%s", out);
-		ck_assert(access(gone, F_OK) != 0);
-		g_free(out);
-	}
-	{ /* a shard of the last round missing */
-		char *m[] = {KEEP, "--rounds", rounds, "--merge", "--out", gone, NULL};
-
-		snprintf(cmd, sizeof(cmd), "rm -r '%s/round-%u-shard-1-of-2'", rounds, r);
-		ck_assert_int_eq(system(cmd), 0);
-		ck_assert_int_eq(fx(top, m, &out), 2);
-		ck_assert_msg(strstr(out, "partly run"), "%s", out);
-		ck_assert(access(gone, F_OK) != 0);
-		g_free(out);
-	}
+	round_refusals(top, rounds, r);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	ck_assert_int_eq(system(cmd), 0);
 }
