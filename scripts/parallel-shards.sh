@@ -1,10 +1,10 @@
 #!/bin/sh
 # scripts/parallel-shards.sh - the lab's shards over a set of hosts with GNU
 # parallel (docs/envelope.md, "Many machines").  Needs `parallel` (Debian
-# package parallel) on this machine and, on every host, the repository
-# checked out and built (make BUILD=build all) at the same commit in
-# $MAPLAB_DIR (default: maplab, under the login's home; give an absolute
-# path for the local machine, e.g. MAPLAB_DIR=$PWD).
+# package parallel; rsync for hosts other than ':') on this machine and,
+# on every host, the repository checked out and built (make BUILD=build
+# all) at the same commit in $MAPLAB_DIR (default: the path of this
+# checkout; a relative path is under the login's home).
 #
 #   scripts/parallel-shards.sh HOSTS N OUT matrix [MATRIX OPTIONS...]
 #   scripts/parallel-shards.sh HOSTS N OUT envelope INCIDENT [OPTIONS...]
@@ -26,7 +26,10 @@ if [ $# -lt 4 ]; then
 fi
 HOSTS=$1 N=$2 OUT=$3 WHAT=$4
 shift 4
-: "${MAPLAB_DIR:=maplab}"
+case $OUT in /*) ;; *) OUT=$PWD/$OUT;; esac       # the same path on every host
+case $HOSTS in /*) ;; *) HOSTS=$PWD/$HOSTS;; esac
+cd "$(dirname "$0")/.."                          # the merge reads the checkout
+: "${MAPLAB_DIR:=$PWD}"
 MAPLAB=${MAPLAB:-build/maplab}
 case $N in ''|*[!0-9]*|0) echo "parallel-shards: N '$N': give a whole number >= 1" >&2; exit 2;; esac
 [ -r "$HOSTS" ] || { echo "parallel-shards: no hosts file '$HOSTS'" >&2; exit 2; }
@@ -36,9 +39,11 @@ mkdir -p "$OUT"
 # one job at a time per host, unless the line says N/host
 sed '/^[0-9][0-9]*\//!s|^|1/|' "$HOSTS" > "$OUT/hosts"
 
-# One parallel call, shards 0..N-1: a job's folder lives under
-# $MAPLAB_DIR on its host and comes back to the same relative path here
-# (--return).  Arguments: parallel's, then the command ({}: the shard).
+# One parallel call, shards 0..N-1, each run in $MAPLAB_DIR on its host;
+# OUT is an absolute path, the same on every host, so a job's folder comes
+# back to where it was made (--return; left on the host too, so that a
+# host that is this machine under another name keeps it).  Arguments:
+# parallel's, then the command ({}: the shard).
 on_hosts() {
 	seq 0 $((N - 1)) | parallel --sshloginfile "$OUT/hosts" \
 		--workdir "$MAPLAB_DIR" --halt now,fail=1 "$@"
@@ -47,7 +52,7 @@ on_hosts() {
 case $WHAT in
 matrix)
 	mkdir -p "$OUT/shards"
-	on_hosts --return "$OUT/shards/shard-{}" --cleanup \
+	on_hosts --return "$OUT/shards/shard-{}" \
 		"mkdir -p $OUT/shards && $MAPLAB matrix $* --shard {}/$N --out $OUT/shards/shard-{} -q"
 	"$MAPLAB" ci --judge "$OUT"/shards/shard-* --out "$OUT/merged"
 	;;

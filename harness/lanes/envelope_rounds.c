@@ -285,8 +285,6 @@ static int pending(struct env *e, struct rounds *rs)
 	}
 	printf("finished after %u round%s: every variant is settled; merge "
 	       "them with --merge\n", rs->done, rs->done == 1 ? "" : "s");
-	if (!e->quiet)
-		env_print_table(e);
 	return 1;
 }
 
