@@ -2,11 +2,15 @@
  * tests/check_envelope.c - the knee search of `maplab envelope`
  * (harness/lanes/envelope_search.c), driven by scripted designs: a design
  * that tips at and above a known load, one that never tips, one that tips
- * everywhere, and a noisy one whose repetitions disagree near its knee.
- * Pure function, so no run is made: each test is milliseconds.  One end
- * to end test runs `envelope` on the fixtures binary (a fixture that
- * finishes cleanly holds, one that really exceeds its budget tips at the
- * bottom of the range) and renders the report's #envelope (~5 s).
+ * everywhere, and a noisy one whose repetitions disagree near its knee;
+ * env_grid (the rounds of a sharded search) case by case and round by
+ * round against env_next.  Pure functions, so no run is made: each test
+ * is milliseconds.  End to end on the fixtures binary: `envelope` (a
+ * fixture that finishes cleanly holds, one that really exceeds its budget
+ * tips at the bottom of the range) and the report's #envelope (~5 s); the
+ * search over two shard processes round by round (fxkeep: a knee at the
+ * budget) against one machine's, with the refusals (~15 s); two envelope
+ * folders merged by `maplab report` keep both tables (~4 s).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -263,74 +267,8 @@ START_TEST(test_grid_rounds)
 }
 END_TEST
 
-static int run_fixtures(const char *top, const char *incident, char **out)
-{
-	char exe[PATH_MAX], bin[PATH_MAX + 32], dir[PATH_MAX], log[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-	pid_t pid;
-	int st;
-
-	exe[n > 0 ? n : 0] = '\0';
-	for (int up = 0; up < 2 && (slash = strrchr(exe, '/')); up++)
-		*slash = '\0';
-	snprintf(bin, sizeof(bin), "%s/maplab-fixtures", exe);
-	snprintf(dir, sizeof(dir), "%s/%s", top, incident);
-	snprintf(log, sizeof(log), "%s/%s.log", top, incident);
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		setenv("NO_COLOR", "1", 1);
-		execl(bin, bin, "envelope", incident, "--variant", "mutex",
-		      "--seconds", "0.6", "--out", dir, (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(pid, 0);
-	while (waitpid(pid, &st, 0) < 0)
-		ck_assert_int_eq(errno, EINTR);
-	ck_assert(g_file_get_contents(log, out, NULL, NULL));
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-START_TEST(test_envelope_fixtures)
-{
-	char top[] = "/tmp/maplab-envelope-XXXXXX", *out, *html, cmd[64];
-	json_t *m;
-
-	ck_assert_ptr_nonnull(mkdtemp(top));
-	ck_assert_msg(run_fixtures(top, "fxclean", &out) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "holds up to 300 after_ms (3/3 bounded there)")
-		      && strstr(out, "[probe 3 of ~3]") && strstr(out, "brackets:"),
-		      "%s", out);
-	g_free(out);
-	ck_assert_msg(run_fixtures(top, "fxbudget", &out) == 0, "%s", out);
-	ck_assert_msg(strstr(out, "tips at 37.5 after_ms already"), "%s", out);
-	g_free(out);
-	snprintf(cmd, sizeof(cmd), "%s/fxbudget/manifest.json", top);
-	m = json_load_file(cmd, 0, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
-		json_object_get(json_object_get(m, "envelope"), "results"),
-		"mutex"), "state")), "tips at from");
-	json_decref(m);
-	snprintf(cmd, sizeof(cmd), "%s/fxbudget/report.html", top);
-	ck_assert(g_file_get_contents(cmd, &html, NULL, NULL));
-	ck_assert(strstr(html, "id=\"envelope\"") &&
-		  strstr(html, "id=\"envelope-chart\"") &&
-		  strstr(html, "id=\"envelope-table\""));
-	/* the probes are not judged as matrix cells */
-	ck_assert(strstr(html, "The runs are envelope probes") &&
-		  !strstr(html, "as expected?"));
-	g_free(html);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	ck_assert_int_eq(system(cmd), 0);
-}
-END_TEST
-
-/* build/maplab-fixtures with args (NULL-ended), output to log; the exit
- * status.  Started only: *pid set, the caller waits (wait_fx). */
+/* Start build/maplab-fixtures with args (NULL-ended), its output to log;
+ * the caller waits (wait_fx: the exit status). */
 static pid_t start_fx(char **args, const char *log)
 {
 	char exe[PATH_MAX], bin[PATH_MAX + 32], *argv[48] = {bin};
@@ -382,6 +320,54 @@ static int fx(const char *top, char **args, char **out)
 		ck_assert(g_file_get_contents(log, out, NULL, NULL));
 	return rc;
 }
+
+static int run_fixtures(const char *top, const char *incident, char **out)
+{
+	char dir[PATH_MAX], log[PATH_MAX];
+	char *args[] = {"envelope", (char *)incident, "--variant", "mutex",
+			"--seconds", "0.6", "--out", dir, NULL};
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/%s", top, incident);
+	snprintf(log, sizeof(log), "%s/%s.log", top, incident);
+	rc = wait_fx(start_fx(args, log));
+	ck_assert(g_file_get_contents(log, out, NULL, NULL));
+	return rc;
+}
+
+START_TEST(test_envelope_fixtures)
+{
+	char top[] = "/tmp/maplab-envelope-XXXXXX", *out, *html, cmd[64];
+	json_t *m;
+
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	ck_assert_msg(run_fixtures(top, "fxclean", &out) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "holds up to 300 after_ms (3/3 bounded there)")
+		      && strstr(out, "[probe 3 of ~3]") && strstr(out, "brackets:"),
+		      "%s", out);
+	g_free(out);
+	ck_assert_msg(run_fixtures(top, "fxbudget", &out) == 0, "%s", out);
+	ck_assert_msg(strstr(out, "tips at 37.5 after_ms already"), "%s", out);
+	g_free(out);
+	snprintf(cmd, sizeof(cmd), "%s/fxbudget/manifest.json", top);
+	m = json_load_file(cmd, 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_object_get(m, "envelope"), "results"),
+		"mutex"), "state")), "tips at from");
+	json_decref(m);
+	snprintf(cmd, sizeof(cmd), "%s/fxbudget/report.html", top);
+	ck_assert(g_file_get_contents(cmd, &html, NULL, NULL));
+	ck_assert(strstr(html, "id=\"envelope\"") &&
+		  strstr(html, "id=\"envelope-chart\"") &&
+		  strstr(html, "id=\"envelope-table\""));
+	/* the probes are not judged as matrix cells */
+	ck_assert(strstr(html, "The runs are envelope probes") &&
+		  !strstr(html, "as expected?"));
+	g_free(html);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
 
 /* The search fxkeep (a knee at the budget, 192 MiB) as both tests give it */
 #define KEEP "envelope", "fxkeep", "--variant", "mutex,sharded", "--from", \

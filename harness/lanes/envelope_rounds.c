@@ -342,6 +342,9 @@ static int shard_run(struct env *e, struct rounds *rs, int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/round-%u-shard-%u-of-%u", e->rounds,
 		 rs->done + 1, e->shard.index, e->shard.count);
+	if (access(path, F_OK) == 0 && results_incomplete(path))
+		return env_bad("%s is incomplete (interrupted or failed): remove it "
+			       "and run this shard again", path);
 	if (access(path, F_OK) == 0)
 		return env_bad("%s exists: shard %u/%u of round %u already ran; run "
 			       "the round's other shards, then the next round", path,
