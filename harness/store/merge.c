@@ -9,6 +9,10 @@
  * "source", and the data files.  The merged summary lists the runs in the
  * order an unsharded matrix runs them (incident, variant, rep), so the
  * report and the gate see the same folder as one machine would have made.
+ * Envelope folders: the merged envelope object holds every folder's
+ * variants (envelope_union); the round folders of a sharded envelope
+ * search are merged only by results_merge_rounds (a shard there is its
+ * round and index), whose caller writes the search's summary.
  *
  * Single-threaded; every json_t is owned by the struct src that loaded it
  * or by the results_dir being written.
