@@ -437,6 +437,17 @@ static void round_refusals(const char *top, char *rounds, unsigned r)
 			      strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
 		g_free(out);
 	}
+	{ /* --shard without --rounds; --rounds without what to do */
+		char *a[] = {"envelope", "fxkeep", "--shard", "0/2", NULL};
+		char *b[] = {"envelope", "fxkeep", "--rounds", rounds, NULL};
+
+		ck_assert_int_eq(fx(top, a, &out), 2);
+		ck_assert_msg(strstr(out, "need --rounds DIR"), "%s", out);
+		g_free(out);
+		ck_assert_int_eq(fx(top, b, &out), 2);
+		ck_assert_msg(strstr(out, "give one of --shard I/N"), "%s", out);
+		g_free(out);
+	}
 	{ /* a plain merge of round folders */
 		char s0[PATH_MAX + 32], s1[PATH_MAX + 32];
 		char *p[] = {"report", s0, s1, "--out", gone, NULL};
