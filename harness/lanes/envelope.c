@@ -21,7 +21,7 @@
 
 #include "harness/cli/opts.h"
 #include "harness/lanes/envelope.h"
-#include "harness/lanes/envelope_search.h"
+#include "harness/lanes/envelope_impl.h"
 #include "harness/report/report.h"
 #include "harness/runner/runner.h"
 #include "harness/store/results.h"
@@ -29,33 +29,7 @@
 #include "incidents/registry.h"
 #include "maps/map.h"
 
-#define ENV_MAX_VAR 16
-#define ENV_MAX_PROBES 64
-
-struct env_var {
-	const char *name;
-	struct env_probe p[ENV_MAX_PROBES];
-	size_t n;
-	struct env_step st;
-	bool failed;              /* a probe ended with no verdict (error) */
-};
-
-struct env {
-	const struct incident *inc;
-	const struct incident_param *param;
-	struct env_cfg cfg;
-	double growth;            /* MiB/s while loaded that counts as unbounded */
-	double seconds;
-	uint64_t seed;
-	const char *out, *sets[ICTX_MAX_SETS];
-	size_t nsets;
-	bool quiet, report;
-	struct env_var var[ENV_MAX_VAR];
-	size_t nvar;
-};
-
-static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int bad(const char *fmt, ...)
+int env_bad(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -72,7 +46,9 @@ static void usage(FILE *f)
 	fputs("usage: maplab envelope INCIDENT [--variant LIST] [--param NAME]\n"
 	      "                [--from A] [--to B] [--reps R] [--growth MIB_S]\n"
 	      "                [--max-probes N] [--seconds S] [--seed X]\n"
-	      "                [--set k=v] [--out DIR] [--no-report] [-q]\n\n"
+	      "                [--set k=v] [--out DIR] [--no-report] [-q]\n"
+	      "       maplab envelope INCIDENT [same options] --rounds DIR\n"
+	      "                (--shard I/N | --pending | --merge [--out DIR])\n\n"
 	      "For each variant (default: the thread-safe C variants), searches\n"
 	      "one load parameter (default metrics: rate, payment: rate, config:\n"
 	      "keys_max) from A (default its quick value / 8) to B (default its\n"
@@ -82,7 +58,13 @@ static void usage(FILE *f)
 	      "lengths, 19.2 MiB/s at the quick size).  Bracketing and\n"
 	      "bisection to a ratio of 1.25, R runs (default 3) at each end of\n"
 	      "the bracket.  Every probe is a run record in the folder; the\n"
-	      "report shows the envelope (#envelope).  docs/envelope.md.\n", f);
+	      "report shows the envelope (#envelope).\n\n"
+	      "Across shards, round by round: --shard I/N --rounds DIR runs\n"
+	      "shard I's share of the next round's probe grid (computed from\n"
+	      "DIR's earlier rounds) into DIR/round-K-shard-I-of-N; --pending\n"
+	      "exits 0 while a round is left to run, 1 when every variant is\n"
+	      "settled; --merge makes one envelope folder of all rounds.\n"
+	      "docs/envelope.md.\n", f);
 }
 
 static const char *default_param(const char *inc)
@@ -103,7 +85,7 @@ static int parse_value(const struct env *e, const char *opt, const char *s,
 
 	if (end == s || *end || !isfinite(v) || v < e->param->min ||
 	    v > e->param->max || (e->param->integer && v != floor(v)))
-		return bad("%s %s: give a %snumber from %g to %g for %s", opt, s,
+		return env_bad("%s %s: give a %snumber from %g to %g for %s", opt, s,
 			   e->param->integer ? "whole " : "", e->param->min,
 			   e->param->max, e->param->name);
 	*out = v;
@@ -121,7 +103,7 @@ static int pick_variants(struct env *e, const char *list)
 			if ((v->flags & MAP_V_THREADSAFE) && !(v->flags & MAP_V_EXERCISE))
 				e->var[e->nvar++].name = v->name;
 		}
-		return e->nvar ? 0 : bad("no thread-safe variant is built in");
+		return e->nvar ? 0 : env_bad("no thread-safe variant is built in");
 	}
 	if (!(buf = strdup(list)))
 		return 1;
@@ -130,16 +112,16 @@ static int pick_variants(struct env *e, const char *list)
 
 		if (!v) {
 			free(buf);
-			return bad("unknown variant '%s'; see maplab list", t);
+			return env_bad("unknown variant '%s'; see maplab list", t);
 		}
 		if (e->nvar == ENV_MAX_VAR) {
 			free(buf);
-			return bad("--variant: at most %d variants", ENV_MAX_VAR);
+			return env_bad("--variant: at most %d variants", ENV_MAX_VAR);
 		}
 		e->var[e->nvar++].name = v->name;
 	}
 	free(buf);
-	return e->nvar ? 0 : bad("--variant needs a name (or a comma list)");
+	return e->nvar ? 0 : env_bad("--variant needs a name (or a comma list)");
 }
 
 /* The budget in MiB / (2 x the run's seconds): a growth that would fill
@@ -158,7 +140,7 @@ static double default_growth(const struct env *e)
 
 struct raw {
 	const char *variant, *param, *from, *to, *reps, *growth, *maxp, *secs,
-		   *seed;
+		   *seed, *shard;
 };
 
 static int resolve(struct env *e, const struct raw *r, const char *incident)
@@ -171,12 +153,12 @@ static int resolve(struct env *e, const struct raw *r, const char *incident)
 		if (!strcmp(incident_table[i]->name, incident))
 			e->inc = incident_table[i];
 	if (!e->inc)
-		return bad("unknown incident '%s'; see maplab list", incident);
+		return env_bad("unknown incident '%s'; see maplab list", incident);
 	pname = r->param ? r->param : default_param(incident);
 	if (!pname && e->inc->params)
 		pname = e->inc->params[0].name;
 	if (!pname || !(e->param = ictx_find_param(e->inc, pname)))
-		return bad("--param %s: %s has no such parameter; see maplab list",
+		return env_bad("--param %s: %s has no such parameter; see maplab list",
 			   pname ? pname : "?", incident);
 	e->cfg = (struct env_cfg){.reps = 3, .ratio = 1.25, .max_probes = 20,
 				  .integer = e->param->integer,
@@ -189,27 +171,27 @@ static int resolve(struct env *e, const struct raw *r, const char *incident)
 	    (r->to && (rc = parse_value(e, "--to", r->to, &e->cfg.to))))
 		return rc;
 	if (!(e->cfg.from < e->cfg.to) || e->cfg.from <= 0)
-		return bad("--from %g --to %g: give 0 < from < to", e->cfg.from,
+		return env_bad("--from %g --to %g: give 0 < from < to", e->cfg.from,
 			   e->cfg.to);
 	if (r->reps && cli_parse_u64(r->reps, 1, 20, &u))
-		return bad("--reps %s: give a whole number 1-20", r->reps);
+		return env_bad("--reps %s: give a whole number 1-20", r->reps);
 	e->cfg.reps = r->reps ? (unsigned)u : e->cfg.reps;
 	if (r->maxp && cli_parse_u64(r->maxp, 2, ENV_MAX_PROBES, &u))
-		return bad("--max-probes %s: give a whole number 2-%d", r->maxp,
+		return env_bad("--max-probes %s: give a whole number 2-%d", r->maxp,
 			   ENV_MAX_PROBES);
 	e->cfg.max_probes = r->maxp ? (unsigned)u : e->cfg.max_probes;
 	if (r->secs && cli_parse_duration(r->secs, &e->seconds))
-		return bad("--seconds %s: give a duration like 5s, 500ms", r->secs);
+		return env_bad("--seconds %s: give a duration like 5s, 500ms", r->secs);
 	e->growth = default_growth(e);
 	if (r->growth) {
 		char *end;
 
 		e->growth = strtod(r->growth, &end);
 		if (end == r->growth || *end || !(e->growth > 0 && e->growth < 1e5))
-			return bad("--growth %s: give MiB/s above 0, e.g. 20", r->growth);
+			return env_bad("--growth %s: give MiB/s above 0, e.g. 20", r->growth);
 	}
 	if (r->seed && cli_parse_u64(r->seed, 0, (1ull << 53) - 1, &e->seed))
-		return bad("--seed %s: give a whole number from 0 to 2^53-1", r->seed);
+		return env_bad("--seed %s: give a whole number from 0 to 2^53-1", r->seed);
 	return pick_variants(e, r->variant);
 }
 
@@ -224,10 +206,10 @@ static int check_sets(struct env *e)
 		size_t kl = strlen(e->param->name);
 
 		if (!strncmp(e->sets[s], e->param->name, kl) && e->sets[s][kl] == '=')
-			return bad("--set %s: %s is the searched parameter; give "
+			return env_bad("--set %s: %s is the searched parameter; give "
 				   "--from/--to instead", e->sets[s], e->param->name);
 		if (ictx_check_set(e->inc, e->sets[s], err, sizeof(err)))
-			return bad("%s", err);
+			return env_bad("%s", err);
 		sets[s] = e->sets[s];
 	}
 	snprintf(kv[0], sizeof(kv[0]), "%s=%.17g", e->param->name, e->cfg.from);
@@ -236,10 +218,31 @@ static int check_sets(struct env *e)
 		sets[e->nsets] = kv[k];
 		if (ictx_check_rules(e->inc, ICTX_SIZE_QUICK, sets, e->nsets + 1,
 				     err, sizeof(err)))
-			return bad("%s", err);
+			return env_bad("%s", err);
 	}
 	if (e->out && results_check_out(e->out, err, sizeof(err)))
-		return bad("%s", err);
+		return env_bad("%s", err);
+	return 0;
+}
+
+/* --rounds DIR with exactly one of --shard I/N, --pending, --merge. */
+static int rounds_options(struct env *e, const struct raw *r)
+{
+	char err[300];
+	int modes = !!r->shard + e->pending + e->merge;
+
+	if (r->shard && shard_parse(r->shard, &e->shard, err, sizeof(err)))
+		return env_bad("%s", err);
+	if (!e->rounds && modes)
+		return env_bad("--shard, --pending and --merge need --rounds DIR "
+			       "(the folder every round's shard folders go to)");
+	if (e->rounds && modes != 1)
+		return env_bad("--rounds %s: give one of --shard I/N (run a shard's "
+			       "share of the next round), --pending or --merge",
+			       e->rounds);
+	if (e->rounds && e->out && !e->merge)
+		return env_bad("--out: with --rounds, a shard writes DIR/round-K-"
+			       "shard-I-of-N; --out names the folder of --merge");
 	return 0;
 }
 
@@ -253,6 +256,8 @@ static int parse(struct env *e, int argc, char **argv)
 		{"seconds", required_argument, 0, 's'}, {"seed", required_argument, 0, 'S'},
 		{"set", required_argument, 0, 'k'}, {"out", required_argument, 0, 'o'},
 		{"no-report", no_argument, 0, 'n'}, {"quiet", no_argument, 0, 'q'},
+		{"rounds", required_argument, 0, 'R'}, {"shard", required_argument, 0, 'x'},
+		{"pending", no_argument, 0, 'P'}, {"merge", no_argument, 0, 'M'},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
 	struct raw r = {0};
 	int ch, rc;
@@ -275,23 +280,27 @@ static int parse(struct env *e, int argc, char **argv)
 		case 'o': e->out = optarg; break;
 		case 'n': e->report = false; break;
 		case 'q': e->quiet = true; break;
+		case 'R': e->rounds = optarg; break;
+		case 'x': r.shard = optarg; break;
+		case 'P': e->pending = true; break;
+		case 'M': e->merge = true; break;
 		case 'k':
 			if (e->nsets == ICTX_MAX_SETS)
-				return bad("too many --set options");
+				return env_bad("too many --set options");
 			e->sets[e->nsets++] = optarg;
 			break;
 		case 'h': usage(stdout); return -1;
-		case ':': return bad("%s needs a value; see maplab envelope --help",
+		case ':': return env_bad("%s needs a value; see maplab envelope --help",
 				     argv[optind - 1]);
-		default: return bad("unknown option '%s'; see maplab envelope --help",
+		default: return env_bad("unknown option '%s'; see maplab envelope --help",
 				    argv[optind - 1]);
 		}
 	}
 	if (optind + 1 != argc)
-		return bad(optind >= argc ? "give one INCIDENT, e.g. maplab "
+		return env_bad(optind >= argc ? "give one INCIDENT, e.g. maplab "
 			   "envelope metrics" : "give one INCIDENT (unexpected '%s')",
 			   optind < argc ? argv[argc - 1] : "");
-	if ((rc = resolve(e, &r, argv[optind])))
+	if ((rc = resolve(e, &r, argv[optind])) || (rc = rounds_options(e, &r)))
 		return rc;
 	return check_sets(e);
 }
@@ -366,25 +375,20 @@ static void progress(const struct env *e, size_t k, size_t left, double per)
 	       k == 1 ? "" : "s", left, per * (double)left);
 }
 
-/* One probe of variant v at value x: run, record, classify. */
-static int probe(struct env *e, struct results_dir *d, struct env_var *v,
-		 double x, size_t k, size_t total)
+int env_run_probe(struct env *e, struct results_dir *d, struct env_var *v,
+		  double x, unsigned rep, unsigned same, size_t k, size_t total,
+		  struct env_outcome *o)
 {
 	const char *sets[ICTX_MAX_SETS + 1];
 	char kv[96], vt[32];
-	unsigned same = 0;
 	struct run_result res;
 	json_t *rec;
-	double growth;
-	int t, rc;
+	int rc;
 
-	for (size_t i = 0; i < v->n; i++)
-		same += v->p[i].value == x;
 	memcpy(sets, e->sets, e->nsets * sizeof(*sets));
 	snprintf(kv, sizeof(kv), "%s=%.17g", e->param->name, x);
 	sets[e->nsets] = kv;
-	struct run_spec s = {.inc = e->inc, .variant = v->name,
-			     .rep = (unsigned)v->n + 1,
+	struct run_spec s = {.inc = e->inc, .variant = v->name, .rep = rep,
 			     .seed = runner_seed(e->seed, same + 1),
 			     .seconds = e->seconds, .size = ICTX_SIZE_QUICK,
 			     .sets = sets, .nsets = e->nsets + 1};
@@ -398,18 +402,36 @@ static int probe(struct env *e, struct results_dir *d, struct env_var *v,
 		return rc;
 	rc = results_add_run(d, &s, &res);
 	rec = results_run_json(&s, &res);
-	t = tipped(e, &res, rec, &growth);
+	o->tipped = tipped(e, &res, rec, &o->growth);
+	o->outcome = run_outcome_name(res.outcome);
 	if (!e->quiet)
-		printf("%s %.1f s, growth %.1f MiB/s -> %s\n",
-		       run_outcome_name(res.outcome), res.duration_s, growth,
-		       t < 0 ? "no verdict (counted, not used)" : t ? "TIPPED" : "bounded");
-	if (t >= 0 && v->n < ENV_MAX_PROBES)
-		v->p[v->n++] = (struct env_probe){x, t == 1};
-	else
-		v->failed = true; /* an error: this variant stops here */
+		printf("%s %.1f s, growth %.1f MiB/s -> %s\n", o->outcome,
+		       res.duration_s, o->growth, o->tipped < 0 ?
+		       "no verdict (counted, not used)" : o->tipped ? "TIPPED" :
+		       "bounded");
 	json_decref(rec);
 	runner_result_free(&res);
 	return rc;
+}
+
+/* The next probe of variant v (one machine): run it, keep its result. */
+static int probe(struct env *e, struct results_dir *d, struct env_var *v,
+		 double x, size_t k, size_t total)
+{
+	struct env_outcome o;
+	unsigned same = 0;
+	int rc;
+
+	for (size_t i = 0; i < v->n; i++)
+		same += v->p[i].value == x;
+	rc = env_run_probe(e, d, v, x, (unsigned)v->n + 1, same, k, total, &o);
+	if (rc)
+		return rc;
+	if (o.tipped >= 0 && v->n < ENV_MAX_PROBES)
+		v->p[v->n++] = (struct env_probe){x, o.tipped == 1};
+	else
+		v->failed = true; /* an error: this variant stops here */
+	return 0;
 }
 
 static json_t *result_json(const struct env *e, const struct env_var *v)
@@ -425,7 +447,7 @@ static json_t *result_json(const struct env *e, const struct env_var *v)
 			 "probes", (int)v->n, "failed", v->failed, "text", text);
 }
 
-static void write_manifest(const struct env *e, json_t *m)
+void env_write_manifest(const struct env *e, json_t *m)
 {
 	json_t *vars = json_array(), *res = json_object(), *inc = json_array();
 	json_t *params = json_object(), *p = json_object();
@@ -452,15 +474,15 @@ static void write_manifest(const struct env *e, json_t *m)
 	json_object_set_new(m, "base_seed", json_integer((json_int_t)e->seed));
 	json_object_set_new(m, "params", params);
 	json_object_set_new(m, "envelope", json_pack(
-		"{s:s, s:s, s:f, s:f, s:f, s:i, s:f, s:i, s:o}", "incident",
+		"{s:s, s:s, s:f, s:f, s:f, s:i, s:f, s:i, s:f, s:o}", "incident",
 		e->inc->name, "param", e->param->name, "from", e->cfg.from, "to",
 		e->cfg.to, "growth_mib_s", e->growth, "reps", (int)e->cfg.reps,
 		"ratio", e->cfg.ratio, "max_probes", (int)e->cfg.max_probes,
-		"results", res));
+		"seconds", e->seconds, "results", res));
 }
 
 /* The table, and each holding design's headroom against the lowest knee. */
-static void print_table(const struct env *e)
+void env_print_table(const struct env *e)
 {
 	const struct env_var *blamed = NULL;
 	char text[300];
@@ -541,6 +563,11 @@ int envelope_main(int argc, char **argv)
 		free(e);
 		return rc < 0 ? 0 : rc;
 	}
+	if (e->rounds) {
+		rc = env_rounds_main(e, argc, argv);
+		free(e);
+		return rc;
+	}
 	snprintf(label, sizeof(label), "envelope-%s", e->inc->name);
 	{
 		char **full = calloc((size_t)argc + 2, sizeof(*full));
@@ -557,18 +584,18 @@ int envelope_main(int argc, char **argv)
 		free(e);
 		return 2;
 	}
-	write_manifest(e, d.manifest);
+	env_write_manifest(e, d.manifest);
 	runner_install_signals();
 	if (!e->quiet)
 		printf("maplab envelope: %s x %zu variants, %s from %g to %g -> %s\n",
 		       e->inc->name, e->nvar, e->param->name, e->cfg.from,
 		       e->cfg.to, d.path);
 	rc = search_all(e, &d);
-	write_manifest(e, d.manifest);
+	env_write_manifest(e, d.manifest);
 	snprintf(label, sizeof(label), "%s", d.path);
 	if (results_close(&d, !rc && !runner_interrupted) && !rc)
 		rc = -EIO;
-	print_table(e);
+	env_print_table(e);
 	if (!rc && e->report) {
 		char *rargv[] = {"report", label, "--quiet", NULL};
 

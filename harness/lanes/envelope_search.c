@@ -127,3 +127,72 @@ void env_next(const struct env_cfg *c, const struct env_probe *p, size_t n,
 		o->left = 0;
 	}
 }
+
+/* Point j of `width` splitting lo..hi into width + 1 geometric parts; the
+ * centre one is midpoint() itself, so width 1 is env_next's bisection. */
+static double grid_point(const struct env_cfg *c, double lo, double hi,
+			 unsigned j, unsigned width)
+{
+	double m;
+
+	if (2 * j == width + 1)
+		return midpoint(c, lo, hi);
+	m = lo > 0 ? lo * pow(hi / lo, (double)j / (width + 1))
+		   : lo + (hi - lo) * j / (width + 1);
+	return c->integer ? floor(m + 0.5) : m;
+}
+
+/* Points strictly inside lo..hi, ascending, no value twice. */
+static size_t grid_inside(const struct env_cfg *c, double lo, double hi,
+			  unsigned width, double *out, size_t max)
+{
+	size_t k = 0;
+
+	for (unsigned j = 1; j <= width && k < max; j++) {
+		double m = grid_point(c, lo, hi, j, width);
+
+		if (m > lo && m < hi && (!k || m > out[k - 1]))
+			out[k++] = m;
+	}
+	return k;
+}
+
+static size_t repeat(double v, unsigned times, double *out, size_t max)
+{
+	size_t k = 0;
+
+	while (k < times && k < max)
+		out[k++] = v;
+	return k;
+}
+
+size_t env_grid(const struct env_cfg *c, const struct env_probe *p, size_t n,
+		unsigned width, double *out, size_t max, struct env_step *st)
+{
+	size_t k = 0;
+
+	env_next(c, p, n, st);
+	if (st->state != ENV_RUNNING)
+		return 0;
+	if (width < 1)
+		width = 1;
+	if (max > c->max_probes - n)
+		max = c->max_probes - n;
+	if (isnan(st->hi)) {
+		unsigned runs, tipped;
+
+		count_at(p, n, c->to, &runs, &tipped);
+		k = repeat(c->to, short_of(c->reps, runs), out, max);
+	} else if (isnan(st->lo)) {
+		k = repeat(c->from, 1, out, max);
+		k += grid_inside(c, c->from, st->hi, width - 1, out + k, max - k);
+	} else if (st->next != st->lo && st->next != st->hi) {
+		k = grid_inside(c, st->lo, st->hi, width, out, max);
+		if (!k)
+			k = repeat(st->next, 1, out, max);
+	} else {
+		k = repeat(st->lo, short_of(c->reps, st->lo_runs), out, max);
+		k += repeat(st->hi, short_of(c->reps, st->hi_runs), out + k, max - k);
+	}
+	return k;
+}

@@ -54,6 +54,20 @@ struct env_step {
 /* The next step for one variant after probes p[0..n) (any order). */
 void env_next(const struct env_cfg *cfg, const struct env_probe *p, size_t n,
 	      struct env_step *out);
+/*
+ * The next round of a sharded search (docs/envelope.md, "Envelope across
+ * shards"): the values to probe for one variant, all at once, after
+ * probes p[0..n); written to out[0..max), their count returned (0 when
+ * the variant is settled: *st says how).  `width` >= 1 points split a
+ * known bracket into width + 1 geometric parts (width 1: env_next's
+ * midpoint, so a search of width 1 makes the same brackets as env_next's
+ * one probe at a time); with no tip yet, every missing run of `to`; with
+ * only a tip, `from` and width - 1 points between it and the tip; a
+ * narrow bracket, the runs its ends still need.  Never more than
+ * max_probes - n.  Pure, like env_next.
+ */
+size_t env_grid(const struct env_cfg *cfg, const struct env_probe *p, size_t n,
+		unsigned width, double *out, size_t max, struct env_step *st);
 /* "running", "knee", "holds", "tips at from", "unfinished". */
 const char *env_state_name(enum env_state s);
 

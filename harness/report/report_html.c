@@ -568,14 +568,16 @@ static void html_expect_mark(FILE *f, const struct expect_verdict *v)
 		fprintf(f, " <small>margin %.2f×</small>", v->margin);
 }
 
-/* One incident x variant cell of the overview. */
+/* One incident x variant cell of the overview (probes: envelope probes,
+ * each at its own load, so no expectation judges them). */
 static void html_overview_cell(const struct report *rp,
 			       const struct rp_incident *inc, const char *var,
-			       FILE *f)
+			       bool probes, FILE *f)
 {
 	char out[600];
 	json_t *recs = json_array();
-	const json_t *rule = expect_rule(rp->expect, inc->name, var);
+	const json_t *rule = probes ? NULL :
+		expect_rule(rp->expect, inc->name, var);
 	struct expect_verdict v = { 0 };
 	bool judged = false, any_broken = false, any_holds = false;
 
@@ -636,8 +638,16 @@ static void html_overview(const struct report *rp, FILE *f)
 	const char *vars[32];
 	size_t nv = run_variants(rp, vars, 32);
 
-	fputs("<section id=\"overview\">\n<h2>Verdicts at a glance</h2>\n"
-	      "<table id=\"overview-table\">\n<tr><th>incident</th>", f);
+	/* envelope probes run at other loads: not the rule's runs */
+	bool probes = json_is_object(json_object_get(rp->manifest, "envelope"));
+
+	fputs("<section id=\"overview\">\n<h2>Verdicts at a glance</h2>\n", f);
+	if (probes)
+		fputs("<p class=\"note\">The runs are envelope probes, each at its "
+		      "own load (<a href=\"#envelope-probes\">#envelope-probes</a>)"
+		      ": no cell is judged against expectations.json (no ✓/✗)."
+		      "</p>\n", f);
+	fputs("<table id=\"overview-table\">\n<tr><th>incident</th>", f);
 	for (size_t k = 0; k < nv; k++) {
 		fprintf(f, "<th><span class=\"sw\" style=\"background:%s\"></span>",
 			rp_color(vars[k]));
@@ -650,7 +660,7 @@ static void html_overview(const struct report *rp, FILE *f)
 
 		fprintf(f, "<tr><td><a href=\"#%s\">%s</a></td>", inc->name, inc->name);
 		for (size_t k = 0; k < nv; k++)
-			html_overview_cell(rp, inc, vars[k], f);
+			html_overview_cell(rp, inc, vars[k], probes, f);
 		fputs("</tr>\n", f);
 	}
 	fprintf(f, "</table>\n<p class=\"note\">%s%s</p>\n</section>\n",

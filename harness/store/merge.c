@@ -9,6 +9,10 @@
  * "source", and the data files.  The merged summary lists the runs in the
  * order an unsharded matrix runs them (incident, variant, rep), so the
  * report and the gate see the same folder as one machine would have made.
+ * Envelope folders: the merged envelope object holds every folder's
+ * variants (envelope_union); the round folders of a sharded envelope
+ * search are merged only by results_merge_rounds (a shard there is its
+ * round and index), whose caller writes the search's summary.
  *
  * Single-threaded; every json_t is owned by the struct src that loaded it
  * or by the results_dir being written.
@@ -93,6 +97,21 @@ static int load_one(struct src *s, const char *arg, char *err, size_t n)
 	return 0;
 }
 
+/* The round of a sharded envelope search a folder belongs to (its
+ * manifest's envelope.round), 0 for any other folder. */
+static long long round_of(const struct src *s)
+{
+	return json_integer_value(json_object_get(json_object_get(s->manifest,
+		"envelope"), "round"));
+}
+
+static bool same_shard(const struct src *a, const struct src *b)
+{
+	return round_of(a) == round_of(b) && json_equal(json_object_get(
+		json_object_get(a->manifest, "shard"), "index"), json_object_get(
+		json_object_get(b->manifest, "shard"), "index"));
+}
+
 /* The shard set: all shards of one plan with every index once, or none. */
 static const char *const plan_keys[] = {"preset", "size", "reps", "base_seed",
 	"params", "incidents", "variants", "detect", "sample_ms", NULL};
@@ -129,8 +148,7 @@ static int check_shards(const struct src *s, size_t n, char *err, size_t en)
 					      "shard with the same options", s[0].dir,
 					      s[i].dir, *k);
 		for (size_t j = 0; j < i; j++)
-			if (json_equal(json_object_get(sh, "index"), json_object_get(
-				json_object_get(s[j].manifest, "shard"), "index")))
+			if (same_shard(&s[i], &s[j]))
 				return refuse(err, en, "shard %lld/%lld given twice "
 					      "(%s and %s): give each shard once",
 					      (long long)json_integer_value(json_object_get(
@@ -375,6 +393,45 @@ static int copy_run(struct results_dir *d, const struct src *s, size_t idx,
 	return rc;
 }
 
+/* Envelope folders (maplab envelope) searched on several machines: one
+ * envelope object whose results hold every folder's variants (a variant
+ * in two folders is refused earlier, as overlapping runs); a warning when
+ * the searches differ (parameter, range, growth, repetitions). */
+static void envelope_union(json_t *m, const struct src *s, size_t n,
+			   json_t *warnings)
+{
+	static const char *const keys[] = {"incident", "param", "from", "to",
+		"growth_mib_s", "reps", "ratio", "seconds", NULL};
+	json_t *env = NULL, *res = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_object_get(s[i].manifest, "envelope");
+		const char *k;
+		json_t *r;
+
+		if (!json_is_object(e))
+			continue;
+		if (!env) {
+			env = json_deep_copy(e);
+			res = json_object_get(env, "results");
+			continue;
+		}
+		for (const char *const *key = keys; *key; key++)
+			if (!json_equal(json_object_get(env, *key),
+					json_object_get(e, *key))) {
+				json_array_append_new(warnings, json_sprintf(
+					"envelope searches differ (%s): %s and %s; the "
+					"table mixes them", *key, s[0].dir, s[i].dir));
+				break;
+			}
+		json_object_foreach(json_object_get(e, "results"), k, r)
+			if (json_is_object(res) && !json_object_get(res, k))
+				json_object_set(res, k, r);
+	}
+	if (env)
+		json_object_set_new(m, "envelope", env);
+}
+
 /* The merged manifest: the plan of the first source, the union of the
  * selections, what ran where (sources) and what differs (warnings). */
 static void merged_manifest(json_t *m, struct src *s, size_t n, json_t *incs,
@@ -382,7 +439,7 @@ static void merged_manifest(json_t *m, struct src *s, size_t n, json_t *incs,
 {
 	static const char *const keep[] = {"git", "build", "machine", "preset",
 		"size", "reps", "base_seed", "seeds", "params", "caps", "detect",
-		"sample_ms", "envelope", NULL};
+		"sample_ms", NULL};
 	json_t *srcs = json_array();
 	json_t *by = json_pack("{s:O?, s:O?}", "machine",
 			       json_object_get(m, "machine"), "git",
@@ -393,6 +450,7 @@ static void merged_manifest(json_t *m, struct src *s, size_t n, json_t *incs,
 			json_object_set(m, *k, json_object_get(s[0].manifest, *k));
 	json_object_set(m, "incidents", incs);
 	json_object_set(m, "variants", vars);
+	envelope_union(m, s, n, warnings);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(srcs, source_json(&s[i], i, true));
 	json_object_set_new(m, "sources", srcs);
@@ -430,9 +488,26 @@ static int write_merged(struct src *s, size_t n, struct entry *all, size_t m,
 	return rc;
 }
 
-int results_merge(const char *const *dirs, size_t n, const char *out,
-		  int argc, char **argv, char *merged, size_t ml, char *err,
-		  size_t en)
+/* Round folders of a sharded envelope search are merged by `maplab
+ * envelope --rounds DIR --merge` only: it checks every round and writes
+ * the replayed search's summary, which no single folder holds. */
+static int check_rounds(const struct src *s, size_t n, bool rounds, char *err,
+			size_t en)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!round_of(&s[i]) != !rounds)
+			return refuse(err, en, rounds ? "%s is no round of a sharded "
+				      "envelope search: merge it with maplab report" :
+				      "%s is one round of a sharded envelope search: "
+				      "merge all its rounds with maplab envelope "
+				      "INCIDENT --rounds DIR --merge (same options)",
+				      s[i].dir);
+	return 0;
+}
+
+static int merge_folders(const char *const *dirs, size_t n, const char *out,
+			 bool rounds, int argc, char **argv, char *merged,
+			 size_t ml, char *err, size_t en)
 {
 	struct src *s = calloc(n ? n : 1, sizeof(*s));
 	json_t *incs = json_array(), *vars = json_array(), *warn = NULL;
@@ -449,6 +524,8 @@ int results_merge(const char *const *dirs, size_t n, const char *out,
 				rc = refuse(err, en, "%s is given twice; give each "
 					    "folder once", s[i].dir);
 	}
+	if (!rc)
+		rc = check_rounds(s, n, rounds, err, en);
 	if (!rc)
 		rc = check_shards(s, n, err, en);
 	if (!rc && !(all = gather(s, n, incs, vars, &m, err, en)))
@@ -476,4 +553,18 @@ int results_merge(const char *const *dirs, size_t n, const char *out,
 	free(all);
 	free(s);
 	return rc;
+}
+
+int results_merge(const char *const *dirs, size_t n, const char *out,
+		  int argc, char **argv, char *merged, size_t ml, char *err,
+		  size_t en)
+{
+	return merge_folders(dirs, n, out, false, argc, argv, merged, ml, err, en);
+}
+
+int results_merge_rounds(const char *const *dirs, size_t n, const char *out,
+			 int argc, char **argv, char *merged, size_t ml,
+			 char *err, size_t en)
+{
+	return merge_folders(dirs, n, out, true, argc, argv, merged, ml, err, en);
 }

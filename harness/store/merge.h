@@ -29,4 +29,14 @@ int results_merge(const char *const *dirs, size_t n, const char *out,
 		  int argc, char **argv, char *merged, size_t mergedlen,
 		  char *err, size_t errlen);
 
+/*
+ * The same for the round folders of a sharded envelope search
+ * (harness/lanes/envelope_rounds.c, which checks the rounds and then
+ * writes the merged envelope summary): a shard is named by its round and
+ * index.  results_merge refuses round folders, this refuses any other.
+ */
+int results_merge_rounds(const char *const *dirs, size_t n, const char *out,
+			 int argc, char **argv, char *merged, size_t mergedlen,
+			 char *err, size_t errlen);
+
 #endif
