@@ -301,6 +301,10 @@ static const char *const bad_inputs[][6] = {
 	{"--values", "borrowed", NULL},
 	{"--reads", "plain", NULL},
 	{"--frobnicate", NULL},
+	{"--out=", NULL},
+	{"--mix", "r99,r99", NULL},
+	{"--keys", "1,2,3,4,5,6,7,8,9", NULL},
+	{"--seed", "x", NULL},
 };
 #define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
 

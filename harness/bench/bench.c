@@ -1281,6 +1281,26 @@ static const char *reads_name(const struct opts *o)
 }
 
 /* What results_manifest_base() does not know: caps, preset, seeds, params. */
+/* The key counts and thread counts measured, as JSON arrays (the
+ * manifest's params and bench.json both carry them). */
+static json_t *keys_json(const struct opts *o)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < o->nkeys; i++)
+		json_array_append_new(arr, json_integer((json_int_t)o->keys[i]));
+	return arr;
+}
+
+static json_t *threads_json(const struct opts *o)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < o->nthreads; i++)
+		json_array_append_new(arr, json_integer(o->threads[i]));
+	return arr;
+}
+
 static void manifest_add(json_t *m, const struct opts *o, double timeout_s)
 {
 	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i,s:s,s:s}", "reps",
@@ -1294,14 +1314,8 @@ static void manifest_add(json_t *m, const struct opts *o, double timeout_s)
 	for (size_t i = 0; i < o->nmix; i++)
 		json_array_append_new(arr, json_string(o->mix[i].name));
 	json_object_set_new(params, "mixes", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nkeys; i++)
-		json_array_append_new(arr, json_integer((json_int_t)o->keys[i]));
-	json_object_set_new(params, "keys", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nthreads; i++)
-		json_array_append_new(arr, json_integer(o->threads[i]));
-	json_object_set_new(params, "threads", arr);
+	json_object_set_new(params, "keys", keys_json(o));
+	json_object_set_new(params, "threads", threads_json(o));
 	arr = json_array();
 	for (size_t i = 0; i < o->nimpl; i++)
 		json_array_append_new(arr, json_string(o->impl[i].name));
@@ -1410,14 +1424,8 @@ static void bench_header(json_t *b, const struct opts *o, const char *run_id,
 								   : "rw",
 				       "reads_pct", (int)o->mix[i].read_pct));
 	json_object_set_new(b, "mixes", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nkeys; i++)
-		json_array_append_new(arr, json_integer((json_int_t)o->keys[i]));
-	json_object_set_new(b, "keys", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nthreads; i++)
-		json_array_append_new(arr, json_integer(o->threads[i]));
-	json_object_set_new(b, "threads", arr);
+	json_object_set_new(b, "keys", keys_json(o));
+	json_object_set_new(b, "threads", threads_json(o));
 	arr = json_array();
 	for (size_t i = 0; i < o->nimpl; i++)
 		json_array_append_new(
