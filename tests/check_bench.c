@@ -136,6 +136,48 @@ static void check_dat(const char *dir, const char *mix, json_t *impls)
 	ck_assert_uint_eq(rows, 2);
 }
 
+/* A point per mix and thread count for every registered variant that is
+ * not an exercise and every peer, and nothing else in impls. */
+static void check_every_map(json_t *points, json_t *impls)
+{
+	size_t nexpect = 0;
+
+	for (size_t i = 0; i < map_variant_count(); i++) {
+		const struct map_variant *v = map_variant_at(i);
+
+		if (v->flags & MAP_V_EXERCISE)
+			continue;
+		nexpect++;
+		for (size_t m = 0; m < NMIX; m++) {
+			check_point(points, mixes[m], v->name, 1, false);
+			check_point(points, mixes[m], v->name, 2,
+				    !(v->flags & MAP_V_THREADSAFE));
+		}
+	}
+	for (size_t i = 0; i < NPEER; i++) {
+		nexpect++;
+		for (size_t m = 0; m < NMIX; m++) {
+			check_point(points, mixes[m], peer_names[i], 1, false);
+			check_point(points, mixes[m], peer_names[i], 2, false);
+		}
+	}
+	ck_assert_uint_eq(json_array_size(impls), nexpect);
+}
+
+/* Every group finished and gave every byte back after the closes. */
+static void check_groups(json_t *bj)
+{
+	json_t *groups = json_object_get(bj, "groups"), *g;
+	size_t i;
+
+	ck_assert_uint_eq(json_array_size(groups), NMIX);
+	json_array_foreach(groups, i, g) {
+		ck_assert(json_is_true(json_object_get(g, "completed")));
+		ck_assert_int_eq(json_integer_value(json_object_get(
+					 g, "leaked_bytes")), 0);
+	}
+}
+
 /* Loop index: 0 = defaults (refcounted values, retained reads),
  * 1 = --values plain, 2 = --reads borrowed. */
 static const char *const values_mode[] = {"refcounted", "plain",
@@ -155,7 +197,6 @@ START_TEST(test_bench_quick_writes_results)
 	int argc = sizeof(argv) / sizeof(argv[0]) - (_i == 0 ? 2 : 0);
 	json_error_t jerr;
 	json_t *man, *bj, *impls, *points;
-	size_t nexpect = 0;
 
 	ck_assert_ptr_nonnull(tmp);
 	snprintf(dir, sizeof(dir), "%s/run", tmp);
@@ -186,39 +227,8 @@ START_TEST(test_bench_quick_writes_results)
 	points = json_object_get(bj, "points");
 	ck_assert(json_is_array(impls) && json_is_array(points));
 
-	/* every registered variant that is not an exercise, every peer */
-	for (size_t i = 0; i < map_variant_count(); i++) {
-		const struct map_variant *v = map_variant_at(i);
-
-		if (v->flags & MAP_V_EXERCISE)
-			continue;
-		nexpect++;
-		for (size_t m = 0; m < NMIX; m++) {
-			check_point(points, mixes[m], v->name, 1, false);
-			check_point(points, mixes[m], v->name, 2,
-				    !(v->flags & MAP_V_THREADSAFE));
-		}
-	}
-	for (size_t i = 0; i < NPEER; i++) {
-		nexpect++;
-		for (size_t m = 0; m < NMIX; m++) {
-			check_point(points, mixes[m], peer_names[i], 1, false);
-			check_point(points, mixes[m], peer_names[i], 2, false);
-		}
-	}
-	ck_assert_uint_eq(json_array_size(impls), nexpect);
-	/* every group finished and gave every byte back after the closes */
-	{
-		json_t *groups = json_object_get(bj, "groups"), *g;
-		size_t i;
-
-		ck_assert_uint_eq(json_array_size(groups), NMIX);
-		json_array_foreach(groups, i, g) {
-			ck_assert(json_is_true(json_object_get(g, "completed")));
-			ck_assert_int_eq(json_integer_value(json_object_get(
-						 g, "leaked_bytes")), 0);
-		}
-	}
+	check_every_map(points, impls);
+	check_groups(bj);
 	for (size_t m = 0; m < NMIX; m++)
 		check_dat(dir, mixes[m], impls);
 
@@ -301,6 +311,10 @@ static const char *const bad_inputs[][6] = {
 	{"--values", "borrowed", NULL},
 	{"--reads", "plain", NULL},
 	{"--frobnicate", NULL},
+	{"--out=", NULL},
+	{"--mix", "r99,r99", NULL},
+	{"--keys", "1,2,3,4,5,6,7,8,9", NULL},
+	{"--seed", "x", NULL},
 };
 #define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
 

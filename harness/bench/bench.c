@@ -84,6 +84,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdalign.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -426,110 +427,148 @@ struct worker {
 	double cpu_s;    /* this thread's CPU time over [t0, t1] */
 };
 
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct run *r = w->r;
-	const struct impl *im = r->im;
-	void *h = r->h;
-	uint64_t rng = seed_for(r->seed, w->idx, 0, 0, 0, 0, 1);
-	uint64_t ops = 0, anomalies = 0, n = r->nkeys, sink = 0;
-	char key[KEY_LEN + 1];
-	int err = 0;
-	/* churn: the ids this thread inserted and has not deleted yet */
-	uint64_t ring[CHURN_WINDOW], next_id;
-	unsigned head = 0, count = 0;
-	const uint32_t thr = (uint32_t)(r->mix->read_pct * 65536u / 100u);
+/* The churn mix's keys of one worker: the ids it inserted and has not
+ * deleted yet, oldest first (a ring of CHURN_WINDOW). */
+struct churn_ring {
+	uint64_t id[CHURN_WINDOW];
+	uint64_t next_id; /* the next new id to insert */
+	unsigned head, count;
+};
 
-	next_id = r->churn_base + ((uint64_t)w->idx << 32);
-	im_enter(im, h);
-	if (r->mix->kind == MIX_CHURN) {
-		for (; count < CHURN_WINDOW; count++) {
-			ring[count] = next_id;
-			err = put_new(im, h, next_id++, count);
-			if (err)
-				break;
+/* Inserts the next new id; 0 or the map's error. */
+static int churn_insert(const struct impl *im, void *h, struct churn_ring *c,
+			uint64_t data)
+{
+	int rc = put_new(im, h, c->next_id, data);
+
+	if (rc == 0) {
+		c->id[(c->head + c->count) % CHURN_WINDOW] = c->next_id;
+		c->count++;
+	}
+	c->next_id++;
+	return rc;
+}
+
+/* Deletes the oldest id; false when the map missed it (an anomaly). */
+static bool churn_delete(const struct impl *im, void *h, struct churn_ring *c,
+			 char key[KEY_LEN + 1])
+{
+	key_make(c->id[c->head], key);
+	c->head = (c->head + 1) % CHURN_WINDOW;
+	c->count--;
+	return im_del(im, h, key) == 0;
+}
+
+/* What the timed loop reads of its run, copied into the worker's own
+ * frame (locals: not reloaded after every map call). */
+struct op_ctx {
+	const struct impl *im;
+	void *h;
+	uint64_t nkeys;
+	bool borrowed;
+};
+
+/* One operation of an rNN/wNN mix, or a churn get: a get (retained or
+ * borrowed) or an overwrite of key id x mod nkeys.  0, or the error that
+ * stops the worker; *anomalies counts gets of present keys that missed. */
+static inline int rw_op(const struct op_ctx *oc, uint64_t x, bool get,
+			char key[KEY_LEN + 1], uint64_t *sink,
+			uint64_t *anomalies)
+{
+	const struct impl *im = oc->im;
+	struct bval *nv;
+	void *v;
+	int rc;
+
+	key_make(bounded(x, oc->nkeys), key);
+	if (get && oc->borrowed) {
+		if (im_get_with(im, oc->h, key, peek_value, sink) != 0)
+			(*anomalies)++;
+	} else if (get) {
+		if (im_get(im, oc->h, key, &v) == 0) {
+			*sink ^= ((struct bval *)v)->data; /* use it, drop it */
+			value_drop(v);
+		} else {
+			(*anomalies)++;
+		}
+	} else {
+		nv = value_new(x);
+		if (!nv)
+			return -ENOMEM;
+		rc = im_put(im, oc->h, key, nv);
+		if (rc) {
+			value_drop(nv);
+			return rc;
 		}
 	}
-	pthread_barrier_wait(&r->start);
-	w->t0 = now_s();
-	w->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID);
-	if (err)
-		goto done;
+	return 0;
+}
+
+/* The timed loop until the stop flag; the error that stopped it, or 0.
+ * Churn: even operations get, odd ones delete the oldest of this thread's
+ * keys (every other odd one, or when the ring is full) or insert. */
+static int worker_loop(struct worker *w, struct churn_ring *c,
+		       uint64_t *sink)
+{
+	const struct run *r = w->r;
+	const struct op_ctx oc = {r->im, r->h, r->nkeys, r->borrowed};
+	const bool churn = r->mix->kind == MIX_CHURN;
+	const uint32_t thr = (uint32_t)(r->mix->read_pct * 65536u / 100u);
+	uint64_t rng = seed_for(r->seed, w->idx, 0, 0, 0, 0, 1);
+	uint64_t ops = 0, anomalies = 0;
+	char key[KEY_LEN + 1];
+	int err = 0;
+
 	/* relaxed: the flag only has to be seen eventually; it publishes no
 	 * data (the counters are published by pthread_join). */
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		uint64_t x = ml_splitmix64(&rng);
-		void *v;
-		int rc;
 
-		if (r->mix->kind == MIX_RW || !(ops & 1)) {
-			bool get = r->mix->kind == MIX_CHURN ||
-				   (uint32_t)(x & 0xffff) < thr;
-
-			key_make(bounded(x, n), key);
-			if (get && r->borrowed) {
-				if (im_get_with(im, h, key, peek_value,
-						&sink) != 0)
-					anomalies++;
-			} else if (get) {
-				rc = im_get(im, h, key, &v);
-				if (rc == 0) {
-					/* use the value, then drop it */
-					sink ^= ((struct bval *)v)->data;
-					value_drop(v);
-				} else {
-					anomalies++;
-				}
-			} else {
-				struct bval *nv = value_new(x);
-
-				if (!nv) {
-					err = -ENOMEM;
-					break;
-				}
-				rc = im_put(im, h, key, nv);
-				if (rc) {
-					value_drop(nv);
-					err = rc;
-					break;
-				}
-			}
-		} else if (((ops & 3) == 1 && count > 0) ||
-			   count == CHURN_WINDOW) {
-			/* delete this thread's oldest key */
-			key_make(ring[head], key);
-			head = (head + 1) % CHURN_WINDOW;
-			count--;
-			if (im_del(im, h, key) != 0)
-				anomalies++;
-		} else {
-			/* insert a new key */
-			ring[(head + count) % CHURN_WINDOW] = next_id;
-			rc = put_new(im, h, next_id++, x);
-			if (rc) {
-				err = rc;
-				break;
-			}
-			count++;
-		}
+		if (!churn || !(ops & 1))
+			err = rw_op(&oc, x,
+				    churn || (uint32_t)(x & 0xffff) < thr, key,
+				    sink, &anomalies);
+		else if (((ops & 3) == 1 && c->count > 0) ||
+			 c->count == CHURN_WINDOW)
+			anomalies += !churn_delete(oc.im, oc.h, c, key);
+		else
+			err = churn_insert(oc.im, oc.h, c, x);
+		if (err)
+			break;
 		ops++;
 	}
-	w->t1 = now_s();
-	w->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - w->cpu_s;
-done:
-	/* untimed: leave the map as the prefill left it */
-	while (count > 0) {
-		key_make(ring[head], key);
-		head = (head + 1) % CHURN_WINDOW;
-		count--;
-		if (im_del(im, h, key) != 0)
-			anomalies++;
-	}
-	im_exit(im, h);
 	w->ops = ops;
+	w->anomalies += anomalies;
+	return err;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->r;
+	struct churn_ring c = {.next_id = r->churn_base + ((uint64_t)w->idx
+							   << 32)};
+	char key[KEY_LEN + 1];
+	uint64_t sink = 0;
+	int err = 0;
+
+	im_enter(r->im, r->h);
+	/* churn: this thread's first CHURN_WINDOW keys, untimed */
+	while (r->mix->kind == MIX_CHURN && c.count < CHURN_WINDOW && !err)
+		err = churn_insert(r->im, r->h, &c, c.count);
+	pthread_barrier_wait(&r->start);
+	w->t0 = now_s();
+	w->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	if (!err) {
+		err = worker_loop(w, &c, &sink);
+		w->t1 = now_s();
+		w->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID) - w->cpu_s;
+	}
+	/* untimed: leave the map as the prefill left it */
+	while (c.count > 0)
+		w->anomalies += !churn_delete(r->im, r->h, &c, key);
+	im_exit(r->im, r->h);
 	w->sink = sink;
-	w->anomalies = anomalies;
 	w->err = err;
 	if (err)
 		w->t1 = w->t0;
@@ -703,12 +742,14 @@ struct cmd {
 	unsigned pass; /* CMD_RUN: 0 = warm-up */
 };
 
-static bool xread(int fd, void *buf, size_t len)
+/* Moves all len bytes through fd (a short read or write is continued);
+ * false at end of file or on an error. */
+static bool xio(int fd, void *buf, size_t len, bool out)
 {
 	char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -720,21 +761,98 @@ static bool xread(int fd, void *buf, size_t len)
 	return true;
 }
 
+static bool xread(int fd, void *buf, size_t len)
+{
+	return xio(fd, buf, len, false);
+}
+
 static bool xwrite(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
+	return xio(fd, (void *)buf, len, true);
+}
 
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+/* The child's prefill (in a thread made for it) and what it says about
+ * memory into pi; false when it failed (pi->status and pi->err say why). */
+static bool child_prefill(struct life *life, struct pinfo *pi,
+			  struct ml_alloc_snapshot *a)
+{
+	struct ml_alloc_snapshot b;
+	uint64_t h0, h1;
+	double t0;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		len -= (size_t)n;
+	ml_alloc_snapshot(a);
+	h0 = heap_in_use();
+	t0 = now_s();
+	in_thread(prefill_main, life);
+	pi->prefill_s = now_s() - t0;
+	pi->buckets_prefill = life->buckets;
+	ml_alloc_snapshot(&b);
+	h1 = heap_in_use();
+	if (life->rc == 0 && life->len != life->nkeys)
+		life->rc = -EBADMSG;
+	if (life->rc) {
+		pi->status = life->rc;
+		snprintf(pi->err, sizeof(pi->err),
+			 "prefill failed: %s (len %zu of %llu)",
+			 strerror(-life->rc), life->len,
+			 (unsigned long long)life->nkeys);
+		return false;
 	}
+	pi->bytes_per_entry =
+		(double)((b.live_total - b.live[ML_TAG_VALUES]) -
+			 (a->live_total - a->live[ML_TAG_VALUES])) /
+		(double)life->nkeys;
+	pi->heap_bytes_per_entry =
+		((double)h1 - (double)h0) / (double)life->nkeys;
 	return true;
+}
+
+/* CMD_RUN: one pass of map i at o->threads[c->ti] into its cell. */
+static void child_run(const struct opts *o, struct shared *sh, size_t mi,
+		      size_t ki, size_t i, const struct cmd *c,
+		      const struct life *life, uint64_t churn_base)
+{
+	unsigned nthr = o->threads[c->ti];
+	struct cell *cl = &sh->cell[cell_index(o, mi, ki, i, c->ti)];
+	double ops_s = 0, cpu_ops_s = 0, share = 0;
+	uint64_t anom = 0;
+	int rc = run_once(&o->impl[i], life->h, &o->mix[mi], life->nkeys, nthr,
+			  o->seconds,
+			  seed_for(o->seed, mi, ki, i, nthr, c->pass, 0),
+			  churn_base, &ops_s, &cpu_ops_s, &share, &anom);
+
+	cl->anomalies += anom;
+	if (rc)
+		cl->status = rc;
+	else if (c->pass > 0 && cl->nrep < MAX_REPS) {
+		cl->ops_s[cl->nrep] = ops_s;
+		cl->cpu_ops_s[cl->nrep] = cpu_ops_s;
+		cl->share[cl->nrep++] = share;
+	}
+}
+
+/* CMD_CLOSE: closes the map and books what is left in the allocator
+ * against the snapshot a taken before the open. */
+static void child_close(struct life *life, struct pinfo *pi, struct ginfo *gi,
+			const struct ml_alloc_snapshot *a)
+{
+	struct ml_alloc_snapshot b;
+	uint64_t nkeys = life->nkeys;
+
+	in_thread(close_main, life);
+	pi->len_after = life->len;
+	pi->buckets_close = life->buckets;
+	if (life->len != nkeys && pi->status == 0) {
+		pi->status = -EBADMSG;
+		snprintf(pi->err, sizeof(pi->err),
+			 "map holds %zu entries after the runs, expected %llu",
+			 life->len, (unsigned long long)nkeys);
+	}
+	/* every value and node must be back */
+	ml_alloc_snapshot(&b);
+	for (int t = 0; t < ML_TAG_COUNT; t++)
+		gi->leaked[t] = (int64_t)(b.live[t] - a->live[t]);
+	gi->done = true;
 }
 
 /*
@@ -747,87 +865,29 @@ static bool xwrite(int fd, const void *buf, size_t len)
 static void child_map(const struct opts *o, struct shared *sh, size_t mi,
 		      size_t ki, size_t i, int cmdfd, int resfd)
 {
-	const struct mix *mix = &o->mix[mi];
-	uint64_t nkeys = o->keys[ki], run_seq = 1;
 	size_t pidx = pinfo_index(o, mi, ki, i);
+	struct pinfo *pi = &sh->pinfo[pidx];
+	struct life life = {.im = &o->impl[i], .o = o, .nkeys = o->keys[ki]};
+	struct ml_alloc_snapshot a;
+	uint64_t run_seq = 1;
+	char ok = 1;
+	struct cmd c;
 
 	plain_values = o->plain; /* before any thread of this child */
 	borrowed_reads = o->borrowed;
 	for (unsigned v = 0; v < PLAIN_POOL; v++)
 		plain_pool[v] = (struct bval){.data = v};
-	struct pinfo *pi = &sh->pinfo[pidx];
-	struct ginfo *gi = &sh->ginfo[pidx];
-	struct life life = {.im = &o->impl[i], .o = o, .nkeys = nkeys};
-	struct ml_alloc_snapshot a, b;
-	uint64_t h0, h1;
-	double t0;
-	char ok = 1;
-	struct cmd c;
-
 	ml_alloc_set_budget(o->budget);
-	ml_alloc_snapshot(&a);
-	h0 = heap_in_use();
-	t0 = now_s();
-	in_thread(prefill_main, &life);
-	pi->prefill_s = now_s() - t0;
-	pi->buckets_prefill = life.buckets;
-	ml_alloc_snapshot(&b);
-	h1 = heap_in_use();
-	if (life.rc == 0 && life.len != nkeys)
-		life.rc = -EBADMSG;
-	if (life.rc) {
-		pi->status = life.rc;
-		snprintf(pi->err, sizeof(pi->err),
-			 "prefill failed: %s (len %zu of %llu)",
-			 strerror(-life.rc), life.len,
-			 (unsigned long long)nkeys);
+	if (!child_prefill(&life, pi, &a))
 		_exit(0); /* the parent reads EOF: this map is out */
-	}
-	pi->bytes_per_entry =
-		(double)((b.live_total - b.live[ML_TAG_VALUES]) -
-			 (a.live_total - a.live[ML_TAG_VALUES])) /
-		(double)nkeys;
-	pi->heap_bytes_per_entry = ((double)h1 - (double)h0) / (double)nkeys;
 	if (!xwrite(resfd, &ok, 1))
 		_exit(1);
-
 	while (xread(cmdfd, &c, sizeof(c))) {
 		if (c.op == CMD_RUN) {
-			unsigned nthr = o->threads[c.ti];
-			struct cell *cl = &sh->cell[cell_index(o, mi, ki, i, c.ti)];
-			double ops_s = 0, cpu_ops_s = 0, share = 0;
-			uint64_t anom = 0;
-			int rc = run_once(&o->impl[i], life.h, mix, nkeys, nthr,
-					  o->seconds,
-					  seed_for(o->seed, mi, ki, i, nthr,
-						   c.pass, 0),
-					  nkeys + (run_seq++ << 40), &ops_s,
-					  &cpu_ops_s, &share, &anom);
-
-			cl->anomalies += anom;
-			if (rc)
-				cl->status = rc;
-			else if (c.pass > 0 && cl->nrep < MAX_REPS) {
-				cl->ops_s[cl->nrep] = ops_s;
-				cl->cpu_ops_s[cl->nrep] = cpu_ops_s;
-				cl->share[cl->nrep++] = share;
-			}
+			child_run(o, sh, mi, ki, i, &c, &life,
+				  life.nkeys + (run_seq++ << 40));
 		} else if (c.op == CMD_CLOSE) {
-			in_thread(close_main, &life);
-			pi->len_after = life.len;
-			pi->buckets_close = life.buckets;
-			if (life.len != nkeys && pi->status == 0) {
-				pi->status = -EBADMSG;
-				snprintf(pi->err, sizeof(pi->err),
-					 "map holds %zu entries after the "
-					 "runs, expected %llu",
-					 life.len, (unsigned long long)nkeys);
-			}
-			/* every value and node must be back */
-			ml_alloc_snapshot(&b);
-			for (int t = 0; t < ML_TAG_COUNT; t++)
-				gi->leaked[t] = (int64_t)(b.live[t] - a.live[t]);
-			gi->done = true;
+			child_close(&life, pi, &sh->ginfo[pidx], &a);
 			xwrite(resfd, &ok, 1);
 			_exit(0);
 		}
@@ -839,11 +899,16 @@ static void child_map(const struct opts *o, struct shared *sh, size_t mi,
 
 /* ------------------------------------------------------- options */
 
-static int bad(const char *fmt, const char *arg)
+/* Bad input: one line on stderr; returns the exit code, 2. */
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
 	fprintf(stderr, "maplab bench: ");
-	fprintf(stderr, fmt, arg);
+	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "; try maplab bench --help\n");
+	va_end(ap);
 	return 2;
 }
 
@@ -977,24 +1042,25 @@ static int split(char *s, char **items, size_t max, size_t *n)
 	return *n ? 0 : -EINVAL;
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o)
-{
-	const char *v_mix = NULL, *v_keys = NULL, *v_thr = NULL, *v_reps = NULL;
-	const char *v_sec = NULL, *v_var = NULL, *v_seed = NULL, *v_bud = NULL;
-	const char *v_values = NULL, *v_reads = NULL;
-	char buf[1024], *items[MAX_IMPLS + 1];
-	size_t n;
-	uint64_t u;
+/* The options that take a value, in the order of their slot in raw[]. */
+enum opt_slot {
+	OPT_MIX, OPT_KEYS, OPT_THREADS, OPT_REPS, OPT_SECONDS, OPT_VARIANT,
+	OPT_SEED, OPT_BUDGET, OPT_OUT, OPT_VALUES, OPT_READS, OPT_NSLOTS
+};
 
-	memset(o, 0, sizeof(*o));
+static const char *const opt_names[OPT_NSLOTS] = {
+	"--mix", "--keys", "--threads", "--reps", "--seconds", "--variant",
+	"--seed", "--budget", "--out", "--values", "--reads"};
+
+/* argv into the flags of o and the raw value of every option given
+ * (--name VALUE or --name=VALUE); 0, 1 after --help, or 2 (said why). */
+static int scan_args(int argc, char **argv, struct opts *o,
+		     const char *raw[OPT_NSLOTS])
+{
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		static const char *const takes[] = {
-			"--mix", "--keys", "--threads", "--reps", "--seconds",
-			"--variant", "--seed", "--budget", "--out", "--values",
-			"--reads", NULL};
-		const char *name = a;
+		const char *a = argv[i], *name = a, *val = NULL, *eq;
 		char nbuf[32];
+		size_t k;
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
@@ -1015,58 +1081,78 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			name = nbuf;
 			val = eq + 1;
 		}
-		size_t k;
-		for (k = 0; takes[k] && strcmp(takes[k], name); k++)
+		for (k = 0; k < OPT_NSLOTS && strcmp(opt_names[k], name); k++)
 			;
-		if (!takes[k])
+		if (k == OPT_NSLOTS)
 			return bad("unknown option '%s'", a);
 		if (!val) {
 			if (i + 1 >= argc)
 				return bad("option '%s' needs a value", a);
 			val = argv[++i];
 		}
-		switch (k) {
-		case 0: v_mix = val; break;
-		case 1: v_keys = val; break;
-		case 2: v_thr = val; break;
-		case 3: v_reps = val; break;
-		case 4: v_sec = val; break;
-		case 5: v_var = val; break;
-		case 6: v_seed = val; break;
-		case 7: v_bud = val; break;
-		case 8: o->out = val; break;
-		case 9: v_values = val; break;
-		case 10: v_reads = val; break;
-		}
+		raw[k] = val;
 	}
+	return 0;
+}
+
+/* --out, --values, --reads and what --callgrind needs; 0 or 2. */
+static int parse_modes(struct opts *o, const char *const raw[OPT_NSLOTS])
+{
+	const char *values = raw[OPT_VALUES], *reads = raw[OPT_READS];
+
+	o->out = raw[OPT_OUT];
 	if (o->out && !*o->out)
 		return bad("--out needs a folder%s", "");
-	if (v_values && !strcmp(v_values, "plain"))
+	if (values && !strcmp(values, "plain"))
 		o->plain = true;
-	else if (v_values && strcmp(v_values, "refcounted"))
+	else if (values && strcmp(values, "refcounted"))
 		return bad("--values takes refcounted or plain, not '%s'",
-			   v_values);
+			   values);
 	if (o->callgrind && getenv("MAPLAB_CG_CHILD"))
 		return bad("--callgrind inside a callgrind child%s", "");
 	if (o->callgrind &&
 	    system("command -v valgrind >/dev/null 2>&1") != 0)
 		return bad("--callgrind needs valgrind on PATH (%s installs "
 			   "it)", "./run.sh bench --callgrind");
-	if (v_reads && !strcmp(v_reads, "borrowed"))
+	if (reads && !strcmp(reads, "borrowed"))
 		o->borrowed = true;
-	else if (v_reads && strcmp(v_reads, "retained"))
+	else if (reads && strcmp(reads, "retained"))
 		return bad("--reads takes retained or borrowed, not '%s'",
-			   v_reads);
+			   reads);
+	return 0;
+}
 
-	if (!v_mix)
-		v_mix = "r99,r90,w50,churn";
-	if (strlen(v_mix) >= sizeof(buf))
-		return bad("--mix list too long: '%s'", v_mix);
-	strcpy(buf, v_mix);
-	if (split(buf, items, MAX_MIXES, &n))
-		return bad("--mix takes up to 8 of rNN,wNN,churn, not '%s'",
-			   v_mix);
-	for (size_t i = 0; i < n; i++) {
+/* A comma list copied into buf and split into items; 0, or 2 when it is
+ * too long for buf, has more than max items or none (more: what it takes). */
+static int take_list(const char *what, const char *list, size_t max,
+		     const char *more, char buf[1024], char **items, size_t *n)
+{
+	if (strlen(list) >= 1024)
+		return bad("%s list too long: '%s'", what, list);
+	strcpy(buf, list);
+	if (split(buf, items, max, n))
+		return bad("%s takes %s, not '%s'", what, more, list);
+	return 0;
+}
+
+/* --mix, --keys and --threads (defaults by --quick); 0 or 2. */
+static int parse_lists(struct opts *o, const char *const raw[OPT_NSLOTS])
+{
+	const char *mix = raw[OPT_MIX], *keys = raw[OPT_KEYS];
+	const char *thr = raw[OPT_THREADS];
+	char buf[1024], *items[MAX_IMPLS + 1];
+	uint64_t u;
+
+	if (!mix)
+		mix = "r99,r90,w50,churn";
+	if (!keys)
+		keys = o->quick ? "10000" : "10000,1000000";
+	if (!thr)
+		thr = o->quick ? "1,2" : "1,2,4,8";
+	if (take_list("--mix", mix, MAX_MIXES, "up to 8 of rNN,wNN,churn",
+		      buf, items, &o->nmix))
+		return 2;
+	for (size_t i = 0; i < o->nmix; i++) {
 		if (parse_mix(items[i], &o->mix[i]))
 			return bad("unknown mix '%s' (rNN, wNN with NN 0..100, "
 				   "or churn)", items[i]);
@@ -1074,74 +1160,60 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (!strcmp(o->mix[j].name, o->mix[i].name))
 				return bad("mix '%s' given twice", items[i]);
 	}
-	o->nmix = n;
-
-	if (!v_keys)
-		v_keys = o->quick ? "10000" : "10000,1000000";
-	if (strlen(v_keys) >= sizeof(buf))
-		return bad("--keys list too long: '%s'", v_keys);
-	strcpy(buf, v_keys);
-	if (split(buf, items, MAX_KEYS, &n))
-		return bad("--keys takes up to 8 counts, not '%s'", v_keys);
-	for (size_t i = 0; i < n; i++)
+	if (take_list("--keys", keys, MAX_KEYS, "up to 8 counts", buf, items,
+		      &o->nkeys))
+		return 2;
+	for (size_t i = 0; i < o->nkeys; i++)
 		if (parse_keys(items[i], &o->keys[i]))
 			return bad("bad key count '%s' (1..100000000, e.g. "
 				   "10000 or 1e6)", items[i]);
-	o->nkeys = n;
-
-	if (!v_thr)
-		v_thr = o->quick ? "1,2" : "1,2,4,8";
-	if (strlen(v_thr) >= sizeof(buf))
-		return bad("--threads list too long: '%s'", v_thr);
-	strcpy(buf, v_thr);
-	if (split(buf, items, MAX_THREADS, &n))
-		return bad("--threads takes up to 16 counts, not '%s'", v_thr);
-	for (size_t i = 0; i < n; i++) {
+	if (take_list("--threads", thr, MAX_THREADS, "up to 16 counts", buf,
+		      items, &o->nthreads))
+		return 2;
+	for (size_t i = 0; i < o->nthreads; i++) {
 		if (cli_parse_u64(items[i], 1, MAX_THREAD_N, &u))
 			return bad("bad thread count '%s' (1..256)", items[i]);
 		o->threads[i] = (unsigned)u;
 	}
-	o->nthreads = n;
+	return 0;
+}
+
+/* --reps, --seconds, --seed, --budget (defaults by --quick); 0 or 2. */
+static int parse_numbers(struct opts *o, const char *const raw[OPT_NSLOTS])
+{
+	const char *reps = raw[OPT_REPS], *sec = raw[OPT_SECONDS];
+	const char *seed = raw[OPT_SEED], *bud = raw[OPT_BUDGET];
+	uint64_t u;
 
 	o->reps = o->quick ? 2 : 5;
-	if (v_reps) {
-		if (cli_parse_u64(v_reps, 1, MAX_REPS, &u))
-			return bad("bad --reps '%s' (1..100)", v_reps);
+	if (reps) {
+		if (cli_parse_u64(reps, 1, MAX_REPS, &u))
+			return bad("bad --reps '%s' (1..100)", reps);
 		o->reps = (unsigned)u;
 	}
 	o->seconds = o->quick ? 0.05 : 0.3;
-	if (v_sec && (cli_parse_duration(v_sec, &o->seconds) ||
-		      o->seconds < 0.001 || o->seconds > 600))
+	if (sec && (cli_parse_duration(sec, &o->seconds) ||
+		    o->seconds < 0.001 || o->seconds > 600))
 		return bad("bad --seconds '%s' (0.001..600, e.g. 0.5 or "
-			   "200ms)", v_sec);
+			   "200ms)", sec);
 	o->seed = 1;
-	if (v_seed && cli_parse_u64(v_seed, 0, UINT64_MAX, &o->seed))
-		return bad("bad --seed '%s' (a whole number)", v_seed);
+	if (seed && cli_parse_u64(seed, 0, UINT64_MAX, &o->seed))
+		return bad("bad --seed '%s' (a whole number)", seed);
 	o->budget = DEFAULT_BUDGET;
-	if (v_bud && (cli_parse_size(v_bud, &o->budget) ||
-		      o->budget < (16ull << 20)))
+	if (bud && (cli_parse_size(bud, &o->budget) ||
+		    o->budget < (16ull << 20)))
 		return bad("bad --budget '%s' (a size of at least 16M, e.g. "
-			   "4G)", v_bud);
+			   "4G)", bud);
+	return 0;
+}
 
-	if (v_var) {
-		if (strlen(v_var) >= sizeof(buf))
-			return bad("--variant list too long: '%s'", v_var);
-		strcpy(buf, v_var);
-		if (split(buf, items, MAX_IMPLS, &n))
-			return bad("--variant takes a comma list of names, not "
-				   "'%s'", v_var);
-		for (size_t i = 0; i < n; i++) {
-			int rc = add_impl(o, items[i]);
+/* --variant, or every registered non-exercise variant and every peer. */
+static int parse_impls(struct opts *o, const char *list)
+{
+	char buf[1024], *items[MAX_IMPLS + 1];
+	size_t n;
 
-			if (rc == -ENOENT)
-				return bad("unknown variant or peer '%s' (see "
-					   "maplab list; peers: glib, lfht)",
-					   items[i]);
-			if (rc)
-				return bad("variant '%s' given twice",
-					   items[i]);
-		}
-	} else {
+	if (!list) {
 		for (size_t i = 0; i < map_variant_count(); i++) {
 			const struct map_variant *v = map_variant_at(i);
 
@@ -1150,8 +1222,35 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		}
 		for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
 			add_impl(o, peers[i]->name);
+		return 0;
+	}
+	if (take_list("--variant", list, MAX_IMPLS, "a comma list of names",
+		      buf, items, &n))
+		return 2;
+	for (size_t i = 0; i < n; i++) {
+		int rc = add_impl(o, items[i]);
+
+		if (rc == -ENOENT)
+			return bad("unknown variant or peer '%s' (see maplab "
+				   "list; peers: glib, lfht, ck)", items[i]);
+		if (rc)
+			return bad("variant '%s' given twice", items[i]);
 	}
 	return 0;
+}
+
+/* argv into o; 0, 1 after --help, or 2 when bad (one line said why). */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	const char *raw[OPT_NSLOTS] = {0};
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	if ((rc = scan_args(argc, argv, o, raw)) ||
+	    (rc = parse_modes(o, raw)) || (rc = parse_lists(o, raw)) ||
+	    (rc = parse_numbers(o, raw)))
+		return rc;
+	return parse_impls(o, raw[OPT_VARIANT]);
 }
 
 /* ------------------------------------------------------- output */
@@ -1182,6 +1281,26 @@ static const char *reads_name(const struct opts *o)
 }
 
 /* What results_manifest_base() does not know: caps, preset, seeds, params. */
+/* The key counts and thread counts measured, as JSON arrays (the
+ * manifest's params and bench.json both carry them). */
+static json_t *keys_json(const struct opts *o)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < o->nkeys; i++)
+		json_array_append_new(arr, json_integer((json_int_t)o->keys[i]));
+	return arr;
+}
+
+static json_t *threads_json(const struct opts *o)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < o->nthreads; i++)
+		json_array_append_new(arr, json_integer(o->threads[i]));
+	return arr;
+}
+
 static void manifest_add(json_t *m, const struct opts *o, double timeout_s)
 {
 	json_t *params = json_pack("{s:i,s:f,s:i,s:I,s:i,s:i,s:s,s:s}", "reps",
@@ -1195,14 +1314,8 @@ static void manifest_add(json_t *m, const struct opts *o, double timeout_s)
 	for (size_t i = 0; i < o->nmix; i++)
 		json_array_append_new(arr, json_string(o->mix[i].name));
 	json_object_set_new(params, "mixes", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nkeys; i++)
-		json_array_append_new(arr, json_integer((json_int_t)o->keys[i]));
-	json_object_set_new(params, "keys", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nthreads; i++)
-		json_array_append_new(arr, json_integer(o->threads[i]));
-	json_object_set_new(params, "threads", arr);
+	json_object_set_new(params, "keys", keys_json(o));
+	json_object_set_new(params, "threads", threads_json(o));
 	arr = json_array();
 	for (size_t i = 0; i < o->nimpl; i++)
 		json_array_append_new(arr, json_string(o->impl[i].name));
@@ -1311,14 +1424,8 @@ static void bench_header(json_t *b, const struct opts *o, const char *run_id,
 								   : "rw",
 				       "reads_pct", (int)o->mix[i].read_pct));
 	json_object_set_new(b, "mixes", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nkeys; i++)
-		json_array_append_new(arr, json_integer((json_int_t)o->keys[i]));
-	json_object_set_new(b, "keys", arr);
-	arr = json_array();
-	for (size_t i = 0; i < o->nthreads; i++)
-		json_array_append_new(arr, json_integer(o->threads[i]));
-	json_object_set_new(b, "threads", arr);
+	json_object_set_new(b, "keys", keys_json(o));
+	json_object_set_new(b, "threads", threads_json(o));
 	arr = json_array();
 	for (size_t i = 0; i < o->nimpl; i++)
 		json_array_append_new(
@@ -1626,6 +1733,114 @@ static void map_failed(const struct opts *o, struct shared *sh, size_t mi,
 		snprintf(pi->err, sizeof(pi->err), "%s", why);
 }
 
+/* The children of one group and the parent's ends of their pipes. */
+struct kids {
+	int cmdfd[MAX_IMPLS], resfd[MAX_IMPLS];
+	pid_t pid[MAX_IMPLS];
+	bool alive[MAX_IMPLS]; /* prefilled and still answering */
+};
+
+/* Forks the child of map i (it never returns here) and waits for its
+ * prefill: prefilling one map at a time, they would only slow each other. */
+static void spawn_kid(const struct opts *o, struct shared *sh, size_t mi,
+		      size_t ki, size_t i, struct kids *k, double limit)
+{
+	int cp[2], rp[2];
+	char ok;
+
+	if (pipe(cp) || pipe(rp)) {
+		map_failed(o, sh, mi, ki, i, "pipe failed");
+		return;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	k->pid[i] = fork();
+	if (k->pid[i] == 0) {
+		/* the child keeps only its own two ends */
+		for (size_t j = 0; j < i; j++) {
+			if (k->cmdfd[j] >= 0)
+				close(k->cmdfd[j]);
+			if (k->resfd[j] >= 0)
+				close(k->resfd[j]);
+		}
+		close(cp[1]);
+		close(rp[0]);
+		alarm((unsigned)ceil(limit));
+		child_map(o, sh, mi, ki, i, cp[0], rp[1]);
+	}
+	close(cp[0]);
+	close(rp[1]);
+	k->cmdfd[i] = cp[1];
+	k->resfd[i] = rp[0];
+	if (k->pid[i] < 0) {
+		map_failed(o, sh, mi, ki, i, "fork failed");
+		return;
+	}
+	k->alive[i] = xread(k->resfd[i], &ok, 1);
+}
+
+/* Every thread count: a warm-up pass and o->reps measured passes, each
+ * running every live map once, in an order rotated per pass. */
+static void run_passes(const struct opts *o, struct shared *sh, size_t mi,
+		       size_t ki, struct kids *k)
+{
+	char ok;
+
+	for (size_t ti = 0; ti < o->nthreads; ti++)
+		for (unsigned pass = 0; pass <= o->reps; pass++)
+			for (size_t j = 0; j < o->nimpl; j++) {
+				size_t i = (j + pass) % o->nimpl;
+				struct cmd c = {CMD_RUN, (unsigned)ti, pass};
+
+				if (!o->impl[i].threadsafe &&
+				    o->threads[ti] > 1) {
+					sh->cell[cell_index(o, mi, ki, i, ti)]
+						.status = 1;
+					continue;
+				}
+				if (!k->alive[i])
+					continue;
+				k->alive[i] =
+					xwrite(k->cmdfd[i], &c, sizeof(c)) &&
+					xread(k->resfd[i], &ok, 1);
+			}
+}
+
+/* Closes map i's child and reaps it; true when it failed (crashed, timed
+ * out, exited non-zero or stopped answering: its map is marked out). */
+static bool reap_kid(const struct opts *o, struct shared *sh, size_t mi,
+		     size_t ki, size_t i, struct kids *k)
+{
+	struct cmd c = {CMD_CLOSE, 0, 0};
+	char why[128] = "", ok;
+	int ws = 0;
+
+	if (k->alive[i])
+		k->alive[i] = xwrite(k->cmdfd[i], &c, sizeof(c)) &&
+			      xread(k->resfd[i], &ok, 1);
+	if (k->cmdfd[i] >= 0)
+		close(k->cmdfd[i]);
+	if (k->resfd[i] >= 0)
+		close(k->resfd[i]);
+	if (k->pid[i] <= 0)
+		return false;
+	while (waitpid(k->pid[i], &ws, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(ws))
+		snprintf(why, sizeof(why), "child killed by signal %d (%s)%s",
+			 WTERMSIG(ws), strsignal(WTERMSIG(ws)),
+			 WTERMSIG(ws) == SIGALRM ? ": timeout" : "");
+	else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		snprintf(why, sizeof(why), "child exited with status %d",
+			 WEXITSTATUS(ws));
+	else if (!k->alive[i] && !sh->pinfo[pinfo_index(o, mi, ki, i)].err[0])
+		snprintf(why, sizeof(why), "child stopped answering");
+	if (!why[0])
+		return false;
+	map_failed(o, sh, mi, ki, i, why);
+	return true;
+}
+
 /*
  * One (mix, keys) group: one child per map (see child_map), all alive at
  * once; the parent sends the passes, one run at a time, in an order
@@ -1636,98 +1851,18 @@ static void run_group(const struct opts *o, struct shared *sh, size_t mi,
 		      size_t ki)
 {
 	double t0 = now_s(), limit = group_budget_s(o, o->keys[ki]) * 4 + 120;
-	int cmdfd[MAX_IMPLS], resfd[MAX_IMPLS];
-	pid_t pid[MAX_IMPLS];
-	bool alive[MAX_IMPLS];
-	char ok;
+	struct kids k;
 	size_t nfail = 0;
 
 	for (size_t i = 0; i < o->nimpl; i++) {
-		int cp[2], rp[2];
-
-		alive[i] = false;
-		pid[i] = -1;
-		cmdfd[i] = resfd[i] = -1;
-		if (pipe(cp) || pipe(rp)) {
-			map_failed(o, sh, mi, ki, i, "pipe failed");
-			continue;
-		}
-		fflush(stdout);
-		fflush(stderr);
-		pid[i] = fork();
-		if (pid[i] == 0) {
-			/* the child keeps only its own two ends */
-			for (size_t j = 0; j < i; j++) {
-				if (cmdfd[j] >= 0)
-					close(cmdfd[j]);
-				if (resfd[j] >= 0)
-					close(resfd[j]);
-			}
-			close(cp[1]);
-			close(rp[0]);
-			alarm((unsigned)ceil(limit));
-			child_map(o, sh, mi, ki, i, cp[0], rp[1]);
-		}
-		close(cp[0]);
-		close(rp[1]);
-		cmdfd[i] = cp[1];
-		resfd[i] = rp[0];
-		if (pid[i] < 0) {
-			map_failed(o, sh, mi, ki, i, "fork failed");
-			continue;
-		}
-		/* prefill one map at a time: they would only slow each other */
-		alive[i] = xread(resfd[i], &ok, 1);
+		k.alive[i] = false;
+		k.pid[i] = -1;
+		k.cmdfd[i] = k.resfd[i] = -1;
+		spawn_kid(o, sh, mi, ki, i, &k, limit);
 	}
-
-	for (size_t ti = 0; ti < o->nthreads; ti++)
-		for (unsigned pass = 0; pass <= o->reps; pass++)
-			for (size_t j = 0; j < o->nimpl; j++) {
-				size_t i = (j + pass) % o->nimpl;
-				struct cmd c = {CMD_RUN, (unsigned)ti, pass};
-
-				if (!o->impl[i].threadsafe && o->threads[ti] > 1) {
-					sh->cell[cell_index(o, mi, ki, i, ti)]
-						.status = 1;
-					continue;
-				}
-				if (!alive[i])
-					continue;
-				alive[i] = xwrite(cmdfd[i], &c, sizeof(c)) &&
-					   xread(resfd[i], &ok, 1);
-			}
-
-	for (size_t i = 0; i < o->nimpl; i++) {
-		struct cmd c = {CMD_CLOSE, 0, 0};
-		char why[128] = "";
-		int ws = 0;
-
-		if (alive[i])
-			alive[i] = xwrite(cmdfd[i], &c, sizeof(c)) &&
-				   xread(resfd[i], &ok, 1);
-		if (cmdfd[i] >= 0)
-			close(cmdfd[i]);
-		if (resfd[i] >= 0)
-			close(resfd[i]);
-		if (pid[i] <= 0)
-			continue;
-		while (waitpid(pid[i], &ws, 0) < 0 && errno == EINTR)
-			;
-		if (WIFSIGNALED(ws))
-			snprintf(why, sizeof(why),
-				 "child killed by signal %d (%s)%s",
-				 WTERMSIG(ws), strsignal(WTERMSIG(ws)),
-				 WTERMSIG(ws) == SIGALRM ? ": timeout" : "");
-		else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-			snprintf(why, sizeof(why), "child exited with status %d",
-				 WEXITSTATUS(ws));
-		else if (!alive[i] && !sh->pinfo[pinfo_index(o, mi, ki, i)].err[0])
-			snprintf(why, sizeof(why), "child stopped answering");
-		if (why[0]) {
-			map_failed(o, sh, mi, ki, i, why);
-			nfail++;
-		}
-	}
+	run_passes(o, sh, mi, ki, &k);
+	for (size_t i = 0; i < o->nimpl; i++)
+		nfail += reap_kid(o, sh, mi, ki, i, &k);
 	fprintf(stderr, "  %-6s keys=%-8llu %6.1f s%s\n", o->mix[mi].name,
 		(unsigned long long)o->keys[ki], now_s() - t0,
 		nfail ? "  (some maps failed: see bench.json)" : "");
@@ -2073,74 +2208,70 @@ static void cg_print(const json_t *arr)
 		       json_number_value(json_object_get(e, "ll_misses_per_op")));
 }
 
-int bench_main(int argc, char **argv)
+/* The longest a group's children may live (their alarm); for the
+ * manifest's timeout. */
+static double run_timeout_s(const struct opts *o)
 {
-	static struct opts o;
-	struct shared sh = {0};
-	struct results_dir d;
-	char path[PATH_MAX + 32], err[600];
-	json_t *bj = NULL, *load_before = NULL, *cg = NULL;
-	int cg_errors = 0;
-	size_t ncell, npinfo;
-	double timeout_max = 0, t_start = now_s(), share;
-	int rc, errors = 0, status = 0;
-	void (*old_pipe)(int);
+	double t = 0;
+
+	for (size_t ki = 0; ki < o->nkeys; ki++) {
+		double g = group_budget_s(o, o->keys[ki]) * 4 + 120;
+
+		if (g > t)
+			t = g;
+	}
+	return t;
+}
+
+/* The cells, pinfos and ginfos every child writes and the parent reads:
+ * one MAP_SHARED mapping, zeroed; 0 or -errno. */
+static int shared_open(const struct opts *o, struct shared *sh)
+{
+	size_t ncell = o->nmix * o->nkeys * o->nimpl * o->nthreads;
+	size_t npinfo = o->nmix * o->nkeys * o->nimpl;
 	void *mem;
 
-	if (argc > 1 && !strcmp(argv[1], "--cg-child"))
-		return cg_child(argc, argv);
-	rc = parse_opts(argc, argv, &o);
-	if (rc)
-		return rc == 1 ? 0 : rc;
-	if (o.nimpl == 0)
-		return bad("no map to measure%s", "");
-	for (size_t ki = 0; ki < o.nkeys; ki++) {
-		double g = group_budget_s(&o, o.keys[ki]) * 4 + 120;
-
-		if (g > timeout_max)
-			timeout_max = g;
-	}
-	ncell = o.nmix * o.nkeys * o.nimpl * o.nthreads;
-	npinfo = o.nmix * o.nkeys * o.nimpl;
-	sh.bytes = ncell * sizeof(struct cell) +
-		   npinfo * (sizeof(struct pinfo) + sizeof(struct ginfo));
-	mem = mmap(NULL, sh.bytes, PROT_READ | PROT_WRITE,
+	sh->bytes = ncell * sizeof(struct cell) +
+		    npinfo * (sizeof(struct pinfo) + sizeof(struct ginfo));
+	mem = mmap(NULL, sh->bytes, PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED) {
-		fprintf(stderr, "maplab bench: mmap: %s\n", strerror(errno));
-		return 1;
-	}
-	sh.cell = mem;
-	sh.pinfo = (struct pinfo *)(sh.cell + ncell);
-	sh.ginfo = (struct ginfo *)(sh.pinfo + npinfo);
+	if (mem == MAP_FAILED)
+		return -errno;
+	sh->cell = mem;
+	sh->pinfo = (struct pinfo *)(sh->cell + ncell);
+	sh->ginfo = (struct ginfo *)(sh->pinfo + npinfo);
+	return 0;
+}
 
-	rc = results_open(&d, o.out, o.quick ? "bench-quick" : "bench", "bench",
-			  argc, argv, err, sizeof(err));
-	if (rc) {
-		fprintf(stderr, "maplab bench: %s\n", err);
-		munmap(mem, sh.bytes);
-		return o.out ? 2 : 1;
-	}
-	manifest_add(d.manifest, &o, timeout_max);
-	snprintf(path, sizeof(path), "%s/manifest.json", d.path);
-	results_write_json(path, d.manifest);
-	load_before = loadavg();
+/* Every group, with a dead child's pipe giving EPIPE instead of killing
+ * the parent. */
+static void run_groups(const struct opts *o, struct shared *sh,
+		       const char *dir)
+{
+	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
 
-	/* a dead child's pipe must give EPIPE, not kill the parent */
-	old_pipe = signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "maplab bench: %zu maps, %zu mixes x %zu key counts x "
 			"%zu thread counts, %u reps of %.3g s, %s values, %s "
 			"reads -> %s\n",
-		o.nimpl, o.nmix, o.nkeys, o.nthreads, o.reps, o.seconds,
-		values_name(&o), reads_name(&o), d.path);
-	for (size_t mi = 0; mi < o.nmix; mi++)
-		for (size_t ki = 0; ki < o.nkeys; ki++)
-			run_group(&o, &sh, mi, ki);
+		o->nimpl, o->nmix, o->nkeys, o->nthreads, o->reps, o->seconds,
+		values_name(o), reads_name(o), dir);
+	for (size_t mi = 0; mi < o->nmix; mi++)
+		for (size_t ki = 0; ki < o->nkeys; ki++)
+			run_group(o, sh, mi, ki);
 	signal(SIGPIPE, old_pipe);
+}
 
-	if (o.callgrind)
-		cg = cg_all(&o, d.path, &cg_errors);
-	bj = bench_json(&o, &sh, d.run_id, load_before, loadavg(), &errors);
+/* bench.json (with the callgrind array cg, if any) and the .dat files into
+ * d; the median CPU share into *share; 0, or 1 when a file failed. */
+static int write_outputs(const struct opts *o, const struct shared *sh,
+			 const struct results_dir *d, json_t *load_before,
+			 json_t *cg, int *errors, double *share)
+{
+	char path[PATH_MAX + 32];
+	json_t *bj = bench_json(o, sh, d->run_id, json_incref(load_before),
+				loadavg(), errors);
+	int status = 0;
+
 	if (cg) {
 		json_object_set_new(
 			bj, "callgrind_model",
@@ -2150,41 +2281,86 @@ int bench_main(int argc, char **argv)
 				    "after a warm-up of as many gets; ir_per_op "
 				    "net of the key loop; ll = ILmr+DLmr+DLmw"));
 		json_object_set_new(bj, "callgrind", json_incref(cg));
-		errors += cg_errors;
 	}
-	share = median_share(&o, &sh);
-	json_object_set_new(bj, "median_cpu_share", jnum(share));
-	snprintf(path, sizeof(path), "%s/bench.json", d.path);
+	*share = median_share(o, sh);
+	json_object_set_new(bj, "median_cpu_share", jnum(*share));
+	snprintf(path, sizeof(path), "%s/bench.json", d->path);
 	if (results_write_json(path, bj))
 		status = 1;
-	for (size_t mi = 0; mi < o.nmix; mi++)
-		for (size_t ki = 0; ki < o.nkeys; ki++)
-			if (write_dat(d.path, &o, &sh, mi, ki))
+	json_decref(bj);
+	for (size_t mi = 0; mi < o->nmix; mi++)
+		for (size_t ki = 0; ki < o->nkeys; ki++)
+			if (write_dat(d->path, o, sh, mi, ki))
 				status = 1;
+	return status;
+}
+
+/* The terminal's last lines: how much CPU the workers got, where the
+ * results are. */
+static void print_summary(double share, const json_t *load_before,
+			  const char *dir, int errors)
+{
+	char load[64] = "unknown";
+
+	if (json_is_array(load_before))
+		snprintf(load, sizeof(load), "%.1f at start",
+			 json_real_value(json_array_get(load_before, 0)));
+	printf("\nworkers got a median %.0f%% of the CPU time they could use "
+	       "(loadavg %s); ratios compare maps measured in the same passes\n",
+	       share * 100, load);
+	if (share < 0.8)
+		printf("the machine was busy: absolute figures understate the "
+		       "maps; compare ratios, or median_ops_per_cpu_s in "
+		       "bench.json\n");
+	printf("maplab bench: %s%s\n", dir,
+	       errors ? " (some points failed: see bench.json)" : "");
+}
+
+int bench_main(int argc, char **argv)
+{
+	static struct opts o;
+	struct shared sh = {0};
+	struct results_dir d;
+	char path[PATH_MAX + 32], err[600];
+	json_t *load_before, *cg = NULL;
+	double t_start = now_s(), share = NAN;
+	int rc, errors = 0, status;
+
+	if (argc > 1 && !strcmp(argv[1], "--cg-child"))
+		return cg_child(argc, argv);
+	rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (o.nimpl == 0)
+		return bad("no map to measure%s", "");
+	if ((rc = shared_open(&o, &sh))) {
+		fprintf(stderr, "maplab bench: mmap: %s\n", strerror(-rc));
+		return 1;
+	}
+	rc = results_open(&d, o.out, o.quick ? "bench-quick" : "bench", "bench",
+			  argc, argv, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "maplab bench: %s\n", err);
+		munmap(sh.cell, sh.bytes);
+		return o.out ? 2 : 1;
+	}
+	manifest_add(d.manifest, &o, run_timeout_s(&o));
+	snprintf(path, sizeof(path), "%s/manifest.json", d.path);
+	results_write_json(path, d.manifest);
+	load_before = loadavg();
+	run_groups(&o, &sh, d.path);
+	if (o.callgrind)
+		cg = cg_all(&o, d.path, &errors);
+	status = write_outputs(&o, &sh, &d, load_before, cg, &errors, &share);
 	json_object_set_new(json_object_get(d.manifest, "params"),
 			    "duration_s", json_real(now_s() - t_start));
 	if (results_close(&d, status == 0))
 		status = 1;
 	print_table(&o, &sh);
 	cg_print(cg);
-	printf("\nworkers got a median %.0f%% of the CPU time they could use "
-	       "(loadavg %s); ratios compare maps measured in the same passes\n",
-	       share * 100,
-	       json_is_array(load_before)
-		       ? (snprintf(err, sizeof(err), "%.1f at start",
-				   json_real_value(json_array_get(load_before, 0))),
-			  err)
-		       : "unknown");
-	if (share < 0.8)
-		printf("the machine was busy: absolute figures understate the "
-		       "maps; compare ratios, or median_ops_per_cpu_s in "
-		       "bench.json\n");
-	printf("maplab bench: %s%s\n", d.path,
-	       errors ? " (some points failed: see bench.json)" : "");
-	if (errors)
-		status = 1;
-	json_decref(bj);
+	print_summary(share, load_before, d.path, errors);
+	json_decref(load_before);
 	json_decref(cg);
-	munmap(mem, sh.bytes);
-	return status;
+	munmap(sh.cell, sh.bytes);
+	return errors ? 1 : status;
 }

@@ -66,39 +66,23 @@
 #include <ck_hs.h>
 
 #include "harness/bench/bench_peer.h"
+#include "harness/bench/bench_tsan.h"
 #include "maps/alloc.h"
 #include "maps/core.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define BC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BC_TSAN 1
-#endif
-#endif
-#ifdef BC_TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define tsan_acquire(a) __tsan_acquire((void *)(a))
-#define tsan_release(a) __tsan_release((void *)(a))
-#else
-#define tsan_acquire(a) ((void)(a))
-#define tsan_release(a) ((void)(a))
-#endif
 
 /* The epoch sync object of the TSan model (see the header). */
 static char epoch_token;
 
 static inline void epoch_end(ck_epoch_record_t *r)
 {
-	tsan_release(&epoch_token);
+	bench_tsan_release(&epoch_token);
 	ck_epoch_end(r, NULL);
 }
 
 static inline void epoch_call(ck_epoch_record_t *r, ck_epoch_entry_t *e,
 			      ck_epoch_cb_t *fn)
 {
-	tsan_release(&epoch_token);
+	bench_tsan_release(&epoch_token);
 	ck_epoch_call(r, e, fn);
 }
 
@@ -152,9 +136,9 @@ CK_EPOCH_CONTAINER(struct chdr, epoch, chdr_of)
 
 static void chdr_cb(ck_epoch_entry_t *e)
 {
-	tsan_acquire(&epoch_token);
+	bench_tsan_acquire(&epoch_token);
 	ml_free(chdr_of(e));
-	tsan_release(&epoch_token);
+	bench_tsan_release(&epoch_token);
 }
 
 /* defer: readers may still be probing the block (a replaced array). */
@@ -201,7 +185,7 @@ static bool ch_compare(const void *stored, const void *probe)
 {
 	const struct cnode *a = stored, *b = probe;
 
-	tsan_acquire(a); /* published by ck_hs_set (c_put) */
+	bench_tsan_acquire(a); /* published by ck_hs_set (c_put) */
 	return a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0;
 }
 
@@ -211,10 +195,10 @@ static void cnode_cb(ck_epoch_entry_t *e)
 {
 	struct cnode *n = cnode_of(e);
 
-	tsan_acquire(&epoch_token);
+	bench_tsan_acquire(&epoch_token);
 	n->vops->release(n->val, n->vops->ctx);
 	ml_free(n);
-	tsan_release(&epoch_token);
+	bench_tsan_release(&epoch_token);
 }
 
 /* A probe object for key: in buf when it fits, else allocated (*heap). */
@@ -290,7 +274,7 @@ static void c_close(void *h)
 	void *obj;
 
 	ck_epoch_barrier(c->wrec); /* every deferred free has run */
-	tsan_acquire(&epoch_token);
+	bench_tsan_acquire(&epoch_token);
 	while (ck_hs_next(&c->hs, &it, &obj)) {
 		struct cnode *n = obj;
 
@@ -346,10 +330,17 @@ static ck_epoch_record_t *my_record(struct cpeer *c)
 
 /* ---- operations ---------------------------------------------------------- */
 
-static int c_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
-		      void *arg)
+/* What a read does with the object it found, inside the epoch section. */
+typedef void (*c_use_fn)(struct cpeer *c, struct cnode *n, void *arg);
+
+/* The lookup both reads share: use(c, n, arg) runs on the object holding
+ * key between ck_epoch_begin and ck_epoch_end, so the table's reference
+ * on its value outlives it.  Inlined into each read with use known, so
+ * neither pays a call through use.  0 or -ENOENT (-ENOMEM for a long key
+ * whose probe could not be allocated). */
+static inline __attribute__((always_inline)) int
+c_read(struct cpeer *c, const void *key, size_t klen, c_use_fn use, void *arg)
 {
-	struct cpeer *c = h;
 	ck_epoch_record_t *r = my_record(c);
 	struct probe p;
 	struct cnode *n;
@@ -359,35 +350,45 @@ static int c_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
 	ck_epoch_begin(r, NULL);
 	n = ck_hs_get(&c->hs, CK_HS_HASH(&c->hs, ch_hash, p.n), p.n);
 	if (n) {
-		tsan_acquire(n);
-		fn(n->val, arg);
+		bench_tsan_acquire(n);
+		use(c, n, arg);
 	}
 	epoch_end(r);
 	probe_done(&p);
 	return n ? 0 : -ENOENT;
 }
 
+struct lend {
+	map_read_fn fn;
+	void *arg;
+};
+
+static void lend_value(struct cpeer *c, struct cnode *n, void *arg)
+{
+	const struct lend *l = arg;
+
+	(void)c;
+	l->fn(n->val, l->arg);
+}
+
+static int c_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
+		      void *arg)
+{
+	struct lend l = {fn, arg};
+
+	return c_read(h, key, klen, lend_value, &l);
+}
+
+static void retain_value(struct cpeer *c, struct cnode *n, void *arg)
+{
+	c->vops->retain(n->val, c->vops->ctx);
+	*(void **)arg = n->val;
+}
+
 static int c_get(void *h, const void *key, size_t klen, void **val)
 {
-	struct cpeer *c = h;
-	ck_epoch_record_t *r = my_record(c);
-	struct probe p;
-	struct cnode *n;
-
 	*val = NULL;
-	if (probe_init(&p, key, klen))
-		return -ENOMEM;
-	ck_epoch_begin(r, NULL);
-	n = ck_hs_get(&c->hs, CK_HS_HASH(&c->hs, ch_hash, p.n), p.n);
-	if (n) {
-		/* Inside the section: the table's reference outlives it. */
-		tsan_acquire(n);
-		c->vops->retain(n->val, c->vops->ctx);
-		*val = n->val;
-	}
-	epoch_end(r);
-	probe_done(&p);
-	return n ? 0 : -ENOENT;
+	return c_read(h, key, klen, retain_value, val);
 }
 
 /* Under wmu: free old after every reader that may see it has moved on. */
@@ -411,7 +412,7 @@ static int c_put(void *h, const void *key, size_t klen, void *val)
 	n->vops = c->vops;
 	n->klen = klen;
 	memcpy(n->key, key, klen);
-	tsan_release(n); /* published by ck_hs_set */
+	bench_tsan_release(n); /* published by ck_hs_set */
 	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
 	t_writing = c;
 	/* SPMC: ck_hs_set publishes n for concurrent ck_hs_get callers

@@ -42,14 +42,8 @@
  * _LGPL_SOURCE inlines the read-side primitives, as a performance-minded
  * direct user of liburcu would (not under TSan, see below).
  */
-#if defined(__SANITIZE_THREAD__)
-#define BL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BL_TSAN 1
-#endif
-#endif
-#ifndef BL_TSAN
+#include "harness/bench/bench_tsan.h"
+#ifndef BENCH_TSAN
 /* Under TSan the read-side primitives stay in the (uninstrumented)
  * library: inlined, liburcu's own gp-futex accesses would be reported. */
 #define _LGPL_SOURCE
@@ -64,29 +58,19 @@
 #include "harness/bench/bench_peer.h"
 #include "maps/alloc.h"
 
-#ifdef BL_TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define tsan_acquire(a) __tsan_acquire((void *)(a))
-#define tsan_release(a) __tsan_release((void *)(a))
-#else
-#define tsan_acquire(a) ((void)(a))
-#define tsan_release(a) ((void)(a))
-#endif
-
 /* The grace-period sync object of the TSan model (see the header). */
 static char gp_token;
 
 static inline void read_unlock(void)
 {
-	tsan_release(&gp_token);
+	bench_tsan_release(&gp_token);
 	urcu_memb_read_unlock();
 }
 
 static inline void call_reclaim(struct rcu_head *head,
 				void (*fn)(struct rcu_head *))
 {
-	tsan_release(&gp_token);
+	bench_tsan_release(&gp_token);
 	urcu_memb_call_rcu(head, fn);
 }
 
@@ -149,7 +133,7 @@ static int lmatch(struct cds_lfht_node *node, const void *key)
 	const struct lnode *n = caa_container_of(node, struct lnode, node);
 	const struct lkey *k = key;
 
-	tsan_acquire(n);
+	bench_tsan_acquire(n);
 	return n->klen == k->len && memcmp(n->key, k->p, k->len) == 0;
 }
 
@@ -157,10 +141,10 @@ static void lnode_reclaim(struct rcu_head *head)
 {
 	struct lnode *n = caa_container_of(head, struct lnode, rcu);
 
-	tsan_acquire(&gp_token);
+	bench_tsan_acquire(&gp_token);
 	n->vops->release(n->val, n->vops->ctx);
 	ml_free(n);
-	tsan_release(&gp_token);
+	bench_tsan_release(&gp_token);
 }
 
 static int l_open(const struct map_value_ops *vops, size_t capacity_hint,
@@ -202,7 +186,7 @@ static void l_close(void *h)
 	read_unlock();
 	urcu_memb_unregister_thread();
 	urcu_memb_barrier(); /* every reclaim callback has run */
-	tsan_acquire(&gp_token);
+	bench_tsan_acquire(&gp_token);
 	if (cds_lfht_destroy(l->ht, NULL) != 0)
 		fprintf(stderr, "bench_lfht: cds_lfht_destroy failed\n");
 	ml_free(l);
@@ -220,7 +204,7 @@ static int l_get(void *h, const void *key, size_t klen, void **val)
 	cds_lfht_lookup(l->ht, lhash(key, klen), lmatch, &k, &it);
 	node = cds_lfht_iter_get_node(&it);
 	if (node) {
-		tsan_acquire(caa_container_of(node, struct lnode, node));
+		bench_tsan_acquire(caa_container_of(node, struct lnode, node));
 		v = caa_container_of(node, struct lnode, node)->val;
 		l->vops->retain(v, l->vops->ctx);
 	}
@@ -243,7 +227,7 @@ static int l_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
 	cds_lfht_lookup(l->ht, lhash(key, klen), lmatch, &k, &it);
 	node = cds_lfht_iter_get_node(&it);
 	if (node) {
-		tsan_acquire(caa_container_of(node, struct lnode, node));
+		bench_tsan_acquire(caa_container_of(node, struct lnode, node));
 		fn(caa_container_of(node, struct lnode, node)->val, arg);
 	}
 	read_unlock();
@@ -264,7 +248,7 @@ static int l_put(void *h, const void *key, size_t klen, void *val)
 	n->vops = l->vops;
 	n->klen = klen;
 	memcpy(n->key, key, klen);
-	tsan_release(n); /* published by add_replace */
+	bench_tsan_release(n); /* published by add_replace */
 	urcu_memb_read_lock();
 	old = cds_lfht_add_replace(l->ht, lhash(key, klen), lmatch, &k,
 				   &n->node);
