@@ -60,6 +60,83 @@ static bool type_ok(const json_t *v, const char *t)
 	return false;
 }
 
+static int validate(const json_t *v, const json_t *s, const char *path,
+		    char *err, size_t errlen);
+
+/* The checks on v itself: type, const, enum, minimum. */
+static int validate_value(const json_t *v, const json_t *s, const char *path,
+			  char *err, size_t errlen)
+{
+	const json_t *x = json_object_get(s, "type");
+	bool ok;
+
+	if (x) {
+		ok = json_is_string(x) && type_ok(v, json_string_value(x));
+		for (size_t i = 0; json_is_array(x) && i < json_array_size(x); i++)
+			ok = ok || type_ok(v, json_string_value(json_array_get(x, i)));
+		if (!ok) {
+			snprintf(err, errlen, "%s: wrong type", path);
+			return 1;
+		}
+	}
+	x = json_object_get(s, "const");
+	if (x && !json_equal((json_t *)v, (json_t *)x)) {
+		snprintf(err, errlen, "%s: not the constant", path);
+		return 1;
+	}
+	x = json_object_get(s, "enum");
+	if (x) {
+		ok = false;
+		for (size_t i = 0; i < json_array_size(x); i++)
+			ok = ok || json_equal((json_t *)v, json_array_get(x, i));
+		if (!ok) {
+			snprintf(err, errlen, "%s: not in enum", path);
+			return 1;
+		}
+	}
+	x = json_object_get(s, "minimum");
+	if (x && json_is_number(v) && json_number_value(v) < json_number_value(x)) {
+		snprintf(err, errlen, "%s: below minimum", path);
+		return 1;
+	}
+	return 0;
+}
+
+/* An object's required keys, then each member against its property (or
+ * additionalProperties). */
+static int validate_object(const json_t *v, const json_t *s, const char *path,
+			   char *err, size_t errlen)
+{
+	const json_t *props = json_object_get(s, "properties");
+	const json_t *addl = json_object_get(s, "additionalProperties");
+	const json_t *req = json_object_get(s, "required");
+	const char *k;
+	json_t *val;
+
+	for (size_t i = 0; i < json_array_size(req); i++)
+		if (!json_object_get(v, json_string_value(json_array_get(req, i)))) {
+			snprintf(err, errlen, "%s: missing '%s'", path,
+				 json_string_value(json_array_get(req, i)));
+			return 1;
+		}
+	json_object_foreach((json_t *)v, k, val) {
+		const json_t *sub = json_object_get(props, k);
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s.%s", path, k);
+		if (!sub) {
+			if (json_is_false(addl)) {
+				snprintf(err, errlen, "%s: not in the schema", p);
+				return 1;
+			}
+			sub = json_is_object(addl) ? addl : NULL;
+		}
+		if (sub && validate(val, sub, p, err, errlen))
+			return 1;
+	}
+	return 0;
+}
+
 /* 0 when v conforms; else 1 with a message naming the path. */
 static int validate(const json_t *v, const json_t *s, const char *path,
 		    char *err, size_t errlen)
@@ -79,69 +156,10 @@ static int validate(const json_t *v, const json_t *s, const char *path,
 		return validate(v, json_object_get(json_object_get(schema, "$defs"),
 						   ref + 8), path, err, errlen);
 	}
-	x = json_object_get(s, "type");
-	if (x) {
-		bool ok = false;
-
-		if (json_is_string(x))
-			ok = type_ok(v, json_string_value(x));
-		for (size_t i = 0; json_is_array(x) && i < json_array_size(x); i++)
-			ok = ok || type_ok(v, json_string_value(json_array_get(x, i)));
-		if (!ok) {
-			snprintf(err, errlen, "%s: wrong type", path);
-			return 1;
-		}
-	}
-	x = json_object_get(s, "const");
-	if (x && !json_equal((json_t *)v, (json_t *)x)) {
-		snprintf(err, errlen, "%s: not the constant", path);
+	if (validate_value(v, s, path, err, errlen))
 		return 1;
-	}
-	x = json_object_get(s, "enum");
-	if (x) {
-		bool ok = false;
-
-		for (size_t i = 0; i < json_array_size(x); i++)
-			ok = ok || json_equal((json_t *)v, json_array_get(x, i));
-		if (!ok) {
-			snprintf(err, errlen, "%s: not in enum", path);
-			return 1;
-		}
-	}
-	x = json_object_get(s, "minimum");
-	if (x && json_is_number(v) && json_number_value(v) < json_number_value(x)) {
-		snprintf(err, errlen, "%s: below minimum", path);
+	if (json_is_object(v) && validate_object(v, s, path, err, errlen))
 		return 1;
-	}
-	if (json_is_object(v)) {
-		const json_t *props = json_object_get(s, "properties");
-		const json_t *addl = json_object_get(s, "additionalProperties");
-		const json_t *req = json_object_get(s, "required");
-		const char *k;
-		json_t *val;
-
-		for (size_t i = 0; i < json_array_size(req); i++)
-			if (!json_object_get(v, json_string_value(json_array_get(req, i)))) {
-				snprintf(err, errlen, "%s: missing '%s'", path,
-					 json_string_value(json_array_get(req, i)));
-				return 1;
-			}
-		json_object_foreach((json_t *)v, k, val) {
-			const json_t *sub = json_object_get(props, k);
-			char p[512];
-
-			snprintf(p, sizeof(p), "%s.%s", path, k);
-			if (!sub) {
-				if (json_is_false(addl)) {
-					snprintf(err, errlen, "%s: not in the schema", p);
-					return 1;
-				}
-				sub = json_is_object(addl) ? addl : NULL;
-			}
-			if (sub && validate(val, sub, p, err, errlen))
-				return 1;
-		}
-	}
 	if (json_is_array(v) && json_object_get(s, "items")) {
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			char p[512];
