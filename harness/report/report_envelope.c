@@ -12,18 +12,6 @@
 
 #include "harness/report/report_envelope.h"
 
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 /* The lowest knee's upper end (the blamed design), its variant. */
 static double blamed(const struct report *rp, const char **name)
 {
@@ -163,11 +151,11 @@ void rp_envelope_html(const struct report *rp, FILE *f)
 	json_object_foreach(res, v, r) {
 		headroom(rp, r, v, room, sizeof(room));
 		fputs("<tr><td>", f);
-		esc(f, v);
+		rp_esc(f, v);
 		fputs("</td><td>", f);
-		esc(f, rp_jstr(r, "text"));
+		rp_esc(f, rp_jstr(r, "text"));
 		fprintf(f, "</td><td>%.0f</td><td>", rp_jnum(r, "probes"));
-		esc(f, room);
+		rp_esc(f, room);
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n<h3 id=\"envelope-chart-title\">Growth against load"
@@ -184,7 +172,7 @@ void rp_envelope_html(const struct report *rp, FILE *f)
 
 		probe_xy(rp, &rp->runs[i], &x, &y);
 		fputs("<tr><td>", f);
-		esc(f, rp->runs[i].base);
+		rp_esc(f, rp->runs[i].base);
 		fprintf(f, "</td><td>%g</td><td>%s</td><td>%.1f</td></tr>\n", x,
 			rp_outcome(&rp->runs[i]), y);
 	}

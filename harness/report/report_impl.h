@@ -171,8 +171,7 @@ void rp_table_free(struct rp_table *t);
 
 /* report_html.c */
 /* s as HTML text or attribute value (<, >, &, " escaped); NULL prints
- * nothing.  The report's pages escape through it (report_envelope.c
- * still has its own). */
+ * nothing.  Every page of the report escapes through it. */
 void rp_esc(FILE *f, const char *s);
 /* A Markdown table row "| a | b |", each cell's pipes, '<' and newlines
  * escaped. */
