@@ -815,15 +815,7 @@ static json_t *caps_json(const struct cli *c, enum ictx_size size)
 			if (t > max_timeout)
 				max_timeout = t;
 		}
-	return json_pack("{s:I, s:I, s:o, s:f, s:i, s:s}",
-			 "mem_cap_bytes", (json_int_t)cap,
-			 "budget_bytes", (json_int_t)budget,
-			 "rlimit_as_bytes",
-			 rlim ? json_integer((json_int_t)rlim) : json_null(),
-			 "timeout_s", max_timeout, "watchdog_ms", 10,
-			 "rule",
-			 "budget (counted live bytes) < mem_cap (RSS, "
-			 "watchdog) < rlimit_as (virtual, plain builds)");
+	return results_caps_json(cap, budget, rlim, max_timeout);
 }
 
 /* What the run was asked, beside the command: the manifest's fields. */

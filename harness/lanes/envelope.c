@@ -124,6 +124,29 @@ static int pick_variants(struct env *e, const char *list)
 	return e->nvar ? 0 : env_bad("--variant needs a name (or a comma list)");
 }
 
+/* The caps every probe runs under: a quick-size run's defaults. */
+static json_t *probe_caps(const struct env *e)
+{
+	struct run_spec s = {.inc = e->inc, .seconds = e->seconds,
+			     .size = ICTX_SIZE_QUICK};
+	uint64_t cap, budget, rlim;
+	double timeout, sec;
+
+	runner_caps(&s, &cap, &budget, &rlim, &timeout, &sec);
+	return results_caps_json(cap, budget, rlim, timeout);
+}
+
+/* The seeds probes use: the k-th run at one load has runner_seed(seed, k),
+ * k = 1..reps (as a matrix's repetitions). */
+static json_t *probe_seeds(const struct env *e)
+{
+	json_t *a = json_array();
+
+	for (unsigned k = 1; a && k <= e->cfg.reps; k++)
+		json_array_append_new(a, json_integer((json_int_t)runner_seed(e->seed, k)));
+	return a;
+}
+
 /* The budget in MiB / (2 x the run's seconds): a growth that would fill
  * the budget within two run lengths (19.2 MiB/s at the quick size's
  * 192 MiB and 5 s). */
@@ -472,6 +495,8 @@ void env_write_manifest(const struct env *e, json_t *m)
 	json_object_set_new(m, "variants", vars);
 	json_object_set_new(m, "size", json_string("quick"));
 	json_object_set_new(m, "base_seed", json_integer((json_int_t)e->seed));
+	json_object_set_new(m, "seeds", probe_seeds(e));
+	json_object_set_new(m, "caps", probe_caps(e));
 	json_object_set_new(m, "params", params);
 	json_object_set_new(m, "envelope", json_pack(
 		"{s:s, s:s, s:f, s:f, s:f, s:i, s:f, s:i, s:f, s:o}", "incident",

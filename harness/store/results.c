@@ -1617,3 +1617,17 @@ void results_view_name(const struct results_run_view *v, char *buf,
 	snprintf(buf, len, "%s.%s.r%lld", v->incident ? v->incident : "?",
 		 v->variant ? v->variant : "?", v->rep);
 }
+
+json_t *results_caps_json(uint64_t mem_cap, uint64_t budget,
+			  uint64_t rlimit_as, double timeout_s)
+{
+	return json_pack("{s:I, s:I, s:o, s:f, s:i, s:s}",
+			 "mem_cap_bytes", (json_int_t)mem_cap,
+			 "budget_bytes", (json_int_t)budget,
+			 "rlimit_as_bytes",
+			 rlimit_as ? json_integer((json_int_t)rlimit_as) : json_null(),
+			 "timeout_s", timeout_s, "watchdog_ms", 10,
+			 "rule",
+			 "budget (counted live bytes) < mem_cap (RSS, "
+			 "watchdog) < rlimit_as (virtual, plain builds)");
+}

@@ -142,6 +142,11 @@ struct results_run_view {
 /* Fill v from a run (or summary entry) object, every field it carries;
  * false when incident, variant or outcome is missing. */
 bool results_view(const json_t *run, struct results_run_view *v);
+/* A manifest's "caps" object: the effective caps every run of the folder
+ * had (runner_caps), with the rule that orders them.  rlimit_as 0 = none
+ * (sanitizer builds).  NULL on allocation failure. */
+json_t *results_caps_json(uint64_t mem_cap, uint64_t budget,
+			  uint64_t rlimit_as, double timeout_s);
 /* Each field v lacks (NULL, NaN, rep -1), taken from `from`: a record's
  * view completed by its summary entry's. */
 void results_view_complete(struct results_run_view *v,
