@@ -95,7 +95,7 @@ void mlrcu_read_lock(void)
 
 void mlrcu_read_unlock(void)
 {
-	mlrcu_tsan_release(&mlrcu_gp_token);
+	ml_tsan_release(&mlrcu_gp_token);
 	urcu_memb_read_unlock();
 }
 
@@ -103,7 +103,7 @@ void mlrcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *))
 {
 	if (!mlrcu_tls_registered)
 		mlrcu_thread_ensure();
-	mlrcu_tsan_release(&mlrcu_gp_token);
+	ml_tsan_release(&mlrcu_gp_token);
 	urcu_memb_call_rcu(head, fn);
 }
 
@@ -112,7 +112,7 @@ void mlrcu_barrier(void)
 	if (!mlrcu_tls_registered)
 		mlrcu_thread_ensure();
 	urcu_memb_barrier();
-	mlrcu_tsan_acquire(&mlrcu_gp_token);
+	ml_tsan_acquire(&mlrcu_gp_token);
 }
 
 void mlrcu_map_thread_enter(struct map *m)

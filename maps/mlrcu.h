@@ -34,24 +34,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "maps/mutant.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define MLRCU_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MLRCU_TSAN 1
-#endif
-#endif
-
-#ifdef MLRCU_TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define mlrcu_tsan_acquire(a) __tsan_acquire((void *)(a))
-#define mlrcu_tsan_release(a) __tsan_release((void *)(a))
-#else
-#define mlrcu_tsan_acquire(a) ((void)(a))
-#define mlrcu_tsan_release(a) ((void)(a))
-#endif
+#include "maps/util.h" /* ML_TSAN, ml_tsan_acquire/release */
 
 /* The sync object of the grace-period model above (TSan only). */
 extern char mlrcu_gp_token;
@@ -90,7 +73,7 @@ extern __thread bool mlrcu_tls_registered;
  * section, and the mutant rcu_noread (maps/mutant.h) empties it (mutant
  * builds are never TSan builds, so they always take this branch).
  */
-#if defined(_LGPL_SOURCE) && !defined(MLRCU_TSAN)
+#if defined(_LGPL_SOURCE) && !defined(ML_TSAN)
 static inline void mlrcu_read_lock_inl(void)
 {
 	if (__builtin_expect(!mlrcu_tls_registered, 0))
@@ -114,8 +97,8 @@ static inline void mlrcu_read_unlock_inl(void)
 /* call_rcu from a registered thread (registers lazily). */
 void mlrcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *));
 /* First and last statement of every callback passed to mlrcu_call(). */
-#define mlrcu_cb_begin() mlrcu_tsan_acquire(&mlrcu_gp_token)
-#define mlrcu_cb_end() mlrcu_tsan_release(&mlrcu_gp_token)
+#define mlrcu_cb_begin() ml_tsan_acquire(&mlrcu_gp_token)
+#define mlrcu_cb_end() ml_tsan_release(&mlrcu_gp_token)
 /* Waits for every callback queued so far.  Not from a read-side section or
  * a callback. */
 void mlrcu_barrier(void);

@@ -84,15 +84,9 @@
  * CPUs, each running its own grace periods.
  */
 /* liburcu's read-side primitives inline (see mlrcu_read_lock_inl); under
- * TSan they stay in the uninstrumented library (same test as mlrcu.h). */
-#if defined(__SANITIZE_THREAD__)
-#define RM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RM_TSAN 1
-#endif
-#endif
-#ifndef RM_TSAN
+ * TSan (ML_TSAN) they stay in the uninstrumented library. */
+#include "maps/util.h"
+#ifndef ML_TSAN
 #define _LGPL_SOURCE
 #endif
 #include <errno.h>
@@ -245,7 +239,7 @@ static struct rnode *to_rnode(struct cds_lfht_node *n)
 	struct rnode *r = caa_container_of(n, struct rnode, node);
 
 	/* Pairs with the release in add_node(): liburcu published it. */
-	mlrcu_tsan_acquire(r);
+	ml_tsan_acquire(r);
 	return r;
 }
 
@@ -295,7 +289,7 @@ static struct rnode *node_new(struct rmap *m, const struct rkey *k,
 	if (k->klen)
 		memcpy(r->key, k->key, k->klen);
 	*node_map(r) = m;
-	mlrcu_tsan_release(r);
+	ml_tsan_release(r);
 	return r;
 }
 

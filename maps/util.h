@@ -1,9 +1,11 @@
 /*
- * maps/util.h - the lab's one PRNG and one pthread check; public.
+ * maps/util.h - the lab's one PRNG, pthread check, time source and TSan
+ * test; public.
  *
  * Every layer may include it (maps/, incidents/, harness/, tests/): it
  * includes nothing from the project and defines only static inline
- * functions and one macro, so it adds no link dependency.
+ * functions and macros (the two __tsan_* it declares exist only in TSan
+ * builds, whose runtime provides them), so it adds no link dependency.
  *
  * ml_mix64(x) is the splitmix64 output function applied to x + golden
  * gamma: a bijection of 64-bit words, used as a seeded hash.
@@ -14,6 +16,11 @@
  *
  * ml_mono_s() and ml_wall_s() are the one time source in seconds: the
  * monotonic clock (durations, deadlines) and the wall clock (records).
+ *
+ * ML_TSAN is defined in a ThreadSanitizer build; ml_tsan_acquire/release(a)
+ * model a happens-before edge through address a there, for code whose
+ * synchronisation runs in an uninstrumented library (liburcu, ck), and are
+ * no-ops in other builds.
  */
 #ifndef MAPLAB_MAPS_UTIL_H
 #define MAPLAB_MAPS_UTIL_H
@@ -22,6 +29,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define ML_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ML_TSAN 1
+#endif
+#endif
+
+#ifdef ML_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define ml_tsan_acquire(a) __tsan_acquire((void *)(a))
+#define ml_tsan_release(a) __tsan_release((void *)(a))
+#else
+#define ml_tsan_acquire(a) ((void)(a))
+#define ml_tsan_release(a) ((void)(a))
+#endif
 
 #define ML_GOLDEN_GAMMA 0x9e3779b97f4a7c15ull
 

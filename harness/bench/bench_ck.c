@@ -66,7 +66,7 @@
 #include <ck_hs.h>
 
 #include "harness/bench/bench_peer.h"
-#include "harness/bench/bench_tsan.h"
+#include "maps/util.h" /* ML_TSAN, ml_tsan_acquire/release */
 #include "maps/alloc.h"
 #include "maps/core.h"
 
@@ -75,14 +75,14 @@ static char epoch_token;
 
 static inline void epoch_end(ck_epoch_record_t *r)
 {
-	bench_tsan_release(&epoch_token);
+	ml_tsan_release(&epoch_token);
 	ck_epoch_end(r, NULL);
 }
 
 static inline void epoch_call(ck_epoch_record_t *r, ck_epoch_entry_t *e,
 			      ck_epoch_cb_t *fn)
 {
-	bench_tsan_release(&epoch_token);
+	ml_tsan_release(&epoch_token);
 	ck_epoch_call(r, e, fn);
 }
 
@@ -136,9 +136,9 @@ CK_EPOCH_CONTAINER(struct chdr, epoch, chdr_of)
 
 static void chdr_cb(ck_epoch_entry_t *e)
 {
-	bench_tsan_acquire(&epoch_token);
+	ml_tsan_acquire(&epoch_token);
 	ml_free(chdr_of(e));
-	bench_tsan_release(&epoch_token);
+	ml_tsan_release(&epoch_token);
 }
 
 /* defer: readers may still be probing the block (a replaced array). */
@@ -185,7 +185,7 @@ static bool ch_compare(const void *stored, const void *probe)
 {
 	const struct cnode *a = stored, *b = probe;
 
-	bench_tsan_acquire(a); /* published by ck_hs_set (c_put) */
+	ml_tsan_acquire(a); /* published by ck_hs_set (c_put) */
 	return a->klen == b->klen && memcmp(a->key, b->key, a->klen) == 0;
 }
 
@@ -195,10 +195,10 @@ static void cnode_cb(ck_epoch_entry_t *e)
 {
 	struct cnode *n = cnode_of(e);
 
-	bench_tsan_acquire(&epoch_token);
+	ml_tsan_acquire(&epoch_token);
 	n->vops->release(n->val, n->vops->ctx);
 	ml_free(n);
-	bench_tsan_release(&epoch_token);
+	ml_tsan_release(&epoch_token);
 }
 
 /* A probe object for key: in buf when it fits, else allocated (*heap). */
@@ -274,7 +274,7 @@ static void c_close(void *h)
 	void *obj;
 
 	ck_epoch_barrier(c->wrec); /* every deferred free has run */
-	bench_tsan_acquire(&epoch_token);
+	ml_tsan_acquire(&epoch_token);
 	while (ck_hs_next(&c->hs, &it, &obj)) {
 		struct cnode *n = obj;
 
@@ -350,7 +350,7 @@ c_read(struct cpeer *c, const void *key, size_t klen, c_use_fn use, void *arg)
 	ck_epoch_begin(r, NULL);
 	n = ck_hs_get(&c->hs, CK_HS_HASH(&c->hs, ch_hash, p.n), p.n);
 	if (n) {
-		bench_tsan_acquire(n);
+		ml_tsan_acquire(n);
 		use(c, n, arg);
 	}
 	epoch_end(r);
@@ -412,7 +412,7 @@ static int c_put(void *h, const void *key, size_t klen, void *val)
 	n->vops = c->vops;
 	n->klen = klen;
 	memcpy(n->key, key, klen);
-	bench_tsan_release(n); /* published by ck_hs_set */
+	ml_tsan_release(n); /* published by ck_hs_set */
 	ML_CHECK_PTHREAD(pthread_mutex_lock(&c->wmu));
 	t_writing = c;
 	/* SPMC: ck_hs_set publishes n for concurrent ck_hs_get callers

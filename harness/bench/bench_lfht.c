@@ -42,8 +42,8 @@
  * _LGPL_SOURCE inlines the read-side primitives, as a performance-minded
  * direct user of liburcu would (not under TSan, see below).
  */
-#include "harness/bench/bench_tsan.h"
-#ifndef BENCH_TSAN
+#include "maps/util.h" /* ML_TSAN, ml_tsan_acquire/release */
+#ifndef ML_TSAN
 /* Under TSan the read-side primitives stay in the (uninstrumented)
  * library: inlined, liburcu's own gp-futex accesses would be reported. */
 #define _LGPL_SOURCE
@@ -63,14 +63,14 @@ static char gp_token;
 
 static inline void read_unlock(void)
 {
-	bench_tsan_release(&gp_token);
+	ml_tsan_release(&gp_token);
 	urcu_memb_read_unlock();
 }
 
 static inline void call_reclaim(struct rcu_head *head,
 				void (*fn)(struct rcu_head *))
 {
-	bench_tsan_release(&gp_token);
+	ml_tsan_release(&gp_token);
 	urcu_memb_call_rcu(head, fn);
 }
 
@@ -133,7 +133,7 @@ static int lmatch(struct cds_lfht_node *node, const void *key)
 	const struct lnode *n = caa_container_of(node, struct lnode, node);
 	const struct lkey *k = key;
 
-	bench_tsan_acquire(n);
+	ml_tsan_acquire(n);
 	return n->klen == k->len && memcmp(n->key, k->p, k->len) == 0;
 }
 
@@ -141,10 +141,10 @@ static void lnode_reclaim(struct rcu_head *head)
 {
 	struct lnode *n = caa_container_of(head, struct lnode, rcu);
 
-	bench_tsan_acquire(&gp_token);
+	ml_tsan_acquire(&gp_token);
 	n->vops->release(n->val, n->vops->ctx);
 	ml_free(n);
-	bench_tsan_release(&gp_token);
+	ml_tsan_release(&gp_token);
 }
 
 static int l_open(const struct map_value_ops *vops, size_t capacity_hint,
@@ -186,7 +186,7 @@ static void l_close(void *h)
 	read_unlock();
 	urcu_memb_unregister_thread();
 	urcu_memb_barrier(); /* every reclaim callback has run */
-	bench_tsan_acquire(&gp_token);
+	ml_tsan_acquire(&gp_token);
 	if (cds_lfht_destroy(l->ht, NULL) != 0)
 		fprintf(stderr, "bench_lfht: cds_lfht_destroy failed\n");
 	ml_free(l);
@@ -204,7 +204,7 @@ static int l_get(void *h, const void *key, size_t klen, void **val)
 	cds_lfht_lookup(l->ht, lhash(key, klen), lmatch, &k, &it);
 	node = cds_lfht_iter_get_node(&it);
 	if (node) {
-		bench_tsan_acquire(caa_container_of(node, struct lnode, node));
+		ml_tsan_acquire(caa_container_of(node, struct lnode, node));
 		v = caa_container_of(node, struct lnode, node)->val;
 		l->vops->retain(v, l->vops->ctx);
 	}
@@ -227,7 +227,7 @@ static int l_get_with(void *h, const void *key, size_t klen, map_read_fn fn,
 	cds_lfht_lookup(l->ht, lhash(key, klen), lmatch, &k, &it);
 	node = cds_lfht_iter_get_node(&it);
 	if (node) {
-		bench_tsan_acquire(caa_container_of(node, struct lnode, node));
+		ml_tsan_acquire(caa_container_of(node, struct lnode, node));
 		fn(caa_container_of(node, struct lnode, node)->val, arg);
 	}
 	read_unlock();
@@ -248,7 +248,7 @@ static int l_put(void *h, const void *key, size_t klen, void *val)
 	n->vops = l->vops;
 	n->klen = klen;
 	memcpy(n->key, key, klen);
-	bench_tsan_release(n); /* published by add_replace */
+	ml_tsan_release(n); /* published by add_replace */
 	urcu_memb_read_lock();
 	old = cds_lfht_add_replace(l->ht, lhash(key, klen), lmatch, &k,
 				   &n->node);
