@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "harness/report/report.h"
+#include "harness/report/report_impl.h"
 #include "tests/ck_run.h"
 
 #define FIXTURE "results/fixture"
@@ -524,7 +525,7 @@ END_TEST
 START_TEST(test_bench_folder)
 {
 	char tmpl[] = "/tmp/maplab-report-bench-XXXXXX", p[PATH_MAX], err[512] = "";
-	char *html, *svg;
+	char *html, *svg, *md;
 
 	ck_assert_ptr_nonnull(mkdtemp(tmpl));
 	put_file(tmpl, "manifest.json",
@@ -533,7 +534,11 @@ START_TEST(test_bench_folder)
 		 "\"complete\": true}\n");
 	put_file(tmpl, "bench.json",
 		 "{\"schema_version\": 1, \"value_model\": \"values are "
-		 "plain <test>\"}\n");
+		 "plain <test>\", \"impls\": [{\"name\": \"mutex\"}], "
+		 "\"mixes\": [{\"name\": \"r90\"}], \"threads\": [1], "
+		 "\"keys\": [10000], \"points\": [{\"mix\": \"r90\", "
+		 "\"keys\": 10000, \"impl\": \"mutex\", \"threads\": 1, "
+		 "\"status\": \"ok\", \"median_ops_s\": 2.8e6}]}\n");
 	snprintf(p, sizeof(p), "%s/data", tmpl);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
 	put_file(tmpl, "data/bench.r90.10000.dat",
@@ -547,12 +552,85 @@ START_TEST(test_bench_folder)
 	/* the value model a design review needs, escaped */
 	ck_assert(strstr(html, "In this benchmark, values are plain "
 			       "&lt;test&gt;.") != NULL);
+	/* the medians a review quotes, as a table, in both pages */
+	ck_assert(strstr(html, "<table id=\"bench-ops-10000\">") != NULL);
+	md = slurp(tmpl, "report.md", NULL);
+	ck_assert_ptr_nonnull(md);
+	ck_assert(strstr(md, "### Median Mop/s, 10000 keys") != NULL);
+	ck_assert(strstr(md, "| r90 | 1 | 2.80 |") != NULL);
+	g_free(md);
 	svg = slurp(tmpl, "plots/bench-r90-10000.svg", NULL);
 	ck_assert_ptr_nonnull(svg);
 	ck_assert(strstr(svg, "glib") != NULL); /* the peer has a line */
 	g_free(svg);
 	g_free(html);
 	rm_tree(tmpl);
+}
+END_TEST
+
+/* bench.json as tables (report_bench.c): one cell per point, rows from
+ * mixes x threads even where no point was made, "–" for a skipped point,
+ * the status for a failed one, callgrind rows only for maps counted. */
+static const char bench_doc[] =
+	"{\"impls\": [{\"name\": \"mutex\"}, {\"name\": \"rcu\"}],"
+	" \"mixes\": [{\"name\": \"r99\"}, {\"name\": \"r90\"}],"
+	" \"threads\": [1, 2], \"keys\": [100, 5],"
+	" \"params\": {\"reps\": 5, \"seconds\": 0.3},"
+	" \"load\": {\"before\": [0.4, 1, 1], \"after\": [2.5, 1, 1]},"
+	" \"median_cpu_share\": 0.5, \"points\": ["
+	"{\"mix\": \"r99\", \"keys\": 100, \"impl\": \"mutex\", \"threads\": 1,"
+	" \"status\": \"ok\", \"median_ops_s\": 2.5e6},"
+	"{\"mix\": \"r90\", \"keys\": 100, \"impl\": \"rcu\", \"threads\": 2,"
+	" \"status\": \"error\"},"
+	"{\"mix\": \"r99\", \"keys\": 100, \"impl\": \"rcu\", \"threads\": 2,"
+	" \"status\": \"skipped\"},"
+	"{\"mix\": \"r99\", \"keys\": 5, \"impl\": \"rcu\", \"threads\": 1,"
+	" \"status\": \"ok\", \"median_ops_s\": 1e6}],"
+	" \"callgrind\": ["
+	"{\"impl\": \"rcu\", \"op\": \"get\", \"keys\": 100, \"ir_per_op\": 298.4,"
+	" \"ll_misses_per_op\": 2.351},"
+	"{\"impl\": \"rcu\", \"op\": \"put\", \"keys\": 100, \"ir_per_op\": 1179,"
+	" \"ll_misses_per_op\": 5.0}]}";
+
+START_TEST(test_bench_tables)
+{
+	json_t *b = json_loads(bench_doc, 0, NULL);
+	struct rp_table t;
+	char note[800];
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(rp_bench_table(b, 100, &t), 0);
+	ck_assert_uint_eq(t.nrows, 5);
+	ck_assert_uint_eq(t.ncols, 4);
+	ck_assert_str_eq(t.cell[0][3], "rcu");
+	ck_assert_str_eq(t.cell[1][0], "r99");
+	ck_assert_str_eq(t.cell[1][2], "2.50");
+	ck_assert_str_eq(t.cell[1][3], "");
+	ck_assert_str_eq(t.cell[2][3], "–");
+	ck_assert_str_eq(t.cell[3][0], "r90"); /* no point, still labelled */
+	ck_assert_str_eq(t.cell[3][1], "1");
+	ck_assert_str_eq(t.cell[4][3], "error");
+	rp_table_free(&t);
+	ck_assert_int_eq(rp_bench_table(b, 5, &t), 0);
+	ck_assert_str_eq(t.cell[1][3], "1.00");
+	ck_assert_str_eq(t.cell[1][2], "");
+	rp_table_free(&t);
+	ck_assert_int_eq(rp_bench_table(b, 7, &t), -ENOENT);
+	ck_assert_int_eq(rp_bench_cg_table(b, 5, &t), -ENOENT);
+	ck_assert_int_eq(rp_bench_cg_table(b, 100, &t), 0);
+	ck_assert_uint_eq(t.nrows, 2); /* mutex was not counted */
+	ck_assert_str_eq(t.cell[1][0], "rcu");
+	ck_assert_str_eq(t.cell[1][1], "298");
+	ck_assert_str_eq(t.cell[1][2], ""); /* no get_with count */
+	ck_assert_str_eq(t.cell[1][3], "1179");
+	ck_assert_str_eq(t.cell[1][4], "2.35");
+	rp_table_free(&t);
+	rp_bench_note(b, note, sizeof(note));
+	ck_assert_msg(strstr(note, "median of 5 passes of 0.3 s") &&
+		      strstr(note, "0.40 before the run, 2.50 after") &&
+		      strstr(note, "median 50%") && strstr(note, "below 95%"),
+		      "%s", note);
+	json_decref(b);
 }
 END_TEST
 
@@ -701,6 +779,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_incomplete_and_expectations);
 	tcase_add_test(tc, test_hash_stable);
 	tcase_add_test(tc, test_bench_folder);
+	tcase_add_test(tc, test_bench_tables);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(tb, setup_rendered, teardown_rendered);
 	tcase_set_timeout(tb, 300);

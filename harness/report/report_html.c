@@ -26,10 +26,20 @@
 #include "harness/report/report_impl.h"
 #include "incidents/registry.h"
 
-/* bench.json's value_model (what a benchmark's values cost), or NULL. */
-static const char *bench_values(const struct report *rp)
+/* bench.json's value_model (what a benchmark's values cost) and
+ * read_model (retained or borrowed reads) as one clause in buf; NULL when
+ * the run has no value model. */
+static const char *bench_values(const struct report *rp, char *buf, size_t n)
 {
-	return json_string_value(json_object_get(rp->bench, "value_model"));
+	const char *v = json_string_value(json_object_get(rp->bench,
+							  "value_model"));
+	const char *r = json_string_value(json_object_get(rp->bench,
+							  "read_model"));
+
+	if (!v)
+		return NULL;
+	snprintf(buf, n, "%s%s%s", v, r ? "; " : "", r ? r : "");
+	return buf;
 }
 
 void rp_esc(FILE *f, const char *s)
@@ -867,16 +877,70 @@ static void html_incident(const struct report *rp, FILE *f,
 	fputs("</section>\n", f);
 }
 
+/* One table of the benchmark section, HTML or Markdown. */
+typedef void bench_table_fn(FILE *f, const char *id, const char *title,
+			    const struct rp_table *t);
+
+static void html_bench_table(FILE *f, const char *id, const char *title,
+			     const struct rp_table *t)
+{
+	fprintf(f, "<h3 id=\"%s-h\">", id);
+	rp_esc(f, title);
+	fputs("</h3>\n", f);
+	html_table(f, id, t);
+}
+
+/* Calls out() for every key count's medians and callgrind counts
+ * (report_bench.c); false when the run has neither. */
+static bool bench_tables(const struct report *rp, FILE *f, bench_table_fn *out)
+{
+	json_t *keys = json_object_get(rp->bench, "keys"), *k;
+	char id[64], title[160];
+	bool any = false;
+	size_t i;
+
+	json_array_foreach(keys, i, k) {
+		double nk = json_number_value(k);
+		struct rp_table t;
+
+		if (rp_bench_table(rp->bench, nk, &t) == 0) {
+			snprintf(id, sizeof(id), "bench-ops-%.0f", nk);
+			snprintf(title, sizeof(title), "Median Mop/s, %.0f keys", nk);
+			out(f, id, title, &t);
+			rp_table_free(&t);
+			any = true;
+		}
+		if (rp_bench_cg_table(rp->bench, nk, &t) == 0) {
+			snprintf(id, sizeof(id), "bench-cg-%.0f", nk);
+			snprintf(title, sizeof(title), "Per operation under "
+				 "callgrind, %.0f keys", nk);
+			out(f, id, title, &t);
+			rp_table_free(&t);
+		}
+	}
+	return any;
+}
+
 static void html_bench(const struct report *rp, FILE *f)
 {
+	char models[1200];
+
 	fputs("<section id=\"bench\">\n<h2>Benchmark</h2>\n", f);
-	if (bench_values(rp)) {
+	if (bench_values(rp, models, sizeof(models))) {
 		fputs("<p>In this benchmark, ", f);
-		rp_esc(f, bench_values(rp));
+		rp_esc(f, models);
 		fputs(".</p>\n", f);
 	}
 	for (size_t i = 0; i < rp->nbcharts; i++)
 		html_chart(rp, f, &rp->bcharts[i].chart);
+	if (bench_tables(rp, f, html_bench_table)) {
+		char note[800];
+
+		rp_bench_note(rp->bench, note, sizeof(note));
+		fputs("<p class=\"note\">", f);
+		rp_esc(f, note);
+		fputs("</p>\n", f);
+	}
 	fputs("</section>\n", f);
 }
 
@@ -999,6 +1063,27 @@ static void md_incident(const struct report *rp, FILE *f,
 	rp_table_free(&t);
 }
 
+static void md_bench_table(FILE *f, const char *id, const char *title,
+			   const struct rp_table *t)
+{
+	fprintf(f, "<a id=\"%s\"></a>\n\n### %s\n\n", id, title);
+	rp_md_row(f, t->cell[0], t->ncols);
+	md_rule(f, t->ncols, 1, t->ncols);
+	for (size_t r = 1; r < t->nrows; r++)
+		rp_md_row(f, t->cell[r], t->ncols);
+	fputs("\n", f);
+}
+
+static void md_bench(const struct report *rp, FILE *f)
+{
+	char note[800];
+
+	if (!bench_tables(rp, f, md_bench_table))
+		return;
+	rp_bench_note(rp->bench, note, sizeof(note));
+	fprintf(f, "%s\n\n", note);
+}
+
 int rp_write_md(const struct report *rp, FILE *f)
 {
 	struct kv kv[32];
@@ -1029,10 +1114,13 @@ int rp_write_md(const struct report *rp, FILE *f)
 	rp_go_md(rp, f);
 	if (rp->nbcharts) {
 		fputs("<a id=\"bench\"></a>\n\n## Benchmark\n\n", f);
-		if (bench_values(rp))
-			fprintf(f, "In this benchmark, %s.\n\n", bench_values(rp));
+		char models[1200];
+
+		if (bench_values(rp, models, sizeof(models)))
+			fprintf(f, "In this benchmark, %s.\n\n", models);
 		for (size_t i = 0; i < rp->nbcharts; i++)
 			md_chart(f, &rp->bcharts[i].chart);
+		md_bench(rp, f);
 	}
 	fprintf(f, "---\nReport hash %s: first 8 hex digits of SHA-256 over %s.\n",
 		rp->hash, rp->hash_what);

@@ -169,6 +169,16 @@ int rp_seed_table(const struct report *rp, const struct rp_incident *inc,
 		  struct rp_table *t);
 void rp_table_free(struct rp_table *t);
 
+/* report_bench.c: bench.json as tables, one per key count.  Each returns
+ * 0, -ENOENT when the run has nothing at that key count, -ENOMEM; on
+ * error the table is empty. */
+/* Median Mop/s: "mix", "threads", then one column per impls[] entry. */
+int rp_bench_table(json_t *bench, double keys, struct rp_table *t);
+/* callgrind per-op counts: "map", Ir of get/get_with/put, LL misses. */
+int rp_bench_cg_table(json_t *bench, double keys, struct rp_table *t);
+/* What the medians are, the load and the CPU share (one paragraph). */
+void rp_bench_note(json_t *bench, char *buf, size_t n);
+
 /* report_html.c */
 /* s as HTML text or attribute value (<, >, &, " escaped); NULL prints
  * nothing.  Every page of the report escapes through it. */
