@@ -73,6 +73,12 @@
  * median ops/s column per map; NaN where not run), INCOMPLETE while
  * running; results/latest points to a default folder once complete.
  * Bad input: one line on stderr, exit 2, nothing written.
+ *
+ * ThreadSanitizer (build/tsan/maplab bench): a child TSan reports on exits
+ * with TSan's code 66, so its map's points are errors.  The binary carries
+ * tests/tsan.supp (liburcu's own libc calls only; harness/lanes/tsan.c),
+ * so no TSAN_OPTIONS are needed; tests/check_bench.c's `binary` case runs
+ * rcu, lfht and ck that way.
  */
 #include <errno.h>
 #include <fcntl.h>
