@@ -369,27 +369,71 @@ static const char *const bad_inputs[][6] = {
 	{"--mix", "r99,r99", NULL},
 	{"--keys", "1,2,3,4,5,6,7,8,9", NULL},
 	{"--seed", "x", NULL},
+	{"--keys", "abc", NULL},
+	{"--reads", "xyz", NULL},
+	{"--mix", "x50", NULL},
 };
 #define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
 
+/* Runs bench with argv, its stderr into err (len bytes); its exit code. */
+static int run_bench_stderr(int argc, const char **argv, char *err,
+			    size_t len)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2), rc;
+	size_t n;
+
+	ck_assert(f && saved >= 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(fileno(f), 2), 2);
+	rc = run_bench(argc, argv);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	rewind(f);
+	n = fread(err, 1, len - 1, f);
+	err[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+/* Bad input, with --out and without (then in an empty working folder,
+ * where the default results/ would go): exit 2, one line on stderr that
+ * names the command and points to --help, and nothing written. */
 START_TEST(test_bench_bad_input)
 {
-	char tmpl[] = "/tmp/check_bench.XXXXXX", out[4200];
+	char tmpl[] = "/tmp/check_bench.XXXXXX", out[4200], err[1024];
+	char cwd[4096];
 	const char *tmp = mkdtemp(tmpl);
 	const char *argv[10];
-	int argc = 0;
 
 	ck_assert_ptr_nonnull(tmp);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	snprintf(out, sizeof(out), "%s/out", tmp);
-	argv[argc++] = "bench";
-	argv[argc++] = "--out";
-	argv[argc++] = out;
-	for (int i = 0; bad_inputs[_i][i]; i++)
-		argv[argc++] = bad_inputs[_i][i];
-	argv[argc] = NULL;
-	ck_assert_int_eq(run_bench(argc, argv), 2);
-	/* nothing written: the --out folder was not even created */
-	ck_assert_int_eq(count_entries(tmp), 0);
+	for (int with_out = 1; with_out >= 0; with_out--) {
+		int argc = 0;
+		char *nl;
+
+		argv[argc++] = "bench";
+		if (with_out) {
+			argv[argc++] = "--out";
+			argv[argc++] = out;
+		} else {
+			ck_assert_int_eq(chdir(tmp), 0);
+		}
+		for (int i = 0; bad_inputs[_i][i]; i++)
+			argv[argc++] = bad_inputs[_i][i];
+		argv[argc] = NULL;
+		ck_assert_int_eq(run_bench_stderr(argc, argv, err, sizeof(err)),
+				 2);
+		nl = strchr(err, '\n');
+		ck_assert_msg(!strncmp(err, "maplab bench: ", 14) && nl &&
+				      !nl[1] && strstr(err, "--help"),
+			      "not one line naming bench and --help: '%s'", err);
+		/* nothing written: not the --out folder, not results/ */
+		ck_assert_int_eq(count_entries(tmp), 0);
+	}
+	ck_assert_int_eq(chdir(cwd), 0);
 	rm_rf(tmp);
 }
 END_TEST
