@@ -66,6 +66,12 @@ TEST_SRC := $(wildcard tests/check_*.c)
 TEST_HELP_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+# tests/tsan.supp's entries as one C string for harness/lanes/tsan.c
+# (__tsan_default_suppressions): a TSan maplab run by hand (`bench`,
+# `matrix`) skips the same liburcu internals as the lanes, and no more.
+TSAN_SUPP := $(shell sed -n 's/^\([a-z_]*:[^ ]*\)$$/\1\\n/p' tests/tsan.supp | tr -d '\n')
+$(call obj,harness/lanes/tsan.c): tests/tsan.supp
+$(call obj,harness/lanes/tsan.c): CFLAGS += -DMAPLAB_TSAN_SUPP='"$(TSAN_SUPP)"'
 MAPS_OBJ := $(call obj,$(MAPS_SRC))
 INC_OBJ := $(call obj,$(INC_SRC))
 RT_OBJ := $(call obj,$(RT_SRC))
@@ -147,11 +153,14 @@ tsan:
 # The suites whose threads share maps (re-entrant len/stats during
 # concurrent walks, RCU grace periods, syncmap promotions): TSan fails a
 # test on any report, a lock-order inversion included.
+# And check_bench's `binary` case: the TSan maplab's own bench of rcu,
+# lfht and ck, with no TSAN_OPTIONS (only the suppressions it carries).
 TSAN_CONCURRENCY := check_maps_concurrent check_rcu check_syncmap
 tsan-concurrency:
-	$(MAKE) BUILD=$(BUILD)/tsan SAN=thread \
-		$(addprefix $(BUILD)/tsan/tests/,$(TSAN_CONCURRENCY))
+	$(MAKE) BUILD=$(BUILD)/tsan SAN=thread $(BUILD)/tsan/maplab \
+		$(addprefix $(BUILD)/tsan/tests/,$(TSAN_CONCURRENCY) check_bench)
 	tests/run-tests.sh $(BUILD)/tsan $(TSAN_CONCURRENCY)
+	CK_RUN_CASE=binary tests/run-tests.sh $(BUILD)/tsan check_bench
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan SAN=address test
 

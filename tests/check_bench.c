@@ -11,7 +11,9 @@
  * and one data/bench.<mix>.<keys>.dat per point with the header
  * "threads <impl>...".  It runs twice: with the default reference-counted
  * values and with --values plain, each recorded in bench.json's params.
- * Bad input must exit 2 and write nothing.
+ * Bad input must exit 2 and write nothing.  The `binary` case runs the
+ * maplab binary itself (see test_bench_binary: in a TSan build, the check
+ * that the bench runs clean with only liburcu's internals suppressed).
  *
  * Speed is never asserted: the machine is shared and loaded.
  */
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness/bench/bench.h"
@@ -294,6 +297,57 @@ START_TEST(test_bench_callgrind)
 }
 END_TEST
 
+/* The maplab binary as a user runs it, on the maps whose synchronisation
+ * is in liburcu (rcu, lfht) or ck, with TSAN_OPTIONS unset: in a TSan
+ * build only the suppressions the binary carries apply (tests/tsan.supp's,
+ * compiled in), and a TSan report in a child ends it with TSan's exit code
+ * 66, which fails its point.  So every point ok and exit 0 means the bench
+ * runs clean under TSan (`make tsan-concurrency` runs this case); in other
+ * builds it is the binary's own end-to-end run. */
+START_TEST(test_bench_binary)
+{
+	static const char *const maps[] = {"rcu", "lfht", "ck"};
+	static const char *const bmix[] = {"r90", "churn"};
+	char tmpl[] = "/tmp/check_bench.XXXXXX", dir[4200], path[4300];
+	const char *tmp = mkdtemp(tmpl);
+	json_error_t jerr;
+	json_t *bj, *points;
+	int st;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/run", tmp);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		unsetenv("TSAN_OPTIONS");
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		execl(MAPLAB_BUILD_DIR "/maplab", "maplab", "bench", "--quick",
+		      "--keys", "1000", "--seconds", "0.02", "--reps", "1",
+		      "--threads", "1,2", "--mix", "r90,churn", "--variant",
+		      "rcu,lfht,ck", "--out", dir, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	snprintf(path, sizeof(path), "%s/bench.json", dir);
+	bj = json_load_file(path, 0, &jerr);
+	ck_assert_msg(bj, "%s/maplab bench wrote no bench.json (status %d): %s",
+		      MAPLAB_BUILD_DIR, st, jerr.text);
+	points = json_object_get(bj, "points");
+	/* the points before the status: a failure then names the point and
+	 * its reason ("child exited with status 66": TSan reported) */
+	for (size_t m = 0; m < 2; m++)
+		for (size_t i = 0; i < 3; i++)
+			for (int t = 1; t <= 2; t++)
+				check_point(points, bmix[m], maps[i], t, false);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "maplab bench: status %d", st);
+	json_decref(bj);
+	rm_rf(tmp);
+}
+END_TEST
+
 /* Each row: argv after "bench" (NULL-terminated), must exit 2. */
 static const char *const bad_inputs[][6] = {
 	{"--mix", "r101", NULL},
@@ -315,27 +369,71 @@ static const char *const bad_inputs[][6] = {
 	{"--mix", "r99,r99", NULL},
 	{"--keys", "1,2,3,4,5,6,7,8,9", NULL},
 	{"--seed", "x", NULL},
+	{"--keys", "abc", NULL},
+	{"--reads", "xyz", NULL},
+	{"--mix", "x50", NULL},
 };
 #define NBAD (sizeof(bad_inputs) / sizeof(bad_inputs[0]))
 
+/* Runs bench with argv, its stderr into err (len bytes); its exit code. */
+static int run_bench_stderr(int argc, const char **argv, char *err,
+			    size_t len)
+{
+	FILE *f = tmpfile();
+	int saved = dup(2), rc;
+	size_t n;
+
+	ck_assert(f && saved >= 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(fileno(f), 2), 2);
+	rc = run_bench(argc, argv);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	rewind(f);
+	n = fread(err, 1, len - 1, f);
+	err[n] = '\0';
+	fclose(f);
+	return rc;
+}
+
+/* Bad input, with --out and without (then in an empty working folder,
+ * where the default results/ would go): exit 2, one line on stderr that
+ * names the command and points to --help, and nothing written. */
 START_TEST(test_bench_bad_input)
 {
-	char tmpl[] = "/tmp/check_bench.XXXXXX", out[4200];
+	char tmpl[] = "/tmp/check_bench.XXXXXX", out[4200], err[1024];
+	char cwd[4096];
 	const char *tmp = mkdtemp(tmpl);
 	const char *argv[10];
-	int argc = 0;
 
 	ck_assert_ptr_nonnull(tmp);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	snprintf(out, sizeof(out), "%s/out", tmp);
-	argv[argc++] = "bench";
-	argv[argc++] = "--out";
-	argv[argc++] = out;
-	for (int i = 0; bad_inputs[_i][i]; i++)
-		argv[argc++] = bad_inputs[_i][i];
-	argv[argc] = NULL;
-	ck_assert_int_eq(run_bench(argc, argv), 2);
-	/* nothing written: the --out folder was not even created */
-	ck_assert_int_eq(count_entries(tmp), 0);
+	for (int with_out = 1; with_out >= 0; with_out--) {
+		int argc = 0;
+		char *nl;
+
+		argv[argc++] = "bench";
+		if (with_out) {
+			argv[argc++] = "--out";
+			argv[argc++] = out;
+		} else {
+			ck_assert_int_eq(chdir(tmp), 0);
+		}
+		for (int i = 0; bad_inputs[_i][i]; i++)
+			argv[argc++] = bad_inputs[_i][i];
+		argv[argc] = NULL;
+		ck_assert_int_eq(run_bench_stderr(argc, argv, err, sizeof(err)),
+				 2);
+		nl = strchr(err, '\n');
+		ck_assert_msg(!strncmp(err, "maplab bench: ", 14) && nl &&
+				      !nl[1] && strstr(err, "--help"),
+			      "not one line naming bench and --help: '%s'", err);
+		/* nothing written: not the --out folder, not results/ */
+		ck_assert_int_eq(count_entries(tmp), 0);
+	}
+	ck_assert_int_eq(chdir(cwd), 0);
 	rm_rf(tmp);
 }
 END_TEST
@@ -356,6 +454,10 @@ static Suite *bench_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_bench_quick_writes_results, 0, 3);
 	tcase_add_test(tc, test_bench_callgrind);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("binary");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_bench_binary);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("input");
 	tcase_set_timeout(tc, 30);

@@ -73,6 +73,12 @@
  * median ops/s column per map; NaN where not run), INCOMPLETE while
  * running; results/latest points to a default folder once complete.
  * Bad input: one line on stderr, exit 2, nothing written.
+ *
+ * ThreadSanitizer (build/tsan/maplab bench): a child TSan reports on exits
+ * with TSan's code 66, so its map's points are errors.  The binary carries
+ * tests/tsan.supp (liburcu's own libc calls only; harness/lanes/tsan.c),
+ * so no TSAN_OPTIONS are needed; tests/check_bench.c's `binary` case runs
+ * rcu, lfht and ck that way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1741,16 +1747,20 @@ struct kids {
 };
 
 /* Forks the child of map i (it never returns here) and waits for its
- * prefill: prefilling one map at a time, they would only slow each other. */
-static void spawn_kid(const struct opts *o, struct shared *sh, size_t mi,
-		      size_t ki, size_t i, struct kids *k, double limit)
+ * prefill: prefilling one map at a time, they would only slow each other.
+ * 0, or -errno when no child could be started (no pipe or no fork: map i
+ * is marked out, and no descriptor of its is left open); a child that
+ * failed its prefill is 0 here, k->alive[i] false, reaped by reap_kid. */
+static int spawn_kid(const struct opts *o, struct shared *sh, size_t mi,
+		     size_t ki, size_t i, struct kids *k, double limit)
 {
-	int cp[2], rp[2];
-	char ok;
+	int cp[2] = {-1, -1}, rp[2] = {-1, -1}, rc = 0;
+	char ok, why[96];
 
 	if (pipe(cp) || pipe(rp)) {
-		map_failed(o, sh, mi, ki, i, "pipe failed");
-		return;
+		rc = -errno;
+		snprintf(why, sizeof(why), "pipe failed: %s", strerror(-rc));
+		goto out;
 	}
 	fflush(stdout);
 	fflush(stderr);
@@ -1768,15 +1778,26 @@ static void spawn_kid(const struct opts *o, struct shared *sh, size_t mi,
 		alarm((unsigned)ceil(limit));
 		child_map(o, sh, mi, ki, i, cp[0], rp[1]);
 	}
+	if (k->pid[i] < 0) {
+		rc = -errno;
+		snprintf(why, sizeof(why), "fork failed: %s", strerror(-rc));
+		goto out;
+	}
 	close(cp[0]);
 	close(rp[1]);
 	k->cmdfd[i] = cp[1];
 	k->resfd[i] = rp[0];
-	if (k->pid[i] < 0) {
-		map_failed(o, sh, mi, ki, i, "fork failed");
-		return;
-	}
 	k->alive[i] = xread(k->resfd[i], &ok, 1);
+	return 0;
+out:	/* nothing of map i stays open */
+	for (int e = 0; e < 2; e++) {
+		if (cp[e] >= 0)
+			close(cp[e]);
+		if (rp[e] >= 0)
+			close(rp[e]);
+	}
+	map_failed(o, sh, mi, ki, i, why);
+	return rc;
 }
 
 /* Every thread count: a warm-up pass and o->reps measured passes, each
@@ -1858,7 +1879,7 @@ static void run_group(const struct opts *o, struct shared *sh, size_t mi,
 		k.alive[i] = false;
 		k.pid[i] = -1;
 		k.cmdfd[i] = k.resfd[i] = -1;
-		spawn_kid(o, sh, mi, ki, i, &k, limit);
+		nfail += spawn_kid(o, sh, mi, ki, i, &k, limit) != 0;
 	}
 	run_passes(o, sh, mi, ki, &k);
 	for (size_t i = 0; i < o->nimpl; i++)
@@ -2056,7 +2077,8 @@ static double cg_event(char names[][8], const double *vals, int n,
 	return 0;
 }
 
-/* Runs valgrind on one (map, keys); 0 or -1 (see the .log beside). */
+/* Runs valgrind on one (map, keys); 0, or -errno (-ECHILD: valgrind or
+ * the child mode failed, see the .log beside). */
 static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
 		    uint64_t ops, const char *out, const char *log)
 {
@@ -2074,7 +2096,7 @@ static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
 	} else {
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n <= 0)
-			return -1;
+			return n < 0 ? -errno : -ENOENT;
 		self[n] = '\0';
 	}
 	snprintf(a_keys, sizeof(a_keys), "%llu", (unsigned long long)keys);
@@ -2084,7 +2106,7 @@ static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
-		return -1;
+		return -errno;
 	if (pid == 0) {
 		char *argv[] = {"valgrind", "--tool=callgrind",
 				"--cache-sim=yes", CG_I1, CG_D1, CG_LL,
@@ -2105,14 +2127,16 @@ static int cg_spawn(const struct opts *o, const char *impl, uint64_t keys,
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
+			if (fd > 2) /* valgrind needs only 1 and 2 */
+				close(fd);
 		}
 		execvp("valgrind", argv);
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+			return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -ECHILD;
 }
 
 /* Per-op figures of one (map, keys) into arr; false when it failed. */

@@ -31,6 +31,11 @@
  * because TSan's shadow memory counts in RSS.
  *
  * Single-threaded, like the runner it drives.
+ *
+ * The suppressions are in the binary too: a TSan build compiles the
+ * entries of tests/tsan.supp into __tsan_default_suppressions() below, so
+ * that maplab run by hand - `bench`, `matrix` - with no TSAN_OPTIONS
+ * skips liburcu's internals as this lane does (and nothing else).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -50,12 +55,28 @@
 #include "harness/lanes/ci.h"
 #include "harness/lanes/lane_args.h"
 #include "harness/lanes/tsan.h"
+#include "maps/util.h" /* ML_TSAN */
 
 #ifndef MAPLAB_SAN
 #define MAPLAB_SAN ""
 #endif
 
 #define TSAN_ENV "MAPLAB_TSAN_LOGS"
+
+#ifdef ML_TSAN
+#ifndef MAPLAB_TSAN_SUPP
+#error "MAPLAB_TSAN_SUPP: the Makefile passes tests/tsan.supp's entries"
+#endif
+/* TSan's hook for built-in suppressions: its runtime reads them at start-up
+ * along with any file TSAN_OPTIONS names (the lanes still name
+ * tests/tsan.supp; an entry given twice is harmless).  The entries are
+ * tests/tsan.supp's, each justified there. */
+const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void)
+{
+	return MAPLAB_TSAN_SUPP;
+}
+#endif
 
 /* The lane's caps.  TSan's shadow memory counts in RSS (several times the
  * program's own memory), so the RSS cap is raised from the normal 256 MiB
