@@ -26,6 +26,8 @@
 #include <jansson.h>
 
 #include "harness/lanes/envelope_search.h"
+#include "harness/runtime/ictx.h"
+#include "incidents/registry.h"
 #include "tests/ck_run.h"
 
 static const struct env_cfg cfg = {.from = 37500, .to = 300000, .reps = 3,
@@ -369,6 +371,41 @@ START_TEST(test_envelope_fixtures)
 }
 END_TEST
 
+/* The parameter searched by default is the one the descriptor names
+ * (.envelope_param): every name given is a parameter the incident
+ * declares; `--help` lists each incident's; an incident that names none
+ * (fxreported) needs --param: exit 2, one line, nothing written. */
+START_TEST(test_default_param_from_descriptor)
+{
+	char top[] = "/tmp/maplab-envelope-XXXXXX", dir[PATH_MAX], *out;
+	char *help[] = {"envelope", "--help", NULL};
+	char *none[] = {"envelope", "fxreported", "--out", dir, NULL};
+
+	for (size_t i = 0; i < incident_count; i++) {
+		const struct incident *inc = incident_table[i];
+
+		ck_assert_msg(!inc->envelope_param ||
+			      ictx_find_param(inc, inc->envelope_param),
+			      "%s: .envelope_param %s is none of its parameters",
+			      inc->name, inc->envelope_param);
+	}
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/x", top);
+	ck_assert_int_eq(fx(top, help, &out), 0);
+	ck_assert_msg(strstr(out, "fxkeep: keep_mib") &&
+		      strstr(out, "fxclean: after_ms") &&
+		      strstr(out, "fxreported: none, give --param"), "%s", out);
+	g_free(out);
+	ck_assert_int_eq(fx(top, none, &out), 2);
+	ck_assert_msg(strstr(out, "fxreported names no load parameter") &&
+		      strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
+	ck_assert(access(dir, F_OK) != 0);
+	g_free(out);
+	snprintf(dir, sizeof(dir), "rm -rf '%s'", top);
+	ck_assert_int_eq(system(dir), 0);
+}
+END_TEST
+
 /* The search fxkeep (a knee at the budget, 192 MiB) as both tests give it */
 #define KEEP "envelope", "fxkeep", "--variant", "mutex,sharded", "--from", \
 	"8", "--to", "512", "--reps", "2", "-q"
@@ -590,6 +627,7 @@ int main(void)
 	suite_add_tcase(s, t);
 	t = tcase_create("end to end");
 	tcase_set_timeout(t, 120);
+	tcase_add_test(t, test_default_param_from_descriptor);
 	tcase_add_test(t, test_envelope_fixtures);
 	tcase_add_test(t, test_rounds_equal_one_machine);
 	tcase_add_test(t, test_merge_keeps_every_envelope);

@@ -1,13 +1,15 @@
 /*
  * harness/lanes/envelope.c - `maplab envelope INCIDENT [--variant LIST]
- * [--param NAME] [--from A --to B]`: for each variant, the load at which a
- * run tips from bounded to unbounded memory (oom, or growth above
- * --growth MiB/s while loaded), searched by envelope_search.c's pure
- * env_next(); every probe is an ordinary run (runner_run, the same caps as
- * any run) recorded in one results folder, whose manifest's "envelope"
- * holds the search and its result per variant; the report draws it
- * (#envelope).  Bad input exits 2 with one line before anything is
- * written.  Single-threaded: one child at a time, variants in turn.
+ * [--param NAME] [--from A --to B]`: for each variant, the load (by
+ * default the parameter the incident's descriptor names, .envelope_param;
+ * no incident is named here) at which a run tips from bounded to
+ * unbounded memory (oom, or growth above --growth MiB/s while loaded),
+ * searched by envelope_search.c's pure env_next(); every probe is an
+ * ordinary run (runner_run, the same caps as any run) recorded in one
+ * results folder, whose manifest's "envelope" holds the search and its
+ * result per variant; the report draws it (#envelope).  Bad input exits
+ * 2 with one line before anything is written.  Single-threaded: one child
+ * at a time, variants in turn.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -50,8 +52,8 @@ static void usage(FILE *f)
 	      "       maplab envelope INCIDENT [same options] --rounds DIR\n"
 	      "                (--shard I/N | --pending | --merge [--out DIR])\n\n"
 	      "For each variant (default: the thread-safe C variants), searches\n"
-	      "one load parameter (default metrics: rate, payment: rate, config:\n"
-	      "keys_max) from A (default its quick value / 8) to B (default its\n"
+	      "one load parameter (default: the incident's own, listed below)\n"
+	      "from A (default its quick value / 8) to B (default its\n"
 	      "quick value) for the knee where a run tips from bounded to\n"
 	      "unbounded memory: oom, or live memory growing faster than\n"
 	      "--growth MiB/s while loaded (default: the budget over two run\n"
@@ -64,16 +66,12 @@ static void usage(FILE *f)
 	      "DIR's earlier rounds) into DIR/round-K-shard-I-of-N; --pending\n"
 	      "exits 0 while a round is left to run, 1 when every variant is\n"
 	      "settled; --merge makes one envelope folder of all rounds.\n"
-	      "docs/envelope.md.\n", f);
-}
-
-static const char *default_param(const char *inc)
-{
-	if (!strcmp(inc, "metrics") || !strcmp(inc, "payment"))
-		return "rate";
-	if (!strcmp(inc, "config"))
-		return "keys_max";
-	return NULL;
+	      "docs/envelope.md.\n\nThe parameter searched by default:", f);
+	for (size_t i = 0; i < incident_count; i++)
+		fprintf(f, "%s %s: %s", i % 4 ? "," : "\n ", incident_table[i]->name,
+			incident_table[i]->envelope_param ?
+			incident_table[i]->envelope_param : "none, give --param");
+	fputc('\n', f);
 }
 
 /* A number within the parameter's range (whole when it is); 0 or 2. */
@@ -177,12 +175,13 @@ static int resolve(struct env *e, const struct raw *r, const char *incident)
 			e->inc = incident_table[i];
 	if (!e->inc)
 		return env_bad("unknown incident '%s'; see maplab list", incident);
-	pname = r->param ? r->param : default_param(incident);
-	if (!pname && e->inc->params)
-		pname = e->inc->params[0].name;
-	if (!pname || !(e->param = ictx_find_param(e->inc, pname)))
+	pname = r->param ? r->param : e->inc->envelope_param;
+	if (!pname)
+		return env_bad("%s names no load parameter to search: give --param "
+			   "NAME (its parameters: maplab list)", incident);
+	if (!(e->param = ictx_find_param(e->inc, pname)))
 		return env_bad("--param %s: %s has no such parameter; see maplab list",
-			   pname ? pname : "?", incident);
+			   pname, incident);
 	e->cfg = (struct env_cfg){.reps = 3, .ratio = 1.25, .max_probes = 20,
 				  .integer = e->param->integer,
 				  .from = e->param->quick / 8, .to = e->param->quick};
