@@ -533,6 +533,16 @@ void env_print_table(const struct env *e)
 	       "lowest knee's upper end\n", e->growth);
 }
 
+void env_report(const char *dir)
+{
+	struct report_opts ro = {.quiet = true};
+	char err[512];
+
+	if (report_render(dir, &ro, err, sizeof(err)))
+		fprintf(stderr, "maplab envelope: the report of %s could not be "
+			"rendered: %s\n", dir, err);
+}
+
 /* Runs still to make, as the variants' searches estimate them now. */
 static size_t left_now(const struct env *e)
 {
@@ -620,11 +630,8 @@ int envelope_main(int argc, char **argv)
 	if (results_close(&d, !rc && !runner_interrupted) && !rc)
 		rc = -EIO;
 	env_print_table(e);
-	if (!rc && e->report) {
-		char *rargv[] = {"report", label, "--quiet", NULL};
-
-		report_main(3, rargv);
-	}
+	if (!rc && e->report)
+		env_report(label);
 	printf("results: %s%s\n", label, runner_interrupted ? " (INCOMPLETE: "
 	       "interrupted)" : "");
 	free(e);
