@@ -365,6 +365,8 @@ START_TEST(test_envelope_fixtures)
 	/* the probes are not judged as matrix cells */
 	ck_assert(strstr(html, "The runs are envelope probes") &&
 		  !strstr(html, "as expected?"));
+	/* What ran: the kind, and no preset (an envelope has none) */
+	ck_assert(strstr(html, " (envelope)</dd>") && !strstr(html, "preset ?"));
 	g_free(html);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	ck_assert_int_eq(system(cmd), 0);
