@@ -352,19 +352,36 @@ static void fmt_val(double v, char *buf, size_t n)
 		snprintf(buf, n, "%g", v);
 }
 
-/* "tips between 106k and 150k, 3/3 bounded below, 3/3 tipped above" */
+/* "; a run tipped already at 100k (1/3)": a tip below the lower end. */
+static void edge_text(const struct env_step *s, char *buf, size_t n)
+{
+	char ed[32];
+
+	buf[0] = '\0';
+	if (!(s->edge < s->lo))
+		return;
+	fmt_val(s->edge, ed, sizeof(ed));
+	snprintf(buf, n, "; a run tipped already at %s (%u/%u)", ed,
+		 s->edge_tipped, s->edge_runs);
+}
+
+/* "tips between 106k and 150k rate, 3/3 bounded below, 3/3 tipped
+ * above"; a lower end with a minority of tips is "an edge". */
 static void result_text(const struct env *e, const struct env_var *v,
 			char *buf, size_t n)
 {
-	char lo[32], hi[32];
+	char lo[32], hi[32], ed[96];
 	const struct env_step *s = &v->st;
+	const char *edge = s->lo_tipped ? " (an edge)" : "";
 
 	fmt_val(s->lo, lo, sizeof(lo));
 	fmt_val(s->hi, hi, sizeof(hi));
+	edge_text(s, ed, sizeof(ed));
 	switch (s->state) {
 	case ENV_HOLDS:
-		snprintf(buf, n, "holds up to %s %s (%u/%u bounded there)", lo,
-			 e->param->name, s->lo_runs - s->lo_tipped, s->lo_runs);
+		snprintf(buf, n, "holds up to %s %s (%u/%u bounded there%s)%s", lo,
+			 e->param->name, s->lo_runs - s->lo_tipped, s->lo_runs,
+			 s->lo_tipped ? ": an edge" : "", ed);
 		break;
 	case ENV_TIPS_LOW:
 		snprintf(buf, n, "tips at %s %s already (the bottom of the range; "
@@ -373,11 +390,12 @@ static void result_text(const struct env *e, const struct env_var *v,
 	case ENV_KNEE:
 	case ENV_BUDGET:
 	case ENV_RUNNING:
-		snprintf(buf, n, "%s between %s and %s %s, %u/%u bounded below, "
-			 "%u/%u tipped above%s", s->state == ENV_KNEE ? "tips"
+		snprintf(buf, n, "%s between %s and %s %s, %u/%u bounded below%s, "
+			 "%u/%u tipped above%s%s", s->state == ENV_KNEE ? "tips"
 			 : "(unfinished) tips", lo, hi, e->param->name,
-			 s->lo_runs - s->lo_tipped, s->lo_runs, s->hi_tipped,
-			 s->hi_runs, s->state == ENV_BUDGET ? " (probe budget spent)" : "");
+			 s->lo_runs - s->lo_tipped, s->lo_runs, edge, s->hi_tipped,
+			 s->hi_runs, ed, s->state == ENV_BUDGET ?
+			 " (probe budget spent)" : "");
 		break;
 	}
 }
@@ -461,11 +479,14 @@ static json_t *result_json(const struct env *e, const struct env_var *v)
 	char text[300];
 
 	result_text(e, v, text, sizeof(text));
-	return json_pack("{s:s, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:b, s:s}",
+	return json_pack("{s:s, s:o, s:o, s:i, s:i, s:i, s:i, s:o, s:i, s:i, "
+			 "s:i, s:b, s:s}",
 			 "state", env_state_name(v->st.state), "lo",
 			 results_num(v->st.lo), "hi", results_num(v->st.hi),
 			 "lo_runs", v->st.lo_runs, "lo_tipped", v->st.lo_tipped,
 			 "hi_runs", v->st.hi_runs, "hi_tipped", v->st.hi_tipped,
+			 "edge", results_num(v->st.edge), "edge_runs",
+			 v->st.edge_runs, "edge_tipped", v->st.edge_tipped,
 			 "probes", (int)v->n, "failed", v->failed, "text", text);
 }
 
@@ -529,8 +550,10 @@ void env_print_table(const struct env *e)
 		printf("\n");
 	}
 	printf("tipped = oom, crash or hang, or live memory growing faster than "
-	       "%g MiB/s while loaded; headroom = the highest bounded load / the "
-	       "lowest knee's upper end\n", e->growth);
+	       "%g MiB/s while loaded; above/below = the lowest load where most "
+	       "runs tipped / the highest below it where most did not (an edge: "
+	       "some did); headroom = a design's lower end / the lowest knee's "
+	       "upper end\n", e->growth);
 }
 
 void env_report(const char *dir)
