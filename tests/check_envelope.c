@@ -142,6 +142,12 @@ START_TEST(test_noisy_repeats_move_bracket)
 }
 END_TEST
 
+/* Equal, or both NaN (unknown). */
+static bool same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
 /* env_next on scripted results at the ends: the upper end needs most of
  * its runs tipped; a lower end with a minority of tips is an edge. */
 START_TEST(test_edge_table)
@@ -191,12 +197,8 @@ START_TEST(test_edge_table)
 		env_next(&cfg, t[i].p, t[i].n, &st);
 		ck_assert_msg(st.state == t[i].state, "%s: %s", t[i].what,
 			      env_state_name(st.state));
-		ck_assert_msg((st.lo == t[i].lo || (isnan(st.lo) && isnan(t[i].lo)))
-			      && (st.hi == t[i].hi || (isnan(st.hi) && isnan(t[i].hi)))
-			      && (st.edge == t[i].edge ||
-				  (isnan(st.edge) && isnan(t[i].edge))) &&
-			      (st.next == t[i].next ||
-			       (isnan(st.next) && isnan(t[i].next))),
+		ck_assert_msg(same(st.lo, t[i].lo) && same(st.hi, t[i].hi) &&
+			      same(st.edge, t[i].edge) && same(st.next, t[i].next),
 			      "%s: lo %g hi %g edge %g next %g", t[i].what, st.lo,
 			      st.hi, st.edge, st.next);
 		ck_assert_msg(st.lo_tipped == t[i].lo_tipped &&

@@ -13,9 +13,10 @@
  *   lo = the highest value below hi that did not (its runs may hold a
  *        minority of tips: then lo is an edge, and says so),
  *   edge = the lowest value below hi with any tipped run (NaN: none).
- * So a knee's upper end always has most of its runs tipped, and its lower
- * end most of them bounded: the knee is where runs go from mostly bounded
- * to mostly tipped, and the edge says how far below it a run tipped.
+ * So a knee's upper end always has most of its runs tipped, and at most
+ * half of its lower end's did: the knee is where runs go from mostly
+ * bounded to mostly tipped, and the edge says how far below it a run
+ * tipped (with no hi yet, edge is the lowest value with a tipped run).
  * Steps, in order: probe `to` (the top); not mostly tipped there after
  * `reps` runs: "holds up to to".  Then probe `from`; mostly tipped there:
  * "tips at or below from".  Then bisect (geometric mean: loads span
