@@ -154,6 +154,10 @@ struct incident {
 	 * folder incidents/<go_twin>/go (built as build/go/<go_twin>); NULL:
 	 * none, the go-* variants do not apply. */
 	const char *go_twin;
+	/* The load parameter `maplab envelope` searches when no --param is
+	 * given: one of params, named as there ("rate"); NULL: none, the
+	 * envelope needs --param. */
+	const char *envelope_param;
 
 	/* Allocate state, open the map, register metrics.  0 or -errno. */
 	int (*setup)(struct ictx *ctx, void **state);

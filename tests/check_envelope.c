@@ -3,9 +3,12 @@
  * (harness/lanes/envelope_search.c), driven by scripted designs: a design
  * that tips at and above a known load, one that never tips, one that tips
  * everywhere, and a noisy one whose repetitions disagree near its knee;
- * env_grid (the rounds of a sharded search) case by case and round by
- * round against env_next.  Pure functions, so no run is made: each test
- * is milliseconds.  End to end on the fixtures binary: `envelope` (a
+ * scripted ends (a knee's upper end needs most of its runs tipped, a lower
+ * end with a minority of tips is an edge); env_grid (the rounds of a
+ * sharded search) case by case and round by round against env_next.
+ * Pure functions, so no run is made: each test is milliseconds.  The
+ * default parameter comes from the descriptor (--help, a refusal).  End
+ * to end on the fixtures binary: `envelope` (a
  * fixture that finishes cleanly holds, one that really exceeds its budget
  * tips at the bottom of the range) and the report's #envelope (~5 s); the
  * search over two shard processes round by round (fxkeep: a knee at the
@@ -26,6 +29,8 @@
 #include <jansson.h>
 
 #include "harness/lanes/envelope_search.h"
+#include "harness/runtime/ictx.h"
+#include "incidents/registry.h"
 #include "tests/ck_run.h"
 
 static const struct env_cfg cfg = {.from = 37500, .to = 300000, .reps = 3,
@@ -109,21 +114,97 @@ START_TEST(test_holds_and_tips_low)
 }
 END_TEST
 
-/* A repetition that contradicts the bracket moves it; the search still
- * ends with the whole bracket confirmed, within its budget. */
+/* A repetition that contradicts the bracket moves it: below the knee a
+ * first run that tips is outvoted by its repeats (1 of 3), so that load
+ * is no upper end; the search ends with the knee between a load mostly
+ * bounded and one mostly tipped, within its budget. */
 START_TEST(test_noisy_repeats_move_bracket)
 {
+	static const double knees[] = {60000, 106000, 150000, 250000};
 	struct env_probe p[64];
 	struct env_step st;
 	size_t n;
 
-	search(&cfg, noisy, 150000, p, &n, &st);
-	ck_assert_msg(st.state == ENV_KNEE || st.state == ENV_BUDGET, "%s",
-		      env_state_name(st.state));
-	ck_assert(st.lo < 150000);
-	ck_assert_uint_eq(st.lo_tipped, 0);
-	if (st.state == ENV_KNEE)
+	for (size_t i = 0; i < sizeof(knees) / sizeof(knees[0]); i++) {
+		search(&cfg, noisy, knees[i], p, &n, &st);
+		ck_assert_msg(st.state == ENV_KNEE || st.state == ENV_BUDGET,
+			      "knee %g: %s", knees[i], env_state_name(st.state));
+		ck_assert(st.lo < knees[i]);
+		ck_assert_uint_le(2 * st.lo_tipped, st.lo_runs);
+		ck_assert_uint_gt(2 * st.hi_tipped, st.hi_runs);
+		if (st.state != ENV_KNEE)
+			continue;
+		ck_assert_msg(knees[i] <= st.hi, "knee %g: upper end %g (%u/%u)",
+			      knees[i], st.hi, st.hi_tipped, st.hi_runs);
 		ck_assert_uint_eq(st.lo_runs, 3);
+		ck_assert_uint_eq(st.hi_runs, 3);
+	}
+}
+END_TEST
+
+/* Equal, or both NaN (unknown). */
+static bool same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* env_next on scripted results at the ends: the upper end needs most of
+ * its runs tipped; a lower end with a minority of tips is an edge. */
+START_TEST(test_edge_table)
+{
+	static const struct {
+		const char *what;
+		struct env_probe p[12];
+		size_t n;
+		enum env_state state;
+		double lo, hi, edge, next;
+		unsigned lo_tipped, hi_tipped;
+	} t[] = {
+		{"1/3 tipped above is no knee: the next mostly tipped load is",
+		 {{300000, true}, {121000, false}, {121000, false},
+		  {121000, false}, {138000, true}, {138000, false},
+		  {138000, false}, {155000, true}}, 8,
+		 ENV_RUNNING, 138000, 155000, 138000, 155000, 1, 1},
+		{"...and once it is confirmed, the knee's lower end is an edge",
+		 {{300000, true}, {121000, false}, {121000, false},
+		  {121000, false}, {138000, true}, {138000, false},
+		  {138000, false}, {155000, true}, {155000, true},
+		  {155000, true}}, 10,
+		 ENV_KNEE, 138000, 155000, 138000, NAN, 1, 3},
+		{"2/3 tipped above is a knee",
+		 {{300000, true}, {121000, false}, {121000, false},
+		  {121000, false}, {138000, true}, {138000, false},
+		  {138000, true}}, 7,
+		 ENV_KNEE, 121000, 138000, NAN, NAN, 0, 2},
+		{"1 of 2 is no majority yet: its third run decides",
+		 {{300000, true}, {121000, false}, {121000, false},
+		  {121000, false}, {138000, true}, {138000, false},
+		  {155000, true}, {155000, true}, {155000, true}}, 9,
+		 ENV_RUNNING, 138000, 155000, 138000, 138000, 1, 3},
+		{"the top tipped 1 of 3: it holds, an edge",
+		 {{300000, true}, {300000, false}, {300000, false}}, 3,
+		 ENV_HOLDS, 300000, NAN, 300000, NAN, 1, 0},
+		{"a tip below a lower end that held 3/3: named as the edge",
+		 {{300000, true}, {100000, true}, {100000, false},
+		  {100000, false}, {121000, false}, {121000, false},
+		  {121000, false}, {138000, true}, {138000, true},
+		  {138000, true}}, 10,
+		 ENV_KNEE, 121000, 138000, 100000, NAN, 0, 3},
+	};
+	struct env_step st;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		env_next(&cfg, t[i].p, t[i].n, &st);
+		ck_assert_msg(st.state == t[i].state, "%s: %s", t[i].what,
+			      env_state_name(st.state));
+		ck_assert_msg(same(st.lo, t[i].lo) && same(st.hi, t[i].hi) &&
+			      same(st.edge, t[i].edge) && same(st.next, t[i].next),
+			      "%s: lo %g hi %g edge %g next %g", t[i].what, st.lo,
+			      st.hi, st.edge, st.next);
+		ck_assert_msg(st.lo_tipped == t[i].lo_tipped &&
+			      st.hi_tipped == t[i].hi_tipped, "%s: %u and %u tipped",
+			      t[i].what, st.lo_tipped, st.hi_tipped);
+	}
 }
 END_TEST
 
@@ -252,6 +333,15 @@ START_TEST(test_grid_rounds)
 		ck_assert_int_eq(b.state, a.state);
 		ck_assert_double_eq(b.lo, a.lo);
 		ck_assert_double_eq(b.hi, a.hi);
+		if (knees[i] > cfg.from / 0.9) { /* noisy: repeats outvote a tip */
+			search(&cfg, noisy, knees[i], p, &n, &a);
+			grid_search(&cfg, 1, noisy, knees[i], q, &m, &b);
+			ck_assert_msg(b.state == a.state && b.lo == a.lo &&
+				      b.hi == a.hi, "noisy knee %g: %s %g..%g, "
+				      "width 1 %s %g..%g", knees[i],
+				      env_state_name(a.state), a.lo, a.hi,
+				      env_state_name(b.state), b.lo, b.hi);
+		}
 		for (unsigned w = 2; w <= 7; w++) {
 			unsigned r = grid_search(&wide, w, sharp, knees[i], q, &m, &b);
 
@@ -363,9 +453,46 @@ START_TEST(test_envelope_fixtures)
 	/* the probes are not judged as matrix cells */
 	ck_assert(strstr(html, "The runs are envelope probes") &&
 		  !strstr(html, "as expected?"));
+	/* What ran: the kind, and no preset (an envelope has none) */
+	ck_assert(strstr(html, " (envelope)</dd>") && !strstr(html, "preset ?"));
 	g_free(html);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
 	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* The parameter searched by default is the one the descriptor names
+ * (.envelope_param): every name given is a parameter the incident
+ * declares; `--help` lists each incident's; an incident that names none
+ * (fxreported) needs --param: exit 2, one line, nothing written. */
+START_TEST(test_default_param_from_descriptor)
+{
+	char top[] = "/tmp/maplab-envelope-XXXXXX", dir[PATH_MAX], *out;
+	char *help[] = {"envelope", "--help", NULL};
+	char *none[] = {"envelope", "fxreported", "--out", dir, NULL};
+
+	for (size_t i = 0; i < incident_count; i++) {
+		const struct incident *inc = incident_table[i];
+
+		ck_assert_msg(!inc->envelope_param ||
+			      ictx_find_param(inc, inc->envelope_param),
+			      "%s: .envelope_param %s is none of its parameters",
+			      inc->name, inc->envelope_param);
+	}
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/x", top);
+	ck_assert_int_eq(fx(top, help, &out), 0);
+	ck_assert_msg(strstr(out, "fxkeep: keep_mib") &&
+		      strstr(out, "fxclean: after_ms") &&
+		      strstr(out, "fxreported: none, give --param"), "%s", out);
+	g_free(out);
+	ck_assert_int_eq(fx(top, none, &out), 2);
+	ck_assert_msg(strstr(out, "fxreported names no load parameter") &&
+		      strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
+	ck_assert(access(dir, F_OK) != 0);
+	g_free(out);
+	snprintf(dir, sizeof(dir), "rm -rf '%s'", top);
+	ck_assert_int_eq(system(dir), 0);
 }
 END_TEST
 
@@ -584,12 +711,14 @@ int main(void)
 	tcase_add_test(t, test_knee_found);
 	tcase_add_test(t, test_holds_and_tips_low);
 	tcase_add_test(t, test_noisy_repeats_move_bracket);
+	tcase_add_test(t, test_edge_table);
 	tcase_add_test(t, test_budget_and_purity);
 	tcase_add_test(t, test_grid_table);
 	tcase_add_test(t, test_grid_rounds);
 	suite_add_tcase(s, t);
 	t = tcase_create("end to end");
 	tcase_set_timeout(t, 120);
+	tcase_add_test(t, test_default_param_from_descriptor);
 	tcase_add_test(t, test_envelope_fixtures);
 	tcase_add_test(t, test_rounds_equal_one_machine);
 	tcase_add_test(t, test_merge_keeps_every_envelope);

@@ -1,13 +1,15 @@
 /*
  * harness/lanes/envelope.c - `maplab envelope INCIDENT [--variant LIST]
- * [--param NAME] [--from A --to B]`: for each variant, the load at which a
- * run tips from bounded to unbounded memory (oom, or growth above
- * --growth MiB/s while loaded), searched by envelope_search.c's pure
- * env_next(); every probe is an ordinary run (runner_run, the same caps as
- * any run) recorded in one results folder, whose manifest's "envelope"
- * holds the search and its result per variant; the report draws it
- * (#envelope).  Bad input exits 2 with one line before anything is
- * written.  Single-threaded: one child at a time, variants in turn.
+ * [--param NAME] [--from A --to B]`: for each variant, the load (by
+ * default the parameter the incident's descriptor names, .envelope_param;
+ * no incident is named here) at which a run tips from bounded to
+ * unbounded memory (oom, or growth above --growth MiB/s while loaded),
+ * searched by envelope_search.c's pure env_next(); every probe is an
+ * ordinary run (runner_run, the same caps as any run) recorded in one
+ * results folder, whose manifest's "envelope" holds the search and its
+ * result per variant; the report draws it (#envelope).  Bad input exits
+ * 2 with one line before anything is written.  Single-threaded: one child
+ * at a time, variants in turn.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -50,8 +52,8 @@ static void usage(FILE *f)
 	      "       maplab envelope INCIDENT [same options] --rounds DIR\n"
 	      "                (--shard I/N | --pending | --merge [--out DIR])\n\n"
 	      "For each variant (default: the thread-safe C variants), searches\n"
-	      "one load parameter (default metrics: rate, payment: rate, config:\n"
-	      "keys_max) from A (default its quick value / 8) to B (default its\n"
+	      "one load parameter (default: the incident's own, listed below)\n"
+	      "from A (default its quick value / 8) to B (default its\n"
 	      "quick value) for the knee where a run tips from bounded to\n"
 	      "unbounded memory: oom, or live memory growing faster than\n"
 	      "--growth MiB/s while loaded (default: the budget over two run\n"
@@ -64,16 +66,12 @@ static void usage(FILE *f)
 	      "DIR's earlier rounds) into DIR/round-K-shard-I-of-N; --pending\n"
 	      "exits 0 while a round is left to run, 1 when every variant is\n"
 	      "settled; --merge makes one envelope folder of all rounds.\n"
-	      "docs/envelope.md.\n", f);
-}
-
-static const char *default_param(const char *inc)
-{
-	if (!strcmp(inc, "metrics") || !strcmp(inc, "payment"))
-		return "rate";
-	if (!strcmp(inc, "config"))
-		return "keys_max";
-	return NULL;
+	      "docs/envelope.md.\n\nThe parameter searched by default:", f);
+	for (size_t i = 0; i < incident_count; i++)
+		fprintf(f, "%s %s: %s", i % 4 ? "," : "\n ", incident_table[i]->name,
+			incident_table[i]->envelope_param ?
+			incident_table[i]->envelope_param : "none, give --param");
+	fputc('\n', f);
 }
 
 /* A number within the parameter's range (whole when it is); 0 or 2. */
@@ -177,12 +175,13 @@ static int resolve(struct env *e, const struct raw *r, const char *incident)
 			e->inc = incident_table[i];
 	if (!e->inc)
 		return env_bad("unknown incident '%s'; see maplab list", incident);
-	pname = r->param ? r->param : default_param(incident);
-	if (!pname && e->inc->params)
-		pname = e->inc->params[0].name;
-	if (!pname || !(e->param = ictx_find_param(e->inc, pname)))
+	pname = r->param ? r->param : e->inc->envelope_param;
+	if (!pname)
+		return env_bad("%s names no load parameter to search: give --param "
+			   "NAME (its parameters: maplab list)", incident);
+	if (!(e->param = ictx_find_param(e->inc, pname)))
 		return env_bad("--param %s: %s has no such parameter; see maplab list",
-			   pname ? pname : "?", incident);
+			   pname, incident);
 	e->cfg = (struct env_cfg){.reps = 3, .ratio = 1.25, .max_probes = 20,
 				  .integer = e->param->integer,
 				  .from = e->param->quick / 8, .to = e->param->quick};
@@ -353,19 +352,36 @@ static void fmt_val(double v, char *buf, size_t n)
 		snprintf(buf, n, "%g", v);
 }
 
-/* "tips between 106k and 150k, 3/3 bounded below, 3/3 tipped above" */
+/* "; a run tipped already at 100k (1/3)": a tip below the lower end. */
+static void edge_text(const struct env_step *s, char *buf, size_t n)
+{
+	char ed[32];
+
+	buf[0] = '\0';
+	if (!(s->edge < s->lo))
+		return;
+	fmt_val(s->edge, ed, sizeof(ed));
+	snprintf(buf, n, "; a run tipped already at %s (%u/%u)", ed,
+		 s->edge_tipped, s->edge_runs);
+}
+
+/* "tips between 106k and 150k rate, 3/3 bounded below, 3/3 tipped
+ * above"; a lower end with a minority of tips is "an edge". */
 static void result_text(const struct env *e, const struct env_var *v,
 			char *buf, size_t n)
 {
-	char lo[32], hi[32];
+	char lo[32], hi[32], ed[96];
 	const struct env_step *s = &v->st;
+	const char *edge = s->lo_tipped ? " (an edge)" : "";
 
 	fmt_val(s->lo, lo, sizeof(lo));
 	fmt_val(s->hi, hi, sizeof(hi));
+	edge_text(s, ed, sizeof(ed));
 	switch (s->state) {
 	case ENV_HOLDS:
-		snprintf(buf, n, "holds up to %s %s (%u/%u bounded there)", lo,
-			 e->param->name, s->lo_runs - s->lo_tipped, s->lo_runs);
+		snprintf(buf, n, "holds up to %s %s (%u/%u bounded there%s)%s", lo,
+			 e->param->name, s->lo_runs - s->lo_tipped, s->lo_runs,
+			 s->lo_tipped ? ": an edge" : "", ed);
 		break;
 	case ENV_TIPS_LOW:
 		snprintf(buf, n, "tips at %s %s already (the bottom of the range; "
@@ -374,11 +390,12 @@ static void result_text(const struct env *e, const struct env_var *v,
 	case ENV_KNEE:
 	case ENV_BUDGET:
 	case ENV_RUNNING:
-		snprintf(buf, n, "%s between %s and %s %s, %u/%u bounded below, "
-			 "%u/%u tipped above%s", s->state == ENV_KNEE ? "tips"
+		snprintf(buf, n, "%s between %s and %s %s, %u/%u bounded below%s, "
+			 "%u/%u tipped above%s%s", s->state == ENV_KNEE ? "tips"
 			 : "(unfinished) tips", lo, hi, e->param->name,
-			 s->lo_runs - s->lo_tipped, s->lo_runs, s->hi_tipped,
-			 s->hi_runs, s->state == ENV_BUDGET ? " (probe budget spent)" : "");
+			 s->lo_runs - s->lo_tipped, s->lo_runs, edge, s->hi_tipped,
+			 s->hi_runs, ed, s->state == ENV_BUDGET ?
+			 " (probe budget spent)" : "");
 		break;
 	}
 }
@@ -462,11 +479,14 @@ static json_t *result_json(const struct env *e, const struct env_var *v)
 	char text[300];
 
 	result_text(e, v, text, sizeof(text));
-	return json_pack("{s:s, s:o, s:o, s:i, s:i, s:i, s:i, s:i, s:b, s:s}",
+	return json_pack("{s:s, s:o, s:o, s:i, s:i, s:i, s:i, s:o, s:i, s:i, "
+			 "s:i, s:b, s:s}",
 			 "state", env_state_name(v->st.state), "lo",
 			 results_num(v->st.lo), "hi", results_num(v->st.hi),
 			 "lo_runs", v->st.lo_runs, "lo_tipped", v->st.lo_tipped,
 			 "hi_runs", v->st.hi_runs, "hi_tipped", v->st.hi_tipped,
+			 "edge", results_num(v->st.edge), "edge_runs",
+			 v->st.edge_runs, "edge_tipped", v->st.edge_tipped,
 			 "probes", (int)v->n, "failed", v->failed, "text", text);
 }
 
@@ -530,8 +550,20 @@ void env_print_table(const struct env *e)
 		printf("\n");
 	}
 	printf("tipped = oom, crash or hang, or live memory growing faster than "
-	       "%g MiB/s while loaded; headroom = the highest bounded load / the "
-	       "lowest knee's upper end\n", e->growth);
+	       "%g MiB/s while loaded; above/below = the lowest load where most "
+	       "runs tipped / the highest below it where most did not (an edge: "
+	       "some did); headroom = a design's lower end / the lowest knee's "
+	       "upper end\n", e->growth);
+}
+
+void env_report(const char *dir)
+{
+	struct report_opts ro = {.quiet = true};
+	char err[512];
+
+	if (report_render(dir, &ro, err, sizeof(err)))
+		fprintf(stderr, "maplab envelope: the report of %s could not be "
+			"rendered: %s\n", dir, err);
 }
 
 /* Runs still to make, as the variants' searches estimate them now. */
@@ -621,11 +653,8 @@ int envelope_main(int argc, char **argv)
 	if (results_close(&d, !rc && !runner_interrupted) && !rc)
 		rc = -EIO;
 	env_print_table(e);
-	if (!rc && e->report) {
-		char *rargv[] = {"report", label, "--quiet", NULL};
-
-		report_main(3, rargv);
-	}
+	if (!rc && e->report)
+		env_report(label);
 	printf("results: %s%s\n", label, runner_interrupted ? " (INCOMPLETE: "
 	       "interrupted)" : "");
 	free(e);

@@ -65,6 +65,9 @@ int env_run_probe(struct env *e, struct results_dir *d, struct env_var *v,
 /* The manifest's plan and "envelope" object (the search and results). */
 void env_write_manifest(const struct env *e, json_t *m);
 void env_print_table(const struct env *e);
+/* Render dir's report (report_render, quiet: its path and notes only);
+ * a failure is said on stderr and leaves the folder as it was. */
+void env_report(const char *dir);
 /* --rounds DIR: a shard's share of the next round, --pending or --merge.
  * The exit status. */
 int env_rounds_main(struct env *e, int argc, char **argv);

@@ -31,7 +31,6 @@
 
 #include "harness/cli/opts.h"
 #include "harness/lanes/envelope_impl.h"
-#include "harness/report/report.h"
 #include "harness/runner/runner.h"
 #include "harness/store/merge.h"
 
@@ -416,11 +415,8 @@ static int merge(struct env *e, struct rounds *rs, int argc, char **argv)
 		fprintf(stderr, "maplab envelope: cannot write %s/manifest.json: "
 			"%s\n", merged, strerror(-rc));
 	env_print_table(e);
-	if (!rc && e->report) {
-		char *rargv[] = {"report", merged, "--quiet", NULL};
-
-		report_main(3, rargv);
-	}
+	if (!rc && e->report)
+		env_report(merged);
 	printf("merged %u round%s of %u shard%s: %s%s\n", rs->done, rs->done == 1 ?
 	       "" : "s", rs->count, rs->count == 1 ? "" : "s", merged, rs->nlist ?
 	       " (unfinished: a round is left; see --pending)" : "");

@@ -29,21 +29,31 @@ static void count_at(const struct env_probe *p, size_t n, double v,
 		}
 }
 
-/* hi: lowest tipped value; lo: highest value below hi never tipped. */
-static void bracket(const struct env_probe *p, size_t n, double *lo, double *hi)
+/* More than half of the runs at v tipped (so far). */
+static bool mostly_tipped(const struct env_probe *p, size_t n, double v)
 {
-	*lo = *hi = NAN;
-	for (size_t i = 0; i < n; i++)
-		if (p[i].tipped && !(p[i].value >= *hi))
-			*hi = p[i].value;
-	for (size_t i = 0; i < n; i++) {
-		unsigned r, t;
+	unsigned r, t;
 
-		if (!(p[i].value < *hi) && !isnan(*hi))
+	count_at(p, n, v, &r, &t);
+	return 2 * t > r;
+}
+
+/* hi: the lowest value whose runs mostly tipped; lo: the highest value
+ * below hi whose runs did not; edge: the lowest value below hi with a
+ * tipped run.  NaN: none. */
+static void bracket(const struct env_probe *p, size_t n, struct env_step *o)
+{
+	o->lo = o->hi = o->edge = NAN;
+	for (size_t i = 0; i < n; i++)
+		if (!(p[i].value >= o->hi) && mostly_tipped(p, n, p[i].value))
+			o->hi = p[i].value;
+	for (size_t i = 0; i < n; i++) {
+		if (!(p[i].value < o->hi) && !isnan(o->hi))
 			continue;
-		count_at(p, n, p[i].value, &r, &t);
-		if (!t && !(p[i].value <= *lo))
-			*lo = p[i].value;
+		if (p[i].tipped && !(p[i].value >= o->edge))
+			o->edge = p[i].value;
+		if (!(p[i].value <= o->lo) && !mostly_tipped(p, n, p[i].value))
+			o->lo = p[i].value;
 	}
 }
 
@@ -103,11 +113,12 @@ void env_next(const struct env_cfg *c, const struct env_probe *p, size_t n,
 	unsigned to_runs, to_tipped;
 
 	*o = (struct env_step){.state = ENV_RUNNING, .next = NAN};
-	bracket(p, n, &o->lo, &o->hi);
+	bracket(p, n, o);
 	count_at(p, n, o->lo, &o->lo_runs, &o->lo_tipped);
 	count_at(p, n, o->hi, &o->hi_runs, &o->hi_tipped);
+	count_at(p, n, o->edge, &o->edge_runs, &o->edge_tipped);
 	count_at(p, n, c->to, &to_runs, &to_tipped);
-	if (isnan(o->hi)) { /* no tip yet: the top first, then its repeats */
+	if (isnan(o->hi)) { /* no majority yet: the top, then its repeats */
 		o->left = short_of(c->reps, to_runs);
 		if (to_runs < c->reps)
 			o->next = c->to;

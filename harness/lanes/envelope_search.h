@@ -6,15 +6,24 @@
  *
  * A probe is one run at a load value; it "tipped" when memory was
  * unbounded (oom, or growth above the stated MiB/s while loaded; a crash
- * or hang counts too, it is no bounded run).  The bracket is
- *   hi = the lowest value with a tipped run,
- *   lo = the highest value below hi whose runs all stayed bounded.
- * Steps, in order: probe `to` (the top); no tip there after `reps` runs:
- * "holds up to to".  Then probe `from`; a tip there: "tips at or below
- * from".  Then bisect (geometric mean: loads span decades) while hi/lo >
- * ratio; then repeat lo and hi up to `reps` runs each (a repetition that
- * contradicts moves the bracket and the search goes on).  At most
- * max_probes runs: then the bracket so far is reported as unfinished.
+ * or hang counts too, it is no bounded run).  A value "mostly tipped"
+ * when more than half of its runs so far did (1 of 1, 2 of 3; not 1 of
+ * 2, not 1 of 3).  The bracket is
+ *   hi = the lowest value that mostly tipped,
+ *   lo = the highest value below hi that did not (its runs may hold a
+ *        minority of tips: then lo is an edge, and says so),
+ *   edge = the lowest value below hi with any tipped run (NaN: none).
+ * So a knee's upper end always has most of its runs tipped, and at most
+ * half of its lower end's did: the knee is where runs go from mostly
+ * bounded to mostly tipped, and the edge says how far below it a run
+ * tipped (with no hi yet, edge is the lowest value with a tipped run).
+ * Steps, in order: probe `to` (the top); not mostly tipped there after
+ * `reps` runs: "holds up to to".  Then probe `from`; mostly tipped there:
+ * "tips at or below from".  Then bisect (geometric mean: loads span
+ * decades) while hi/lo > ratio; then repeat lo and hi up to `reps` runs
+ * each (a repetition that contradicts moves the bracket: hi tipped 1 of 3
+ * becomes the lower end, and the search goes on).  At most max_probes
+ * runs: then the bracket so far is reported as unfinished.
  */
 #ifndef MAPLAB_ENVELOPE_SEARCH_H
 #define MAPLAB_ENVELOPE_SEARCH_H
@@ -47,7 +56,9 @@ struct env_step {
 	enum env_state state;
 	double next;                /* ENV_RUNNING: the value to probe */
 	double lo, hi;              /* NaN when unknown */
-	unsigned lo_runs, lo_tipped, hi_runs, hi_tipped;
+	double edge;                /* lowest value below hi with a tipped
+				     * run; NaN: none */
+	unsigned lo_runs, lo_tipped, hi_runs, hi_tipped, edge_runs, edge_tipped;
 	unsigned left;              /* estimated runs still to make */
 };
 

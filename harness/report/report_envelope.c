@@ -134,10 +134,12 @@ void rp_envelope_html(const struct report *rp, FILE *f)
 	char room[160];
 
 	fprintf(f, "<section id=\"envelope\">\n<h2>Capacity envelope: %s, %s "
-		"from %g to %g</h2>\n<p>Each variant's knee: the load where a run "
-		"tips from bounded to unbounded memory (oom, crash, hang, or live "
-		"memory growing faster than %g MiB/s while loaded), bracketed and "
-		"bisected, %.0f runs at each end. Every probe is a run of this "
+		"from %g to %g</h2>\n<p>Each variant's knee: the load where its "
+		"runs go from mostly bounded to mostly tipped into unbounded memory "
+		"(oom, crash, hang, or live memory growing faster than %g MiB/s "
+		"while loaded), bracketed and bisected, %.0f runs at each end: the "
+		"upper end has most of its runs tipped; a lower end where some "
+		"tipped is marked as an edge. Every probe is a run of this "
 		"folder (below).</p>\n<table id=\"envelope-table\">\n<tr>",
 		rp_jstr(rp->manifest, "envelope.incident"),
 		rp_jstr(rp->manifest, "envelope.param"),
@@ -188,7 +190,9 @@ void rp_envelope_md(const struct report *rp, FILE *f)
 	fprintf(f, "<a id=\"envelope\"></a>\n\n## Capacity envelope: %s, %s from "
 		"%g to %g\n\nTipped: oom, crash, hang, or live memory growing "
 		"faster than %g MiB/s while loaded; %.0f runs at each end of a "
-		"bracket. The chart is on the HTML page (#envelope-chart).\n\n"
+		"bracket, most of them tipped at the upper end (a lower end where "
+		"some tipped is an edge). The chart is on the HTML page "
+		"(#envelope-chart).\n\n"
 		"<a id=\"envelope-table\"></a>\n\n| variant | result | probes | "
 		"headroom |\n| --- | --- | ---: | --- |\n",
 		rp_jstr(rp->manifest, "envelope.incident"),

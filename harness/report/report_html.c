@@ -218,8 +218,11 @@ static size_t manifest_rows(const struct report *rp, struct kv *kv, size_t max)
 	size_t n = 0;
 	char *js;
 
-	kv_add(kv, &n, max, "run", "%s (%s, preset %s)", mstr(m, "run_id"), mstr(m, "kind"),
-	       mstr(m, "preset"));
+	if (rp_jstr(m, "preset")) /* envelope and bench folders have none */
+		kv_add(kv, &n, max, "run", "%s (%s, preset %s)", mstr(m, "run_id"),
+		       mstr(m, "kind"), rp_jstr(m, "preset"));
+	else
+		kv_add(kv, &n, max, "run", "%s (%s)", mstr(m, "run_id"), mstr(m, "kind"));
 	provenance_rows(m, kv, &n, max);
 	js = json_dumps(json_object_get(m, "seeds"), JSON_COMPACT | JSON_ENCODE_ANY);
 	kv_add(kv, &n, max, "seeds", "%s", js ? js : "?");

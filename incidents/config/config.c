@@ -1560,6 +1560,7 @@ const struct incident incident_config = {
 	.params = params,
 	.rules = rules,
 	.go_twin = "config",
+	.envelope_param = "keys_max",
 	.setup = config_setup,
 	.run = config_run,
 	.oracle = config_oracle,

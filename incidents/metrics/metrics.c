@@ -1080,6 +1080,7 @@ const struct incident incident_metrics = {
 	.full_seconds = 60,
 	.params = metrics_params,
 	.go_twin = "metrics",
+	.envelope_param = "rate",
 	.setup = metrics_setup,
 	.run = metrics_run,
 	.oracle = metrics_oracle,

@@ -1302,6 +1302,7 @@ const struct incident incident_payment = {
 	.params = payment_params,
 	.rules = payment_rules,
 	.go_twin = "payment",
+	.envelope_param = "rate",
 	.setup = payment_setup,
 	.run = payment_run,
 	.oracle = payment_oracle,

@@ -42,6 +42,7 @@ const struct incident incident_retention = {
 	.params = retention_params,
 	.rules = retention_rules,
 	.go_twin = "payment",
+	.envelope_param = "rate",
 	.setup = payment_setup,
 	.run = payment_run,
 	.oracle = payment_oracle,
