@@ -7,8 +7,8 @@
  * the page references nothing outside the folder; bad input fails with
  * nothing written; incomplete folders and expectation marks show; the
  * content hash is stable; goclaims.json beside the runs draws the Go
- * claims chart (#go-claims-died).  A last test opens the page in headless Chromium
- * (screenshot + DOM dump of a probe copy whose one script measures every
+ * claims chart (#go-claims-died).  A last test opens the page in headless
+ * Chromium (screenshot + DOM dump of a probe copy whose one script measures every
  * chart) and checks the charts are laid out with a size.  Without chromium
  * that test is skipped, unless CI is set, where it fails.
  *

@@ -23,9 +23,9 @@ struct lane_args {
 };
 
 /* Parse argv for `maplab cmd`.  accepted: the letters of the options the
- * lane takes, of "ivonsrejSR" (incident, variant, out, no-report, seconds,
- * reps, expect, judge, shard, runtime); --help is always taken.  Operands are
- * refused unless --judge was given.  Returns 0, 1 (--help: usage printed
+ * lane takes, of "ivonsrejSR" (incident, variant, out, no-report,
+ * seconds, reps, expect, judge, shard, runtime); --help is always taken.
+ * Operands are refused unless --judge was given.  Returns 0, 1 (--help: usage printed
  * on stdout) or 2 (bad input: one line on stderr).  Not re-entrant:
  * getopt's state is global. */
 int lane_args_parse(const char *cmd, const char *accepted, int argc,
