@@ -15,7 +15,13 @@
  *     classified crash with the `fatal error: concurrent map` line (the
  *     unsafe map dies within milliseconds: two apply workers write it);
  *   - a folder with a C run, a Go run and goclaims.json renders, and the
- *     page has the Go claims sections and both runs in the verdict table.
+ *     page has the Go claims sections and both runs in the verdict table;
+ *   - the Go cells of harness/verdict/expectations.json: one for every
+ *     incident with a twin and every go-* variant it runs, none for a
+ *     pair it does not (`maplab ci --runtime go` would call it missing);
+ *     run entries shaped after measured runs (`maplab ci --runtime go`,
+ *     docs/go.md) pass, and go-mutex with its lock taken out (a measured
+ *     mutant run) fails every cell it ran in.
  * No test asserts a speed.
  */
 #include <check.h>
@@ -33,6 +39,7 @@
 #include "harness/report/report.h"
 #include "harness/runner/gochild.h"
 #include "harness/store/results.h"
+#include "harness/verdict/expect.h"
 #include "incidents/registry.h"
 #include "tests/ck_run.h"
 
@@ -231,6 +238,167 @@ START_TEST(go_fatal_error)
 }
 END_TEST
 
+/* Every twin's go-* variants have a rule, and every go-* rule is of a
+ * pair the twins run. */
+START_TEST(go_cells_cover_the_twins)
+{
+	char err[512];
+	json_t *exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err)), *row, *r;
+	const char *name, *var;
+
+	ck_assert_msg(exp != NULL, "%s", err);
+	for (size_t i = 0; i < incident_count; i++)
+		for (size_t v = 0; v < gochild_variant_count(); v++) {
+			const char *g = gochild_variant_at(v);
+
+			if (!gochild_supports(incident_table[i], g))
+				continue;
+			r = (json_t *)expect_rule(exp, incident_table[i]->name, g);
+			ck_assert_msg(expect_class_of(r) != EXPECT_NONE,
+				      "%s x %s: no expectation",
+				      incident_table[i]->name, g);
+		}
+	json_object_foreach(json_object_get(exp, "cells"), name, row)
+		json_object_foreach(row, var, r)
+			ck_assert_msg(!gochild_is_go(var) ||
+				      gochild_supports(inc(name), var),
+				      "%s x %s: a rule for a pair no twin runs",
+				      name, var);
+	json_decref(exp);
+}
+END_TEST
+
+/* A Go run entry: outcome (detector for a crash or an oom), peak live
+ * MiB, in-flight peak, the time in map calls (hist, ms) and one symptom. */
+static json_t *go_entry(const char *incident, const char *variant,
+			const char *outcome, const char *detector,
+			double live_mib, double inflight, const char *hist,
+			double sum_ms, const char *sym, double n)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s, s:i, s:s, s:{}, s:{s:f, s:f}, "
+			      "s:{}}", "incident", incident, "variant", variant,
+			      "runtime", "go", "rep", 1, "outcome", outcome,
+			      "symptoms", "summary", "peak_live_bytes",
+			      live_mib * 1048576, "inflight_peak", inflight,
+			      "histograms");
+
+	if (detector)
+		json_object_set_new(r, "detector", json_string(detector));
+	if (!strcmp(outcome, "oom"))
+		json_object_set_new(r, "oom", json_pack("{s:s, s:s}", "cap",
+							"rlimit", "tag", "go_heap"));
+	if (hist)
+		json_object_set_new(json_object_get(r, "histograms"), hist,
+				    json_pack("{s:f}", "sum_ns", sum_ms * 1e6));
+	if (sym)
+		json_object_set_new(json_object_get(r, "symptoms"), sym,
+				    json_real(n));
+	return r;
+}
+
+/* 4 copies of e (consumed) into runs. */
+static void go_add4(json_t *runs, json_t *e)
+{
+	for (int i = 0; i < 4; i++)
+		json_array_append_new(runs, json_deep_copy(e));
+	json_decref(e);
+}
+
+/* The rule of inc x var, bound to runs, judged over that cell's runs. */
+static void go_judge(const json_t *exp, json_t *runs, const char *incident,
+		     const char *variant, struct expect_verdict *v)
+{
+	json_t *bound = expect_bind(exp, runs), *cell = json_array(), *r;
+	size_t i;
+
+	json_array_foreach(runs, i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "incident")), incident) &&
+		    !strcmp(json_string_value(json_object_get(r, "variant")), variant))
+			json_array_append(cell, r);
+	expect_judge(expect_rule(bound, incident, variant), cell, v);
+	json_decref(cell);
+	json_decref(bound);
+}
+
+static const char MW[] = "fatal error: concurrent map writes";
+
+/* Shapes of measured runs (quick size, 2026-12-06, load average 2-4):
+ * each passes its rule.  Figures: the smallest or largest measured. */
+START_TEST(go_cells_pass_measured_shapes)
+{
+	char err[512];
+	json_t *exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err));
+	json_t *runs = json_array();
+	struct expect_verdict v;
+	static const struct {
+		const char *incident, *variant;
+	} cells[] = {
+		{"payment", "go-unsafe"}, {"payment", "go-mutex"},
+		{"payment", "go-rwlock"}, {"payment", "go-sharded"},
+		{"payment", "go-syncmap"}, {"metrics", "go-unsafe"},
+		{"metrics", "go-mutex"}, {"metrics", "go-sharded"},
+		{"metrics", "go-syncmap"}, {"config", "go-unsafe"},
+		{"config", "go-mutex"}, {"config", "go-snapshot"},
+		{"retention", "go-unsafe"}, {"retention", "go-rwlock"},
+	};
+
+	ck_assert_msg(exp != NULL, "%s", err);
+	go_add4(runs, go_entry("payment", "go-unsafe", "crash", MW, 52, 0, NULL, 0, NULL, 0));
+	go_add4(runs, go_entry("payment", "go-sharded", "ok", NULL, 97, 165, "map_ns", 107, NULL, 0));
+	go_add4(runs, go_entry("payment", "go-mutex", "ok", NULL, 97, 324, "map_ns", 687, NULL, 0));
+	go_add4(runs, go_entry("payment", "go-rwlock", "ok", NULL, 98, 186, "map_ns", 505, NULL, 0));
+	go_add4(runs, go_entry("payment", "go-syncmap", "ok", NULL, 146, 3526, "map_ns", 1793, NULL, 0));
+	go_add4(runs, go_entry("metrics", "go-unsafe", "crash",
+			       "fatal error: concurrent map read and map write", 40, 1219, NULL, 0, NULL, 0));
+	go_add4(runs, go_entry("metrics", "go-mutex", "hang", NULL, 106, 34637, NULL, 0, NULL, 0));
+	go_add4(runs, go_entry("metrics", "go-sharded", "ok", NULL, 140, 13014, "map_call", 3e6, NULL, 0));
+	go_add4(runs, go_entry("metrics", "go-syncmap", "oom",
+			       "fatal error: runtime: out of memory", 145, 6705, NULL, 0, NULL, 0));
+	go_add4(runs, go_entry("config", "go-unsafe", "crash", MW, 5, 0, NULL, 0, NULL, 0));
+	go_add4(runs, go_entry("config", "go-mutex", "ok", NULL, 34, 1013, NULL, 0, "torn_reads", 130));
+	go_add4(runs, go_entry("config", "go-snapshot", "ok", NULL, 34, 291, NULL, 0, "torn_reads", 0));
+	go_add4(runs, go_entry("retention", "go-unsafe", "crash",
+			       "fatal error: concurrent map read and map write", 148, 68, NULL, 0, NULL, 0));
+	go_add4(runs, go_entry("retention", "go-rwlock", "oom",
+			       "fatal error: runtime: cannot allocate memory", 198, 1143, NULL, 0, NULL, 0));
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		go_judge(exp, runs, cells[i].incident, cells[i].variant, &v);
+		ck_assert_msg(v.pass, "%s x %s: %s", cells[i].incident,
+			      cells[i].variant, v.why);
+	}
+	json_decref(runs);
+	json_decref(exp);
+}
+END_TEST
+
+/* go-mutex with its sync.Mutex replaced by a lock that does nothing
+ * (built in a temporary copy, docs/go.md): every run of payment, metrics
+ * and config died of the detector within 0.1 s, 12 of 12.  Each cell
+ * must fail, with go-sharded's healthy payment runs beside it. */
+START_TEST(go_cells_fail_the_unlocked_mutex)
+{
+	static const char *const incidents[] = {"payment", "metrics", "config"};
+	char err[512];
+	json_t *exp = expect_load(EXPECT_DEFAULT_PATH, err, sizeof(err));
+	json_t *runs = json_array();
+	struct expect_verdict v;
+
+	ck_assert_msg(exp != NULL, "%s", err);
+	go_add4(runs, go_entry("payment", "go-sharded", "ok", NULL, 97, 165, "map_ns", 107, NULL, 0));
+	for (size_t i = 0; i < 3; i++)
+		go_add4(runs, go_entry(incidents[i], "go-mutex", "crash",
+				       "fatal error: concurrent map read and map write",
+				       14, 0, NULL, 0, NULL, 0));
+	for (size_t i = 0; i < 3; i++) {
+		go_judge(exp, runs, incidents[i], "go-mutex", &v);
+		ck_assert_msg(!v.pass && strstr(v.why, "wrong: crash"),
+			      "%s x go-mutex: %s", incidents[i], v.why);
+	}
+	json_decref(runs);
+	json_decref(exp);
+}
+END_TEST
+
 static int rm_one(const char *p, const struct stat *st, int f, struct FTW *w)
 {
 	(void)st;
@@ -309,6 +477,9 @@ static Suite *gochild_suite(void)
 	tcase_add_test(p, wilson_and_end);
 	tcase_add_test(p, not_built);
 	tcase_add_test(p, twin_from_the_descriptor);
+	tcase_add_test(p, go_cells_cover_the_twins);
+	tcase_add_test(p, go_cells_pass_measured_shapes);
+	tcase_add_test(p, go_cells_fail_the_unlocked_mutex);
 	suite_add_tcase(s, p);
 	tcase_set_timeout(g, 60);
 	tcase_add_test(g, go_run_record);

@@ -6,8 +6,9 @@
  * and is a valid SVG/PNG; every anchor id is unique and every #link lands;
  * the page references nothing outside the folder; bad input fails with
  * nothing written; incomplete folders and expectation marks show; the
- * content hash is stable.  A last test opens the page in headless Chromium
- * (screenshot + DOM dump of a probe copy whose one script measures every
+ * content hash is stable; goclaims.json beside the runs draws the Go
+ * claims chart (#go-claims-died).  A last test opens the page in headless
+ * Chromium (screenshot + DOM dump of a probe copy whose one script measures every
  * chart) and checks the charts are laid out with a size.  Without chromium
  * that test is skipped, unless CI is set, where it fails.
  *
@@ -634,6 +635,63 @@ START_TEST(test_bench_tables)
 }
 END_TEST
 
+/* goclaims.json (`maplab goclaims`) beside the fixture's runs: the Go
+ * claims chart is drawn from it, one bar per seed10 and loop experiment
+ * (its data file says so), and shown under #go-claims in both pages; the
+ * fixture alone (no goclaims.json) has neither the chart nor its data. */
+START_TEST(test_go_claims_chart)
+{
+	char dir[PATH_MAX], err[512] = "";
+	char *html, *md, *dat, *plain;
+	int rows = 0;
+
+	ck_assert_msg(rendered[0], "the fixture did not render");
+	plain = slurp(rendered, "report.html", NULL);
+	ck_assert_ptr_nonnull(plain);
+	ck_assert(!strstr(plain, "go-claims-died"));
+	ck_assert(!slurp(rendered, "plots/go-claims-died.dat", NULL));
+	g_free(plain);
+	ck_assert_int_eq(copy_fixture(dir, sizeof(dir)), 0);
+	put_file(dir, "goclaims.json",
+		 "{\"schema_version\":1,\"kind\":\"goclaims\",\"cores\":2,"
+		 "\"loadavg_start\":\"1.0\",\"loadavg_end\":\"1.2\",\"procs\":200,"
+		 "\"loop_procs\":20,\"loop_seconds\":0.5,\"seed10\":["
+		 "{\"claim\":\"seed10\",\"gomaxprocs\":\"default\",\"recover\":false,"
+		 "\"died\":58,\"survived\":142,\"errors\":0,\"share\":0.29,"
+		 "\"wilson95\":[0.23,0.36],\"messages\":{\"concurrent map writes\":58}},"
+		 "{\"claim\":\"seed10\",\"gomaxprocs\":\"default\",\"recover\":true,"
+		 "\"died\":38,\"survived\":162,\"errors\":0,\"share\":0.19,"
+		 "\"wilson95\":[0.14,0.25],\"recovered\":0,\"messages\":{}},"
+		 "{\"claim\":\"seed10\",\"gomaxprocs\":\"1\",\"recover\":false,"
+		 "\"died\":0,\"survived\":200,\"errors\":0,\"share\":0,"
+		 "\"wilson95\":[0,0.019],\"messages\":{}}],\"loops\":["
+		 "{\"claim\":\"loop-ww\",\"gomaxprocs\":\"default\",\"recover\":false,"
+		 "\"died\":20,\"survived\":0,\"errors\":0,\"share\":1,"
+		 "\"wilson95\":[0.84,1],\"death_median_s\":0.008,"
+		 "\"death_max_s\":0.016,\"messages\":{}}],"
+		 "\"syncmap\":[],\"rebuild\":[]}\n");
+	ck_assert_msg(render(dir, err, sizeof(err)) == 0, "%s", err);
+	html = slurp(dir, "report.html", NULL);
+	md = slurp(dir, "report.md", NULL);
+	dat = slurp(dir, "plots/go-claims-died.dat", NULL);
+	ck_assert(html && md && dat);
+	ck_assert(figure_drawn(html, "go-claims-died"));
+	ck_assert(strstr(html, "<section id=\"go-claims\">") <
+		  strstr(html, "<figure id=\"go-claims-died\">"));
+	ck_assert(strstr(md, "(plots/go-claims-died.png)") != NULL);
+	for (const char *p = dat; (p = strchr(p, '\n')); p++)
+		rows++;
+	ck_assert_int_eq(rows, 4);
+	ck_assert(strstr(dat, "\"seed10 P2 recover\" 19.000 14.000 25.000") &&
+		  strstr(dat, "\"seed10 P1\"") && strstr(dat, "\"58/200\"") &&
+		  strstr(dat, "\"loop-ww P2\" 100.000 84.000 100.000"));
+	g_free(html);
+	g_free(md);
+	g_free(dat);
+	drop_copy(dir);
+}
+END_TEST
+
 static gchar *find_chromium(void)
 {
 	static const char *const names[] = { "chromium", "chromium-browser",
@@ -780,6 +838,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_hash_stable);
 	tcase_add_test(tc, test_bench_folder);
 	tcase_add_test(tc, test_bench_tables);
+	tcase_add_test(tc, test_go_claims_chart);
 	suite_add_tcase(s, tc);
 	tcase_add_unchecked_fixture(tb, setup_rendered, teardown_rendered);
 	tcase_set_timeout(tb, 300);

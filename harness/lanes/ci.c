@@ -40,8 +40,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: maplab ci [--incident LIST] [--variant LIST] [--reps N]\n"
-		"                 [--expect FILE] [--out DIR] [--no-report]\n"
-		"                 [--shard I/N]\n"
+		"                 [--runtime c|go|both] [--expect FILE] [--out DIR]\n"
+		"                 [--no-report] [--shard I/N]\n"
 		"       maplab ci --judge DIR [DIR2 ...] [--out DIR] [--expect FILE]\n\n"
 		"Runs the ci preset, compares every cell with the expectation\n"
 		"matrix (default %s), prints the table (with each\n"
@@ -51,7 +51,10 @@ static void usage(FILE *f)
 		"one does not (a cell missing from the folder, short of runs or\n"
 		"with a k above its runs fails too), 2 on bad input.  --variant\n"
 		"exercise checks the workshop exercise against the expectations\n"
-		"of `mutex`.  --shard I/N runs shard I of N (judge nothing: the\n"
+		"of `mutex`.  --runtime go runs the incidents' Go twins (the go-*\n"
+		"variants, built by `make go`) instead of the C variants, both\n"
+		"runs both; default c.\n"
+		"--shard I/N runs shard I of N (judge nothing: the\n"
 		"merged folders are judged by --judge DIR1 DIR2 ..., which merges\n"
 		"them into --out or results/<date>-<time>-merged first).\n",
 		EXPECT_DEFAULT_PATH);
@@ -622,6 +625,7 @@ static int ci_run(const struct lane_args *a, const json_t *exp,
 	mo.out = a->out;
 	mo.incidents = a->incident;
 	mo.variants = a->variant;
+	mo.runtime = a->runtime;
 	if (a->variant) {
 		ci_with_refs(exp, a->incident, a->variant, varbuf,
 			     sizeof(varbuf), refbuf, sizeof(refbuf));
@@ -651,8 +655,14 @@ int ci_main(int argc, char **argv)
 	uint64_t r = 0;
 	int rc;
 
-	if ((rc = lane_args_parse("ci", "ivoreSjn", argc, argv, &a, usage)))
+	if ((rc = lane_args_parse("ci", "ivoreSjnR", argc, argv, &a, usage)))
 		return rc == 1 ? 0 : 2;
+	if (a.runtime && strcmp(a.runtime, "c") && strcmp(a.runtime, "go") &&
+	    strcmp(a.runtime, "both")) {
+		fprintf(stderr, "maplab ci: --runtime %s: choose c, go or both\n",
+			a.runtime);
+		return 2;
+	}
 	if ((rc = ci_check_shard(a.shard, a.judge)))
 		return rc;
 	if (a.reps && cli_parse_u64(a.reps, 1, 100, &r)) {

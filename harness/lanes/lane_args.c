@@ -21,6 +21,7 @@ static const struct option all_opts[] = {
 	{"judge", required_argument, NULL, 'j'},
 	{"no-report", no_argument, NULL, 'n'},
 	{"shard", required_argument, NULL, 'S'},
+	{"runtime", required_argument, NULL, 'R'},
 };
 #define NOPTS (sizeof(all_opts) / sizeof(all_opts[0]))
 
@@ -37,6 +38,7 @@ static void lane_args_set(struct lane_args *a, int c, char *arg)
 	case 'j': a->judge = arg; break;
 	case 'n': a->report = false; break;
 	case 'S': a->shard = arg; break;
+	case 'R': a->runtime = arg; break;
 	}
 }
 

@@ -16,15 +16,16 @@ struct lane_args {
 	const char *incident, *variant, *out; /* --incident --variant --out */
 	const char *seconds;                  /* tsan: --seconds */
 	const char *reps, *expect, *judge, *shard; /* ci: --reps ... --shard */
+	const char *runtime;                  /* ci: --runtime c|go|both */
 	bool report;   /* false with --no-report */
 	int noperands; /* operands after the options (ci --judge DIR DIR2 ...) */
 	char **operands;
 };
 
 /* Parse argv for `maplab cmd`.  accepted: the letters of the options the
- * lane takes, of "ivonsrejS" (incident, variant, out, no-report, seconds,
- * reps, expect, judge, shard); --help is always taken.  Operands are
- * refused unless --judge was given.  Returns 0, 1 (--help: usage printed
+ * lane takes, of "ivonsrejSR" (incident, variant, out, no-report,
+ * seconds, reps, expect, judge, shard, runtime); --help is always taken.
+ * Operands are refused unless --judge was given.  Returns 0, 1 (--help: usage printed
  * on stdout) or 2 (bad input: one line on stderr).  Not re-entrant:
  * getopt's state is global. */
 int lane_args_parse(const char *cmd, const char *accepted, int argc,

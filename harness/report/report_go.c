@@ -8,6 +8,10 @@
  *   #go-recover  what defer recover() caught (the recover=yes rows)
  *   #go-syncmap  sync.Map promotion vs the first new key after it
  *   #go-rebuild  in-place rebuild under a lock vs snapshot swap
+ * and one chart, #go-claims-died (the share of processes that died in
+ * every seed10 and loop experiment, with its Wilson interval): its rows
+ * are written here (rp_go_chart_rows), report_plot.c draws it, and the
+ * page shows it under #go-claims when its SVG and PNG exist.
  * The Go incident runs (variants go-*) are ordinary runs of their incident:
  * they appear in each incident's verdict and seed tables beside the C runs.
  * goclaims.json is read here each time (report_load.c hashes it with the
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness/report/report_go.h"
 #include "harness/report/report_impl.h"
@@ -220,6 +225,103 @@ static void build(json_t *doc, struct rp_table t[T_COUNT])
 	rebuild_table(doc, t);
 }
 
+/* "#rrggbb" paled toward white as plots/bars.gp pales its p50 bars. */
+static unsigned long pale(unsigned long c)
+{
+	unsigned long r = (c >> 16) & 255, g = (c >> 8) & 255, b = c & 255;
+
+	return ((r * 35 / 100 + 166) << 16) | ((g * 35 / 100 + 166) << 8) |
+	       (b * 35 / 100 + 166);
+}
+
+/* s when it is a short word of [A-Za-z0-9_-] (safe inside a quoted
+ * gnuplot data field), else "?". */
+static const char *word(const char *s)
+{
+	if (!s || !*s || strlen(s) > 24)
+		return "?";
+	for (const char *p = s; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '_' && *p != '-')
+			return "?";
+	return s;
+}
+
+/* One chart row: "seed10 P2 recover" from the experiment and the cores
+ * (GOMAXPROCS "default" is the machine's cores). */
+static void chart_row(FILE *f, int x, json_t *c, double cores,
+		      unsigned long rgb)
+{
+	const char *procs = rp_jstr(c, "gomaxprocs");
+	double died = rp_jnum(c, "died"), ran = died + rp_jnum(c, "survived");
+	json_t *w = json_object_get(c, "wilson95");
+	char p[32];
+
+	if (procs && strcmp(procs, "default"))
+		snprintf(p, sizeof(p), "%s", word(procs));
+	else if (cores >= 1 && cores < 1e6)
+		snprintf(p, sizeof(p), "%.0f", cores);
+	else
+		snprintf(p, sizeof(p), "default");
+	fprintf(f, "%d \"%s P%s%s\" %.3f %.3f %.3f %lu \"%.0f/%.0f\"\n", x,
+		word(rp_jstr(c, "claim")), p,
+		json_is_true(json_object_get(c, "recover")) ? " recover" : "",
+		100 * rp_jnum(c, "share"),
+		100 * json_number_value(json_array_get(w, 0)),
+		100 * json_number_value(json_array_get(w, 1)), rgb, died, ran);
+}
+
+int rp_go_chart_rows(const struct report *rp, FILE *f, char plain[8],
+		     char paled[8])
+{
+	static const char *const parts[] = {"seed10", "loops"};
+	unsigned long rgb = strtoul(rp_color("unsafe") + 1, NULL, 16);
+	json_t *doc = load(rp), *c;
+	int x = 0;
+	size_t i;
+
+	if (!doc)
+		return -1;
+	snprintf(plain, 8, "#%06lx", rgb & 0xffffff);
+	snprintf(paled, 8, "#%06lx", pale(rgb) & 0xffffff);
+	for (size_t k = 0; k < 2; k++)
+		json_array_foreach(json_object_get(doc, parts[k]), i, c)
+			if (isfinite(rp_jnum(c, "share")))
+				chart_row(f, x++, c, rp_jnum(doc, "cores"),
+					  json_is_true(json_object_get(c, "recover"))
+						  ? pale(rgb) : rgb);
+	json_decref(doc);
+	return x;
+}
+
+/* The chart as the page shows it: drawn when report_plot.c left its SVG
+ * and PNG in the report's temporary folder. */
+static void chart_of(const struct report *rp, struct rp_chart *c)
+{
+	char path[4096];
+	struct stat st;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", RP_GO_CHART_ID);
+	snprintf(c->title, sizeof(c->title), "%s", RP_GO_CHART_TITLE);
+	snprintf(c->caption, sizeof(c->caption),
+		 "One bar per experiment of #go-seed10 and #go-loops (P2: "
+		 "GOMAXPROCS at its default, the machine's cores; P1: "
+		 "GOMAXPROCS=1); pale bars ran with defer recover() in every "
+		 "goroutine (#go-recover). The error bar is the 95 %% Wilson "
+		 "interval, the count above it died/ran. The article says its "
+		 "example dies every time.");
+	snprintf(path, sizeof(path), "%s/%s/plots/%s.svg", rp->dir, rp->tmpname,
+		 c->id);
+	c->drawn = stat(path, &st) == 0 && st.st_size > 0;
+	snprintf(path, sizeof(path), "%s/%s/plots/%s.png", rp->dir, rp->tmpname,
+		 c->id);
+	c->drawn = c->drawn && stat(path, &st) == 0 && st.st_size > 0;
+	if (!c->drawn)
+		snprintf(c->why, sizeof(c->why), "Not drawn: goclaims.json has "
+			 "no seed10 or loop experiment with a share.");
+}
+
 void rp_go_nav(const struct report *rp, FILE *f)
 {
 	json_t *doc = load(rp);
@@ -253,9 +355,10 @@ static json_t *load_tables(const struct report *rp, struct rp_table t[T_COUNT],
 	return doc;
 }
 
-void rp_go_html(const struct report *rp, FILE *f)
+void rp_go_html(const struct report *rp, FILE *f, rp_go_html_chart_fn *chart)
 {
 	struct rp_table t[T_COUNT];
+	struct rp_chart c;
 	char buf[600];
 	json_t *doc = load_tables(rp, t, buf, sizeof(buf));
 
@@ -264,6 +367,8 @@ void rp_go_html(const struct report *rp, FILE *f)
 	fputs("<section id=\"go-claims\">\n<h2>Go claims</h2>\n<p>", f);
 	rp_esc(f, buf);
 	fputs("</p>\n", f);
+	chart_of(rp, &c);
+	chart(rp, f, &c);
 	for (int k = 0; k < T_COUNT; k++) {
 		fprintf(f, "<h3 id=\"%s\">", anchors[k]);
 		rp_esc(f, titles[k]);
@@ -286,15 +391,18 @@ void rp_go_html(const struct report *rp, FILE *f)
 	json_decref(doc);
 }
 
-void rp_go_md(const struct report *rp, FILE *f)
+void rp_go_md(const struct report *rp, FILE *f, rp_go_md_chart_fn *chart)
 {
 	struct rp_table t[T_COUNT];
+	struct rp_chart c;
 	char buf[600];
 	json_t *doc = load_tables(rp, t, buf, sizeof(buf));
 
 	if (!doc)
 		return;
 	fprintf(f, "<a id=\"go-claims\"></a>\n\n## Go claims\n\n%s\n\n", buf);
+	chart_of(rp, &c);
+	chart(f, &c);
 	for (int k = 0; k < T_COUNT; k++) {
 		fprintf(f, "<a id=\"%s\"></a>\n\n### %s\n\n", anchors[k], titles[k]);
 		for (size_t r = 0; r < t[k].nrows; r++) {

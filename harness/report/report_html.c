@@ -980,7 +980,7 @@ int rp_write_html(const struct report *rp, FILE *f, char *err, size_t n)
 		html_incident(rp, f, &rp->incs[i]);
 	if (rp->tsan)
 		html_tsan(rp, f);
-	rp_go_html(rp, f);
+	rp_go_html(rp, f, html_chart);
 	if (rp->nbcharts)
 		html_bench(rp, f);
 	html_footer(rp, f);
@@ -1114,7 +1114,7 @@ int rp_write_md(const struct report *rp, FILE *f)
 		md_incident(rp, f, &rp->incs[i]);
 	if (rp->tsan)
 		md_tsan(rp, f);
-	rp_go_md(rp, f);
+	rp_go_md(rp, f, md_chart);
 	if (rp->nbcharts) {
 		fputs("<a id=\"bench\"></a>\n\n## Benchmark\n\n", f);
 		char models[1200];

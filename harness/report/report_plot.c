@@ -17,7 +17,9 @@
  *
  * A variant's colour is in its descriptor (struct map_variant); every
  * chart and the HTML legend swatches ask rp_color().  An incident's own
- * charts are in its descriptor too (struct incident_chart).
+ * charts are in its descriptor too (struct incident_chart).  The Go
+ * claims chart (go_claims_chart) takes its rows from report_go.c, which
+ * reads goclaims.json and shows the chart on the page.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness/report/report_go.h"
 #include "harness/report/report_impl.h"
 #include "incidents/registry.h"
 #include "maps/map.h"
@@ -834,6 +837,44 @@ out:
 	return rc;
 }
 
+/* The Go claims chart (#go-claims-died, plots/goclaims.gp) from the rows
+ * report_go.c writes into plots/go-claims-died.dat; nothing when the
+ * folder has no goclaims.json or no row (the page says why). */
+static int go_claims_chart(struct report *rp, char *err, size_t n)
+{
+	char rel[PATH_MAX], plain[8], paled[8];
+	struct params p = { 0 };
+	FILE *f = open_tmp(rp, RP_GO_CHART_ID ".dat", rel, sizeof(rel));
+	bool ok = f != NULL;
+	int rows = -1, rc;
+
+	if (ok) {
+		rows = rp_go_chart_rows(rp, f, plain, paled);
+		ok = fclose(f) == 0;
+	}
+	if (!ok) {
+		rc = -errno;
+		snprintf(err, n, "cannot write %s: %s", rel, strerror(-rc));
+		return rc;
+	}
+	if (rows < 0) { /* no goclaims.json: no chart, no data file */
+		char path[PATH_MAX];
+
+		RP_CUT(path, sizeof(path), "%s/%s", rp->dir, rel);
+		unlink(path);
+	}
+	if (rows <= 0)
+		return 0;
+	p_add(&p, "out=\"%s/plots/%s\"; data=\"%s\"; nbars=%d; ",
+	      rp->tmpname, RP_GO_CHART_ID, rel, rows);
+	p_str(&p, "title", RP_GO_CHART_TITLE);
+	p_str(&p, "plain", plain);
+	p_str(&p, "paled", paled);
+	rc = run_gnuplot(rp, "goclaims.gp", &p, err, n);
+	p_free(&p);
+	return rc;
+}
+
 int rp_plot(struct report *rp, char *err, size_t n)
 {
 	int rc = 0;
@@ -842,5 +883,7 @@ int rp_plot(struct report *rp, char *err, size_t n)
 		rc = incident_charts(rp, &rp->incs[i], err, n);
 	for (size_t i = 0; rc == 0 && i < rp->nbcharts; i++)
 		rc = bench_chart(rp, &rp->bcharts[i], err, n);
+	if (rc == 0)
+		rc = go_claims_chart(rp, err, n);
 	return rc;
 }

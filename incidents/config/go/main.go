@@ -87,30 +87,30 @@ type cset struct {
 type snapshot struct{ m map[string]*cval }
 
 type cfg struct {
-	tel                     *gotel.Tel
-	seed                    uint64
-	period                  int64
-	svcMin, svcMax          uint32
-	rate, pBad, pSame       float64
-	globalKeys, workers     int
-	snapshot                bool
-	m                       gomaps.Map[*cval] // in place
-	cur                     atomic.Pointer[snapshot]
-	path                    string
-	applied                 *cset
-	appliedHash, rejectHash string
-	nextVersion, lastGood   uint64
-	lastGoodSvcs            uint32
-	rng                     uint64
-	badVersion              sync.Map // version -> true, pushed as bad
-	versionMax              atomic.Uint64
-	floor, applying         atomic.Uint64
-	badApplied, goodRejected uint64
-	torn, garbage, stale, lost, badSeen atomic.Int64
-	wg                      sync.WaitGroup
-	mInflight, mOps, mEntries, mReloads, mSkipped, mBad, mTorn   *gotel.Metric
-	mGarbage, mDamaged, mVersion                                 *gotel.Metric
-	hLatency, hReload, hApply, hServe                            *gotel.Hist
+	tel                                                        *gotel.Tel
+	seed                                                       uint64
+	period                                                     int64
+	svcMin, svcMax                                             uint32
+	rate, pBad, pSame                                          float64
+	globalKeys, workers                                        int
+	snapshot                                                   bool
+	m                                                          gomaps.Map[*cval] // in place
+	cur                                                        atomic.Pointer[snapshot]
+	path                                                       string
+	applied                                                    *cset
+	appliedHash, rejectHash                                    string
+	nextVersion, lastGood                                      uint64
+	lastGoodSvcs                                               uint32
+	rng                                                        uint64
+	badVersion                                                 sync.Map // version -> true, pushed as bad
+	versionMax                                                 atomic.Uint64
+	floor, applying                                            atomic.Uint64
+	badApplied, goodRejected                                   uint64
+	torn, garbage, stale, lost, badSeen                        atomic.Int64
+	wg                                                         sync.WaitGroup
+	mInflight, mOps, mEntries, mReloads, mSkipped, mBad, mTorn *gotel.Metric
+	mGarbage, mDamaged, mVersion                               *gotel.Metric
+	hLatency, hReload, hApply, hServe                          *gotel.Hist
 }
 
 var base = time.Now()

@@ -131,16 +131,16 @@ type payment struct {
 	dupLen  int
 	rng     uint64
 
-	tail []chan struct{} // dispatcher only: last note per partition
-	wg   sync.WaitGroup
+	tail  []chan struct{} // dispatcher only: last note per partition
+	wg    sync.WaitGroup
 	audit *os.File
 
-	inflight                                                   atomic.Int64
-	mInflight, mOps, mEntries, mArrivals, mEvicted, mSettled   *gotel.Metric
-	mSweeps, mSweepUs, mSweepMaxUs, mMapLen, mRedeliveries     *gotel.Metric
-	mSettleUnknown, mStale, mLagUs, mLagMaxUs, mInflightMax    *gotel.Metric
-	mQueueBytes                                                *gotel.Metric
-	hLatency, hSweep, hMap                                     *gotel.Hist
+	inflight                                                 atomic.Int64
+	mInflight, mOps, mEntries, mArrivals, mEvicted, mSettled *gotel.Metric
+	mSweeps, mSweepUs, mSweepMaxUs, mMapLen, mRedeliveries   *gotel.Metric
+	mSettleUnknown, mStale, mLagUs, mLagMaxUs, mInflightMax  *gotel.Metric
+	mQueueBytes                                              *gotel.Metric
+	hLatency, hSweep, hMap                                   *gotel.Hist
 }
 
 var base = time.Now()
