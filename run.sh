@@ -15,7 +15,8 @@ usage: ./run.sh [COMMAND] [ARGS...]
                     variant), render the report and print where it is
   test              install, build, run every test (unit suites, the
                     concurrency suites under TSan, the CI expectation
-                    matrix, then the quick mutant subset)
+                    matrix, the Go twins' config cells, then the quick
+                    mutant subset)
   ci [ARGS]         the CI preset against harness/verdict/expectations.json; JUnit XML
   mutants [NAME...] build the mutants (maps/mutants.def), run the gate on
                     each, say which cells killed which; exit 1 if one
@@ -113,6 +114,13 @@ test)
 	make -s BUILD="$BUILD" test
 	make -s -j"$(nproc)" BUILD="$BUILD" tsan-concurrency
 	"$MAPLAB" ci "$@"
+	# The Go gate's config cells (~1 min; every Go cell: ci --runtime go,
+	# ~4 min, docs/go.md).  Without go they are not run, and it says so.
+	if command -v go >/dev/null 2>&1; then
+		"$MAPLAB" ci --runtime go --incident config
+	else
+		echo "run.sh: no go command: the Go gate did not run" >&2
+	fi
 	mutants $QUICK_MUTANTS
 	;;
 go)

@@ -233,7 +233,7 @@ void rp_bench_note(json_t *bench, char *buf, size_t n)
 	double share = rp_jnum(bench, "median_cpu_share");
 
 	snprintf(buf, n,
-		 "Mop/s, the median of %.0f passes of %g s (\"–\": not run, "
+		 "Mop/s, the median of %.0f pass(es) of %g s (\"–\": not run, "
 		 "a map without locks gets one thread only). Cells in one row "
 		 "were measured in the same run, so their ratios are the "
 		 "comparison to quote. Load average (1 min) %.2f before the "
