@@ -233,13 +233,15 @@ void rp_bench_note(json_t *bench, char *buf, size_t n)
 	double share = rp_jnum(bench, "median_cpu_share");
 
 	snprintf(buf, n,
-		 "Mop/s, the median of %.0f pass(es) of %g s (\"–\": not run, "
+		 "Mop/s, the median of %.0f pass%s of %g s (\"–\": not run, "
 		 "a map without locks gets one thread only). Cells in one row "
 		 "were measured in the same run, so their ratios are the "
 		 "comparison to quote. Load average (1 min) %.2f before the "
 		 "run, %.2f after; the workers got a median %.0f%% of the CPU "
 		 "time they could use%s.",
-		 rp_jnum(bench, "params.reps"), rp_jnum(bench, "params.seconds"),
+		 rp_jnum(bench, "params.reps"),
+		 rp_jnum(bench, "params.reps") == 1 ? "" : "es",
+		 rp_jnum(bench, "params.seconds"),
 		 before, after, 100 * share,
 		 !isnan(share) && share < 0.95 ?
 			 " (below 95%: the machine was shared, and thread "
