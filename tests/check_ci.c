@@ -306,6 +306,69 @@ START_TEST(ci_gate_passes_and_rejects_corrupt_expectations)
 }
 END_TEST
 
+/* A folder of runs (payment's healthy pair) with the given manifest. */
+static void probe_folder(char *dir, const char *manifest)
+{
+	char path[512];
+	json_t *runs = payment_runs("crash", NULL, 0, NULL), *run;
+	FILE *f;
+	size_t i;
+
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/runs", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	json_array_foreach(runs, i, run) {
+		snprintf(path, sizeof(path), "%s/runs/%03zu.json", dir, i);
+		ck_assert_int_eq(json_dump_file(run, path, 0), 0);
+	}
+	json_decref(runs);
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	ck_assert((f = fopen(path, "w")) != NULL);
+	fputs(manifest, f);
+	fclose(f);
+}
+
+static int run_cmd(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	ck_assert(p != NULL);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* --judge refuses envelope probes, alone or beside a matrix folder: one
+ * line, exit 2, nothing written (no report, no merged folder). */
+START_TEST(ci_judge_refuses_envelope_probes)
+{
+	char env[] = "/tmp/maplab-ci-env-XXXXXX", mat[] = "/tmp/maplab-ci-mat-XXXXXX";
+	char cmd[1024], out[4096], path[600];
+
+	probe_folder(env, "{\"schema_version\": 1, \"kind\": \"envelope\", "
+		     "\"envelope\": {\"param\": \"rate\"}}");
+	probe_folder(mat, "{\"schema_version\": 1, \"kind\": \"matrix\"}");
+	snprintf(cmd, sizeof(cmd), "%s/maplab ci --judge %s 2>&1",
+		 MAPLAB_BUILD_DIR, env);
+	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "envelope probes") &&
+		      strchr(out, '\n') == out + strlen(out) - 1, "%s", out);
+	snprintf(path, sizeof(path), "%s/report.html", env);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "%s/maplab ci --judge %s %s --out %s/m 2>&1",
+		 MAPLAB_BUILD_DIR, mat, env, mat);
+	ck_assert_int_eq(run_cmd(cmd, out, sizeof(out)), 2);
+	ck_assert_msg(strstr(out, "envelope probes"), "%s", out);
+	snprintf(path, sizeof(path), "%s/m", mat);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", env, mat);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* A run entry with the longest map call (hist.map_call.max_ms) and the
  * time in map calls (sum_ms) both map_call_ms, and an oom tag when
  * outcome is "oom". */
@@ -627,6 +690,7 @@ static Suite *ci_suite(void)
 	tcase_add_test(t, ci_gate_fails_broken_safe_variant);
 	tcase_add_test(t, ci_gate_fails_when_unsafe_stops_reproducing);
 	tcase_add_test(t, ci_gate_passes_and_rejects_corrupt_expectations);
+	tcase_add_test(t, ci_judge_refuses_envelope_probes);
 	tcase_add_test(t, ci_gate_fails_missing_cell_and_lowered_k);
 	suite_add_tcase(s, t);
 	return s;

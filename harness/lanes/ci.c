@@ -506,6 +506,29 @@ static int judge_and_render(const char *dir, const json_t *exp, bool report)
 	return failed;
 }
 
+/* An envelope folder (or a merge holding one) is refused by --judge: its
+ * runs are probes at many loads, not the repetitions of one cell, and
+ * judging them as cells would count probes below the knee against
+ * probes above it.  2 (with one line) or 0. */
+static int refuse_probes(const char *dir)
+{
+	json_t *m = NULL;
+	char err[512];
+	bool env;
+
+	if (results_load_object(dir, "manifest.json", false, &m, err,
+				sizeof(err)) || !m)
+		return 0; /* judge_folder says what is wrong with it */
+	env = json_object_get(m, "envelope") != NULL;
+	json_decref(m);
+	if (!env)
+		return 0;
+	fprintf(stderr, "maplab ci: %s holds envelope probes (runs at many "
+		"loads), not cells; judge a ci or matrix folder, and read the "
+		"envelope's verdict with `maplab report %s`\n", dir, dir);
+	return 2;
+}
+
 /* --judge DIR1 DIR2 ...: merge the folders (harness/store/merge.c), then
  * judge and render the merged folder like one run.  2 on bad input. */
 static int ci_judge_merged(const char *first, int n, char **more,
@@ -521,6 +544,11 @@ static int ci_judge_merged(const char *first, int n, char **more,
 	dirs[0] = first;
 	for (int i = 0; i < n; i++)
 		dirs[i + 1] = more[i];
+	for (int i = 0; i <= n; i++)
+		if (refuse_probes(dirs[i])) {
+			free(dirs);
+			return 2;
+		}
 	rc = results_merge(dirs, (size_t)n + 1, out, 4, argv, merged,
 			   sizeof(merged), err, sizeof(err));
 	free(dirs);
@@ -606,6 +634,8 @@ static int ci_judge_one(const char *folder, const json_t *exp)
 		fprintf(stderr, "maplab ci: %s\n", err);
 		return 2;
 	}
+	if (refuse_probes(dir))
+		return 2;
 	failed = judge_folder(dir, exp, true);
 	return failed < 0 ? 2 : failed > 0;
 }
