@@ -113,6 +113,8 @@ go-vet:
 	@for d in $(GO_DIRS) maps/go harness/runtime/go; do \
 		(cd $$d && $(GO_ENV) $(GO) vet ./...) || exit 1; \
 	done
+	@bad=$$(gofmt -l $(GO_DIRS) maps/go harness/runtime/go); \
+	if [ -n "$$bad" ]; then echo "go-vet: not gofmt-clean (run gofmt -w): $$bad" >&2; exit 1; fi
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
