@@ -71,6 +71,13 @@ static double sy(double y, double top)
 	return 250 - 220 * (v > 1 ? 1 : v);
 }
 
+/* Whether a probe tipped, as the search counts it (envelope.c): it ended
+ * oom/crash/hang, or its live memory grew faster than the threshold. */
+static bool probe_tipped(const struct rp_run *r, double growth, double thr)
+{
+	return rp_run_failed(r) || (isfinite(growth) && growth > thr);
+}
+
 /* One point per probe (a cross when it tipped), a band per knee. */
 static void chart_svg(const struct report *rp, FILE *f)
 {
@@ -109,8 +116,8 @@ static void chart_svg(const struct report *rp, FILE *f)
 			continue;
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"middle\">"
 			"%s</text>\n", sx(x, lo, hi), sy(isfinite(y) ? y : top, top) + 4,
-			rp_color(rp->runs[i].variant), rp_run_failed(&rp->runs[i])
-			? "×" : "●");
+			rp_color(rp->runs[i].variant),
+			probe_tipped(&rp->runs[i], y, thr) ? "×" : "●");
 	}
 	for (int e = 0; e < 2; e++) {
 		double t = rp_jnum(rp->manifest, e ? "envelope.to" : "envelope.from");
@@ -163,9 +170,9 @@ void rp_envelope_html(const struct report *rp, FILE *f)
 	fputs("</table>\n<h3 id=\"envelope-chart-title\">Growth against load"
 	      "</h3>\n", f);
 	chart_svg(rp, f);
-	fputs("<p class=\"note\">One mark per probe (● bounded or ended ok, × "
+	fputs("<p class=\"note\">One mark per probe (● bounded, × tipped: "
 	      "oom/crash/hang, drawn at the top when it ended before a growth "
-	      "could be measured); shaded: each variant's bracket; dashed: the "
+	      "could be measured, or growing above the dashed line); shaded: each variant's bracket; dashed: the "
 	      "growth that counts as unbounded.</p>\n<h3 id=\"envelope-probes\">"
 	      "Every probe</h3>\n<table>\n<tr><th>run</th><th>load</th>"
 	      "<th>outcome</th><th>growth MiB/s</th></tr>\n", f);
