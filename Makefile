@@ -6,7 +6,8 @@
 #   make tsan-concurrency  only the concurrency suites under TSan (run.sh test)
 #   make asan         the same under AddressSanitizer+UBSan, in build/asan
 #   make mutants      build/mutant-NAME/maplab for every mutant in
-#                     maps/mutants.def (MUTANT=NAME: one build, any BUILD)
+#                     maps/mutants.def (MUTANT=NAME: one build, any BUILD);
+#                     a Go mutant's twins in build/mutant-NAME/go (go-mutants)
 #   make clean
 #
 # BUILD=dir puts a build elsewhere (parallel work never shares objects);
@@ -23,7 +24,9 @@ BUILD ?= build
 SAN ?=
 # Only `make mutants` sets it (see maps/mutant.h); never set in a plain build.
 MUTANT ?=
-MUTANTS := $(shell sed -n 's/^MUTANT.\([a-z_]*\),.*/\1/p' maps/mutants.def)
+# C mutants (a C variant) and Go mutants (a go-* variant: a build tag).
+MUTANTS := $(shell sed -n 's/^MUTANT.\([a-z_]*\), [a-z_]*,.*/\1/p' maps/mutants.def)
+GO_MUTANTS := $(shell sed -n 's/^MUTANT.\([a-z_]*\), go-[a-z_-]*,.*/\1/p' maps/mutants.def)
 CC ?= cc
 
 PKGS := jansson liburcu-cds liburcu-memb glib-2.0 ck
@@ -42,6 +45,9 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 
 ifneq ($(MUTANT),)
+ifneq ($(filter $(MUTANT),$(GO_MUTANTS)),)
+$(error $(MUTANT) is a Go mutant: `make go-mutants` builds it)
+endif
 ifneq ($(SAN),)
 $(error a mutant build is a plain build: drop SAN)
 endif
@@ -87,7 +93,7 @@ LIBRT := $(BUILD)/libruntime.a
 LIBINC := $(BUILD)/libincidents.a
 LIBHAR := $(BUILD)/libharness.a
 
-.PHONY: all test tsan tsan-concurrency asan mutants clean go go-vet
+.PHONY: all test tsan tsan-concurrency asan mutants clean go go-vet go-mutants
 all: $(BUILD)/maplab $(BUILD)/maplab-fixtures $(TESTS)
 
 # The Go twins (incidents/<name>/go) and the claim experiments
@@ -112,6 +118,19 @@ go:
 go-vet:
 	@for d in $(GO_DIRS) maps/go harness/runtime/go; do \
 		(cd $$d && $(GO_ENV) $(GO) vet ./...) || exit 1; \
+	done
+	@for m in $(GO_MUTANTS); do \
+		(cd maps/go && $(GO_ENV) $(GO) vet -tags maplab_mutant_$$m ./...) || exit 1; \
+	done
+# A Go mutant: the twins built as `go` builds them, with the mutant's tag
+# (maps/go/mutant_*.go), into $(BUILD)/mutant-NAME/go; tests/mutants.sh
+# runs $(BUILD)/maplab on them through MAPLAB_GO_BIN.
+go-mutants:
+	@for m in $(GO_MUTANTS); do \
+		mkdir -p $(BUILD)/mutant-$$m/go && for t in $(GO_TWINS); do \
+			(cd incidents/$$t/go && $(GO_ENV) $(GO) build -tags maplab_mutant_$$m \
+				-o $(abspath $(BUILD))/mutant-$$m/go/$$t .) || exit 1; \
+		done; \
 	done
 	@bad=$$(gofmt -l $(GO_DIRS) maps/go harness/runtime/go); \
 	if [ -n "$$bad" ]; then echo "go-vet: not gofmt-clean (run gofmt -w): $$bad" >&2; exit 1; fi
@@ -166,8 +185,9 @@ tsan-concurrency:
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan SAN=address test
 
-# One folder per mutant (only the maplab binary: the gate is what runs it).
-mutants:
+# One folder per mutant (only the maplab binary: the gate is what runs it;
+# a Go mutant's twins only when go is installed).
+mutants: $(if $(GO_AVAILABLE),go-mutants)
 	@for m in $(MUTANTS); do \
 		$(MAKE) -s BUILD=$(BUILD)/mutant-$$m MUTANT=$$m \
 			$(BUILD)/mutant-$$m/maplab || exit 1; \

@@ -78,7 +78,7 @@ func (p *plain[V]) Range(f func(string, V) bool) {
 func (p *plain[V]) Len() int { return len(p.m) }
 
 type mutexMap[V any] struct {
-	mu sync.Mutex
+	mu goMutexLock  // sync.Mutex; a no-op in one mutant (mutant_gomutex_*.go)
 	m  map[string]V // under mu
 }
 
