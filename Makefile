@@ -122,6 +122,8 @@ go-vet:
 	@for m in $(GO_MUTANTS); do \
 		(cd maps/go && $(GO_ENV) $(GO) vet -tags maplab_mutant_$$m ./...) || exit 1; \
 	done
+	@bad=$$(gofmt -l $(GO_DIRS) maps/go harness/runtime/go); \
+	if [ -n "$$bad" ]; then echo "go-vet: not gofmt-clean (run gofmt -w): $$bad" >&2; exit 1; fi
 # A Go mutant: the twins built as `go` builds them, with the mutant's tag
 # (maps/go/mutant_*.go), into $(BUILD)/mutant-NAME/go; tests/mutants.sh
 # runs $(BUILD)/maplab on them through MAPLAB_GO_BIN.
@@ -132,8 +134,6 @@ go-mutants:
 				-o $(abspath $(BUILD))/mutant-$$m/go/$$t .) || exit 1; \
 		done; \
 	done
-	@bad=$$(gofmt -l $(GO_DIRS) maps/go harness/runtime/go); \
-	if [ -n "$$bad" ]; then echo "go-vet: not gofmt-clean (run gofmt -w): $$bad" >&2; exit 1; fi
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

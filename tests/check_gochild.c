@@ -372,8 +372,9 @@ START_TEST(go_cells_pass_measured_shapes)
 END_TEST
 
 /* go-mutex with its sync.Mutex replaced by a lock that does nothing
- * (built in a temporary copy, docs/go.md): every run of payment, metrics
- * and config died of the detector within 0.1 s, 12 of 12.  Each cell
+ * (the mutant go_mutex_nolock, maps/mutants.def; this run was measured
+ * in a temporary copy before it had its build tag): every run of payment,
+ * metrics and config died of the detector within 0.1 s, 12 of 12.  Each cell
  * must fail, with go-sharded's healthy payment runs beside it. */
 START_TEST(go_cells_fail_the_unlocked_mutex)
 {
