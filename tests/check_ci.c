@@ -202,14 +202,13 @@ START_TEST(avalanche_threshold_reproduces)
 }
 END_TEST
 
-/* Write a results folder + expectations; run maplab ci --judge on it. */
-static int judge(const char *exp_text, json_t *runs, char *out, size_t len)
+/* A new folder dir (a mkdtemp template) with runs/NNN.json for each run
+ * (runs consumed). */
+static void write_runs(char *dir, json_t *runs)
 {
-	char dir[] = "/tmp/maplab-ci-test-XXXXXX", path[512], cmd[1024];
+	char path[512];
 	json_t *run;
-	FILE *f, *p;
-	size_t n, i;
-	int st;
+	size_t i;
 
 	ck_assert(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/runs", dir);
@@ -219,6 +218,17 @@ static int judge(const char *exp_text, json_t *runs, char *out, size_t len)
 		ck_assert_int_eq(json_dump_file(run, path, 0), 0);
 	}
 	json_decref(runs);
+}
+
+/* Write a results folder + expectations; run maplab ci --judge on it. */
+static int judge(const char *exp_text, json_t *runs, char *out, size_t len)
+{
+	char dir[] = "/tmp/maplab-ci-test-XXXXXX", path[512], cmd[1024];
+	FILE *f, *p;
+	size_t n;
+	int st;
+
+	write_runs(dir, runs);
 	snprintf(path, sizeof(path), "%s/exp.json", dir);
 	f = fopen(path, "w");
 	ck_assert(f != NULL);
@@ -310,18 +320,10 @@ END_TEST
 static void probe_folder(char *dir, const char *manifest)
 {
 	char path[512];
-	json_t *runs = payment_runs("crash", NULL, 0, NULL), *run;
+	json_t *runs = payment_runs("crash", NULL, 0, NULL);
 	FILE *f;
-	size_t i;
 
-	ck_assert(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/runs", dir);
-	ck_assert_int_eq(mkdir(path, 0755), 0);
-	json_array_foreach(runs, i, run) {
-		snprintf(path, sizeof(path), "%s/runs/%03zu.json", dir, i);
-		ck_assert_int_eq(json_dump_file(run, path, 0), 0);
-	}
-	json_decref(runs);
+	write_runs(dir, runs);
 	snprintf(path, sizeof(path), "%s/manifest.json", dir);
 	ck_assert((f = fopen(path, "w")) != NULL);
 	fputs(manifest, f);

@@ -51,6 +51,17 @@ static int fill_blanks(struct rp_table *t)
 	return 0;
 }
 
+/* A table's end: blanks filled when it has cells, -ENOENT when it has
+ * none, emptied on any error. */
+static int finish(struct rp_table *t, int rc, size_t found)
+{
+	if (!rc)
+		rc = found ? fill_blanks(t) : -ENOENT;
+	if (rc)
+		rp_table_free(t);
+	return rc;
+}
+
 /* Column of impl name in bench.json's impls[] (0-based), -1 if absent. */
 static long impl_col(json_t *bench, const char *name)
 {
@@ -158,11 +169,7 @@ int rp_bench_table(json_t *bench, double keys, struct rp_table *t)
 		rc = put(t, (size_t)row, 2 + (size_t)col, cell);
 		found++;
 	}
-	if (!rc)
-		rc = found ? fill_blanks(t) : -ENOENT;
-	if (rc)
-		rp_table_free(t);
-	return rc;
+	return finish(t, rc, found);
 }
 
 /* callgrind[] columns: op and field of each count after "map". */
@@ -216,11 +223,7 @@ int rp_bench_cg_table(json_t *bench, double keys, struct rp_table *t)
 		rc = cg_cells(c, row, t);
 		found++;
 	}
-	if (!rc)
-		rc = found ? fill_blanks(t) : -ENOENT;
-	if (rc)
-		rp_table_free(t);
-	return rc;
+	return finish(t, rc, found);
 }
 
 void rp_bench_note(json_t *bench, char *buf, size_t n)
