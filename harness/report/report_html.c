@@ -1019,6 +1019,16 @@ static void md_rule(FILE *f, size_t n, size_t right, size_t upto)
 	fputs("\n", f);
 }
 
+/* An rp_table as Markdown: row 0 the header, every column but the first
+ * right-aligned. */
+static void md_table(FILE *f, const struct rp_table *t)
+{
+	rp_md_row(f, t->cell[0], t->ncols);
+	md_rule(f, t->ncols, 1, t->ncols);
+	for (size_t r = 1; r < t->nrows; r++)
+		rp_md_row(f, t->cell[r], t->ncols);
+}
+
 static void md_verdict(const struct report *rp, FILE *f,
 		       const struct rp_incident *inc)
 {
@@ -1058,10 +1068,7 @@ static void md_incident(const struct report *rp, FILE *f,
 		return;
 	fprintf(f, "<a id=\"%s-seed\"></a>\n\n### The seed's figures beside the "
 		"lab's\n\n", inc->name);
-	rp_md_row(f, t.cell[0], t.ncols);
-	md_rule(f, t.ncols, 1, t.ncols);
-	for (size_t r = 1; r < t.nrows; r++)
-		rp_md_row(f, t.cell[r], t.ncols);
+	md_table(f, &t);
 	fprintf(f, "\n%s\n\n", t.note);
 	rp_table_free(&t);
 }
@@ -1070,17 +1077,20 @@ static void md_bench_table(FILE *f, const char *id, const char *title,
 			   const struct rp_table *t)
 {
 	fprintf(f, "<a id=\"%s\"></a>\n\n### %s\n\n", id, title);
-	rp_md_row(f, t->cell[0], t->ncols);
-	md_rule(f, t->ncols, 1, t->ncols);
-	for (size_t r = 1; r < t->nrows; r++)
-		rp_md_row(f, t->cell[r], t->ncols);
+	md_table(f, t);
 	fputs("\n", f);
 }
 
+/* The Markdown twin of html_bench. */
 static void md_bench(const struct report *rp, FILE *f)
 {
-	char note[800];
+	char models[1200], note[800];
 
+	fputs("<a id=\"bench\"></a>\n\n## Benchmark\n\n", f);
+	if (bench_values(rp, models, sizeof(models)))
+		fprintf(f, "In this benchmark, %s.\n\n", models);
+	for (size_t i = 0; i < rp->nbcharts; i++)
+		md_chart(f, &rp->bcharts[i].chart);
 	if (!bench_tables(rp, f, md_bench_table))
 		return;
 	rp_bench_note(rp->bench, note, sizeof(note));
@@ -1115,16 +1125,8 @@ int rp_write_md(const struct report *rp, FILE *f)
 	if (rp->tsan)
 		md_tsan(rp, f);
 	rp_go_md(rp, f, md_chart);
-	if (rp->nbcharts) {
-		fputs("<a id=\"bench\"></a>\n\n## Benchmark\n\n", f);
-		char models[1200];
-
-		if (bench_values(rp, models, sizeof(models)))
-			fprintf(f, "In this benchmark, %s.\n\n", models);
-		for (size_t i = 0; i < rp->nbcharts; i++)
-			md_chart(f, &rp->bcharts[i].chart);
+	if (rp->nbcharts)
 		md_bench(rp, f);
-	}
 	fprintf(f, "---\nReport hash %s: first 8 hex digits of SHA-256 over %s.\n",
 		rp->hash, rp->hash_what);
 	return ferror(f) ? -EIO : 0;
