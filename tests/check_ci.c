@@ -27,6 +27,7 @@
 #include "harness/cli/presets.h"
 #include "harness/lanes/lane_args.h"
 #include "harness/lanes/tsan.h"
+#include "tests/expect_testutil.h"
 #include "tests/ck_run.h"
 
 #ifndef MAPLAB_BUILD_DIR
@@ -391,24 +392,6 @@ static json_t *timed_entry(const char *inc, const char *var,
 	return r;
 }
 
-/* Judge the cell inc x var of runs (all of a folder) against exp, with
- * the ratios bound to those runs, as `maplab ci` does. */
-static void judge_in(const json_t *exp, const json_t *runs, const char *inc,
-		     const char *var, struct expect_verdict *v)
-{
-	json_t *bound = expect_bind(exp, runs), *cell = json_array(), *r;
-	size_t i;
-
-	ck_assert_ptr_nonnull(bound);
-	json_array_foreach((json_t *)runs, i, r)
-		if (!strcmp(json_string_value(json_object_get(r, "incident")), inc) &&
-		    !strcmp(json_string_value(json_object_get(r, "variant")), var))
-			json_array_append(cell, r);
-	expect_judge(expect_rule(bound, inc, var), cell, v);
-	json_decref(cell);
-	json_decref(bound);
-}
-
 START_TEST(ratio_binds_to_the_same_run)
 {
 	json_t *exp = rule("{\"cells\":{\"metrics\":{\"mutex\":{"
@@ -424,7 +407,7 @@ START_TEST(ratio_binds_to_the_same_run)
 	json_array_append_new(runs, timed_entry("metrics", "sharded", "ok", 6, NULL));
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 40, NULL));
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 20, NULL));
-	judge_in(exp, runs, "metrics", "mutex", &v);
+	et_judge_cell(exp, runs, "metrics", "mutex", &v);
 	ck_assert_msg(v.pass, "%s", v.why);
 	ck_assert_uint_eq(v.nmargins, 1);
 	ck_assert(fabs(v.margins[0].bound - 15) < 1e-9);
@@ -435,7 +418,7 @@ START_TEST(ratio_binds_to_the_same_run)
 	json_array_append_new(runs, timed_entry("metrics", "sharded", "ok", 1, NULL));
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 8, NULL));
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 9, NULL));
-	judge_in(exp, runs, "metrics", "mutex", &v);
+	et_judge_cell(exp, runs, "metrics", "mutex", &v);
 	ck_assert_msg(v.pass, "%s", v.why);
 	/* the stall gone (lock removed, or a non-blocking map) fails */
 	json_decref(runs);
@@ -443,7 +426,7 @@ START_TEST(ratio_binds_to_the_same_run)
 	json_array_append_new(runs, timed_entry("metrics", "sharded", "ok", 5, NULL));
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 6, NULL));
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 7, NULL));
-	judge_in(exp, runs, "metrics", "mutex", &v);
+	et_judge_cell(exp, runs, "metrics", "mutex", &v);
 	ck_assert(!v.pass);
 	ck_assert(v.margin < 1);
 	/* no reference in the folder: no pass */
@@ -451,7 +434,7 @@ START_TEST(ratio_binds_to_the_same_run)
 	runs = json_array();
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 60, NULL));
 	json_array_append_new(runs, timed_entry("metrics", "mutex", "ok", 60, NULL));
-	judge_in(exp, runs, "metrics", "mutex", &v);
+	et_judge_cell(exp, runs, "metrics", "mutex", &v);
 	ck_assert(!v.pass);
 	ck_assert_msg(strstr(v.why, "unbound") != NULL, "%s", v.why);
 	json_decref(runs);
@@ -547,18 +530,18 @@ START_TEST(real_expectations_pass_healthy_runs)
 	add4(runs, with_syms(run_entry("config", "unsafe", "ok", NULL, 0, 1),
 			     "{\"torn_reads\": 500, \"map_damage\": 2, "
 			     "\"invariant_violations\": 1}"));
-	judge_in(exp, runs, "metrics", "mutex", &v);
+	et_judge_cell(exp, runs, "metrics", "mutex", &v);
 	ck_assert_msg(v.pass, "metrics x mutex: %s", v.why);
-	judge_in(exp, runs, "config", "mutex", &v);
+	et_judge_cell(exp, runs, "config", "mutex", &v);
 	ck_assert_msg(v.pass, "config x mutex: %s", v.why);
-	judge_in(exp, runs, "config", "unsafe", &v);
+	et_judge_cell(exp, runs, "config", "unsafe", &v);
 	ck_assert_msg(v.pass, "config x unsafe: %s", v.why);
 	json_decref(runs);
 	/* the lead's retuned quick size: metrics x mutex reaches its cap */
 	runs = json_array();
 	add4(runs, timed_entry("metrics", "rcu", "ok", 6, NULL));
 	add4(runs, timed_entry("metrics", "mutex", "oom", 300, "requests"));
-	judge_in(exp, runs, "metrics", "mutex", &v);
+	et_judge_cell(exp, runs, "metrics", "mutex", &v);
 	ck_assert_msg(v.pass, "metrics x mutex oom: %s", v.why);
 	json_decref(runs);
 	json_decref(exp);
@@ -591,12 +574,12 @@ START_TEST(real_expectations_fail_lock_removed_variants)
 	add4(runs, with_syms(run_entry("config", "mutex", "ok", NULL, 0, 1),
 			     "{\"torn_reads\": 305, \"map_damage\": 2, "
 			     "\"invariant_violations\": 2}"));
-	judge_in(exp, runs, "payment", "mutex", &v);
+	et_judge_cell(exp, runs, "payment", "mutex", &v);
 	ck_assert_msg(!v.pass, "payment x mutex passed: %s", v.why);
-	judge_in(exp, runs, "metrics", "mutex", &v);
+	et_judge_cell(exp, runs, "metrics", "mutex", &v);
 	ck_assert_msg(!v.pass && strstr(v.why, "wrong: crash"),
 		      "metrics x mutex: %s", v.why);
-	judge_in(exp, runs, "config", "mutex", &v);
+	et_judge_cell(exp, runs, "config", "mutex", &v);
 	ck_assert_msg(!v.pass && v.forbidden == 4, "config x mutex: %s", v.why);
 	json_decref(runs);
 	/* unsafe made safe: no longer reproduces anywhere */
@@ -605,11 +588,11 @@ START_TEST(real_expectations_fail_lock_removed_variants)
 	add4(runs, run_entry("metrics", "unsafe", "ok", NULL, 0, 1));
 	add4(runs, with_syms(run_entry("config", "unsafe", "ok", NULL, 0, 1),
 			     "{\"torn_reads\": 1208, \"map_damage\": 0}"));
-	judge_in(exp, runs, "payment", "unsafe", &v);
+	et_judge_cell(exp, runs, "payment", "unsafe", &v);
 	ck_assert(!v.pass);
-	judge_in(exp, runs, "metrics", "unsafe", &v);
+	et_judge_cell(exp, runs, "metrics", "unsafe", &v);
 	ck_assert(!v.pass);
-	judge_in(exp, runs, "config", "unsafe", &v);
+	et_judge_cell(exp, runs, "config", "unsafe", &v);
 	ck_assert_msg(!v.pass, "config x unsafe passed on tearing: %s", v.why);
 	json_decref(runs);
 	json_decref(exp);

@@ -41,6 +41,7 @@
 #include "harness/store/results.h"
 #include "harness/verdict/expect.h"
 #include "incidents/registry.h"
+#include "tests/expect_testutil.h"
 #include "tests/ck_run.h"
 
 static const struct incident *inc(const char *name)
@@ -304,22 +305,6 @@ static void go_add4(json_t *runs, json_t *e)
 	json_decref(e);
 }
 
-/* The rule of inc x var, bound to runs, judged over that cell's runs. */
-static void go_judge(const json_t *exp, json_t *runs, const char *incident,
-		     const char *variant, struct expect_verdict *v)
-{
-	json_t *bound = expect_bind(exp, runs), *cell = json_array(), *r;
-	size_t i;
-
-	json_array_foreach(runs, i, r)
-		if (!strcmp(json_string_value(json_object_get(r, "incident")), incident) &&
-		    !strcmp(json_string_value(json_object_get(r, "variant")), variant))
-			json_array_append(cell, r);
-	expect_judge(expect_rule(bound, incident, variant), cell, v);
-	json_decref(cell);
-	json_decref(bound);
-}
-
 static const char MW[] = "fatal error: concurrent map writes";
 
 /* Shapes of measured runs (quick size, 2026-12-06, load average 2-4):
@@ -362,7 +347,7 @@ START_TEST(go_cells_pass_measured_shapes)
 	go_add4(runs, go_entry("retention", "go-rwlock", "oom",
 			       "fatal error: runtime: cannot allocate memory", 198, 1143, NULL, 0, NULL, 0));
 	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
-		go_judge(exp, runs, cells[i].incident, cells[i].variant, &v);
+		et_judge_cell(exp, runs, cells[i].incident, cells[i].variant, &v);
 		ck_assert_msg(v.pass, "%s x %s: %s", cells[i].incident,
 			      cells[i].variant, v.why);
 	}
@@ -391,7 +376,7 @@ START_TEST(go_cells_fail_the_unlocked_mutex)
 				       "fatal error: concurrent map read and map write",
 				       14, 0, NULL, 0, NULL, 0));
 	for (size_t i = 0; i < 3; i++) {
-		go_judge(exp, runs, incidents[i], "go-mutex", &v);
+		et_judge_cell(exp, runs, incidents[i], "go-mutex", &v);
 		ck_assert_msg(!v.pass && strstr(v.why, "wrong: crash"),
 			      "%s x go-mutex: %s", incidents[i], v.why);
 	}
