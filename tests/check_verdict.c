@@ -210,6 +210,18 @@ START_TEST(real_reference)
 }
 END_TEST
 
+/* The envelope's tipped rule: a failed run, or growth strictly above the
+ * threshold; an unknown growth alone never tips. */
+START_TEST(tipped_rule)
+{
+	ck_assert(verdict_tipped(true, NAN, 4));
+	ck_assert(!verdict_tipped(false, NAN, 4));
+	ck_assert(!verdict_tipped(false, 4, 4));
+	ck_assert(verdict_tipped(false, 4.01, 4));
+	ck_assert(!verdict_tipped(false, -9, 4));
+}
+END_TEST
+
 START_TEST(hand_reference)
 {
 	json_t *recs[] = {
@@ -585,6 +597,7 @@ static Suite *verdict_suite(void)
 	tcase_add_test(tr, real_rule_order);
 	suite_add_tcase(s, tr);
 	tcase_add_test(th, hand_reference);
+	tcase_add_test(th, tipped_rule);
 	tcase_add_test(th, hang);
 	tcase_add_loop_test(th, no_verdict, 0, 3);
 	tcase_add_test(th, crash_and_oom_details);

@@ -335,7 +335,7 @@ static int tipped(const struct env *e, const struct run_result *res,
 	*growth = verdict_growth_mib_s(rec);
 	switch (res->outcome) {
 	case RUN_OOM: case RUN_CRASH: case RUN_HANG: return 1;
-	case RUN_OK: return isfinite(*growth) && *growth > e->growth;
+	case RUN_OK: return verdict_tipped(false, *growth, e->growth);
 	default: return -1;
 	}
 }

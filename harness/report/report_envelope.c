@@ -71,13 +71,6 @@ static double sy(double y, double top)
 	return 250 - 220 * (v > 1 ? 1 : v);
 }
 
-/* Whether a probe tipped, as the search counts it (envelope.c): it ended
- * oom/crash/hang, or its live memory grew faster than the threshold. */
-static bool probe_tipped(const struct rp_run *r, double growth, double thr)
-{
-	return rp_run_failed(r) || (isfinite(growth) && growth > thr);
-}
-
 /* One point per probe (a cross when it tipped), a band per knee. */
 static void chart_svg(const struct report *rp, FILE *f)
 {
@@ -117,7 +110,7 @@ static void chart_svg(const struct report *rp, FILE *f)
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\" text-anchor=\"middle\">"
 			"%s</text>\n", sx(x, lo, hi), sy(isfinite(y) ? y : top, top) + 4,
 			rp_color(rp->runs[i].variant),
-			probe_tipped(&rp->runs[i], y, thr) ? "×" : "●");
+			verdict_tipped(rp_run_failed(&rp->runs[i]), y, thr) ? "×" : "●");
 	}
 	for (int e = 0; e < 2; e++) {
 		double t = rp_jnum(rp->manifest, e ? "envelope.to" : "envelope.from");

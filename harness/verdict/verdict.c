@@ -121,6 +121,11 @@ static long col_of(json_t *cols, const char *name)
 	return -1;
 }
 
+bool verdict_tipped(bool failed, double growth_mib_s, double threshold)
+{
+	return failed || (isfinite(growth_mib_s) && growth_mib_s > threshold);
+}
+
 double verdict_growth_mib_s(json_t *rec)
 {
 	json_t *ser = json_object_get(rec, "series");

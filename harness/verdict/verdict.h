@@ -86,6 +86,10 @@ void verdict_of(json_t *rec, const struct verdict_ref *ref,
  * taken while loaded (up to the planned end or the OOM, whichever came
  * first), MiB/s; NaN with fewer than 8 such samples or 4 known values. */
 double verdict_growth_mib_s(json_t *rec);
+/* Whether a run tipped into unbounded memory at its load, as the envelope
+ * counts it: it ended oom, crash or hang (failed), or its growth while
+ * loaded was above threshold MiB/s. */
+bool verdict_tipped(bool failed, double growth_mib_s, double threshold);
 /* "broken: oom at 0.9 s (budget, requests)" / "holds: peak live ..." */
 void verdict_text(const struct verdict *v, char *buf, size_t len);
 /* A JSON object {class, how, detail, growth_mib_s, to_cap_s}; new ref. */
